@@ -1,0 +1,63 @@
+from typing import Tuple
+
+from mmpretrain.models import BEiTViT
+from mmpretrain.registry import MODELS
+
+from .projected_tokens_mixin import ProjectedTokensMixin
+
+
+@MODELS.register_module()
+class ROPIMBEiTViT(ProjectedTokensMixin, BEiTViT):
+    """BEiT-style ViT for ROPIM pre-training, as the ROPIM authors use it.
+
+    Defaults follow the authors: no absolute position embedding, a relative
+    position bias shared by all layers, layer scale 0.1, q/v bias, LayerNorm
+    eps 1e-6, a final norm. ``forward(x, token_projection)`` applies the
+    sketch projector to the patch embeddings before the class token is
+    prepended; without a projection it is MMPretrain's ``BEiTViT``. Its
+    weights load into ``BEiTViT`` for fine-tuning without any key change
+    (``BEiTViT`` copies the shared relative position table into every layer
+    when it loads them).
+
+    Args:
+        use_abs_pos_emb (bool): Defaults to False.
+        use_rel_pos_bias (bool): Per-layer relative position bias.
+            Defaults to False.
+        use_shared_rel_pos_bias (bool): Defaults to True.
+        layer_scale_init_value (float): Defaults to 0.1.
+        final_norm (bool): Defaults to True.
+        out_type (str): Output of the plain forward. Defaults to 'featmap'.
+        **kwargs: Other arguments of ``BEiTViT``.
+    """
+
+    def __init__(self,
+                 use_abs_pos_emb: bool = False,
+                 use_rel_pos_bias: bool = False,
+                 use_shared_rel_pos_bias: bool = True,
+                 layer_scale_init_value: float = 0.1,
+                 final_norm: bool = True,
+                 out_type: str = 'featmap',
+                 **kwargs) -> None:
+        super().__init__(
+            use_abs_pos_emb=use_abs_pos_emb,
+            use_rel_pos_bias=use_rel_pos_bias,
+            use_shared_rel_pos_bias=use_shared_rel_pos_bias,
+            layer_scale_init_value=layer_scale_init_value,
+            final_norm=final_norm,
+            out_type=out_type,
+            **kwargs)
+        self._has_rel_pos = use_rel_pos_bias or use_shared_rel_pos_bias
+
+    def _layer_kwargs(self) -> dict:
+        rel_pos_bias = self.rel_pos_bias() \
+            if self.rel_pos_bias is not None else None
+        return dict(rel_pos_bias=rel_pos_bias)
+
+    def _check_patch_resolution(self, patch_hw: Tuple[int, int]) -> None:
+        if self._has_rel_pos and tuple(patch_hw) != tuple(
+                self.patch_resolution):
+            raise ValueError(
+                f'this backbone was built for a {self.patch_resolution} patch '
+                f'grid (img_size={self.img_size}) and its relative position '
+                f'bias cannot take a {tuple(patch_hw)} grid; set img_size to '
+                f'the training input size.')

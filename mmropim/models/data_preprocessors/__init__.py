@@ -1,0 +1,3 @@
+from .sketch_data_preprocessor import SketchDataPreprocessor
+
+__all__ = ['SketchDataPreprocessor']

@@ -1,0 +1,3 @@
+from .ropim_head import ROPIMHead, patchify
+
+__all__ = ['ROPIMHead', 'patchify']

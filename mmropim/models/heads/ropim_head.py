@@ -1,0 +1,93 @@
+from typing import Callable
+
+import torch
+from mmengine.model import BaseModule
+
+from mmpretrain.registry import MODELS
+
+
+def patchify(images: torch.Tensor, patch_size: int) -> torch.Tensor:
+    """Cut images into non-overlapping patches, in token order.
+
+    Args:
+        images (torch.Tensor): Shape (B, C, H, W), H and W multiples of p.
+        patch_size (int): Patch side p.
+
+    Returns:
+        torch.Tensor: Shape (B, K, p * p * C), K = (H / p) * (W / p), tokens
+        in the row-major order of the patch embedding.
+    """
+    b, c, h, w = images.shape
+    p = patch_size
+    x = images.reshape(b, c, h // p, p, w // p, p)
+    x = x.permute(0, 2, 4, 3, 5, 1)
+    return x.reshape(b, (h // p) * (w // p), p * p * c)
+
+
+@MODELS.register_module()
+class ROPIMHead(BaseModule):
+    """ROPIM reconstruction loss, measured in the complement subspace.
+
+    The residual between the target image and its reconstruction is cut into
+    per-patch vectors (B, K, p*p*3), projected along the token axis onto the
+    complement I - Pi of the sketch subspace, and reduced by ``loss``
+    (L1 by default as in the paper; L2 is reported slightly better by the
+    authors). Only the information that the sketch removed is supervised.
+
+    Args:
+        patch_size (int): Patch side p.
+        loss (dict): Config of a pixel loss taking (pred, target), e.g.
+            ``dict(type='PixelReconstructionLoss', criterion='L1')`` or
+            ``criterion='L2'``.
+        norm_target_per_patch (bool): Normalize every target patch to zero
+            mean and unit variance (MAE's norm-pix). Defaults to False: the
+            target is the normalized input image.
+    """
+
+    def __init__(self,
+                 patch_size: int,
+                 loss: dict = dict(
+                     type='PixelReconstructionLoss', criterion='L1'),
+                 norm_target_per_patch: bool = False) -> None:
+        super().__init__()
+        self.patch_size = patch_size
+        self.norm_target_per_patch = norm_target_per_patch
+        self.loss_module = MODELS.build(loss)
+
+    def construct_target(self, target: torch.Tensor) -> torch.Tensor:
+        """Patchify the target image, normalizing patches if configured.
+
+        Args:
+            target (torch.Tensor): Images of shape (B, C, H, W).
+
+        Returns:
+            torch.Tensor: Shape (B, K, p * p * C).
+        """
+        patches = patchify(target, self.patch_size)
+        if self.norm_target_per_patch:
+            mean = patches.mean(dim=-1, keepdim=True)
+            var = patches.var(dim=-1, keepdim=True)
+            patches = (patches - mean) / (var + 1.e-6)**.5
+        return patches
+
+    def loss(self, pred: torch.Tensor, target: torch.Tensor,
+             loss_projection: Callable[[torch.Tensor],
+                                       torch.Tensor]) -> torch.Tensor:
+        """Compute the loss on the part of the residual the sketch removed.
+
+        Args:
+            pred (torch.Tensor): Reconstruction of shape (B, C, H, W).
+            target (torch.Tensor): Target images of shape (B, C, H, W).
+            loss_projection (callable): Projection along the token axis of
+                (B, K, D) tensors, the complement (I - Pi) for ROPIM.
+
+        Returns:
+            torch.Tensor: Scalar loss.
+        """
+        if pred.shape != target.shape:
+            raise ValueError(f'reconstruction shape {tuple(pred.shape)} does '
+                             f'not match target shape {tuple(target.shape)}')
+        pred_patches = patchify(pred, self.patch_size)
+        target_patches = self.construct_target(target)
+        return self.loss_module(
+            loss_projection(pred_patches), loss_projection(target_patches))

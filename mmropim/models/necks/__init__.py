@@ -1,0 +1,3 @@
+from .ropim_neck import ROPIMNeck
+
+__all__ = ['ROPIMNeck']

@@ -1,0 +1,115 @@
+from typing import Dict, List, Optional, Union
+
+import torch
+import torch.nn as nn
+from mmpretrain.models import BaseSelfSupervisor
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+
+from ..utils import CountSketch
+
+
+def collect_sketch(data_samples: List[DataSample]) -> CountSketch:
+    """Rebuild the batch's count sketch from the fields that
+    ``SketchDataPreprocessor`` attached to each data sample.
+
+    Args:
+        data_samples (list[DataSample]): One sample per image.
+
+    Returns:
+        CountSketch: The batch of sketches.
+    """
+    if not data_samples or 'sketch_hash' not in data_samples[0]:
+        raise KeyError(
+            'ROPIM needs a count sketch per image: set the model\'s '
+            'data_preprocessor to dict(type=\'SketchDataPreprocessor\', ...)')
+    hashes = torch.stack([s.sketch_hash for s in data_samples])
+    signs = torch.stack([s.sketch_sign for s in data_samples])
+    return CountSketch(hashes, signs, data_samples[0].sketch_size)
+
+
+@MODELS.register_module()
+class ROPIM(BaseSelfSupervisor):
+    """Random Orthogonal Projection Image Modeling.
+
+    `Pre-training with Random Orthogonal Projection Image Modeling
+    <https://arxiv.org/abs/2310.18737>`_ (ICLR 2024). The patch embeddings of
+    each image are projected along the token axis onto a random count-sketch
+    subspace (Pi); a linear decoder reconstructs the image, and the loss is
+    measured only in the complement subspace (I - Pi), i.e. on what the
+    projection removed.
+
+    Args:
+        backbone (dict): A ViT whose ``forward(x, token_projection)`` applies
+            the projection to the patch embeddings, e.g. ``ROPIMViT`` or
+            ``ROPIMBEiTViT``.
+        neck (dict): The linear decoder, ``ROPIMNeck``.
+        head (dict): The complement-space loss, ``ROPIMHead``.
+        swap_subspaces (bool): The authors' ablation: feed (I - Pi) Phi to the
+            encoder and measure the loss with Pi. Defaults to False.
+        data_preprocessor (dict): Must draw the sketches, i.e.
+            ``SketchDataPreprocessor``.
+        **kwargs: Other arguments of ``BaseSelfSupervisor``.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 neck: dict,
+                 head: dict,
+                 swap_subspaces: bool = False,
+                 data_preprocessor: Optional[Union[dict, nn.Module]] = None,
+                 **kwargs) -> None:
+        data_preprocessor = data_preprocessor or dict(
+            type='SketchDataPreprocessor')
+        super().__init__(
+            backbone=backbone,
+            neck=neck,
+            head=head,
+            data_preprocessor=data_preprocessor,
+            **kwargs)
+        self.swap_subspaces = swap_subspaces
+
+    def extract_feat(self, inputs: torch.Tensor):
+        """Features of unprojected images (for evaluation and analysis).
+
+        Args:
+            inputs (torch.Tensor): Images of shape (B, 3, H, W).
+
+        Returns:
+            tuple[torch.Tensor]: The backbone's outputs.
+        """
+        return self.backbone(inputs)
+
+    def reconstruct(self, inputs: torch.Tensor,
+                    sketch: CountSketch) -> torch.Tensor:
+        """Encode the projected patch embeddings and decode pixels.
+
+        Args:
+            inputs (torch.Tensor): Images of shape (B, 3, H, W).
+            sketch (CountSketch): One sketch per image.
+
+        Returns:
+            torch.Tensor: Reconstruction of shape (B, 3, H, W).
+        """
+        projection = sketch.complement if self.swap_subspaces \
+            else sketch.project
+        latent = self.backbone(inputs, token_projection=projection)
+        return self.neck(latent[-1])
+
+    def loss(self, inputs: torch.Tensor, data_samples: List[DataSample],
+             **kwargs) -> Dict[str, torch.Tensor]:
+        """Compute the ROPIM loss of a batch.
+
+        Args:
+            inputs (torch.Tensor): Normalized images of shape (B, 3, H, W).
+            data_samples (list[DataSample]): Samples carrying the sketches.
+
+        Returns:
+            dict[str, torch.Tensor]: ``{'loss': scalar}``.
+        """
+        sketch = collect_sketch(data_samples)
+        reconstruction = self.reconstruct(inputs, sketch)
+        loss_projection = sketch.project if self.swap_subspaces \
+            else sketch.complement
+        loss = self.head.loss(reconstruction, inputs, loss_projection)
+        return dict(loss=loss)

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Turn a fresh Python 3.11 machine into a working mmropim environment (idempotent).
+#
+# Creates a virtual environment (default: <repo>/.venv, override with MMROPIM_VENV),
+# installs the pinned OpenMMLab stack, builds mmcv 2.1.0 from source WITH its ops
+# (CPU ops, or CUDA ops when a GPU is visible or FORCE_CUDA=1) and installs mmropim
+# in editable mode. The built mmcv wheel is cached under MMROPIM_CACHE
+# (default: ~/.cache/mmropim), keyed by mmcv version, torch version and device
+# kind, so a second run on the same machine takes seconds.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VENV=${MMROPIM_VENV:-$ROOT/.venv}
+CACHE=${MMROPIM_CACHE:-$HOME/.cache/mmropim}
+PYTHON=${PYTHON:-python3.11}
+TORCH_VERSION=2.14.1
+TORCHVISION_VERSION=0.29.1
+MMCV_VERSION=2.1.0
+
+log() { printf '[setup_env] %s\n' "$*"; }
+
+if [ ! -x "$VENV/bin/python" ]; then
+  log "creating virtual environment $VENV"
+  "$PYTHON" -m venv "$VENV"
+fi
+VPY="$VENV/bin/python"
+PIP=("$VPY" -m pip --disable-pip-version-check)
+
+have_torch=$("$VPY" -c "import torch, torchvision; print(torch.__version__.split('+')[0], torchvision.__version__.split('+')[0])" 2>/dev/null || true)
+if [ "$have_torch" != "$TORCH_VERSION $TORCHVISION_VERSION" ]; then
+  log "installing torch $TORCH_VERSION + torchvision $TORCHVISION_VERSION"
+  "${PIP[@]}" install "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION"
+fi
+
+# mmcv's setup.py imports torch and pkg_resources at build time: setuptools 80.x still
+# ships pkg_resources, newer ones do not.
+"${PIP[@]}" install -q "setuptools>=77.0.3,<81" wheel ninja
+
+if ! "$VPY" - <<PYEOF 2>/dev/null
+import mmcv
+from mmcv.ops import nms  # noqa: F401  (fails unless the compiled ops load)
+assert mmcv.__version__ == '$MMCV_VERSION', mmcv.__version__
+PYEOF
+then
+  device=$("$VPY" -c "import os, torch; print('cuda' if torch.cuda.is_available() or os.environ.get('FORCE_CUDA') == '1' else 'cpu')")
+  torch_full=$("$VPY" -c "import torch; print(torch.__version__.replace('+', '_'))")
+  wheel_dir="$CACHE/wheels/mmcv-$MMCV_VERSION-torch$torch_full-$device"
+  if ! ls "$wheel_dir"/mmcv-*.whl >/dev/null 2>&1; then
+    log "building mmcv $MMCV_VERSION with $device ops (about 11 minutes on 2 cores)"
+    src_dir=$(mktemp -d)
+    "${PIP[@]}" download -q --no-deps --no-binary :all: "mmcv==$MMCV_VERSION" -d "$src_dir"
+    tar -xzf "$src_dir"/mmcv-"$MMCV_VERSION".tar.gz -C "$src_dir"
+    src="$src_dir/mmcv-$MMCV_VERSION"
+    # torch >= 2.14 headers refuse anything older than C++20, and mmcv hard-codes C++17.
+    aten_header="$("$VPY" -c "import torch.utils.cpp_extension as c; print(c.include_paths()[0])")/ATen/ATen.h"
+    if grep -qs "C++20 or later" "$aten_header"; then
+      log "torch headers require C++20: patching mmcv's -std=c++17 flags"
+      sed -i 's/-std=c++17/-std=c++20/g' "$src/setup.py"
+    fi
+    if [ "$device" = cuda ]; then export FORCE_CUDA=1; else export FORCE_CUDA=0; fi
+    mkdir -p "$wheel_dir"
+    MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
+      "${PIP[@]}" wheel --no-build-isolation --no-deps "$src" -w "$wheel_dir"
+    rm -rf "$src_dir"
+  else
+    log "reusing cached mmcv wheel from $wheel_dir"
+  fi
+  "${PIP[@]}" install "$wheel_dir"/mmcv-*.whl
+fi
+
+log "installing the OpenMMLab stack and mmropim"
+"${PIP[@]}" install -q -r "$ROOT/requirements.txt"
+"${PIP[@]}" install -q --no-build-isolation --no-deps -e "$ROOT"
+"$VPY" -c "import mmropim, mmcv, mmengine, mmpretrain; print('[setup_env] ready: mmropim', mmropim.__version__, '| torch', __import__('torch').__version__, '| mmcv', mmcv.__version__, '| mmpretrain', mmpretrain.__version__)"
