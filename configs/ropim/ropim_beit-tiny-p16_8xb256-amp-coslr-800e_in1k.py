@@ -1,0 +1,25 @@
+# ROPIM ViT-T/16 (BEiT-style, DeiT-T widths), 800 epochs, lr 1e-3 per 512.
+_base_ = ['ropim_beit-base-p16_8xb256-amp-coslr-300e_in1k.py']
+
+model = dict(
+    backbone=dict(arch='deit-tiny'),
+    neck=dict(in_channels=192))
+optim_wrapper = dict(optimizer=dict(lr=1e-3 * 2048 / 512))
+param_scheduler = [
+    dict(
+        type='LinearLR',
+        start_factor=5e-7 / 1e-3,
+        by_epoch=True,
+        begin=0,
+        end=10,
+        convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=790,
+        eta_min=5e-6 * 2048 / 512,
+        by_epoch=True,
+        begin=10,
+        end=800,
+        convert_to_iter_based=True),
+]
+train_cfg = dict(max_epochs=800)

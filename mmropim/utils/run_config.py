@@ -1,0 +1,51 @@
+"""Shared config handling of ``tools/train.py`` and ``tools/test.py``."""
+import os.path as osp
+from typing import Optional
+
+import torch
+from mmengine.config import Config, DictAction  # noqa: F401  (re-exported)
+
+
+def load_run_config(config: str,
+                    work_dir: Optional[str] = None,
+                    cfg_options: Optional[dict] = None,
+                    launcher: str = 'none',
+                    amp: bool = False) -> Config:
+    """Load a config and apply the command-line overrides common to the
+    train and test entry points.
+
+    Args:
+        config (str): Path of the config file.
+        work_dir (str, optional): Output folder; defaults to the config's
+            ``work_dir`` or ``./work_dirs/<config name>``.
+        cfg_options (dict, optional): ``--cfg-options`` overrides.
+        launcher (str): ``none``, ``pytorch``, ``slurm`` or ``mpi``.
+        amp (bool): Switch to automatic mixed precision.
+
+    Returns:
+        Config: The config, ready for ``Runner.from_cfg``.
+    """
+    if not osp.isfile(config):
+        raise FileNotFoundError(f'config file {config} does not exist')
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    cfg.launcher = launcher
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(config))[0])
+    if amp:
+        if not torch.cuda.is_available():
+            raise RuntimeError(
+                '--amp needs a CUDA device (MMEngine\'s AmpOptimWrapper runs '
+                'on cuda/npu/mlu only); drop --amp to train on the CPU.')
+        if 'optim_wrapper' in cfg:
+            if cfg.optim_wrapper.get('type', 'OptimWrapper') == 'OptimWrapper':
+                cfg.optim_wrapper.type = 'AmpOptimWrapper'
+                cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        else:
+            cfg.setdefault('test_cfg', dict())
+            cfg.test_cfg.fp16 = True
+    return cfg

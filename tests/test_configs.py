@@ -1,0 +1,76 @@
+import glob
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import DefaultScope, init_default_scope
+
+import mmropim  # noqa: F401
+from mmpretrain.registry import MODELS
+
+from conftest import REPO_ROOT
+
+CONFIGS = sorted(
+    p for p in glob.glob(
+        osp.join(REPO_ROOT, 'configs', 'ropim', '**', '*.py'), recursive=True)
+    if '_base_' not in p)
+
+
+def config_id(path):
+    return osp.relpath(path, osp.join(REPO_ROOT, 'configs'))
+
+
+def test_there_are_pretrain_finetune_and_tiny_configs():
+    names = [config_id(p) for p in CONFIGS]
+    for expected in [
+            'ropim/ropim_beit-base-p16_8xb256-amp-coslr-300e_in1k.py',
+            'ropim/ropim_beit-base-p16_8xb256-amp-coslr-800e_in1k.py',
+            'ropim/ropim_beit-small-p16_8xb256-amp-coslr-300e_in1k.py',
+            'ropim/ropim_beit-tiny-p16_8xb256-amp-coslr-800e_in1k.py',
+            'ropim/ropim_beit-mini-p8_1xb32-coslr-20e_demo-64px.py',
+            'ropim/benchmarks/beit-base-p16_8xb128-coslr-100e_in1k.py',
+    ]:
+        assert expected in names
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=config_id)
+def test_config_loads_and_builds(path):
+    cfg = Config.fromfile(path)
+    assert cfg.default_scope == 'mmpretrain'
+    assert 'mmropim' in cfg.custom_imports.imports
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        init_default_scope('mmpretrain')
+        model = MODELS.build(cfg.model)
+        optim_wrapper_cfg = cfg.optim_wrapper.copy()
+        if optim_wrapper_cfg.get('type') == 'AmpOptimWrapper':
+            optim_wrapper_cfg.type = 'OptimWrapper'  # no CUDA here
+            optim_wrapper_cfg.pop('loss_scale')
+        build_optim_wrapper(model, optim_wrapper_cfg)
+    if cfg.model.type == 'ROPIM':
+        assert cfg.optim_wrapper.optimizer.betas == (0.9, 0.95)
+        assert cfg.optim_wrapper.clip_grad.max_norm == 5.0
+    else:
+        assert cfg.optim_wrapper.constructor == \
+            'LearningRateDecayOptimWrapperConstructor'
+        assert 0.6 <= cfg.optim_wrapper.paramwise_cfg.layer_decay_rate < 1
+
+
+def test_vit_base_pretraining_model_runs_forward_backward_on_cpu():
+    cfg = Config.fromfile(
+        osp.join(REPO_ROOT, 'configs', 'ropim',
+                 'ropim_beit-base-p16_8xb256-amp-coslr-300e_in1k.py'))
+    init_default_scope('mmpretrain')
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    images = torch.randint(0, 256, (2, 3, 224, 224), dtype=torch.uint8)
+    data = model.data_preprocessor(
+        dict(inputs=images, data_samples=None), training=True)
+    assert data['data_samples'][0].sketch_size == 28
+    loss = model(**data, mode='loss')['loss']
+    assert torch.isfinite(loss) and loss.item() > 0
+    loss.backward()
+    assert model.backbone.patch_embed.projection.weight.grad.abs().sum() > 0
+    assert model.backbone.rel_pos_bias.relative_position_bias_table.grad \
+        .abs().sum() > 0

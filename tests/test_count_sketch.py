@@ -1,0 +1,134 @@
+import math
+
+import pytest
+import torch
+
+from mmropim.models.utils import CountSketch, sketch_size_from_ratio
+
+# (K, rho): K' = 28 | 196 (authors), 9 of 64 (demo), 15 of 50 (K' does not
+# divide K), 1 of 10 (one bucket), 9 of 10 (almost nothing removed).
+CASES = [(196, 1 / 7), (64, 1 / 7), (50, 0.3), (10, 0.1), (10, 0.9)]
+
+
+def eye(k):
+    return torch.eye(k, dtype=torch.float64)
+
+
+@pytest.mark.parametrize('num_tokens,rho', CASES)
+def test_projector_is_symmetric_idempotent_with_rank_k_prime(num_tokens, rho):
+    sketch = CountSketch.draw(3, num_tokens, rho)
+    pi = sketch.matrix().double()
+    k_prime = round(rho * num_tokens)
+    assert sketch.sketch_size == k_prime
+    torch.testing.assert_close(pi, pi.transpose(1, 2))
+    torch.testing.assert_close(pi @ pi, pi)
+    assert torch.linalg.matrix_rank(pi).tolist() == [k_prime] * 3
+    # trace of a projector is its rank
+    torch.testing.assert_close(
+        pi.diagonal(dim1=1, dim2=2).sum(-1),
+        torch.full((3, ), float(k_prime), dtype=torch.float64))
+
+
+@pytest.mark.parametrize('num_tokens,rho', CASES)
+def test_rows_of_p_are_orthogonal_and_hash_is_balanced(num_tokens, rho):
+    sketch = CountSketch.draw(4, num_tokens, rho)
+    p = sketch.sketch_matrix()
+    gram = p @ p.transpose(1, 2)
+    torch.testing.assert_close(gram, torch.diag_embed(sketch.bucket_sizes))
+    k_prime = sketch.sketch_size
+    sizes = sketch.bucket_sizes
+    assert sizes.sum(-1).tolist() == [float(num_tokens)] * 4
+    assert sizes.min() >= num_tokens // k_prime
+    assert sizes.max() <= math.ceil(num_tokens / k_prime)
+    assert ((sketch.signs == -1).sum(-1) == num_tokens // 2).all()
+    assert set(sketch.signs.unique().tolist()) == {-1.0, 1.0}
+
+
+@pytest.mark.parametrize('num_tokens,rho', CASES)
+def test_projection_and_complement_sum_to_identity(num_tokens, rho):
+    sketch = CountSketch.draw(2, num_tokens, rho)
+    pi = sketch.matrix().double()
+    torch.testing.assert_close(pi + (eye(num_tokens) - pi),
+                               eye(num_tokens).expand(2, -1, -1))
+    x = torch.randn(2, num_tokens, 5, dtype=torch.float64)
+    projected, removed = sketch.project(x), sketch.complement(x)
+    torch.testing.assert_close(projected + removed, x)
+    # the two parts are orthogonal, channel by channel
+    inner = (projected * removed).sum(dim=1)
+    torch.testing.assert_close(inner, torch.zeros_like(inner))
+
+
+@pytest.mark.parametrize('num_tokens,rho', CASES)
+def test_fast_path_equals_dense_matrix(num_tokens, rho):
+    sketch = CountSketch.draw(3, num_tokens, rho)
+    pi = sketch.matrix().double()
+    x = torch.randn(3, num_tokens, 7, dtype=torch.float64)
+    torch.testing.assert_close(sketch.project(x), pi @ x)
+    torch.testing.assert_close(sketch.complement(x),
+                               (eye(num_tokens) - pi) @ x)
+    torch.testing.assert_close(
+        sketch.sketch(x), sketch.sketch_matrix().double() @ x)
+
+
+def test_pseudo_inverse_recovers_sketched_tokens():
+    # P P^+ = I on the K'-dimensional sketch space
+    sketch = CountSketch.draw(2, 50, 0.3)
+    y = torch.randn(2, sketch.sketch_size, 4, dtype=torch.float64)
+    torch.testing.assert_close(sketch.sketch(sketch.unsketch(y)), y)
+
+
+def test_each_image_and_each_draw_gets_its_own_sketch():
+    sketch = CountSketch.draw(8, 196, 1 / 7)
+    pis = sketch.matrix()
+    for i in range(8):
+        for j in range(i + 1, 8):
+            assert not torch.equal(pis[i], pis[j])
+    again = CountSketch.draw(8, 196, 1 / 7)
+    assert not torch.equal(again.hashes, sketch.hashes)
+
+
+def test_generator_makes_draws_reproducible():
+    first = CountSketch.draw(
+        2, 64, 1 / 7, generator=torch.Generator().manual_seed(3))
+    second = CountSketch.draw(
+        2, 64, 1 / 7, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(first.hashes, second.hashes)
+    assert torch.equal(first.signs, second.signs)
+
+
+def test_gradients_are_those_of_the_linear_maps():
+    sketch = CountSketch.draw(2, 12, 0.25)
+    x = torch.randn(2, 12, 3, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(sketch.project, (x, ))
+    assert torch.autograd.gradcheck(sketch.complement, (x, ))
+
+
+def test_half_precision_input_keeps_dtype_and_accuracy():
+    sketch = CountSketch.draw(2, 196, 1 / 7)
+    x = torch.randn(2, 196, 16)
+    out = sketch.complement(x.bfloat16())
+    assert out.dtype == torch.bfloat16
+    torch.testing.assert_close(
+        out.float(), sketch.complement(x), atol=0.05, rtol=0.02)
+
+
+@pytest.mark.parametrize('rho', [0.0, 1.0, -0.2, 1.5])
+def test_rho_outside_open_unit_interval_is_rejected(rho):
+    with pytest.raises(ValueError, match=r'rho .*\(0, 1\).*' + str(rho)):
+        CountSketch.draw(1, 196, rho)
+
+
+def test_sketch_size_below_one_is_rejected():
+    with pytest.raises(ValueError, match=r"K'=round\(rho\*K\)=0.*at least 1"):
+        sketch_size_from_ratio(64, 0.005)
+
+
+def test_sketch_size_not_below_k_is_rejected():
+    with pytest.raises(ValueError, match=r"K'=10; it must be smaller"):
+        sketch_size_from_ratio(10, 0.97)
+
+
+def test_tokens_of_wrong_shape_are_rejected():
+    sketch = CountSketch.draw(2, 64, 1 / 7)
+    with pytest.raises(ValueError, match=r'\(B, K, C\) = \(2, 64, C\)'):
+        sketch.project(torch.randn(2, 65, 3))

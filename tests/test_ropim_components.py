@@ -1,0 +1,211 @@
+import pytest
+import torch
+
+import mmropim  # noqa: F401
+from mmpretrain.models import BEiTViT, VisionTransformer
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+
+from mmropim.models import CountSketch, ROPIMHead, patchify
+
+MINI_ARCH = dict(
+    embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
+
+
+def mini_ropim(backbone_type='ROPIMBEiTViT', img_size=32, patch_size=8,
+               **model_kwargs):
+    cfg = dict(
+        type='ROPIM',
+        data_preprocessor=dict(
+            type='SketchDataPreprocessor',
+            patch_size=patch_size,
+            rho=0.25,
+            mean=[127.5] * 3,
+            std=[64.] * 3),
+        backbone=dict(
+            type=backbone_type,
+            arch=MINI_ARCH,
+            img_size=img_size,
+            patch_size=patch_size),
+        neck=dict(type='ROPIMNeck', in_channels=32, patch_size=patch_size),
+        head=dict(
+            type='ROPIMHead',
+            patch_size=patch_size,
+            loss=dict(type='PixelReconstructionLoss', criterion='L1')),
+        **model_kwargs)
+    return MODELS.build(cfg)
+
+
+def batch(num=2, size=32):
+    images = torch.randint(0, 256, (num, 3, size, size), dtype=torch.uint8)
+    return dict(inputs=images, data_samples=[DataSample() for _ in range(num)])
+
+
+@pytest.mark.parametrize('backbone_type', ['ROPIMViT', 'ROPIMBEiTViT'])
+def test_ropim_loss_backpropagates_to_patch_embedding(backbone_type):
+    model = mini_ropim(backbone_type)
+    data = model.data_preprocessor(batch(), training=True)
+    losses = model(**data, mode='loss')
+    assert set(losses) == {'loss'} and losses['loss'].ndim == 0
+    assert losses['loss'].item() > 0
+    losses['loss'].backward()
+    grad = model.backbone.patch_embed.projection.weight.grad
+    assert grad is not None and grad.abs().sum() > 0
+    assert model.neck.decoder[0].weight.grad.abs().sum() > 0
+
+
+def test_preprocessor_attaches_one_seeded_sketch_per_image():
+    model = mini_ropim()
+    torch.manual_seed(0)
+    first = model.data_preprocessor(batch(3), training=True)
+    torch.manual_seed(0)
+    second = model.data_preprocessor(batch(3), training=True)
+    for a, b in zip(first['data_samples'], second['data_samples']):
+        assert a.sketch_hash.shape == (16, ) and a.sketch_size == 4
+        assert torch.equal(a.sketch_hash, b.sketch_hash)
+        assert torch.equal(a.sketch_sign, b.sketch_sign)
+    hashes = [s.sketch_hash for s in first['data_samples']]
+    assert not torch.equal(hashes[0], hashes[1])
+    # normalization happened
+    assert first['inputs'].dtype == torch.float32
+    assert first['inputs'].abs().max() <= 127.5 / 64 + 1e-6
+
+
+@pytest.mark.parametrize('backbone_type,parent',
+                         [('ROPIMViT', VisionTransformer),
+                          ('ROPIMBEiTViT', BEiTViT)])
+def test_backbone_with_identity_projection_is_the_parent_vit(
+        backbone_type, parent):
+    backbone = MODELS.build(
+        dict(type=backbone_type, arch=MINI_ARCH, img_size=32, patch_size=8))
+    backbone.eval()
+    x = torch.randn(2, 3, 32, 32)
+    projected = backbone(x, token_projection=lambda tokens: tokens)
+    plain = backbone(x)
+    assert projected[0].shape == (2, 32, 4, 4)
+    torch.testing.assert_close(projected[0], plain[0])
+    # and the weights are exactly the parent's: same keys, same shapes
+    kwargs = dict(arch=MINI_ARCH, img_size=32, patch_size=8)
+    if parent is BEiTViT:
+        kwargs.update(
+            use_rel_pos_bias=False, use_shared_rel_pos_bias=True,
+            final_norm=True)
+    reference = parent(**kwargs)
+    assert {k: v.shape for k, v in backbone.state_dict().items()} == \
+        {k: v.shape for k, v in reference.state_dict().items()}
+
+
+def test_backbone_applies_the_projection_to_patch_embeddings():
+    backbone = MODELS.build(
+        dict(type='ROPIMViT', arch=MINI_ARCH, img_size=32, patch_size=8))
+    seen = {}
+
+    def spy(tokens):
+        seen['shape'] = tokens.shape
+        return torch.zeros_like(tokens)
+
+    backbone.eval()
+    x = torch.randn(2, 3, 32, 32)
+    out_zeroed = backbone(x, token_projection=spy)[0]
+    out_other = backbone(torch.randn(2, 3, 32, 32), token_projection=spy)[0]
+    assert seen['shape'] == (2, 16, 32)
+    # with all patch embeddings zeroed the image content no longer matters
+    torch.testing.assert_close(out_zeroed, out_other)
+
+
+def test_head_loss_is_zero_when_reconstruction_is_perfect_in_complement():
+    head = ROPIMHead(patch_size=4)
+    target = torch.randn(2, 3, 16, 16)
+    sketch = CountSketch.draw(2, 16, 0.25)
+    # change the prediction only inside the sketch subspace: invisible
+    noise = torch.randn(2, 16, 4 * 4 * 3)
+    inside = sketch.project(noise)
+    pred = target + unpatchify(inside, 4, 16)
+    loss = head.loss(pred, target, sketch.complement)
+    assert loss.item() < 1e-6
+    # a change in the complement subspace is penalized
+    outside = sketch.complement(noise)
+    pred = target + unpatchify(outside, 4, 16)
+    torch.testing.assert_close(
+        head.loss(pred, target, sketch.complement), outside.abs().mean())
+
+
+def test_head_l2_and_per_patch_normalized_target():
+    head = MODELS.build(
+        dict(
+            type='ROPIMHead',
+            patch_size=4,
+            loss=dict(type='PixelReconstructionLoss', criterion='L2'),
+            norm_target_per_patch=True))
+    target = torch.randn(2, 3, 8, 8) * 5 + 3
+    patches = head.construct_target(target)
+    torch.testing.assert_close(patches.mean(-1), torch.zeros(2, 4),
+                               atol=1e-5, rtol=0)
+    sketch = CountSketch.draw(2, 4, 0.5)
+    pred = torch.zeros_like(target)
+    expected = sketch.complement(patches).pow(2).mean()
+    torch.testing.assert_close(head.loss(pred, target, sketch.complement),
+                               expected)
+
+
+def test_swapped_subspaces_ablation_trains():
+    model = mini_ropim(swap_subspaces=True)
+    data = model.data_preprocessor(batch(), training=True)
+    model(**data, mode='loss')['loss'].backward()
+    assert model.backbone.patch_embed.projection.weight.grad.abs().sum() > 0
+
+
+def test_loss_under_bfloat16_autocast_is_finite():
+    model = mini_ropim()
+    data = model.data_preprocessor(batch(), training=True)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        loss = model(**data, mode='loss')['loss']
+    assert torch.isfinite(loss)
+    loss.backward()
+    assert torch.isfinite(model.backbone.patch_embed.projection.weight.grad).all()
+
+
+def test_image_not_divisible_by_patch_size_is_rejected():
+    model = mini_ropim()
+    with pytest.raises(ValueError, match=r'\(30, 32\).*patch size 8'):
+        model.data_preprocessor(batch(size=32) | dict(
+            inputs=torch.zeros(2, 3, 30, 32, dtype=torch.uint8)))
+    with pytest.raises(ValueError, match=r'\(36, 36\).*patch size 8'):
+        model.backbone(torch.zeros(1, 3, 36, 36))
+
+
+def test_bad_rho_in_config_is_rejected_at_build_time():
+    with pytest.raises(ValueError, match=r'rho .*\(0, 1\), got 1.2'):
+        MODELS.build(dict(type='SketchDataPreprocessor', rho=1.2))
+
+
+def test_missing_sketch_gives_a_clear_error():
+    model = mini_ropim()
+    inputs = torch.randn(2, 3, 32, 32)
+    with pytest.raises(KeyError, match='SketchDataPreprocessor'):
+        model.loss(inputs, [DataSample(), DataSample()])
+
+
+def test_relative_position_backbone_rejects_another_grid():
+    backbone = MODELS.build(
+        dict(type='ROPIMBEiTViT', arch=MINI_ARCH, img_size=32, patch_size=8))
+    with pytest.raises(ValueError, match=r'\(4, 4\) patch grid.*\(6, 6\)'):
+        backbone(torch.zeros(1, 3, 48, 48), token_projection=lambda t: t)
+
+
+def unpatchify(patches, patch_size, image_size):
+    """Inverse of ``patchify`` for square images, used to check it."""
+    b = patches.shape[0]
+    g = image_size // patch_size
+    x = patches.reshape(b, g, g, patch_size, patch_size, 3)
+    return x.permute(0, 5, 1, 3, 2, 4).reshape(b, 3, image_size, image_size)
+
+
+def test_patchify_round_trip_and_token_order():
+    images = torch.randn(2, 3, 16, 16)
+    patches = patchify(images, 4)
+    assert patches.shape == (2, 16, 48)
+    torch.testing.assert_close(unpatchify(patches, 4, 16), images)
+    # token 1 is the second patch of the first row
+    torch.testing.assert_close(patches[:, 1].reshape(2, 4, 4, 3),
+                               images[:, :, 0:4, 4:8].permute(0, 2, 3, 1))

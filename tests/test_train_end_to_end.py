@@ -1,0 +1,138 @@
+"""Short real runs through tools/train.py and tools/test.py on the demo
+images: the loss falls, checkpoints are written, --resume continues, and the
+checkpoint fine-tunes in MMPretrain's BEiTViT without key surgery."""
+import glob
+import json
+import os.path as osp
+import pickle
+import subprocess
+import sys
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+import mmropim  # noqa: F401
+from mmpretrain.registry import MODELS
+from mmropim.datasets import write_imagenet_style
+from mmropim.utils import load_local_checkpoint
+
+from conftest import REPO_ROOT
+
+PRETRAIN_CFG = osp.join(REPO_ROOT, 'configs', 'ropim',
+                        'ropim_beit-mini-p8_1xb32-coslr-20e_demo-64px.py')
+FINETUNE_CFG = osp.join(REPO_ROOT, 'configs', 'ropim', 'benchmarks',
+                        'beit-mini-p8_1xb32-coslr-10e_demo-64px.py')
+ITERS_PER_EPOCH = 14  # 14 classes x 32 crops / batch 32
+
+
+def run_tool(*args):
+    result = subprocess.run([sys.executable, *args],
+                            cwd=REPO_ROOT,
+                            capture_output=True,
+                            text=True,
+                            timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout + result.stderr
+
+
+def logged_scalars(work_dir):
+    rows = []
+    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
+                                          'scalars.json'))):
+        with open(path) as f:
+            rows.append([json.loads(line) for line in f])
+    return rows
+
+
+@pytest.fixture(scope='module')
+def demo_root(tmp_path_factory):
+    root = str(tmp_path_factory.mktemp('demo') / 'imagenet')
+    write_imagenet_style(root)
+    return root + '/'
+
+
+@pytest.fixture(scope='module')
+def pretrain_run(demo_root, tmp_path_factory):
+    work_dir = str(tmp_path_factory.mktemp('ropim_work'))
+    data_option = f'train_dataloader.dataset.data_root={demo_root}'
+    first = run_tool('tools/train.py', PRETRAIN_CFG, '--work-dir', work_dir,
+                     '--cfg-options', data_option, 'train_cfg.max_epochs=4',
+                     'default_hooks.checkpoint.interval=2')
+    second = run_tool('tools/train.py', PRETRAIN_CFG, '--work-dir', work_dir,
+                      '--resume', '--cfg-options', data_option,
+                      'train_cfg.max_epochs=6',
+                      'default_hooks.checkpoint.interval=2')
+    return dict(work_dir=work_dir, first_log=first, second_log=second)
+
+
+def test_pretraining_loss_falls_and_checkpoints_are_written(pretrain_run):
+    work_dir = pretrain_run['work_dir']
+    first_run = logged_scalars(work_dir)[0]
+    losses = [row['loss'] for row in first_run if 'loss' in row]
+    assert len(losses) >= 6
+    assert sum(losses[-3:]) / 3 < 0.9 * sum(losses[:2]) / 2, losses
+    for epoch in (4, 6):
+        assert osp.isfile(osp.join(work_dir, f'epoch_{epoch}.pth'))
+
+
+def test_resume_continues_where_the_run_stopped(pretrain_run):
+    assert 'resumed epoch: 4' in pretrain_run['second_log']
+    resumed = logged_scalars(pretrain_run['work_dir'])[1]
+    iters = [row['iter'] for row in resumed if 'loss' in row]
+    assert iters and min(iters) > 4 * ITERS_PER_EPOCH
+    assert max(iters) == 6 * ITERS_PER_EPOCH
+
+
+def test_run_checkpoint_needs_the_compat_loader(pretrain_run):
+    path = osp.join(pretrain_run['work_dir'], 'epoch_4.pth')
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(path, weights_only=True)
+    checkpoint = load_local_checkpoint(path)
+    assert checkpoint['meta']['epoch'] == 4
+    assert any(k.startswith('backbone.') for k in checkpoint['state_dict'])
+
+
+def test_checkpoint_loads_into_beitvit_without_key_surgery(pretrain_run):
+    path = osp.join(pretrain_run['work_dir'], 'epoch_6.pth')
+    source = load_local_checkpoint(path)['state_dict']
+    cfg = Config.fromfile(FINETUNE_CFG)
+    cfg.model.backbone.init_cfg.checkpoint = path
+    init_default_scope('mmpretrain')
+    classifier = MODELS.build(cfg.model)
+    classifier.init_weights()
+    shared_table = source['backbone.rel_pos_bias.relative_position_bias_table']
+    checked = 0
+    for key, value in classifier.backbone.state_dict().items():
+        if key.endswith('attn.relative_position_bias_table'):
+            torch.testing.assert_close(value, shared_table)
+        elif key.startswith('ln2.') or key.endswith('relative_position_index'):
+            continue  # fc_norm is new; index buffers are rebuilt
+        else:
+            torch.testing.assert_close(value, source['backbone.' + key])
+        checked += 1
+    assert checked > 30
+
+
+def test_finetune_and_test_tools_run_on_the_pretrained_checkpoint(
+        pretrain_run, demo_root, tmp_path):
+    pretrained = osp.join(pretrain_run['work_dir'], 'epoch_6.pth')
+    work_dir = str(tmp_path / 'finetune')
+    data_options = [
+        f'train_dataloader.dataset.data_root={demo_root}',
+        f'val_dataloader.dataset.data_root={demo_root}',
+        f'test_dataloader.dataset.data_root={demo_root}',
+    ]
+    log = run_tool('tools/train.py', FINETUNE_CFG, '--work-dir', work_dir,
+                   '--cfg-options',
+                   f'model.backbone.init_cfg.checkpoint={pretrained}',
+                   'train_cfg.max_epochs=1', *data_options)
+    assert 'Load checkpoint from' in log or 'load checkpoint from' in log
+    out = str(tmp_path / 'metrics.json')
+    run_tool('tools/test.py', FINETUNE_CFG,
+             osp.join(work_dir, 'epoch_1.pth'), '--work-dir', work_dir,
+             '--out', out, '--cfg-options', *data_options)
+    with open(out) as f:
+        metrics = json.load(f)
+    assert 0.0 <= metrics['accuracy/top1'] <= 100.0

@@ -1,0 +1,128 @@
+"""Cost of ROPIM's count sketch against the ViT-B/16 step it belongs to.
+
+Measured side by side in one run, on one device:
+
+1. the sketch work of one ROPIM step: draw B sketches, project the patch
+   embeddings (B, 196, 768), take the complement of the prediction and of the
+   target patches (B, 196, 768 each);
+2. the same work through dense (B, K, K) projector matrices;
+3. one ROPIM ViT-B/16 training step (forward + backward, sketch included).
+
+    python tools/benchmarks/sketch_overhead.py [--batch-size 8] [--repeats 5]
+        [--device cpu|cuda] [--out sketch_overhead.json]
+"""
+import argparse
+import json
+import os.path as osp
+import statistics
+import time
+
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+import mmropim  # noqa: F401
+from mmpretrain.registry import MODELS
+from mmropim.models import CountSketch
+
+CONFIG = osp.join(
+    osp.dirname(__file__), '..', '..', 'configs', 'ropim',
+    'ropim_beit-base-p16_8xb256-amp-coslr-300e_in1k.py')
+
+
+def median_ms(fn, repeats, device):
+    """Median wall time of ``fn`` in milliseconds, after one warm-up call."""
+
+    def sync():
+        if device.type == 'cuda':
+            torch.cuda.synchronize()
+
+    fn()
+    times = []
+    for _ in range(repeats):
+        sync()
+        start = time.perf_counter()
+        fn()
+        sync()
+        times.append(1000 * (time.perf_counter() - start))
+    return statistics.median(times)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--batch-size', type=int, default=8)
+    parser.add_argument('--repeats', type=int, default=5)
+    parser.add_argument(
+        '--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--out', help='also write the figures as JSON')
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    torch.manual_seed(0)
+
+    init_default_scope('mmpretrain')
+    cfg = Config.fromfile(CONFIG)
+    model = MODELS.build(cfg.model).to(device)
+    model.init_weights()
+    model.train()
+    rho = cfg.model.data_preprocessor.rho
+    batch, tokens, dims = args.batch_size, 196, 768
+    embeddings = torch.randn(batch, tokens, dims, device=device)
+    pred_patches = torch.randn(batch, tokens, 16 * 16 * 3, device=device)
+    target_patches = torch.randn_like(pred_patches)
+
+    def sketch_fast():
+        sketch = CountSketch.draw(batch, tokens, rho, device=device)
+        sketch.project(embeddings)
+        sketch.complement(pred_patches)
+        sketch.complement(target_patches)
+
+    def sketch_dense():
+        sketch = CountSketch.draw(batch, tokens, rho, device=device)
+        pi = sketch.matrix()
+        pi_bar = torch.eye(tokens, device=device) - pi
+        pi @ embeddings
+        pi_bar @ pred_patches
+        pi_bar @ target_patches
+
+    images = torch.randint(
+        0, 256, (batch, 3, 224, 224), dtype=torch.uint8, device=device)
+    data = model.data_preprocessor(
+        dict(inputs=images, data_samples=None), training=True)
+
+    def train_step():
+        model.zero_grad(set_to_none=True)
+        model(**data, mode='loss')['loss'].backward()
+
+    fast_ms = median_ms(sketch_fast, args.repeats * 4, device)
+    dense_ms = median_ms(sketch_dense, args.repeats * 4, device)
+    step_ms = median_ms(train_step, args.repeats, device)
+    result = dict(
+        device=str(device),
+        device_name=torch.cuda.get_device_name(device)
+        if device.type == 'cuda' else 'cpu',
+        torch=torch.__version__,
+        threads=torch.get_num_threads(),
+        batch_size=batch,
+        sketch_fast_ms=fast_ms,
+        sketch_dense_ms=dense_ms,
+        vit_b_step_ms=step_ms,
+        sketch_share_of_step=fast_ms / step_ms,
+        dense_over_fast=dense_ms / fast_ms)
+
+    print(f'ROPIM ViT-B/16, 224 px, batch {batch}, {result["device_name"]}, '
+          f'torch {torch.__version__}, {result["threads"]} threads')
+    print(f'{"what":<48}{"median ms":>12}')
+    print(f'{"sketch: draw + project + 2 complements (fast)":<48}'
+          f'{fast_ms:>12.3f}')
+    print(f'{"same with dense (B, K, K) matrices":<48}{dense_ms:>12.3f}')
+    print(f'{"ViT-B ROPIM step (forward + backward)":<48}{step_ms:>12.1f}')
+    print(f'sketch share of the step: {100 * fast_ms / step_ms:.3f}% '
+          f'(target < 1%)')
+    print(f'dense / fast: {dense_ms / fast_ms:.2f}x')
+    if args.out:
+        with open(args.out, 'w') as f:
+            json.dump(result, f, indent=2)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,58 @@
+"""Evaluate a checkpoint with an OpenMMLab config (MMPretrain, MMSeg or MMDet).
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE]
+        [--amp] [--cfg-options key=value ...] [--launcher pytorch]
+"""
+import argparse
+import os
+
+import mmropim  # noqa: F401  (registers components, checkpoint loader)
+from mmengine.config import DictAction
+from mmengine.runner import Runner
+from mmropim.utils.run_config import load_run_config
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Test a checkpoint')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='folder for the evaluation log')
+    parser.add_argument(
+        '--out', help='dump the metrics to this file (.json, .yaml or .pkl)')
+    parser.add_argument(
+        '--amp', action='store_true', help='mixed precision inference')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config entries')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher for distributed testing')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main():
+    args = parse_args()
+    if not os.path.isfile(args.checkpoint):
+        raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
+    cfg = load_run_config(args.config, args.work_dir, args.cfg_options,
+                          args.launcher, args.amp)
+    if cfg.get('test_dataloader') is None:
+        raise KeyError(f'{args.config} has no test_dataloader: pre-training '
+                       'configs cannot be tested, use a fine-tuning config')
+    cfg.load_from = args.checkpoint
+    runner = Runner.from_cfg(cfg)
+    metrics = runner.test()
+    if args.out:
+        import mmengine
+        mmengine.dump(metrics, args.out)
+
+
+if __name__ == '__main__':
+    main()

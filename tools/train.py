@@ -1,0 +1,81 @@
+"""Train a model from an OpenMMLab config (MMPretrain, MMSeg or MMDet).
+
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
+        [--auto-scale-lr] [--cfg-options key=value ...] [--launcher pytorch]
+"""
+import argparse
+import os
+
+import mmropim  # noqa: F401  (registers components, checkpoint loader)
+from mmengine.config import DictAction
+from mmengine.runner import Runner
+from mmropim.utils.run_config import load_run_config
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Train a model')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument('--work-dir', help='folder for logs and checkpoints')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from the given checkpoint, or from the latest one in '
+        'the work dir when no path is given')
+    parser.add_argument(
+        '--amp', action='store_true', help='automatic mixed precision')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the learning rate by the actual total batch size '
+        '(the config\'s auto_scale_lr.base_batch_size is the reference)')
+    parser.add_argument(
+        '--no-validate',
+        action='store_true',
+        help='skip validation during training')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config entries, e.g. train_cfg.max_epochs=2')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher for distributed training')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main():
+    args = parse_args()
+    cfg = load_run_config(args.config, args.work_dir, args.cfg_options,
+                          args.launcher, args.amp)
+    if args.no_validate:
+        cfg.val_cfg = None
+        cfg.val_dataloader = None
+        cfg.val_evaluator = None
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        if not os.path.isfile(args.resume):
+            raise FileNotFoundError(
+                f'--resume checkpoint {args.resume} does not exist')
+        cfg.resume = True
+        cfg.load_from = args.resume
+    if args.auto_scale_lr:
+        if 'auto_scale_lr' not in cfg:
+            raise KeyError('--auto-scale-lr needs `auto_scale_lr = dict('
+                           'base_batch_size=...)` in the config')
+        cfg.auto_scale_lr.enable = True
+
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()
