@@ -5,7 +5,7 @@ registries and installs the checkpoint loader of
 :mod:`mmropim.utils.checkpoint_compat`.
 """
 from .version import __version__
-from . import models  # noqa: F401  (registers the components)
+from . import datasets, models  # noqa: F401  (registers the components)
 from .utils import install_checkpoint_loader
 
 install_checkpoint_loader()

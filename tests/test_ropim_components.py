@@ -85,7 +85,8 @@ def test_backbone_with_identity_projection_is_the_parent_vit(
     assert projected[0].shape == (2, 32, 4, 4)
     torch.testing.assert_close(projected[0], plain[0])
     # and the weights are exactly the parent's: same keys, same shapes
-    kwargs = dict(arch=MINI_ARCH, img_size=32, patch_size=8)
+    kwargs = dict(arch=MINI_ARCH, img_size=32, patch_size=8,
+                  out_type='featmap')
     if parent is BEiTViT:
         kwargs.update(
             use_rel_pos_bias=False, use_shared_rel_pos_bias=True,

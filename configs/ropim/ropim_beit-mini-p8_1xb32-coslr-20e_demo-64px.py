@@ -13,6 +13,7 @@ model = dict(
     data_preprocessor=dict(patch_size=8),
     backbone=dict(
         arch=dict(
+            _delete_=True,
             embed_dims=96,
             num_layers=4,
             num_heads=3,

@@ -1,3 +1,4 @@
 from .demo_images import source_images, write_imagenet_style
+from .transforms import FurthestSampling
 
-__all__ = ['source_images', 'write_imagenet_style']
+__all__ = ['source_images', 'write_imagenet_style', 'FurthestSampling']

@@ -1,7 +1,9 @@
+from .prmim_vit import PRMIMViT
 from .projected_tokens_mixin import ProjectedTokensMixin, check_image_size
 from .ropim_beit_vit import ROPIMBEiTViT
 from .ropim_vit import ROPIMViT
 
 __all__ = [
-    'ProjectedTokensMixin', 'check_image_size', 'ROPIMViT', 'ROPIMBEiTViT'
+    'PRMIMViT', 'ProjectedTokensMixin', 'check_image_size', 'ROPIMViT',
+    'ROPIMBEiTViT'
 ]

@@ -1,3 +1,4 @@
+from .prmim_head import PRMIMHead
 from .ropim_head import ROPIMHead, patchify
 
-__all__ = ['ROPIMHead', 'patchify']
+__all__ = ['PRMIMHead', 'ROPIMHead', 'patchify']

@@ -1,3 +1,4 @@
+from .prmim_decoder import PRMIMDecoder
 from .ropim_neck import ROPIMNeck
 
-__all__ = ['ROPIMNeck']
+__all__ = ['PRMIMDecoder', 'ROPIMNeck']

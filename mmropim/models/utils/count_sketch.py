@@ -59,6 +59,10 @@ def sketch_size_from_ratio(num_tokens: int, rho: float) -> int:
     return sketch_size
 
 
+def _at_least_float32(x: torch.Tensor) -> torch.Tensor:
+    return x.to(torch.promote_types(x.dtype, torch.float32))
+
+
 class CountSketch:
     """A batch of count sketches, one independent sketch per image.
 
@@ -88,7 +92,7 @@ class CountSketch:
         # An empty bucket is a zero row of P: the pseudo-inverse ignores it,
         # which dividing by 1 instead of 0 reproduces exactly.
         self.bucket_sizes = counts
-        self._inv_bucket_sizes = 1.0 / counts.clamp(min=1.0)
+        self._divisors = counts.clamp(min=1.0)
 
     @property
     def batch_size(self) -> int:
@@ -167,15 +171,15 @@ class CountSketch:
         Returns:
             torch.Tensor: Tokens P^+ y of shape (B, K, C).
         """
-        scaled = y * self._inv_bucket_sizes.to(y.dtype).unsqueeze(-1)
+        scaled = y / self._divisors.to(y.dtype).unsqueeze(-1)
         index = self.hashes.unsqueeze(-1).expand(-1, -1, y.shape[-1])
         return scaled.gather(1, index) * self.signs.to(y.dtype).unsqueeze(-1)
 
     def project(self, x: torch.Tensor) -> torch.Tensor:
         """Pi x: the part of the tokens kept by the sketch.
 
-        Computed in float32 whatever the input dtype (the sums over buckets
-        lose precision in half precision) and returned in the input dtype.
+        Computed in at least float32 (bucket sums lose precision in half
+        precision) and returned in the input dtype.
 
         Args:
             x (torch.Tensor): Tokens of shape (B, K, C).
@@ -183,8 +187,8 @@ class CountSketch:
         Returns:
             torch.Tensor: Pi x, shape (B, K, C).
         """
-        x32 = x.float()
-        return self.unsketch(self.sketch(x32)).to(x.dtype)
+        xf = _at_least_float32(x)
+        return self.unsketch(self.sketch(xf)).to(x.dtype)
 
     def complement(self, x: torch.Tensor) -> torch.Tensor:
         """(I - Pi) x: the part of the tokens removed by the sketch.
@@ -195,8 +199,8 @@ class CountSketch:
         Returns:
             torch.Tensor: (I - Pi) x, shape (B, K, C).
         """
-        x32 = x.float()
-        return (x32 - self.unsketch(self.sketch(x32))).to(x.dtype)
+        xf = _at_least_float32(x)
+        return (xf - self.unsketch(self.sketch(xf))).to(x.dtype)
 
     def sketch_matrix(self) -> torch.Tensor:
         """Dense P of shape (B, K', K), for tests and pictures."""
@@ -212,7 +216,7 @@ class CountSketch:
         """Dense projector Pi = P^+ P of shape (B, K, K), for tests and
         pictures; the hot path uses :meth:`project` instead."""
         p = self.sketch_matrix()
-        p_pinv = p.transpose(1, 2) * self._inv_bucket_sizes.unsqueeze(1)
+        p_pinv = p.transpose(1, 2) / self._divisors.unsqueeze(1)
         return p_pinv @ p
 
     def _check_tokens(self, x: torch.Tensor) -> None:

@@ -1,0 +1,3 @@
+from .furthest_sampling import FurthestSampling
+
+__all__ = ['FurthestSampling']

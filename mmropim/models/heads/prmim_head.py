@@ -1,0 +1,122 @@
+from typing import Optional, Tuple
+
+import torch
+import torch.nn as nn
+from mmcv.cnn import build_norm_layer
+from mmengine.model import BaseModule
+from mmpretrain.registry import MODELS
+
+from ..utils import TokenSplit, gather_tokens, scatter_to_grid
+from .ropim_head import patchify
+
+
+@MODELS.register_module()
+class PRMIMHead(BaseModule):
+    """PR-MIM's progressive reconstruction and loss.
+
+    The decoded tokens go back onto the h x w grid with zeros at the thrown
+    positions; the spatial aggregator (a depth-wise convolution) produces the
+    thrown tokens from their decoded neighbours; a norm layer and a linear
+    layer (as in MAE) map every token to pixels; the loss is MAE's
+    normalized-pixel L2 over ALL masked tokens, retained and thrown.
+
+    Design decision: only the thrown tokens are taken from the aggregator;
+    decoded (visible and retained) tokens go to the norm unchanged. So with
+    nothing thrown the model computes exactly MAE's loss, and the aggregator
+    learns only from the thrown tokens' loss.
+
+    With ``aggregator=None`` this is plain partial reconstruction: thrown
+    tokens get no prediction and no loss (the ablation baseline).
+
+    Args:
+        in_channels (int): Decoder width C_dec. Defaults to 512.
+        patch_size (int): Patch side p. Defaults to 16.
+        in_chans (int): Image channels. Defaults to 3.
+        aggregator (dict, optional): Config of the aggregator, e.g.
+            ``dict(type='SpatialAggregator', kernel_size=7)``; its
+            ``channels`` default to ``in_channels``. None disables it.
+        norm_cfg (dict): Norm before the prediction. Defaults to LN 1e-6.
+        norm_pix (bool): Per-patch normalized pixel targets. Defaults to True.
+        loss (dict): Pixel loss taking (pred, target, mask). Defaults to
+            ``PixelReconstructionLoss`` with L2.
+        init_cfg (dict | list, optional): Initialization config.
+    """
+
+    def __init__(self,
+                 in_channels: int = 512,
+                 patch_size: int = 16,
+                 in_chans: int = 3,
+                 aggregator: Optional[dict] = dict(
+                     type='SpatialAggregator', kernel_size=7),
+                 norm_cfg: dict = dict(type='LN', eps=1e-6),
+                 norm_pix: bool = True,
+                 loss: dict = dict(
+                     type='PixelReconstructionLoss', criterion='L2'),
+                 init_cfg=None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.patch_size = patch_size
+        self.norm_pix = norm_pix
+        if aggregator is not None:
+            aggregator = dict(aggregator)
+            aggregator.setdefault('channels', in_channels)
+            self.aggregator = MODELS.build(aggregator)
+        else:
+            self.aggregator = None
+        self.norm = build_norm_layer(norm_cfg, in_channels)[1]
+        self.predict = nn.Linear(in_channels, patch_size**2 * in_chans)
+        self.loss_module = MODELS.build(loss)
+
+    def reconstruct(self, decoded: torch.Tensor, split: TokenSplit,
+                    grid_hw: Tuple[int, int]) -> torch.Tensor:
+        """Predict the pixels of every token of the grid.
+
+        Args:
+            decoded (torch.Tensor): (B, 1 + Nv + Nr, C_dec) decoder output
+                (class token first, then ``split.ids_decoded`` order).
+            split (TokenSplit): Visible / retained / thrown indices.
+            grid_hw (tuple[int, int]): Token grid (h, w).
+
+        Returns:
+            torch.Tensor: (B, N, p * p * 3) predictions in raster order;
+            rows of thrown tokens are garbage without an aggregator.
+        """
+        num_tokens = grid_hw[0] * grid_hw[1]
+        grid = scatter_to_grid(decoded[:, 1:], split.ids_decoded, num_tokens)
+        if self.aggregator is not None and split.ids_thrown.shape[1] > 0:
+            aggregated = self.aggregator(grid, grid_hw)
+            thrown = gather_tokens(aggregated, split.ids_thrown)
+            grid = grid + scatter_to_grid(thrown, split.ids_thrown,
+                                          num_tokens)
+        return self.predict(self.norm(grid))
+
+    def construct_target(self, target: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) images -> (B, N, p*p*3) targets, per-patch normalized
+        when ``norm_pix``."""
+        patches = patchify(target, self.patch_size)
+        if self.norm_pix:
+            mean = patches.mean(dim=-1, keepdim=True)
+            var = patches.var(dim=-1, keepdim=True)
+            patches = (patches - mean) / (var + 1.e-6)**.5
+        return patches
+
+    def loss(self, decoded: torch.Tensor, split: TokenSplit,
+             target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Reconstruction loss over the masked tokens.
+
+        Args:
+            decoded (torch.Tensor): (B, 1 + Nv + Nr, C_dec) decoder output.
+            split (TokenSplit): Visible / retained / thrown indices.
+            target (torch.Tensor): (B, 3, H, W) normalized images.
+            mask (torch.Tensor): (B, N) or (B, h, w), 1 = masked.
+
+        Returns:
+            torch.Tensor: Scalar loss (mean over supervised tokens).
+        """
+        grid_hw = (target.shape[-2] // self.patch_size,
+                   target.shape[-1] // self.patch_size)
+        pred = self.reconstruct(decoded, split, grid_hw)
+        supervised = mask.flatten(1).to(pred.dtype)
+        if self.aggregator is None:
+            supervised = supervised.scatter(1, split.ids_thrown, 0.)
+        return self.loss_module(pred, self.construct_target(target),
+                                supervised)

@@ -1,0 +1,81 @@
+from typing import Dict, List, Tuple
+
+import torch
+from mmpretrain.models import BaseSelfSupervisor
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+
+from ..utils import TokenSplit, split_tokens
+
+
+def collect_masks(data_samples: List[DataSample],
+                  device: torch.device) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Stack the ``mask`` and ``throw_mask`` of a batch on ``device``.
+
+    ``PackInputs`` makes ``mask`` a tensor but leaves algorithm keys such as
+    ``throw_mask`` as numpy arrays, which ``DataSample.to`` does not move.
+
+    Args:
+        data_samples (list[DataSample]): Samples from ``FurthestSampling``.
+        device (torch.device): Device of the model inputs.
+
+    Returns:
+        tuple[torch.Tensor, torch.Tensor]: (B, h, w) mask and throw mask.
+    """
+    if not data_samples or 'throw_mask' not in data_samples[0] \
+            or 'mask' not in data_samples[0]:
+        raise KeyError(
+            'PR-MIM needs `mask` and `throw_mask` in every data sample: add '
+            "dict(type='FurthestSampling', ...) to the pipeline and "
+            "dict(type='PackInputs', algorithm_keys=['throw_mask']) after it")
+    masks = [torch.as_tensor(s.mask) for s in data_samples]
+    throws = [torch.as_tensor(s.throw_mask) for s in data_samples]
+    return (torch.stack(masks).to(device), torch.stack(throws).to(device))
+
+
+@MODELS.register_module()
+class PRMIM(BaseSelfSupervisor):
+    """MAE with PR-MIM's progressive partial reconstruction.
+
+    `PR-MIM: Delving Deeper into Partial Reconstruction in Masked Image
+    Modeling <https://arxiv.org/abs/2411.15746>`_. The encoder sees the
+    visible tokens, the decoder only the visible and retained tokens, and the
+    head rebuilds the thrown tokens with a depth-wise convolution before the
+    loss over all masked tokens.
+
+    Args:
+        backbone (dict): ``PRMIMViT``.
+        neck (dict): ``PRMIMDecoder``.
+        head (dict): ``PRMIMHead``.
+        **kwargs: Other arguments of ``BaseSelfSupervisor``.
+    """
+
+    def extract_feat(self, inputs: torch.Tensor):
+        """Features of whole images (no masking).
+
+        Args:
+            inputs (torch.Tensor): (B, 3, H, W).
+
+        Returns:
+            tuple[torch.Tensor]: The backbone's outputs.
+        """
+        return self.backbone(inputs)
+
+    def loss(self, inputs: torch.Tensor, data_samples: List[DataSample],
+             **kwargs) -> Dict[str, torch.Tensor]:
+        """Compute the PR-MIM loss of a batch.
+
+        Args:
+            inputs (torch.Tensor): (B, 3, H, W) normalized images.
+            data_samples (list[DataSample]): Samples with ``mask`` and
+                ``throw_mask`` from ``FurthestSampling``.
+
+        Returns:
+            dict[str, torch.Tensor]: ``{'loss': scalar}``.
+        """
+        mask, throw_mask = collect_masks(data_samples, inputs.device)
+        split: TokenSplit = split_tokens(mask, throw_mask)
+        latent = self.backbone(inputs, ids_visible=split.ids_visible)
+        decoded = self.neck(latent, split.ids_decoded)
+        loss = self.head.loss(decoded, split, inputs, mask)
+        return dict(loss=loss)
