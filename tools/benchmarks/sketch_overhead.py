@@ -19,6 +19,7 @@ import time
 
 import torch
 from mmengine.config import Config
+from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
 import mmropim  # noqa: F401
@@ -59,6 +60,7 @@ def main():
     device = torch.device(args.device)
     torch.manual_seed(0)
 
+    MMLogger.get_instance('sketch_overhead', log_level='WARNING')
     init_default_scope('mmpretrain')
     cfg = Config.fromfile(CONFIG)
     model = MODELS.build(cfg.model).to(device)

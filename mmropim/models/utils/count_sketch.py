@@ -93,6 +93,11 @@ class CountSketch:
         # which dividing by 1 instead of 0 reproduces exactly.
         self.bucket_sizes = counts
         self._divisors = counts.clamp(min=1.0)
+        # Buckets of all images numbered jointly, so that P and P^+ are one
+        # index_add / index_select over the flattened batch.
+        offsets = torch.arange(
+            hashes.shape[0], device=hashes.device).unsqueeze(1)
+        self._flat_index = (self.hashes + offsets * self.sketch_size).flatten()
 
     @property
     def batch_size(self) -> int:
@@ -157,10 +162,11 @@ class CountSketch:
             torch.Tensor: Sketched tokens P x of shape (B, K', C).
         """
         self._check_tokens(x)
-        index = self.hashes.unsqueeze(-1).expand(-1, -1, x.shape[-1])
+        batch, tokens, channels = x.shape
         signed = x * self.signs.to(x.dtype).unsqueeze(-1)
-        out = x.new_zeros(x.shape[0], self.sketch_size, x.shape[-1])
-        return out.scatter_add(1, index, signed)
+        out = x.new_zeros(batch * self.sketch_size, channels)
+        out.index_add_(0, self._flat_index, signed.reshape(-1, channels))
+        return out.view(batch, self.sketch_size, channels)
 
     def unsketch(self, y: torch.Tensor) -> torch.Tensor:
         """Apply the pseudo-inverse P^+ = P^T diag(1/n).
@@ -171,9 +177,11 @@ class CountSketch:
         Returns:
             torch.Tensor: Tokens P^+ y of shape (B, K, C).
         """
+        batch, _, channels = y.shape
         scaled = y / self._divisors.to(y.dtype).unsqueeze(-1)
-        index = self.hashes.unsqueeze(-1).expand(-1, -1, y.shape[-1])
-        return scaled.gather(1, index) * self.signs.to(y.dtype).unsqueeze(-1)
+        tokens = scaled.reshape(-1, channels).index_select(0, self._flat_index)
+        return tokens.view(batch, self.num_tokens, channels) * \
+            self.signs.to(y.dtype).unsqueeze(-1)
 
     def project(self, x: torch.Tensor) -> torch.Tensor:
         """Pi x: the part of the tokens kept by the sketch.
