@@ -1,0 +1,194 @@
+import numpy as np
+import pytest
+import torch
+
+import mmropim  # noqa: F401
+from mmpretrain.registry import MODELS, TRANSFORMS
+from mmpretrain.structures import DataSample
+
+from mmropim.models.utils import split_tokens
+
+ARCH = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
+IMG, PATCH = 32, 8  # 4 x 4 = 16 tokens
+NUM_TOKENS = (IMG // PATCH)**2
+
+
+def prmim_cfg(aggregator=dict(type='SpatialAggregator', kernel_size=3)):
+    return dict(
+        type='PRMIM',
+        data_preprocessor=dict(
+            type='SelfSupDataPreprocessor', mean=[127.5] * 3, std=[64.] * 3),
+        backbone=dict(
+            type='PRMIMViT', arch=ARCH, img_size=IMG, patch_size=PATCH),
+        neck=dict(
+            type='PRMIMDecoder',
+            num_patches=NUM_TOKENS,
+            embed_dim=32,
+            decoder_embed_dim=24,
+            decoder_depth=2,
+            decoder_num_heads=2),
+        head=dict(
+            type='PRMIMHead',
+            in_channels=24,
+            patch_size=PATCH,
+            aggregator=aggregator))
+
+
+def build(cfg):
+    model = MODELS.build(cfg)
+    model.init_weights()
+    return model
+
+
+def batch(throw_ratio, num=2, mode='furthest', seed=0):
+    transform = TRANSFORMS.build(
+        dict(
+            type='FurthestSampling',
+            input_size=IMG,
+            patch_size=PATCH,
+            mask_ratio=0.75,
+            throw_ratio=throw_ratio,
+            mode=mode))
+    np.random.seed(seed)
+    samples = []
+    for _ in range(num):
+        out = transform(dict(img=np.zeros((IMG, IMG, 3), np.uint8)))
+        sample = DataSample()
+        sample.set_mask(out['mask'])  # what PackInputs does
+        sample.set_field(out['throw_mask'], 'throw_mask')  # stays numpy
+        samples.append(sample)
+    torch.manual_seed(seed)
+    images = torch.randn(num, 3, IMG, IMG)
+    return images, samples
+
+
+@pytest.mark.parametrize('throw_ratio', [0.0, 0.25, 0.5])
+def test_decoder_sequence_has_n_times_one_minus_gamma_plus_one_tokens(
+        throw_ratio):
+    model = build(prmim_cfg())
+    lengths = []
+    model.neck.decoder_blocks[0].register_forward_hook(
+        lambda module, args, out: lengths.append(args[0].shape[1]))
+    images, samples = batch(throw_ratio)
+    model.loss(images, samples)
+    assert lengths == [NUM_TOKENS * (1 - throw_ratio) + 1]
+
+
+def test_throw_ratio_zero_reproduces_mae_loss():
+    model = build(prmim_cfg())
+    mae = MODELS.build(
+        dict(
+            type='MAE',
+            backbone=dict(
+                type='MAEViT', arch=ARCH, img_size=IMG, patch_size=PATCH),
+            neck=dict(
+                type='MAEPretrainDecoder',
+                num_patches=NUM_TOKENS,
+                patch_size=PATCH,
+                embed_dim=32,
+                decoder_embed_dim=24,
+                decoder_depth=2,
+                decoder_num_heads=2),
+            head=dict(
+                type='MAEPretrainHead',
+                norm_pix=True,
+                patch_size=PATCH,
+                loss=dict(type='PixelReconstructionLoss', criterion='L2'))))
+    # same weights: the decoder's final norm and prediction live in our head
+    mae.backbone.load_state_dict(model.backbone.state_dict())
+    neck_state = model.neck.state_dict()
+    neck_state.update({
+        f'ln1.{k}': v
+        for k, v in model.head.norm.state_dict().items()
+    })
+    neck_state.update({
+        f'decoder_pred.{k}': v
+        for k, v in model.head.predict.state_dict().items()
+    })
+    mae.neck.load_state_dict(neck_state)
+    model.eval(), mae.eval()
+
+    images, samples = batch(0.0)
+    mask = torch.stack([s.mask for s in samples]).flatten(1)
+
+    def same_mask(x, mask_ratio):
+        ids_shuffle = torch.sort(mask.long(), dim=1, stable=True).indices
+        ids_restore = torch.argsort(ids_shuffle, dim=1)
+        keep = ids_shuffle[:, :int(NUM_TOKENS * (1 - mask_ratio))]
+        x_masked = x.gather(1, keep.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
+        return x_masked, mask.float(), ids_restore
+
+    mae.backbone.random_masking = same_mask
+    expected = mae.loss(images, samples)['loss']
+    actual = model.loss(images, samples)['loss']
+    assert expected.item() > 0.1
+    assert abs(actual.item() - expected.item()) < 1e-6
+
+
+def test_aggregator_learns_from_thrown_token_losses():
+    model = build(prmim_cfg())
+    images, samples = batch(0.5)
+    model.loss(images, samples)['loss'].backward()
+    grad = model.head.aggregator.conv.weight.grad
+    assert grad is not None and grad.abs().sum() > 0
+    assert model.backbone.patch_embed.projection.weight.grad.abs().sum() > 0
+
+
+def test_thrown_tokens_come_from_the_aggregator():
+    model = build(prmim_cfg())
+    images, samples = batch(0.5)
+    mask = torch.stack([s.mask for s in samples])
+    throw = torch.stack([torch.as_tensor(s.throw_mask) for s in samples])
+    split = split_tokens(mask, throw)
+    latent = model.backbone(images, ids_visible=split.ids_visible)
+    decoded = model.neck(latent, split.ids_decoded)
+    pred = model.head.reconstruct(decoded, split, (4, 4))
+    with torch.no_grad():
+        model.head.aggregator.conv.weight.zero_()
+        model.head.aggregator.conv.bias.fill_(3.0)
+    pred_zeroed = model.head.reconstruct(decoded, split, (4, 4))
+    thrown = split.ids_thrown.unsqueeze(-1).expand(-1, -1, pred.shape[-1])
+    # thrown predictions changed with the aggregator ...
+    assert not torch.allclose(pred.gather(1, thrown),
+                              pred_zeroed.gather(1, thrown))
+    # ... decoded ones did not: they bypass it
+    decoded_ids = split.ids_decoded.unsqueeze(-1).expand(
+        -1, -1, pred.shape[-1])
+    torch.testing.assert_close(
+        pred.gather(1, decoded_ids), pred_zeroed.gather(1, decoded_ids))
+
+
+def test_without_aggregator_thrown_tokens_are_unsupervised():
+    model = build(prmim_cfg(aggregator=None))
+    assert model.head.aggregator is None
+    images, samples = batch(0.5)
+    loss = model.loss(images, samples)['loss']
+    # change the target only at thrown tokens: the loss must not move
+    throw = torch.as_tensor(samples[0].throw_mask).bool()
+    pixel_mask = throw.repeat_interleave(PATCH, 0).repeat_interleave(PATCH, 1)
+    changed = images.clone()
+    changed[0, :, pixel_mask] += 5 * torch.randn_like(changed[0, :, pixel_mask])
+    torch.testing.assert_close(model.loss(changed, samples)['loss'], loss)
+    with_aggregator = build(prmim_cfg())
+    with_aggregator.load_state_dict(model.state_dict(), strict=False)
+    assert with_aggregator.loss(changed, samples)['loss'] != \
+        with_aggregator.loss(images, samples)['loss']
+
+
+def test_missing_masks_give_a_clear_error():
+    model = build(prmim_cfg())
+    with pytest.raises(KeyError, match='FurthestSampling'):
+        model.loss(torch.randn(1, 3, IMG, IMG), [DataSample()])
+
+
+def test_kernel_size_must_be_odd():
+    with pytest.raises(ValueError, match=r'odd.*got 4'):
+        MODELS.build(dict(type='SpatialAggregator', channels=8, kernel_size=4))
+
+
+def test_masks_with_unequal_counts_are_rejected():
+    mask = torch.tensor([[1, 1, 0, 0], [1, 0, 0, 0]])
+    with pytest.raises(ValueError, match='same numbers of visible'):
+        split_tokens(mask, torch.zeros_like(mask))
+    with pytest.raises(ValueError, match='not masked'):
+        split_tokens(mask[:1], torch.tensor([[0, 0, 1, 0]]))
