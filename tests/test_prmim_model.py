@@ -192,3 +192,65 @@ def test_masks_with_unequal_counts_are_rejected():
         split_tokens(mask, torch.zeros_like(mask))
     with pytest.raises(ValueError, match='not masked'):
         split_tokens(mask[:1], torch.tensor([[0, 0, 1, 0]]))
+
+
+def simmim_cfg(aggregator=dict(type='SpatialAggregator', kernel_size=3)):
+    return dict(
+        type='PRMIMSimMIM',
+        data_preprocessor=dict(
+            type='SelfSupDataPreprocessor', mean=[127.5] * 3, std=[64.] * 3),
+        backbone=dict(
+            type='PRMIMSimMIMViT', arch=ARCH, img_size=IMG, patch_size=PATCH),
+        neck=dict(
+            type='PRMIMLinearDecoder',
+            in_channels=32,
+            patch_size=PATCH,
+            aggregator=aggregator),
+        head=dict(
+            type='SimMIMHead',
+            patch_size=PATCH,
+            loss=dict(type='PixelReconstructionLoss', criterion='L1',
+                      channel=3)))
+
+
+@pytest.mark.parametrize('throw_ratio', [0.0, 0.5])
+def test_simmim_encoder_sees_n_times_one_minus_gamma_plus_one_tokens(
+        throw_ratio):
+    model = build(simmim_cfg())
+    lengths = []
+    model.backbone.layers[0].register_forward_hook(
+        lambda module, args, out: lengths.append(args[0].shape[1]))
+    images, samples = batch(throw_ratio)
+    loss = model.loss(images, samples)['loss']
+    assert lengths == [NUM_TOKENS * (1 - throw_ratio) + 1]
+    loss.backward()
+    assert model.backbone.mask_token.grad.abs().sum() > 0
+    aggregator_grad = model.neck.aggregator.conv.weight.grad
+    if throw_ratio > 0:
+        assert aggregator_grad.abs().sum() > 0
+    else:  # nothing thrown: the aggregator is not used
+        assert aggregator_grad is None
+
+
+def test_simmim_with_throw_ratio_zero_is_plain_simmim():
+    model = build(simmim_cfg())
+    model.eval()
+    images, samples = batch(0.0)
+    mask = torch.stack([s.mask for s in samples])
+    # plain SimMIM: every token, masked ones as mask tokens, no aggregator
+    latent = model.backbone(images, mask)
+    grid = latent[:, 1:].transpose(1, 2).reshape(2, 32, 4, 4)
+    expected = model.head.loss(
+        model.neck.pixel_decoder(grid), images, mask.float())
+    torch.testing.assert_close(model.loss(images, samples)['loss'], expected)
+
+
+def test_simmim_without_aggregator_leaves_thrown_tokens_unsupervised():
+    model = build(simmim_cfg(aggregator=None))
+    images, samples = batch(0.5)
+    loss = model.loss(images, samples)['loss']
+    throw = torch.as_tensor(samples[1].throw_mask).bool()
+    pixel_mask = throw.repeat_interleave(PATCH, 0).repeat_interleave(PATCH, 1)
+    changed = images.clone()
+    changed[1, :, pixel_mask] -= 4.0
+    torch.testing.assert_close(model.loss(changed, samples)['loss'], loss)

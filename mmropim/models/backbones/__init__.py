@@ -1,9 +1,10 @@
+from .prmim_simmim_vit import PRMIMSimMIMViT
 from .prmim_vit import PRMIMViT
 from .projected_tokens_mixin import ProjectedTokensMixin, check_image_size
 from .ropim_beit_vit import ROPIMBEiTViT
 from .ropim_vit import ROPIMViT
 
 __all__ = [
-    'PRMIMViT', 'ProjectedTokensMixin', 'check_image_size', 'ROPIMViT',
-    'ROPIMBEiTViT'
+    'PRMIMSimMIMViT', 'PRMIMViT', 'ProjectedTokensMixin', 'check_image_size',
+    'ROPIMViT', 'ROPIMBEiTViT'
 ]

@@ -6,7 +6,7 @@ from mmcv.cnn import build_norm_layer
 from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 
-from ..utils import TokenSplit, gather_tokens, scatter_to_grid
+from ..utils import TokenSplit, complete_grid
 from .ropim_head import patchify
 
 
@@ -80,13 +80,7 @@ class PRMIMHead(BaseModule):
             torch.Tensor: (B, N, p * p * 3) predictions in raster order;
             rows of thrown tokens are garbage without an aggregator.
         """
-        num_tokens = grid_hw[0] * grid_hw[1]
-        grid = scatter_to_grid(decoded[:, 1:], split.ids_decoded, num_tokens)
-        if self.aggregator is not None and split.ids_thrown.shape[1] > 0:
-            aggregated = self.aggregator(grid, grid_hw)
-            thrown = gather_tokens(aggregated, split.ids_thrown)
-            grid = grid + scatter_to_grid(thrown, split.ids_thrown,
-                                          num_tokens)
+        grid = complete_grid(decoded[:, 1:], split, grid_hw, self.aggregator)
         return self.predict(self.norm(grid))
 
     def construct_target(self, target: torch.Tensor) -> torch.Tensor:

@@ -1,4 +1,5 @@
 from .prmim_decoder import PRMIMDecoder
+from .prmim_linear_decoder import PRMIMLinearDecoder
 from .ropim_neck import ROPIMNeck
 
-__all__ = ['PRMIMDecoder', 'ROPIMNeck']
+__all__ = ['PRMIMDecoder', 'PRMIMLinearDecoder', 'ROPIMNeck']

@@ -1,10 +1,12 @@
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 
 from mmpretrain.registry import MODELS
+
+from .token_grid import TokenSplit, gather_tokens, scatter_to_grid
 
 
 @MODELS.register_module()
@@ -53,3 +55,30 @@ class SpatialAggregator(BaseModule):
         b, n, c = tokens.shape
         grid = tokens.transpose(1, 2).reshape(b, c, *grid_hw)
         return self.conv(grid).flatten(2).transpose(1, 2)
+
+
+def complete_grid(decoded: torch.Tensor, split: TokenSplit,
+                  grid_hw: Tuple[int, int],
+                  aggregator: Optional[SpatialAggregator]) -> torch.Tensor:
+    """Put decoded tokens on the grid and rebuild the thrown ones.
+
+    Only the thrown positions are taken from the aggregator; decoded tokens
+    are kept as they are. Without an aggregator thrown positions stay zero
+    (plain partial reconstruction).
+
+    Args:
+        decoded (torch.Tensor): (B, Nv + Nr, C) tokens in
+            ``split.ids_decoded`` order (no class token).
+        split (TokenSplit): Visible / retained / thrown indices.
+        grid_hw (tuple[int, int]): Token grid (h, w).
+        aggregator (SpatialAggregator, optional): Rebuilds thrown tokens.
+
+    Returns:
+        torch.Tensor: (B, N, C) tokens in raster order.
+    """
+    num_tokens = grid_hw[0] * grid_hw[1]
+    grid = scatter_to_grid(decoded, split.ids_decoded, num_tokens)
+    if aggregator is None or split.ids_thrown.shape[1] == 0:
+        return grid
+    thrown = gather_tokens(aggregator(grid, grid_hw), split.ids_thrown)
+    return grid + scatter_to_grid(thrown, split.ids_thrown, num_tokens)

@@ -1,0 +1,81 @@
+from typing import Optional
+
+import torch
+import torch.nn as nn
+from mmengine.model.weight_init import trunc_normal_
+from mmpretrain.models import VisionTransformer
+from mmpretrain.models.utils import resize_pos_embed
+from mmpretrain.registry import MODELS
+
+from ..utils import gather_tokens
+from .projected_tokens_mixin import check_image_size
+
+
+@MODELS.register_module()
+class PRMIMSimMIMViT(VisionTransformer):
+    """Plain ViT for SimMIM with PR-MIM's partial reconstruction.
+
+    SimMIM encodes masked tokens too, replacing their embedding with a
+    learnable mask token. Here the thrown masked tokens are dropped from the
+    encoder's sequence (N * (1 - throw_ratio) + 1 tokens), which is where the
+    saving comes from; a spatial aggregator after the encoder rebuilds them
+    (``PRMIMLinearDecoder``). MMPretrain 1.2.0 has SimMIM for Swin only.
+
+    Args:
+        final_norm (bool): Defaults to True.
+        out_type (str): Output of the plain forward. Defaults to 'featmap'.
+        **kwargs: Other arguments of ``VisionTransformer``.
+    """
+
+    def __init__(self,
+                 final_norm: bool = True,
+                 out_type: str = 'featmap',
+                 **kwargs) -> None:
+        super().__init__(final_norm=final_norm, out_type=out_type, **kwargs)
+        self.mask_token = nn.Parameter(torch.zeros(1, 1, self.embed_dims))
+
+    def init_weights(self) -> None:
+        super().init_weights()
+        trunc_normal_(self.mask_token, mean=0, std=.02)
+
+    def forward(self,
+                x: torch.Tensor,
+                mask: Optional[torch.Tensor] = None,
+                ids_decoded: Optional[torch.Tensor] = None):
+        """Encode visible and retained tokens (masked ones as mask tokens).
+
+        Args:
+            x (torch.Tensor): Images (B, 3, H, W).
+            mask (torch.Tensor, optional): (B, N) or (B, h, w), 1 = masked.
+                When None, the plain ViT forward.
+            ids_decoded (torch.Tensor, optional): (B, Nv + Nr) positions the
+                encoder keeps; all N when None (plain SimMIM).
+
+        Returns:
+            torch.Tensor | tuple: (B, 1 + Nv + Nr, C) tokens after the final
+            norm; the ViT outputs when ``mask`` is None.
+        """
+        check_image_size(x.shape[-2:], self.patch_embed.projection.stride[0])
+        if mask is None:
+            return super().forward(x)
+        tokens, patch_hw = self.patch_embed(x)
+        weight = mask.flatten(1).unsqueeze(-1).to(tokens.dtype)
+        tokens = tokens * (1. - weight) + self.mask_token * weight
+        pos_embed = resize_pos_embed(
+            self.pos_embed,
+            self.patch_resolution,
+            patch_hw,
+            mode=self.interpolate_mode,
+            num_extra_tokens=self.num_extra_tokens)
+        tokens = tokens + pos_embed[:, self.num_extra_tokens:]
+        if ids_decoded is not None:
+            tokens = gather_tokens(tokens, ids_decoded)
+        cls_token = (self.cls_token + pos_embed[:, :1]).expand(
+            tokens.shape[0], -1, -1)
+        tokens = self.drop_after_pos(torch.cat((cls_token, tokens), dim=1))
+        tokens = self.pre_norm(tokens)
+        for layer in self.layers:
+            tokens = layer(tokens)
+        if self.final_norm:
+            tokens = self.ln1(tokens)
+        return tokens
