@@ -8,14 +8,15 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope, init_default_scope
 
 import mmropim  # noqa: F401
-from mmpretrain.registry import MODELS
+from mmpretrain.registry import MODELS, TRANSFORMS
 
 from conftest import REPO_ROOT
 
 CONFIGS = sorted(
     p for p in glob.glob(
-        osp.join(REPO_ROOT, 'configs', 'ropim', '**', '*.py'), recursive=True)
+        osp.join(REPO_ROOT, 'configs', '**', '*.py'), recursive=True)
     if '_base_' not in p)
+PRETRAIN_TYPES = {'ROPIM', 'PRMIM', 'PRMIMSimMIM'}
 
 
 def config_id(path):
@@ -31,6 +32,16 @@ def test_there_are_pretrain_finetune_and_tiny_configs():
             'ropim/ropim_beit-tiny-p16_8xb256-amp-coslr-800e_in1k.py',
             'ropim/ropim_beit-mini-p8_1xb32-coslr-20e_demo-64px.py',
             'ropim/benchmarks/beit-base-p16_8xb128-coslr-100e_in1k.py',
+            'prmim/prmim_vit-base-p16_8xb512-amp-coslr-100e_in1k.py',
+            'prmim/prmim_vit-base-p16_8xb512-amp-coslr-300e_in1k.py',
+            'prmim/prmim_vit-base-p16_8xb512-amp-coslr-800e_in1k.py',
+            'prmim/prmim_vit-large-p16_8xb512-amp-coslr-100e_in1k.py',
+            'prmim/prmim_vit-large-p16_8xb512-amp-coslr-800e_in1k.py',
+            'prmim/prmim-simmim_vit-base-p16_8xb256-amp-coslr-100e_in1k.py',
+            'prmim/prmim-simmim_vit-base-p16_8xb256-amp-coslr-800e_in1k.py',
+            'prmim/prmim_vit-mini-p8_1xb32-coslr-20e_demo-64px.py',
+            'prmim/benchmarks/vit-base-p16_8xb128-coslr-100e_in1k.py',
+            'prmim/benchmarks/vit-large-p16_8xb128-coslr-50e_in1k.py',
     ]:
         assert expected in names
 
@@ -48,9 +59,20 @@ def test_config_loads_and_builds(path):
             optim_wrapper_cfg.type = 'OptimWrapper'  # no CUDA here
             optim_wrapper_cfg.pop('loss_scale')
         build_optim_wrapper(model, optim_wrapper_cfg)
+        pipeline = [
+            TRANSFORMS.build(t) for t in cfg.train_dataloader.dataset.pipeline
+        ]
     if cfg.model.type == 'ROPIM':
         assert cfg.optim_wrapper.optimizer.betas == (0.9, 0.95)
         assert cfg.optim_wrapper.clip_grad.max_norm == 5.0
+    elif cfg.model.type in PRETRAIN_TYPES:
+        names = [type(t).__name__ for t in pipeline]
+        assert names[-2:] == ['FurthestSampling', 'PackInputs']
+        assert 'throw_mask' in pipeline[-1].algorithm_keys
+        ablation_without_aggregator = 'noagg' in path or 'partial-' in path
+        aggregator = getattr(model.head, 'aggregator',
+                             getattr(model.neck, 'aggregator', None))
+        assert (aggregator is None) == ablation_without_aggregator
     else:
         assert cfg.optim_wrapper.constructor == \
             'LearningRateDecayOptimWrapperConstructor'

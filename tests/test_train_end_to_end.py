@@ -15,13 +15,14 @@ from mmengine.registry import init_default_scope
 
 import mmropim  # noqa: F401
 from mmpretrain.registry import MODELS
-from mmropim.datasets import write_imagenet_style
 from mmropim.utils import load_local_checkpoint
 
 from conftest import REPO_ROOT
 
 PRETRAIN_CFG = osp.join(REPO_ROOT, 'configs', 'ropim',
                         'ropim_beit-mini-p8_1xb32-coslr-20e_demo-64px.py')
+PRMIM_CFG = osp.join(REPO_ROOT, 'configs', 'prmim',
+                     'prmim_vit-mini-p8_1xb32-coslr-20e_demo-64px.py')
 FINETUNE_CFG = osp.join(REPO_ROOT, 'configs', 'ropim', 'benchmarks',
                         'beit-mini-p8_1xb32-coslr-10e_demo-64px.py')
 ITERS_PER_EPOCH = 14  # 14 classes x 32 crops / batch 32
@@ -44,13 +45,6 @@ def logged_scalars(work_dir):
         with open(path) as f:
             rows.append([json.loads(line) for line in f])
     return rows
-
-
-@pytest.fixture(scope='module')
-def demo_root(tmp_path_factory):
-    root = str(tmp_path_factory.mktemp('demo') / 'imagenet')
-    write_imagenet_style(root)
-    return root + '/'
 
 
 @pytest.fixture(scope='module')
@@ -139,3 +133,15 @@ def test_finetune_and_test_tools_run_on_the_pretrained_checkpoint(
     with open(out) as f:
         metrics = json.load(f)
     assert 0.0 <= metrics['accuracy/top1'] <= 100.0
+
+
+def test_prmim_tiny_pretraining_loss_falls(demo_root, tmp_path):
+    work_dir = str(tmp_path / 'prmim')
+    run_tool('tools/train.py', PRMIM_CFG, '--work-dir', work_dir,
+             '--cfg-options', f'train_dataloader.dataset.data_root={demo_root}',
+             'train_cfg.max_epochs=3')
+    losses = [row['loss'] for row in logged_scalars(work_dir)[0]
+              if 'loss' in row]
+    assert len(losses) == 6
+    assert sum(losses[-2:]) / 2 < 0.8 * sum(losses[:2]) / 2, losses
+    assert osp.isfile(osp.join(work_dir, 'epoch_3.pth'))

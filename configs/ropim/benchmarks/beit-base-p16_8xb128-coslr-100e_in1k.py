@@ -5,7 +5,7 @@
 #   python tools/train.py <this config> \
 #     --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/<run>/epoch_300.pth
 _base_ = [
-    '../_base_/datasets/imagenet_bs128_finetune_224.py',
+    '../../_base_/datasets/imagenet_bs128_finetune_224.py',
     '../../_base_/default_runtime.py',
 ]
 

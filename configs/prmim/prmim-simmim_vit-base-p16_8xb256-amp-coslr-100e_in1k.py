@@ -1,0 +1,101 @@
+# SimMIM + PR-MIM on a plain ViT-B/16 (224 px, token-level random mask 0.6,
+# throw ratio 0.3 of all tokens, as the paper's "SimMIM+PR-MIM, 30" row):
+# the encoder drops thrown tokens, a 7x7 depth-wise aggregator rebuilds them,
+# SimMIM's linear decoder and masked L1 loss follow. 100 epochs, warmup 10,
+# SimMIM's optimizer (lr 2e-4 per 512 images, clip 5).
+_base_ = ['../_base_/default_runtime.py']
+
+model = dict(
+    type='PRMIMSimMIM',
+    data_preprocessor=dict(
+        type='SelfSupDataPreprocessor',
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        to_rgb=True),
+    backbone=dict(
+        type='PRMIMSimMIMViT',
+        arch='b',
+        img_size=224,
+        patch_size=16,
+        drop_path_rate=0.1,
+        norm_cfg=dict(type='LN', eps=1e-6)),
+    neck=dict(
+        type='PRMIMLinearDecoder',
+        in_channels=768,
+        patch_size=16,
+        aggregator=dict(type='SpatialAggregator', kernel_size=7)),
+    head=dict(
+        type='SimMIMHead',
+        patch_size=16,
+        loss=dict(type='PixelReconstructionLoss', criterion='L1', channel=3)))
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(
+        type='RandomResizedCrop',
+        scale=224,
+        crop_ratio_range=(0.67, 1.0),
+        aspect_ratio_range=(3. / 4., 4. / 3.),
+        backend='pillow',
+        interpolation='bicubic'),
+    dict(type='RandomFlip', prob=0.5),
+    dict(
+        type='FurthestSampling',
+        input_size=224,
+        patch_size=16,
+        mask_ratio=0.6,
+        throw_ratio=0.3,
+        mode='furthest'),
+    dict(type='PackInputs', algorithm_keys=['throw_mask']),
+]
+train_dataloader = dict(
+    batch_size=256,
+    num_workers=8,
+    persistent_workers=True,
+    pin_memory=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(
+        type='ImageNet',
+        data_root='data/imagenet/',
+        split='train',
+        pipeline=train_pipeline))
+
+optim_wrapper = dict(
+    type='AmpOptimWrapper',
+    loss_scale='dynamic',
+    optimizer=dict(
+        type='AdamW',
+        lr=2e-4 * 2048 / 512,
+        betas=(0.9, 0.999),
+        weight_decay=0.05),
+    clip_grad=dict(max_norm=5.0),
+    paramwise_cfg=dict(
+        custom_keys={
+            'norm': dict(decay_mult=0.0),
+            'ln': dict(decay_mult=0.0),
+            'bias': dict(decay_mult=0.0),
+            'pos_embed': dict(decay_mult=0.),
+            'mask_token': dict(decay_mult=0.),
+            'cls_token': dict(decay_mult=0.),
+        }))
+param_scheduler = [
+    dict(
+        type='LinearLR',
+        start_factor=1e-6 / 2e-4,
+        by_epoch=True,
+        begin=0,
+        end=10,
+        convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=90,
+        eta_min=1e-5 * 2048 / 512,
+        by_epoch=True,
+        begin=10,
+        end=100,
+        convert_to_iter_based=True),
+]
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=100)
+auto_scale_lr = dict(base_batch_size=2048)
+default_hooks = dict(checkpoint=dict(interval=10, max_keep_ckpts=3))
