@@ -140,7 +140,7 @@ def test_thrown_tokens_come_from_the_aggregator():
     mask = torch.stack([s.mask for s in samples])
     throw = torch.stack([torch.as_tensor(s.throw_mask) for s in samples])
     split = split_tokens(mask, throw)
-    latent = model.backbone(images, ids_visible=split.ids_visible)
+    latent = model.backbone(images, token_split=split)[0]
     decoded = model.neck(latent, split.ids_decoded)
     pred = model.head.reconstruct(decoded, split, (4, 4))
     with torch.no_grad():
@@ -254,3 +254,39 @@ def test_simmim_without_aggregator_leaves_thrown_tokens_unsupervised():
     changed = images.clone()
     changed[1, :, pixel_mask] -= 4.0
     torch.testing.assert_close(model.loss(changed, samples)['loss'], loss)
+
+
+def test_mff_encoder_mixes_with_pr_mim():
+    cfg = prmim_cfg()
+    cfg['backbone'] = dict(
+        type='PRMIMMFFViT',
+        arch=ARCH,
+        img_size=IMG,
+        patch_size=PATCH,
+        out_indices=[0, 1])
+    model = build(cfg)
+    images, samples = batch(0.5)
+    losses = model.loss(images, samples)
+    assert set(losses) == {'loss', 'weight_0', 'weight_1'}
+    torch.testing.assert_close(losses['weight_0'] + losses['weight_1'],
+                               torch.tensor(1.0))
+    losses['loss'].backward()
+    assert model.backbone.proj_weights.grad.abs().sum() > 0
+    assert model.head.aggregator.conv.weight.grad.abs().sum() > 0
+
+
+def test_encoder_outputs_match_the_data_pipeline_mask():
+    model = build(prmim_cfg())
+    images, samples = batch(0.5)
+    mask = torch.stack([s.mask for s in samples]).flatten(1)
+    throw = torch.stack([torch.as_tensor(s.throw_mask) for s in samples])
+    split = split_tokens(mask, throw)
+    latent, out_mask, ids_restore = model.backbone(images, token_split=split)
+    assert latent.shape == (2, 1 + 4, 32)
+    torch.testing.assert_close(out_mask, mask.float())
+    order = torch.cat([split.ids_visible, split.ids_retained,
+                       split.ids_thrown], 1)
+    assert torch.equal(order.gather(1, ids_restore),
+                       torch.arange(NUM_TOKENS).expand(2, -1))
+    with pytest.raises(RuntimeError, match='token_split'):
+        model.backbone.random_masking(torch.zeros(2, NUM_TOKENS, 32))

@@ -91,12 +91,14 @@ def furthest_retained(coords: np.ndarray, num_retained: int,
         np.ndarray: Indices into ``coords`` of the R retained tokens.
     """
     order = rng.permutation(len(coords))
-    points = coords[order].astype(np.int64)
-    # squared distances between all candidates: M is at most N (196 for
+    rows = coords[order, 0].astype(np.int32)
+    cols = coords[order, 1].astype(np.int32)
+    # Squared distances between all candidates: M is at most N (196 for
     # ViT/16 at 224 px), so the table is small and makes each step one
-    # vectorized minimum and one argmax.
-    diff = points[:, None, :] - points[None, :, :]
-    dist2 = (diff * diff).sum(-1)
+    # vectorized minimum and one argmax. Integer maths keeps ties exact.
+    d_rows = rows[:, None] - rows[None, :]
+    d_cols = cols[:, None] - cols[None, :]
+    dist2 = d_rows * d_rows + d_cols * d_cols
     chosen = np.empty(num_retained, dtype=np.int64)
     chosen[0] = 0
     nearest = dist2[0].copy()

@@ -1,3 +1,5 @@
+from .pipeline_mask_mixin import PipelineMaskMixin
+from .prmim_mff_vit import PRMIMMFFViT
 from .prmim_simmim_vit import PRMIMSimMIMViT
 from .prmim_vit import PRMIMViT
 from .projected_tokens_mixin import ProjectedTokensMixin, check_image_size
@@ -5,6 +7,6 @@ from .ropim_beit_vit import ROPIMBEiTViT
 from .ropim_vit import ROPIMViT
 
 __all__ = [
-    'PRMIMSimMIMViT', 'PRMIMViT', 'ProjectedTokensMixin', 'check_image_size',
-    'ROPIMViT', 'ROPIMBEiTViT'
+    'PipelineMaskMixin', 'PRMIMMFFViT', 'PRMIMSimMIMViT', 'PRMIMViT',
+    'ProjectedTokensMixin', 'check_image_size', 'ROPIMViT', 'ROPIMBEiTViT'
 ]

@@ -44,7 +44,7 @@ class PRMIM(BaseSelfSupervisor):
     loss over all masked tokens.
 
     Args:
-        backbone (dict): ``PRMIMViT``.
+        backbone (dict): ``PRMIMViT``, or ``PRMIMMFFViT`` for MFF + PR-MIM.
         neck (dict): ``PRMIMDecoder``.
         head (dict): ``PRMIMHead``.
         **kwargs: Other arguments of ``BaseSelfSupervisor``.
@@ -75,7 +75,11 @@ class PRMIM(BaseSelfSupervisor):
         """
         mask, throw_mask = collect_masks(data_samples, inputs.device)
         split: TokenSplit = split_tokens(mask, throw_mask)
-        latent = self.backbone(inputs, ids_visible=split.ids_visible)
-        decoded = self.neck(latent, split.ids_decoded)
-        loss = self.head.loss(decoded, split, inputs, mask)
-        return dict(loss=loss)
+        encoded = self.backbone(inputs, token_split=split)
+        decoded = self.neck(encoded[0], split.ids_decoded)
+        losses = dict(loss=self.head.loss(decoded, split, inputs, mask))
+        if len(encoded) == 4:  # MFFViT: log its feature-fusion weights
+            losses.update(
+                {f'weight_{i}': w
+                 for i, w in enumerate(encoded[3])})
+        return losses

@@ -1,0 +1,75 @@
+from typing import Optional, Tuple
+
+import torch
+
+from ..utils import TokenSplit, gather_tokens
+from .projected_tokens_mixin import check_image_size
+
+
+class PipelineMaskMixin:
+    """Makes an MAE-family encoder (``MAEViT`` or a subclass such as
+    ``MFFViT``) take its mask from the data pipeline.
+
+    MMPretrain's MAE encoders draw a random mask inside ``forward`` through
+    ``random_masking``. PR-MIM draws mask and thrown tokens together in the
+    ``FurthestSampling`` transform, so this mixin replaces ``random_masking``
+    by a lookup of the batch's :class:`TokenSplit` and otherwise runs the
+    parent's forward unchanged (its outputs too: ``(latent, mask,
+    ids_restore, ...)``). No weight is added: checkpoints load into the
+    parent class and into ``VisionTransformer`` as they are.
+    """
+
+    _token_split: Optional[TokenSplit] = None
+
+    def forward(self, x: torch.Tensor,
+                token_split: Optional[TokenSplit] = None) -> Tuple:
+        """Encode the visible tokens of ``token_split``.
+
+        Args:
+            x (torch.Tensor): Images (B, 3, H, W).
+            token_split (TokenSplit, optional): Visible / retained / thrown
+                token indices from the data pipeline. When None, the plain
+                ViT forward on all tokens (feature extraction).
+
+        Returns:
+            tuple: The parent's outputs; with a split, first the (B, 1 + Nv,
+            C) class + visible tokens after the final norm.
+        """
+        check_image_size(x.shape[-2:], self.patch_embed.projection.stride[0])
+        if token_split is None:
+            return super().forward(x, mask=None)
+        self._token_split = token_split
+        try:
+            return super().forward(x, mask=True)
+        finally:
+            self._token_split = None
+
+    def random_masking(
+        self,
+        x: torch.Tensor,
+        mask_ratio: float = 0.75
+    ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Keep the visible tokens of the current split (``mask_ratio`` is
+        ignored: the data pipeline decided).
+
+        Args:
+            x (torch.Tensor): (B, N, C) tokens with position embedding.
+            mask_ratio (float): Unused.
+
+        Returns:
+            tuple: visible tokens (B, Nv, C) in raster order, the (B, N)
+            mask (1 = masked) and the ids that restore raster order from
+            [visible, retained, thrown].
+        """
+        split = self._token_split
+        if split is None:
+            raise RuntimeError(
+                f'{type(self).__name__} masks with the data pipeline\'s '
+                'tokens: call it as backbone(images, token_split=split)')
+        order = torch.cat(
+            [split.ids_visible, split.ids_retained, split.ids_thrown], dim=1)
+        ids_restore = torch.argsort(order, dim=1)
+        mask = torch.ones(order.shape, device=x.device, dtype=x.dtype)
+        mask[:, :split.ids_visible.shape[1]] = 0
+        mask = mask.gather(1, ids_restore)
+        return gather_tokens(x, split.ids_visible), mask, ids_restore

@@ -1,0 +1,316 @@
+"""Cost of MAE, plain partial reconstruction and PR-MIM, side by side.
+
+For ViT-B/16 at 224 px and throw ratios 0 / 0.25 / 0.5 / 0.65, measured in one
+run on one device with the same images:
+
+- forward + backward FLOPs per image, counted with torch's FlopCounterMode
+  with two corrections (it counts a depth-wise convolution's backward as if
+  the convolution were dense, and misses attention on the CPU);
+- activation memory per image: bytes saved for backward, parameters excluded
+  and shared storages counted once (and the CUDA peak on a GPU);
+- median time of one training step (forward + backward), timed round-robin;
+- on a GPU, the CUDA peak memory of a step above the resident weights;
+- the aggregator's share of the FLOPs, and the data-pipeline cost of
+  furthest sampling per image against a plain-Python greedy loop.
+
+    python tools/benchmarks/prmim_cost.py [--batch-size 4] [--repeats 3]
+        [--device cpu|cuda] [--out prmim_cost.json]
+"""
+import argparse
+import copy
+import json
+import math
+import os.path as osp
+import random
+import statistics
+import time
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.logging import MMLogger
+from mmengine.registry import init_default_scope
+from torch.utils.flop_counter import (FlopCounterMode,
+                                      sdpa_backward_flop_count,
+                                      sdpa_flop_count)
+
+import mmropim  # noqa: F401
+from mmpretrain.registry import MODELS, TRANSFORMS
+from mmpretrain.structures import DataSample
+
+aten = torch.ops.aten
+CONFIG = osp.join(
+    osp.dirname(__file__), '..', '..', 'configs', 'prmim',
+    'prmim_vit-base-p16_8xb512-amp-coslr-100e_in1k.py')
+MAE_MODEL = dict(
+    type='MAE',
+    backbone=dict(type='MAEViT', arch='b', patch_size=16, mask_ratio=0.75),
+    neck=dict(
+        type='MAEPretrainDecoder',
+        patch_size=16,
+        in_chans=3,
+        embed_dim=768,
+        decoder_embed_dim=512,
+        decoder_depth=8,
+        decoder_num_heads=16,
+        mlp_ratio=4.),
+    head=dict(
+        type='MAEPretrainHead',
+        norm_pix=True,
+        patch_size=16,
+        loss=dict(type='PixelReconstructionLoss', criterion='L2')))
+THROW_RATIOS = (0.0, 0.25, 0.5, 0.65)
+
+
+def conv_backward_flop(grad_out_shape, x_shape, w_shape, _bias, _stride,
+                       _padding, _dilation, transposed, _output_padding,
+                       _groups, output_mask, out_shape=None, **kwargs):
+    """Backward FLOPs of a (grouped) convolution: each of grad-input and
+    grad-weight costs what the forward does, 2 * |out| * |w| / C_out."""
+    if transposed:
+        raise NotImplementedError('transposed convolutions are not counted')
+    forward = 2 * math.prod(grad_out_shape) * math.prod(w_shape[1:])
+    return forward * (int(output_mask[0]) + int(output_mask[1]))
+
+
+def cpu_sdpa_flop(query_shape, key_shape, value_shape, *args, out_shape=None,
+                  **kwargs):
+    return sdpa_flop_count(query_shape, key_shape, value_shape)
+
+
+def cpu_sdpa_backward_flop(grad_out_shape, query_shape, key_shape,
+                           value_shape, *args, out_shape=None, **kwargs):
+    return sdpa_backward_flop_count(grad_out_shape, query_shape, key_shape,
+                                    value_shape)
+
+
+FLOP_FIXES = {
+    aten.convolution_backward: conv_backward_flop,
+    aten._scaled_dot_product_flash_attention_for_cpu: cpu_sdpa_flop,
+    aten._scaled_dot_product_flash_attention_for_cpu_backward:
+    cpu_sdpa_backward_flop,
+}
+
+
+def count_flops(fn):
+    """Forward + backward FLOPs of ``fn`` (a training step)."""
+    counter = FlopCounterMode(display=False, custom_mapping=FLOP_FIXES)
+    with counter:
+        fn()
+    return counter.get_total_flops()
+
+
+def saved_activation_bytes(model, forward):
+    """Bytes the autograd graph of ``forward()`` keeps for backward,
+    excluding parameters and counting shared storages once."""
+    params = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    storages = {}
+
+    def pack(tensor):
+        storage = tensor.untyped_storage()
+        if storage.data_ptr() not in params:
+            storages[storage.data_ptr()] = storage.nbytes()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        loss = forward()
+    del loss
+    return sum(storages.values())
+
+
+def interleaved_median_ms(steps, repeats, device):
+    """Median wall time in ms of each step, timed round-robin (one of each
+    per round) so that drifts of a shared machine hit all steps alike."""
+
+    def timed(fn):
+        if device.type == 'cuda':
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        fn()
+        if device.type == 'cuda':
+            torch.cuda.synchronize()
+        return 1000 * (time.perf_counter() - start)
+
+    for fn in steps:  # warm-up
+        fn()
+    times = [[] for _ in steps]
+    for _ in range(repeats):
+        for fn, record in zip(steps, times):
+            record.append(timed(fn))
+    return [statistics.median(record) for record in times]
+
+
+def python_greedy_furthest(coords, num_retained, rng):
+    """Farthest-point sampling written as a plain Python loop, the baseline
+    for the vectorized transform."""
+    chosen = [rng.randrange(len(coords))]
+    nearest = [math.dist(c, coords[chosen[0]]) for c in coords]
+    while len(chosen) < num_retained:
+        best = max(nearest)
+        nxt = rng.choice([i for i, d in enumerate(nearest) if d == best])
+        chosen.append(nxt)
+        nearest = [
+            min(d, math.dist(c, coords[nxt]))
+            for d, c in zip(nearest, coords)
+        ]
+    return chosen
+
+
+def sampling_cost_ms(num_images=500):
+    """Per-image cost of FurthestSampling and of the plain-Python loop."""
+    transform = TRANSFORMS.build(dict(type='FurthestSampling'))
+    results = dict(img=np.zeros((224, 224, 3), np.uint8))
+    np.random.seed(0)
+    start = time.perf_counter()
+    for _ in range(num_images):
+        transform(results)
+    vectorized = 1000 * (time.perf_counter() - start) / num_images
+    rng = random.Random(0)
+    grid = [(i // 14, i % 14) for i in range(196)]
+    start = time.perf_counter()
+    for _ in range(num_images // 10):
+        masked = rng.sample(grid, 147)
+        python_greedy_furthest(masked, 147 - 98, rng)
+    python_loop = 1000 * (time.perf_counter() - start) / (num_images // 10)
+    return vectorized, python_loop
+
+
+def masked_samples(batch, throw_ratio, mode):
+    transform = TRANSFORMS.build(
+        dict(type='FurthestSampling', throw_ratio=throw_ratio, mode=mode))
+    samples = []
+    for _ in range(batch):
+        out = transform(dict(img=np.zeros((224, 224, 3), np.uint8)))
+        sample = DataSample()
+        sample.set_mask(out['mask'])
+        sample.set_field(out['throw_mask'], 'throw_mask')
+        samples.append(sample)
+    return samples
+
+
+def build_models(device):
+    cfg = Config.fromfile(CONFIG)
+    prmim = MODELS.build(cfg.model)
+    partial_cfg = copy.deepcopy(cfg.model)
+    partial_cfg.head.aggregator = None
+    partial = MODELS.build(partial_cfg)
+    mae = MODELS.build(MAE_MODEL)
+    for model in (prmim, partial, mae):
+        model.init_weights()
+        model.to(device).train()
+    return dict(mae=mae, partial=partial, prmim=prmim)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--batch-size', type=int, default=4)
+    parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument(
+        '--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--out', help='also write the figures as JSON')
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    MMLogger.get_instance('prmim_cost', log_level='WARNING')
+    init_default_scope('mmpretrain')
+    torch.manual_seed(0)
+    np.random.seed(0)
+
+    models = build_models(device)
+    images = torch.randn(args.batch_size, 3, 224, 224, device=device)
+    plans = [('mae', 0.0)] + [(method, ratio) for method in ('partial', 'prmim')
+                              for ratio in THROW_RATIOS]
+    rows, steps = [], []
+    for method, ratio in plans:
+        model = models[method]
+        if method == 'mae':
+            samples = [DataSample() for _ in range(args.batch_size)]
+        else:
+            samples = masked_samples(
+                args.batch_size, ratio,
+                'random' if method == 'partial' else 'furthest')
+        samples = [s.to(device) for s in samples]
+
+        def forward(model=model, samples=samples):
+            return model.loss(images, samples)['loss']
+
+        def step(model=model, forward=forward):
+            model.zero_grad(set_to_none=True)
+            forward().backward()
+
+        flops = count_flops(step)
+        act_bytes = saved_activation_bytes(model, forward)
+        peak_mb = None
+        if device.type == 'cuda':
+            # peak above what is resident before the step (weights of all
+            # three models), with no gradients left over from other models
+            for other in models.values():
+                other.zero_grad(set_to_none=True)
+            torch.cuda.synchronize(device)
+            resident = torch.cuda.memory_allocated(device)
+            torch.cuda.reset_peak_memory_stats(device)
+            step()
+            peak_mb = (torch.cuda.max_memory_allocated(device) -
+                       resident) / 2**20
+        steps.append(step)
+        rows.append(
+            dict(
+                method=method,
+                throw_ratio=ratio,
+                gflops=flops / args.batch_size / 1e9,
+                act_mem_mb=act_bytes / args.batch_size / 2**20,
+                cuda_peak_mb=peak_mb))
+    for row, ms in zip(rows,
+                       interleaved_median_ms(steps, args.repeats, device)):
+        row['step_ms'] = ms
+
+    aggregator = models['prmim'].head.aggregator
+    tokens = torch.zeros(1, 196, 512, device=device, requires_grad=True)
+    aggregator_gflops = count_flops(
+        lambda: aggregator(tokens, (14, 14)).sum().backward()) / 1e9
+    sampling_ms, python_loop_ms = sampling_cost_ms()
+
+    mae = rows[0]
+    print(f'ViT-B/16, 224 px, batch {args.batch_size}, device {device}, '
+          f'torch {torch.__version__}, {torch.get_num_threads()} threads')
+    header = (f'{"method":<9}{"throw":>6}{"GFLOPs/img":>12}{"x MAE":>7}'
+              f'{"act MB/img":>12}{"x MAE":>7}{"step ms":>10}{"x MAE":>7}')
+    if device.type == 'cuda':
+        header += f'{"peak MB":>10}{"x MAE":>7}'
+    print(header)
+    for row in rows:
+        line = (f'{row["method"]:<9}{row["throw_ratio"]:>6.2f}'
+                f'{row["gflops"]:>12.2f}{row["gflops"] / mae["gflops"]:>7.3f}'
+                f'{row["act_mem_mb"]:>12.1f}'
+                f'{row["act_mem_mb"] / mae["act_mem_mb"]:>7.3f}'
+                f'{row["step_ms"]:>10.1f}'
+                f'{row["step_ms"] / mae["step_ms"]:>7.3f}')
+        if device.type == 'cuda':
+            line += (f'{row["cuda_peak_mb"]:>10.0f}'
+                     f'{row["cuda_peak_mb"] / mae["cuda_peak_mb"]:>7.3f}')
+        print(line)
+    prmim_half = next(r for r in rows
+                      if r['method'] == 'prmim' and r['throw_ratio'] == 0.5)
+    print(f'aggregator (7x7 depth-wise, 512 ch, 14x14) forward + backward: '
+          f'{aggregator_gflops * 1e3:.1f} MFLOPs per image = '
+          f'{100 * aggregator_gflops / prmim_half["gflops"]:.3f}% of the '
+          f'PR-MIM step at throw ratio 0.5')
+    print(f'furthest sampling per image (data worker): {sampling_ms:.3f} ms '
+          f'vectorized vs {python_loop_ms:.2f} ms plain-Python loop '
+          f'({python_loop_ms / sampling_ms:.0f}x)')
+    if args.out:
+        with open(args.out, 'w') as f:
+            json.dump(
+                dict(
+                    device=str(device),
+                    batch_size=args.batch_size,
+                    torch=torch.__version__,
+                    rows=rows,
+                    aggregator_gflops=aggregator_gflops,
+                    furthest_sampling_ms_per_image=sampling_ms,
+                    python_loop_ms_per_image=python_loop_ms),
+                f,
+                indent=2)
+
+
+if __name__ == '__main__':
+    main()
