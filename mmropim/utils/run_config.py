@@ -30,6 +30,11 @@ def load_run_config(config: str,
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    if launcher != 'none' and not torch.cuda.is_available():
+        raise RuntimeError(
+            f'--launcher {launcher} needs CUDA GPUs: MMEngine binds every '
+            'process to one GPU (torch.cuda.set_device). Use --launcher none '
+            'to train on the CPU.')
     cfg.launcher = launcher
     if work_dir is not None:
         cfg.work_dir = work_dir

@@ -1,0 +1,32 @@
+import os.path as osp
+
+import pytest
+import torch
+
+from mmropim.utils.run_config import load_run_config
+
+from conftest import REPO_ROOT
+
+TINY = osp.join(REPO_ROOT, 'configs', 'ropim',
+                'ropim_beit-mini-p8_1xb32-coslr-20e_demo-64px.py')
+
+
+def test_overrides_and_default_work_dir():
+    cfg = load_run_config(TINY, cfg_options={'train_cfg.max_epochs': 3})
+    assert cfg.train_cfg.max_epochs == 3
+    assert cfg.work_dir == osp.join(
+        './work_dirs', 'ropim_beit-mini-p8_1xb32-coslr-20e_demo-64px')
+    assert load_run_config(TINY, work_dir='/tmp/x').work_dir == '/tmp/x'
+
+
+def test_missing_config_is_named():
+    with pytest.raises(FileNotFoundError, match='nope.py does not exist'):
+        load_run_config('configs/nope.py')
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='needs a CPU machine')
+def test_gpu_only_options_fail_clearly_on_cpu():
+    with pytest.raises(RuntimeError, match='--amp needs a CUDA device'):
+        load_run_config(TINY, amp=True)
+    with pytest.raises(RuntimeError, match='--launcher pytorch needs CUDA'):
+        load_run_config(TINY, launcher='pytorch')
