@@ -29,7 +29,7 @@ PIP=("$VPY" -m pip --disable-pip-version-check)
 have_torch=$("$VPY" -c "import torch, torchvision; print(torch.__version__.split('+')[0], torchvision.__version__.split('+')[0])" 2>/dev/null || true)
 if [ "$have_torch" != "$TORCH_VERSION $TORCHVISION_VERSION" ]; then
   log "installing torch $TORCH_VERSION + torchvision $TORCHVISION_VERSION"
-  "${PIP[@]}" install "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION"
+  "${PIP[@]}" install -q "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION"
 fi
 
 # mmcv's setup.py imports torch and pkg_resources at build time: setuptools 80.x still
@@ -65,7 +65,7 @@ then
   else
     log "reusing cached mmcv wheel from $wheel_dir"
   fi
-  "${PIP[@]}" install "$wheel_dir"/mmcv-*.whl
+  "${PIP[@]}" install -q "$wheel_dir"/mmcv-*.whl
 fi
 
 log "installing the OpenMMLab stack and mmropim"
