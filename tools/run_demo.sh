@@ -8,7 +8,7 @@ cd "$ROOT"
 bash tools/setup_env.sh
 PY=${MMROPIM_VENV:-$ROOT/.venv}/bin/python
 WORK_DIR=${WORK_DIR:-work_dirs/ropim_demo}
-"$PY" tools/dataset_converters/make_demo_data.py --out data/demo/imagenet
+"$PY" tools/dataset_converters/make_demo_data.py --out data/demo
 "$PY" tools/train.py configs/ropim/ropim_beit-mini-p8_1xb32-coslr-20e_demo-64px.py \
   --work-dir "$WORK_DIR" "$@"
 "$PY" tools/analysis/summarize_run.py "$WORK_DIR"

@@ -1,29 +1,42 @@
-"""Write the demo image set from real photos shipped by scikit-image and
-scikit-learn (nothing is downloaded).
+"""Write the demo data sets from real images that PyPI packages ship
+(nothing is downloaded):
+
+- ``<out>/imagenet``: ImageNet-style folders of 64x64 crops of photos shipped
+  by scikit-image and scikit-learn (14 classes), for pre-training and
+  classification;
+- ``<out>/ade20k``: ADE20K-style image / index-mask pairs of the nuclei image
+  with human-annotated masks shipped by stardist, for segmentation.
 
     python tools/dataset_converters/make_demo_data.py [--out data/demo]
+        [--sets imagenet ade20k]
 """
 import argparse
 import json
+import os.path as osp
 import time
 
-from mmropim.datasets import write_imagenet_style
+from mmropim.datasets import write_ade20k_style, write_imagenet_style
+
+WRITERS = dict(imagenet=write_imagenet_style, ade20k=write_ade20k_style)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--out', default='data/demo/imagenet',
-                        help='output folder (ImageNet-style tree)')
-    parser.add_argument('--size', type=int, default=64, help='image side')
-    parser.add_argument('--train-per-class', type=int, default=32)
-    parser.add_argument('--val-per-class', type=int, default=8)
+    parser.add_argument('--out', default='data/demo', help='output root')
+    parser.add_argument(
+        '--sets',
+        nargs='+',
+        choices=sorted(WRITERS),
+        default=sorted(WRITERS),
+        help='which sets to write')
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args()
-    start = time.time()
-    counts = write_imagenet_style(args.out, args.size, args.train_per_class,
-                                  args.val_per_class, args.seed)
-    print(f'wrote {json.dumps(counts)} images of {args.size}x{args.size} px '
-          f'to {args.out} in {time.time() - start:.1f}s')
+    for name in args.sets:
+        start = time.time()
+        folder = osp.join(args.out, name)
+        counts = WRITERS[name](folder, seed=args.seed)
+        print(f'{name}: wrote {json.dumps(counts)} to {folder} in '
+              f'{time.time() - start:.1f}s')
 
 
 if __name__ == '__main__':
