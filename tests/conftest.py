@@ -1,8 +1,17 @@
+import glob
+import json
 import os.path as osp
+import subprocess
+import sys
 
 import pytest
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ROPIM_TINY_CFG = osp.join(REPO_ROOT, 'configs', 'ropim',
+                          'ropim_beit-mini-p8_1xb32-coslr-20e_demo-64px.py')
+PRMIM_TINY_CFG = osp.join(REPO_ROOT, 'configs', 'prmim',
+                          'prmim_vit-mini-p8_1xb32-coslr-20e_demo-64px.py')
+ITERS_PER_EPOCH = 14  # 14 classes x 32 crops / batch 32
 
 
 @pytest.fixture(scope='session')
@@ -17,3 +26,50 @@ def demo_root(tmp_path_factory):
     root = str(tmp_path_factory.mktemp('demo') / 'imagenet')
     write_imagenet_style(root)
     return root + '/'
+
+
+def run_tool(*args):
+    result = subprocess.run([sys.executable, *args],
+                            cwd=REPO_ROOT,
+                            capture_output=True,
+                            text=True,
+                            timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout + result.stderr
+
+
+def logged_scalars(work_dir):
+    rows = []
+    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
+                                          'scalars.json'))):
+        with open(path) as f:
+            rows.append([json.loads(line) for line in f])
+    return rows
+
+
+@pytest.fixture(scope='session')
+def pretrain_run(demo_root, tmp_path_factory):
+    """Tiny ROPIM pre-training through tools/train.py: 4 epochs, then
+    --resume to 6 epochs in the same work dir."""
+    work_dir = str(tmp_path_factory.mktemp('ropim_work'))
+    data_option = f'train_dataloader.dataset.data_root={demo_root}'
+    first = run_tool('tools/train.py', ROPIM_TINY_CFG, '--work-dir', work_dir,
+                     '--cfg-options', data_option, 'train_cfg.max_epochs=4',
+                     'default_hooks.checkpoint.interval=2')
+    second = run_tool('tools/train.py', ROPIM_TINY_CFG, '--work-dir',
+                      work_dir, '--resume', '--cfg-options', data_option,
+                      'train_cfg.max_epochs=6',
+                      'default_hooks.checkpoint.interval=2')
+    return dict(work_dir=work_dir, first_log=first, second_log=second,
+                checkpoint=osp.join(work_dir, 'epoch_6.pth'))
+
+
+@pytest.fixture(scope='session')
+def prmim_run(demo_root, tmp_path_factory):
+    """Tiny MAE + PR-MIM pre-training through tools/train.py, 3 epochs."""
+    work_dir = str(tmp_path_factory.mktemp('prmim_work'))
+    run_tool('tools/train.py', PRMIM_TINY_CFG, '--work-dir', work_dir,
+             '--cfg-options', f'train_dataloader.dataset.data_root={demo_root}',
+             'train_cfg.max_epochs=3')
+    return dict(work_dir=work_dir,
+                checkpoint=osp.join(work_dir, 'epoch_3.pth'))

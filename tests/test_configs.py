@@ -13,8 +13,8 @@ from mmpretrain.registry import MODELS, TRANSFORMS
 from conftest import REPO_ROOT
 
 CONFIGS = sorted(
-    p for p in glob.glob(
-        osp.join(REPO_ROOT, 'configs', '**', '*.py'), recursive=True)
+    p for method in ('ropim', 'prmim') for p in glob.glob(
+        osp.join(REPO_ROOT, 'configs', method, '**', '*.py'), recursive=True)
     if '_base_' not in p)
 PRETRAIN_TYPES = {'ROPIM', 'PRMIM', 'PRMIMSimMIM'}
 

@@ -5,8 +5,6 @@ import glob
 import json
 import os.path as osp
 import pickle
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -17,48 +15,10 @@ import mmropim  # noqa: F401
 from mmpretrain.registry import MODELS
 from mmropim.utils import load_local_checkpoint
 
-from conftest import REPO_ROOT
+from conftest import ITERS_PER_EPOCH, REPO_ROOT, logged_scalars, run_tool
 
-PRETRAIN_CFG = osp.join(REPO_ROOT, 'configs', 'ropim',
-                        'ropim_beit-mini-p8_1xb32-coslr-20e_demo-64px.py')
-PRMIM_CFG = osp.join(REPO_ROOT, 'configs', 'prmim',
-                     'prmim_vit-mini-p8_1xb32-coslr-20e_demo-64px.py')
 FINETUNE_CFG = osp.join(REPO_ROOT, 'configs', 'ropim', 'benchmarks',
                         'beit-mini-p8_1xb32-coslr-10e_demo-64px.py')
-ITERS_PER_EPOCH = 14  # 14 classes x 32 crops / batch 32
-
-
-def run_tool(*args):
-    result = subprocess.run([sys.executable, *args],
-                            cwd=REPO_ROOT,
-                            capture_output=True,
-                            text=True,
-                            timeout=900)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return result.stdout + result.stderr
-
-
-def logged_scalars(work_dir):
-    rows = []
-    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                          'scalars.json'))):
-        with open(path) as f:
-            rows.append([json.loads(line) for line in f])
-    return rows
-
-
-@pytest.fixture(scope='module')
-def pretrain_run(demo_root, tmp_path_factory):
-    work_dir = str(tmp_path_factory.mktemp('ropim_work'))
-    data_option = f'train_dataloader.dataset.data_root={demo_root}'
-    first = run_tool('tools/train.py', PRETRAIN_CFG, '--work-dir', work_dir,
-                     '--cfg-options', data_option, 'train_cfg.max_epochs=4',
-                     'default_hooks.checkpoint.interval=2')
-    second = run_tool('tools/train.py', PRETRAIN_CFG, '--work-dir', work_dir,
-                      '--resume', '--cfg-options', data_option,
-                      'train_cfg.max_epochs=6',
-                      'default_hooks.checkpoint.interval=2')
-    return dict(work_dir=work_dir, first_log=first, second_log=second)
 
 
 def test_pretraining_loss_falls_and_checkpoints_are_written(pretrain_run):
@@ -135,11 +95,8 @@ def test_finetune_and_test_tools_run_on_the_pretrained_checkpoint(
     assert 0.0 <= metrics['accuracy/top1'] <= 100.0
 
 
-def test_prmim_tiny_pretraining_loss_falls(demo_root, tmp_path):
-    work_dir = str(tmp_path / 'prmim')
-    run_tool('tools/train.py', PRMIM_CFG, '--work-dir', work_dir,
-             '--cfg-options', f'train_dataloader.dataset.data_root={demo_root}',
-             'train_cfg.max_epochs=3')
+def test_prmim_tiny_pretraining_loss_falls(prmim_run):
+    work_dir = prmim_run['work_dir']
     losses = [row['loss'] for row in logged_scalars(work_dir)[0]
               if 'loss' in row]
     assert len(losses) == 6

@@ -3,7 +3,7 @@ import os.path as osp
 from typing import Optional
 
 import torch
-from mmengine.config import Config, DictAction  # noqa: F401  (re-exported)
+from mmengine.config import Config
 
 
 def load_run_config(config: str,

@@ -5,8 +5,9 @@ from .prmim_vit import PRMIMViT
 from .projected_tokens_mixin import ProjectedTokensMixin, check_image_size
 from .ropim_beit_vit import ROPIMBEiTViT
 from .ropim_vit import ROPIMViT
+from .transfer_vit import TransferBEiTViT, TransferViT
 
 __all__ = [
     'PipelineMaskMixin', 'PRMIMMFFViT', 'PRMIMSimMIMViT', 'PRMIMViT',
-    'ProjectedTokensMixin', 'check_image_size', 'ROPIMViT', 'ROPIMBEiTViT'
+    'ProjectedTokensMixin', 'check_image_size', 'ROPIMViT', 'ROPIMBEiTViT', 'TransferViT', 'TransferBEiTViT'
 ]

@@ -1,0 +1,200 @@
+"""Pre-trained ViTs into MMSegmentation: loud checkpoint loading with
+interpolation, layer-wise lr decay, configs, and tiny real transfer runs."""
+import glob
+import json
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import init_default_scope
+from mmpretrain.models.utils import resize_pos_embed
+from mmpretrain.registry import MODELS as PRETRAIN_MODELS
+from mmseg.registry import MODELS as SEG_MODELS
+
+import mmropim  # noqa: F401
+from mmropim.utils import resize_relative_position_bias_table
+
+from conftest import REPO_ROOT, run_tool
+
+MINI = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
+ADE_DIR = osp.join(REPO_ROOT, 'configs', 'downstream', 'ade20k')
+SEG_CONFIGS = sorted(glob.glob(osp.join(ADE_DIR, '*.py')))
+
+
+def save_pretraining_checkpoint(backbone_type, path, **kwargs):
+    """A pre-training-style checkpoint: backbone + neck keys, 32 px grid."""
+    init_default_scope('mmpretrain')
+    backbone = PRETRAIN_MODELS.build(
+        dict(type=backbone_type, arch=MINI, img_size=32, patch_size=8,
+             **kwargs))
+    backbone.init_weights()
+    state = {f'backbone.{k}': v for k, v in backbone.state_dict().items()}
+    state['neck.decoder.0.weight'] = torch.zeros(3, 32, 1, 1)
+    torch.save({'state_dict': state, 'meta': {'epoch': 1}}, path)
+    return state
+
+
+def build_seg_backbone(backbone_type, checkpoint, **kwargs):
+    return SEG_MODELS.build(
+        dict(
+            type=backbone_type,
+            arch=MINI,
+            img_size=(64, 64),  # 8 x 8 grid instead of 4 x 4
+            patch_size=8,
+            out_indices=(0, 1),
+            init_cfg=dict(
+                type='Pretrained', checkpoint=checkpoint,
+                prefix='backbone.'),
+            **kwargs))
+
+
+def test_beit_style_checkpoint_loads_into_mmseg_backbone(tmp_path):
+    path = str(tmp_path / 'ropim.pth')
+    source = save_pretraining_checkpoint('ROPIMBEiTViT', path)
+    backbone = build_seg_backbone('TransferBEiTViT', path)
+    backbone.init_weights()
+    shared = source['backbone.rel_pos_bias.relative_position_bias_table']
+    # (2*4-1)^2 + 3 rows -> (2*8-1)^2 + 3 rows
+    expected_table = torch.cat([
+        resize_relative_position_bias_table(7, 15, shared[:-3], 2),
+        shared[-3:]
+    ])
+    checked = 0
+    for key, value in backbone.state_dict().items():
+        if key.endswith('relative_position_index'):
+            continue
+        if key.endswith('attn.relative_position_bias_table'):
+            torch.testing.assert_close(value, expected_table)
+        else:
+            torch.testing.assert_close(value, source['backbone.' + key])
+        checked += 1
+    assert checked == len(list(backbone.parameters()))
+    features = backbone(torch.randn(1, 3, 64, 64))
+    assert [f.shape for f in features] == [(1, 32, 8, 8)] * 2
+
+
+def test_vit_style_checkpoint_loads_into_mmseg_backbone(tmp_path):
+    path = str(tmp_path / 'prmim.pth')
+    source = save_pretraining_checkpoint('PRMIMViT', path)
+    backbone = build_seg_backbone('TransferViT', path)
+    backbone.init_weights()
+    for key, value in backbone.state_dict().items():
+        expected = source['backbone.' + key]
+        if key == 'pos_embed':  # 1 + 4x4 tokens -> 1 + 8x8 tokens
+            expected = resize_pos_embed(expected, (4, 4), (8, 8), 'bicubic',
+                                        1)
+        torch.testing.assert_close(value, expected)
+
+
+def test_checkpoint_missing_backbone_weights_raises(tmp_path):
+    path = str(tmp_path / 'partial.pth')
+    save_pretraining_checkpoint('PRMIMViT', path)
+    state = torch.load(path)['state_dict']
+    del state['backbone.layers.1.ffn.layers.1.weight']
+    torch.save({'state_dict': state}, path)
+    with pytest.raises(KeyError, match=r'lacks 1 of the .* weights.*'
+                       r'layers\.1\.ffn\.layers\.1\.weight'):
+        build_seg_backbone('TransferViT', path).init_weights()
+    # a checkpoint of something else entirely: nothing under backbone.
+    torch.save({'state_dict': {'head.fc.weight': torch.zeros(2, 2)}}, path)
+    with pytest.raises(KeyError, match='lacks'):
+        build_seg_backbone('TransferViT', path).init_weights()
+
+
+def test_checkpoint_of_another_width_raises(tmp_path):
+    path = str(tmp_path / 'wide.pth')
+    save_pretraining_checkpoint('PRMIMViT', path)
+    backbone = SEG_MODELS.build(
+        dict(type='TransferViT',
+             arch=dict(MINI, embed_dims=48),
+             img_size=(32, 32), patch_size=8, out_indices=(1, ),
+             init_cfg=dict(type='Pretrained', checkpoint=path)))
+    with pytest.raises(ValueError, match='does not match the backbone'):
+        backbone.init_weights()
+
+
+def test_empty_checkpoint_path_says_how_to_set_it():
+    backbone = build_seg_backbone('TransferViT', '')
+    with pytest.raises(ValueError, match='init_cfg.checkpoint'):
+        backbone.init_weights()
+
+
+def test_resized_relative_table_keeps_the_centre_and_shape():
+    table = torch.randn(7 * 7, 3)
+    resized = resize_relative_position_bias_table(7, 15, table, 3)
+    assert resized.shape == (15 * 15, 3)
+    centre = table.view(7, 7, 3)[3, 3]
+    torch.testing.assert_close(resized.view(15, 15, 3)[7, 7], centre,
+                               atol=1e-4, rtol=1e-4)
+
+
+def test_layer_decay_reaches_the_backbone_of_a_segmentor():
+    cfg = Config.fromfile(
+        osp.join(ADE_DIR,
+                 'upernet_ropim-beit-mini-p8_1xb4-40iter_demo-nuclei-128px.py'))
+    init_default_scope('mmseg')
+    model = SEG_MODELS.build(cfg.model)
+    wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    lrs = {group['param_name']: group['lr']
+           for group in wrapper.optimizer.param_groups}
+    base_lr = cfg.optim_wrapper.optimizer.lr
+    rate = cfg.optim_wrapper.paramwise_cfg.layer_decay_rate
+    num_depths = cfg.model.backbone.arch.num_layers + 2
+    assert lrs['backbone.patch_embed.projection.weight'] == pytest.approx(
+        base_lr * rate**(num_depths - 1))
+    assert lrs['backbone.layers.3.attn.proj.weight'] == pytest.approx(
+        base_lr * rate)
+    assert lrs['decode_head.conv_seg.weight'] == pytest.approx(base_lr)
+
+
+@pytest.mark.parametrize('path', SEG_CONFIGS,
+                         ids=lambda p: osp.relpath(p, ADE_DIR))
+def test_downstream_config_loads_and_builds(path):
+    cfg = Config.fromfile(path)
+    assert cfg.default_scope == 'mmseg'
+    init_default_scope('mmseg')
+    model = SEG_MODELS.build(cfg.model)
+    assert type(model.backbone).__name__ in ('TransferViT',
+                                             'TransferBEiTViT')
+    assert cfg.optim_wrapper.constructor == \
+        'BackboneLayerDecayOptimWrapperConstructor'
+
+
+def test_full_size_segmentor_runs_a_forward_pass_on_cpu():
+    cfg = Config.fromfile(
+        osp.join(ADE_DIR,
+                 'upernet_ropim-beit-base-p16_8xb2-amp-160k_ade20k-512x512.py'))
+    init_default_scope('mmseg')
+    model = SEG_MODELS.build(cfg.model).eval()
+    with torch.no_grad():
+        logits = model(torch.randn(1, 3, 512, 512), mode='tensor')
+    assert logits.shape == (1, 150, 128, 128)
+
+
+@pytest.mark.parametrize('method', ['ropim', 'prmim'])
+def test_tiny_transfer_from_our_pretraining_checkpoints(
+        method, pretrain_run, prmim_run, tmp_path_factory, repo_root):
+    demo = str(tmp_path_factory.mktemp('ade') / 'ade20k')
+    from mmropim.datasets import write_ade20k_style
+    write_ade20k_style(demo)
+    checkpoint = (pretrain_run if method == 'ropim' else prmim_run)[
+        'checkpoint']
+    config = glob.glob(osp.join(ADE_DIR, f'upernet_{method}-*mini*.py'))[0]
+    work_dir = str(tmp_path_factory.mktemp(f'seg_{method}'))
+    data = [f'{split}_dataloader.dataset.data_root={demo}'
+            for split in ('train', 'val', 'test')]
+    run_tool('tools/train.py', config, '--work-dir', work_dir,
+             '--cfg-options',
+             f'model.backbone.init_cfg.checkpoint={checkpoint}',
+             'train_cfg.max_iters=10', 'train_cfg.val_interval=10',
+             'default_hooks.checkpoint.interval=10', *data)
+    with open(glob.glob(osp.join(work_dir, '*', '*.log'))[0]) as f:
+        assert f'backbone weights from {checkpoint}' in f.read()
+    out = str(tmp_path_factory.mktemp('metrics') / 'seg.json')
+    run_tool('tools/test.py', config, osp.join(work_dir, 'iter_10.pth'),
+             '--work-dir', work_dir, '--out', out, '--cfg-options', *data)
+    with open(out) as f:
+        metrics = json.load(f)
+    assert 0.0 < metrics['mIoU'] <= 100.0
