@@ -5,8 +5,16 @@ import importlib
 
 from .engine import BackboneLayerDecayOptimWrapperConstructor
 from .models.backbones.transfer_vit import TransferBEiTViT, TransferViT
+from .models.necks.simple_feature_pyramid import (LayerNorm2d,
+                                                  SimpleFeaturePyramid)
 
-BACKBONES = (TransferViT, TransferBEiTViT)
+# library -> (name, module) pairs for its MODELS registry
+MODELS = dict(
+    mmseg=[('TransferViT', TransferViT),
+           ('TransferBEiTViT', TransferBEiTViT)],
+    mmdet=[('TransferViT', TransferViT), ('TransferBEiTViT', TransferBEiTViT),
+           ('SimpleFeaturePyramid', SimpleFeaturePyramid),
+           ('LN2d', LayerNorm2d)])
 CONSTRUCTORS = (BackboneLayerDecayOptimWrapperConstructor, )
 
 
@@ -22,8 +30,9 @@ def register_downstream() -> list:
             registry = importlib.import_module(f'{library}.registry')
         except ImportError:
             continue
-        for backbone in BACKBONES:
-            registry.MODELS.register_module(module=backbone, force=True)
+        for name, module in MODELS[library]:
+            registry.MODELS.register_module(
+                name=name, module=module, force=True)
         for constructor in CONSTRUCTORS:
             registry.OPTIM_WRAPPER_CONSTRUCTORS.register_module(
                 module=constructor, force=True)

@@ -198,3 +198,132 @@ def test_tiny_transfer_from_our_pretraining_checkpoints(
     with open(out) as f:
         metrics = json.load(f)
     assert 0.0 < metrics['mIoU'] <= 100.0
+
+
+# ---------------------------------------------------------------- detection
+from mmdet.registry import MODELS as DET_MODELS  # noqa: E402
+from mmdet.structures import DetDataSample  # noqa: E402
+
+from mmropim.models.backbones.transfer_vit import (  # noqa: E402
+    window_partition, window_unpartition)
+
+COCO_DIR = osp.join(REPO_ROOT, 'configs', 'downstream', 'coco')
+DET_CONFIGS = sorted(glob.glob(osp.join(COCO_DIR, '*.py')))
+
+
+def test_window_partition_round_trip_with_padding():
+    tokens = torch.randn(2, 5 * 7, 4)
+    windows, padded = window_partition(tokens, (5, 7), 3)
+    assert windows.shape == (2 * 2 * 3, 9, 4) and padded == (6, 9)
+    torch.testing.assert_close(
+        window_unpartition(windows, 2, padded, (5, 7), 3), tokens)
+    # window 0 of image 0 holds the top-left 3 x 3 tokens
+    grid = tokens.view(2, 5, 7, 4)
+    torch.testing.assert_close(windows[0].view(3, 3, 4), grid[0, :3, :3])
+
+
+@pytest.mark.parametrize('backbone_type', ['TransferViT', 'TransferBEiTViT'])
+def test_one_window_over_the_whole_grid_is_global_attention(backbone_type):
+    init_default_scope('mmdet')
+    common = dict(type=backbone_type, arch=MINI, img_size=(64, 64),
+                  patch_size=8, out_indices=(1, ))
+    windowed = DET_MODELS.build(dict(common, window_size=8,
+                                     global_indices=()))
+    plain = DET_MODELS.build(common)
+    plain.load_state_dict(windowed.state_dict())
+    windowed.eval(), plain.eval()
+    x = torch.randn(2, 3, 64, 64)
+    torch.testing.assert_close(windowed(x)[0], plain(x)[0])
+    small = DET_MODELS.build(dict(common, window_size=4, global_indices=()))
+    small.load_state_dict(windowed.state_dict(), strict=False)
+    small.eval()
+    assert not torch.allclose(small(x)[0], plain(x)[0])
+
+
+def test_windowed_beit_checkpoint_tables_match_window_and_grid(tmp_path):
+    path = str(tmp_path / 'ropim.pth')
+    source = save_pretraining_checkpoint('ROPIMBEiTViT', path)
+    init_default_scope('mmdet')
+    backbone = DET_MODELS.build(
+        dict(type='TransferBEiTViT', arch=MINI, img_size=(64, 64),
+             patch_size=8, out_indices=(1, ), window_size=2,
+             global_indices=(1, ),
+             init_cfg=dict(type='Pretrained', checkpoint=path)))
+    backbone.init_weights()
+    shared = source['backbone.rel_pos_bias.relative_position_bias_table']
+    # layer 0 attends in 2 x 2 windows: (2*2-1)^2 + 3 rows; layer 1 global
+    for layer, side in ((0, 3), (1, 15)):
+        expected = torch.cat([
+            resize_relative_position_bias_table(7, side, shared[:-3], 2),
+            shared[-3:]
+        ])
+        torch.testing.assert_close(
+            backbone.layers[layer].attn.relative_position_bias_table,
+            expected)
+    with pytest.raises(ValueError, match=r'built for img_size=\(64, 64\)'):
+        backbone(torch.randn(1, 3, 48, 64))
+
+
+def test_simple_feature_pyramid_levels():
+    init_default_scope('mmdet')
+    neck = DET_MODELS.build(
+        dict(type='SimpleFeaturePyramid', in_channels=32, out_channels=16))
+    outs = neck((torch.randn(2, 32, 8, 8), ))
+    assert [tuple(o.shape[-2:]) for o in outs] == [(32, 32), (16, 16),
+                                                   (8, 8), (4, 4), (2, 2)]
+    assert all(o.shape[:2] == (2, 16) for o in outs)
+
+
+@pytest.mark.parametrize('path', DET_CONFIGS,
+                         ids=lambda p: osp.relpath(p, COCO_DIR))
+def test_detection_config_loads_and_builds(path):
+    cfg = Config.fromfile(path)
+    assert cfg.default_scope == 'mmdet'
+    init_default_scope('mmdet')
+    model = DET_MODELS.build(cfg.model)
+    assert type(model.neck).__name__ == 'SimpleFeaturePyramid'
+    assert model.backbone.window_size is not None
+
+
+def test_full_size_detector_runs_a_forward_pass_on_cpu():
+    cfg = Config.fromfile(
+        osp.join(COCO_DIR,
+                 'mask-rcnn_ropim-beit-base-p16_simple-fpn_32xb2-lsj-100e_coco.py'))
+    init_default_scope('mmdet')
+    model = DET_MODELS.build(cfg.model).eval()
+    sample = DetDataSample(metainfo=dict(
+        img_shape=(1024, 1024), ori_shape=(1024, 1024),
+        scale_factor=(1., 1.), pad_shape=(1024, 1024),
+        batch_input_shape=(1024, 1024)))
+    with torch.no_grad():
+        result = model.predict(torch.randn(1, 3, 1024, 1024), [sample])[0]
+    assert result.pred_instances.masks.shape[-2:] == (1024, 1024)
+
+
+@pytest.mark.parametrize('method', ['ropim', 'prmim'])
+def test_tiny_detection_from_our_pretraining_checkpoints(
+        method, pretrain_run, prmim_run, tmp_path_factory):
+    demo = str(tmp_path_factory.mktemp('coco') / 'coco')
+    from mmropim.datasets import write_coco_style
+    write_coco_style(demo)
+    checkpoint = (pretrain_run if method == 'ropim' else prmim_run)[
+        'checkpoint']
+    config = glob.glob(osp.join(COCO_DIR, f'mask-rcnn_{method}-*mini*.py'))[0]
+    work_dir = str(tmp_path_factory.mktemp(f'det_{method}'))
+    data = [f'{split}_dataloader.dataset.data_root={demo}/'
+            for split in ('train', 'val', 'test')] + [
+                f'{split}_evaluator.ann_file='
+                f'{demo}/annotations/instances_val.json'
+                for split in ('val', 'test')]
+    run_tool('tools/train.py', config, '--work-dir', work_dir,
+             '--cfg-options',
+             f'model.backbone.init_cfg.checkpoint={checkpoint}',
+             'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
+             'default_hooks.checkpoint.interval=1', *data)
+    out = str(tmp_path_factory.mktemp('metrics') / 'det.json')
+    run_tool('tools/test.py', config, osp.join(work_dir, 'epoch_1.pth'),
+             '--work-dir', work_dir, '--out', out, '--cfg-options', *data)
+    with open(out) as f:
+        metrics = json.load(f)
+    assert 0.0 <= metrics['coco/bbox_mAP'] <= 1.0
+    assert 0.0 <= metrics['coco/segm_mAP'] <= 1.0

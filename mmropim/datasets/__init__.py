@@ -1,8 +1,9 @@
 from .demo_images import source_images, write_imagenet_style
+from .demo_instances import write_coco_style
 from .demo_segmentation import write_ade20k_style
 from .transforms import FurthestSampling
 
 __all__ = [
     'source_images', 'write_imagenet_style', 'write_ade20k_style',
-    'FurthestSampling'
+    'write_coco_style', 'FurthestSampling'
 ]

@@ -39,6 +39,34 @@ def stardist_nuclei() -> Tuple[np.ndarray, np.ndarray]:
     return np.stack([image] * 3, axis=-1), labels
 
 
+def crop_corners(image_hw: Tuple[int, int], crop_size: int, num_train: int,
+                 seed: int) -> Dict[str, list]:
+    """Top-left corners of the training crops (random, top three quarters)
+    and validation tiles (bottom quarter) of the nuclei image.
+
+    Args:
+        image_hw (tuple[int, int]): Image size.
+        crop_size (int): Crop side.
+        num_train (int): Number of training crops.
+        seed (int): Random seed.
+
+    Returns:
+        dict[str, list]: ``training`` and ``validation`` corner lists.
+    """
+    height, width = image_hw
+    split_row = height * 3 // 4
+    if crop_size > height - split_row:
+        raise ValueError(f'crop_size must be at most {height - split_row} '
+                         f'(the validation strip), got {crop_size}')
+    rng = np.random.default_rng(seed)
+    training = [(int(rng.integers(0, split_row - crop_size + 1)),
+                 int(rng.integers(0, width - crop_size + 1)))
+                for _ in range(num_train)]
+    validation = [(split_row, left)
+                  for left in range(0, width - crop_size + 1, crop_size)]
+    return dict(training=training, validation=validation)
+
+
 def write_ade20k_style(out_dir: str,
                        crop_size: int = 128,
                        num_train: int = 24,
@@ -55,20 +83,8 @@ def write_ade20k_style(out_dir: str,
         dict[str, int]: Number of pairs per split.
     """
     image, labels = stardist_nuclei()
-    height = image.shape[0]
-    split_row = height * 3 // 4
-    if crop_size > height - split_row:
-        raise ValueError(f'crop_size must be at most {height - split_row} '
-                         f'(the validation strip), got {crop_size}')
     semantic = (labels > 0).astype(np.uint8)
-    rng = np.random.default_rng(seed)
-    crops = {'training': [], 'validation': []}
-    for _ in range(num_train):
-        top = int(rng.integers(0, split_row - crop_size + 1))
-        left = int(rng.integers(0, image.shape[1] - crop_size + 1))
-        crops['training'].append((top, left))
-    for left in range(0, image.shape[1] - crop_size + 1, crop_size):
-        crops['validation'].append((split_row, left))
+    crops = crop_corners(image.shape[:2], crop_size, num_train, seed)
     for split, corners in crops.items():
         os.makedirs(osp.join(out_dir, 'images', split), exist_ok=True)
         os.makedirs(osp.join(out_dir, 'annotations', split), exist_ok=True)

@@ -8,16 +8,20 @@
   with human-annotated masks shipped by stardist, for segmentation.
 
     python tools/dataset_converters/make_demo_data.py [--out data/demo]
-        [--sets imagenet ade20k]
+        [--sets imagenet ade20k coco]
 """
 import argparse
 import json
 import os.path as osp
 import time
 
-from mmropim.datasets import write_ade20k_style, write_imagenet_style
+from mmropim.datasets import (write_ade20k_style, write_coco_style,
+                              write_imagenet_style)
 
-WRITERS = dict(imagenet=write_imagenet_style, ade20k=write_ade20k_style)
+WRITERS = dict(
+    imagenet=write_imagenet_style,
+    ade20k=write_ade20k_style,
+    coco=write_coco_style)
 
 
 def main():

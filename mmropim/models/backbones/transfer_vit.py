@@ -1,9 +1,119 @@
-from typing import Sequence
+from typing import Optional, Sequence, Tuple
 
+import torch
+import torch.nn.functional as F
 from mmpretrain.models import BEiTViT, VisionTransformer
+from mmpretrain.models.utils import resize_pos_embed
 from mmpretrain.registry import MODELS
 
 from ...utils.backbone_checkpoint import load_backbone_weights
+
+
+def window_partition(tokens: torch.Tensor, grid_hw: Tuple[int, int],
+                     window: int) -> Tuple[torch.Tensor, Tuple[int, int]]:
+    """(B, h*w, C) tokens -> (B * nW, window * window, C) windows, padding
+    the grid with zeros to a multiple of the window.
+
+    Returns:
+        tuple: The windows and the padded grid (hp, wp).
+    """
+    b, _, c = tokens.shape
+    h, w = grid_hw
+    grid = tokens.view(b, h, w, c)
+    pad_h, pad_w = (-h) % window, (-w) % window
+    if pad_h or pad_w:
+        grid = F.pad(grid, (0, 0, 0, pad_w, 0, pad_h))
+    hp, wp = h + pad_h, w + pad_w
+    grid = grid.view(b, hp // window, window, wp // window, window, c)
+    windows = grid.permute(0, 1, 3, 2, 4, 5).reshape(-1, window * window, c)
+    return windows, (hp, wp)
+
+
+def window_unpartition(windows: torch.Tensor, batch: int,
+                       padded_hw: Tuple[int, int], grid_hw: Tuple[int, int],
+                       window: int) -> torch.Tensor:
+    """Inverse of :func:`window_partition`: (B, h*w, C) tokens."""
+    hp, wp = padded_hw
+    c = windows.shape[-1]
+    grid = windows.view(batch, hp // window, wp // window, window, window, c)
+    grid = grid.permute(0, 1, 3, 2, 4, 5).reshape(batch, hp, wp, c)
+    return grid[:, :grid_hw[0], :grid_hw[1]].reshape(batch, -1, c)
+
+
+class WindowedAttentionMixin:
+    """ViTDet-style attention for detection: most layers attend within
+    non-overlapping windows, the layers of ``global_indices`` attend
+    globally.
+
+    Each window carries a copy of the class token (so BEiT-style relative
+    position tables, which include the class token, apply unchanged); the
+    copies are averaged after the layer. Windows are padded with zero tokens
+    when the window does not divide the grid. Unlike ViTDet, no decomposed
+    relative position is added: the pre-trained absolute embedding or
+    relative tables are interpolated instead.
+    """
+
+    window_size: Optional[int] = None
+    global_indices: Tuple[int, ...] = ()
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        if self.window_size is None:
+            return super().forward(x)
+        batch = x.shape[0]
+        tokens, grid_hw = self.patch_embed(x)
+        tokens = torch.cat([self.cls_token.expand(batch, -1, -1), tokens],
+                           dim=1)
+        if self.pos_embed is not None:
+            tokens = tokens + resize_pos_embed(
+                self.pos_embed,
+                self.patch_resolution,
+                grid_hw,
+                mode=self.interpolate_mode,
+                num_extra_tokens=self.num_extra_tokens)
+        tokens = self.drop_after_pos(tokens)
+        pre_norm = getattr(self, 'pre_norm', None)
+        if pre_norm is not None:
+            tokens = pre_norm(tokens)
+        outs = []
+        for i, layer in enumerate(self.layers):
+            if i in self.global_indices:
+                tokens = self._run_layer(layer, tokens)
+            else:
+                tokens = self._run_windowed(layer, tokens, grid_hw)
+            if i == len(self.layers) - 1 and self.final_norm:
+                tokens = self.ln1(tokens)
+            if i in self.out_indices:
+                outs.append(tokens[:, 1:].transpose(1, 2).reshape(
+                    batch, -1, *grid_hw))
+        return tuple(outs)
+
+    def _run_layer(self, layer, tokens):
+        return layer(tokens)
+
+    def _run_windowed(self, layer, tokens, grid_hw):
+        batch = tokens.shape[0]
+        windows, padded_hw = window_partition(tokens[:, 1:], grid_hw,
+                                              self.window_size)
+        per_window = windows.shape[0] // batch
+        cls = tokens[:, :1].repeat_interleave(per_window, dim=0)
+        out = self._run_layer(layer, torch.cat([cls, windows], dim=1))
+        cls = out[:, :1].view(batch, per_window, 1, -1).mean(dim=1)
+        patches = window_unpartition(out[:, 1:], batch, padded_hw, grid_hw,
+                                     self.window_size)
+        return torch.cat([cls, patches], dim=1)
+
+
+def check_window_args(window_size, global_indices, num_layers):
+    if window_size is None:
+        return ()
+    if not isinstance(window_size, int) or window_size < 1:
+        raise ValueError(
+            f'window_size must be a positive integer, got {window_size!r}')
+    bad = [i for i in global_indices if not 0 <= i < num_layers]
+    if bad:
+        raise ValueError(f'global_indices {bad} are not layers of a '
+                         f'{num_layers}-layer ViT')
+    return tuple(global_indices)
 
 
 class LoudPretrainedMixin:
@@ -26,7 +136,8 @@ class LoudPretrainedMixin:
 
 
 @MODELS.register_module()
-class TransferViT(LoudPretrainedMixin, VisionTransformer):
+class TransferViT(LoudPretrainedMixin, WindowedAttentionMixin,
+                  VisionTransformer):
     """MMPretrain's ``VisionTransformer`` returning multi-level feature maps
     for dense downstream tasks, loading our pre-training checkpoints loudly.
 
@@ -38,6 +149,11 @@ class TransferViT(LoudPretrainedMixin, VisionTransformer):
         out_indices (Sequence[int]): Layers whose tokens are returned as
             (B, C, H/p, W/p) maps. Defaults to (3, 5, 7, 11).
         final_norm (bool): Defaults to False.
+        window_size (int, optional): ViTDet-style window attention in the
+            layers not in ``global_indices`` (see
+            :class:`WindowedAttentionMixin`). None: global everywhere.
+        global_indices (Sequence[int]): Layers with global attention when
+            ``window_size`` is set, e.g. (2, 5, 8, 11).
         **kwargs: Other arguments of ``VisionTransformer`` (arch, img_size,
             patch_size, drop_path_rate, init_cfg, ...).
     """
@@ -45,14 +161,19 @@ class TransferViT(LoudPretrainedMixin, VisionTransformer):
     def __init__(self,
                  out_indices: Sequence[int] = (3, 5, 7, 11),
                  final_norm: bool = False,
+                 window_size: Optional[int] = None,
+                 global_indices: Sequence[int] = (),
                  **kwargs) -> None:
         kwargs.setdefault('out_type', 'featmap')
         super().__init__(
             out_indices=list(out_indices), final_norm=final_norm, **kwargs)
+        self.global_indices = check_window_args(window_size, global_indices,
+                                                self.num_layers)
+        self.window_size = window_size
 
 
 @MODELS.register_module()
-class TransferBEiTViT(LoudPretrainedMixin, BEiTViT):
+class TransferBEiTViT(LoudPretrainedMixin, WindowedAttentionMixin, BEiTViT):
     """MMPretrain's ``BEiTViT`` (per-layer relative position bias, layer
     scale) returning multi-level feature maps; reads ROPIM's BEiT-style
     checkpoints: the shared relative position table is copied into every
@@ -65,6 +186,10 @@ class TransferBEiTViT(LoudPretrainedMixin, BEiTViT):
         use_shared_rel_pos_bias (bool): Defaults to False.
         layer_scale_init_value (float): Defaults to 0.1.
         final_norm (bool): Defaults to False.
+        window_size (int, optional): ViTDet-style window attention; window
+            layers get relative tables of the window's size, global layers
+            of the whole grid (both resized from the checkpoint).
+        global_indices (Sequence[int]): Layers with global attention.
         **kwargs: Other arguments of ``BEiTViT``.
     """
 
@@ -75,8 +200,21 @@ class TransferBEiTViT(LoudPretrainedMixin, BEiTViT):
                  use_shared_rel_pos_bias: bool = False,
                  layer_scale_init_value: float = 0.1,
                  final_norm: bool = False,
+                 window_size: Optional[int] = None,
+                 global_indices: Sequence[int] = (),
                  **kwargs) -> None:
         kwargs.setdefault('out_type', 'featmap')
+        if window_size is not None:
+            arch = kwargs.get('arch', 'base')
+            num_layers = (arch if isinstance(arch, dict) else
+                          self.arch_zoo[arch.lower()])['num_layers']
+            global_indices = check_window_args(window_size, global_indices,
+                                               num_layers)
+            kwargs['layer_cfgs'] = [
+                {} if i in global_indices else dict(
+                    window_size=(window_size, window_size))
+                for i in range(num_layers)
+            ]
         super().__init__(
             out_indices=list(out_indices),
             use_abs_pos_emb=use_abs_pos_emb,
@@ -85,3 +223,19 @@ class TransferBEiTViT(LoudPretrainedMixin, BEiTViT):
             layer_scale_init_value=layer_scale_init_value,
             final_norm=final_norm,
             **kwargs)
+        self.window_size = window_size
+        self.global_indices = tuple(global_indices)
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        grid = tuple(side // self.patch_embed.projection.stride[0]
+                     for side in x.shape[-2:])
+        if grid != tuple(self.patch_resolution):
+            raise ValueError(
+                f'{type(self).__name__} was built for img_size='
+                f'{self.img_size} and its relative position tables cannot '
+                f'take {tuple(x.shape[-2:])} inputs: resize or pad the '
+                f'inputs to img_size (e.g. Pad / BatchFixedSizePad)')
+        return super().forward(x)
+
+    def _run_layer(self, layer, tokens):
+        return layer(tokens, rel_pos_bias=None)

@@ -1,0 +1,91 @@
+# Mask R-CNN on a pre-trained ViT-B/16, ViTDet-style: window attention (14 x
+# 14 windows here 16 x 16, which divide the 64 x 64 grid of 1024 px inputs)
+# with global attention in layers 3, 6, 9, 12; simple feature pyramid with
+# LN2d; 4conv1fc box head and mask head with LN2d; LSJ 1024, 100 epochs
+# (RepeatDataset x4, 25 epochs), batch 64, AdamW lr 1e-4, wd 0.1, layer decay
+# 0.7. Concrete configs choose the backbone style and the checkpoint.
+_base_ = [
+    'mmdet::_base_/models/mask-rcnn_r50_fpn.py',
+    'mmdet::common/lsj-100e_coco-instance.py',
+]
+custom_imports = dict(imports=['mmropim'], allow_failed_imports=False)
+image_size = (1024, 1024)
+norm_cfg = dict(type='LN2d', requires_grad=True)
+model = dict(
+    data_preprocessor=dict(
+        pad_size_divisor=32,
+        batch_augments=[
+            dict(type='BatchFixedSizePad', size=image_size, pad_mask=True)
+        ]),
+    backbone=dict(
+        _delete_=True,
+        type='TransferViT',
+        arch='base',
+        img_size=image_size,
+        patch_size=16,
+        out_indices=(11, ),
+        drop_path_rate=0.1,
+        norm_cfg=dict(type='LN', eps=1e-6),
+        window_size=16,
+        global_indices=(2, 5, 8, 11),
+        init_cfg=dict(type='Pretrained', checkpoint='', prefix='backbone.')),
+    neck=dict(
+        _delete_=True,
+        type='SimpleFeaturePyramid',
+        in_channels=768,
+        out_channels=256,
+        scale_factors=(4.0, 2.0, 1.0, 0.5)),
+    rpn_head=dict(num_convs=2),
+    roi_head=dict(
+        bbox_head=dict(
+            type='Shared4Conv1FCBBoxHead',
+            conv_out_channels=256,
+            norm_cfg=norm_cfg),
+        mask_head=dict(norm_cfg=norm_cfg)))
+
+# test images are resized and padded to the 1024 x 1024 grid the backbone
+# was built for (its relative position tables are tied to it)
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=image_size, keep_ratio=True),
+    dict(type='Pad', size=image_size, pad_val=dict(img=(114, 114, 114))),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor')),
+]
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+optim_wrapper = dict(
+    _delete_=True,
+    type='AmpOptimWrapper',
+    loss_scale='dynamic',
+    optimizer=dict(
+        type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.1),
+    constructor='BackboneLayerDecayOptimWrapperConstructor',
+    paramwise_cfg=dict(
+        layer_decay_rate=0.7,
+        custom_keys={
+            '.ln': dict(decay_mult=0.0),
+            '.bias': dict(decay_mult=0.0),
+            'norm': dict(decay_mult=0.0),
+            '.cls_token': dict(decay_mult=0.0),
+            '.pos_embed': dict(decay_mult=0.0),
+            '.gamma': dict(decay_mult=0.0),
+            'relative_position_bias_table': dict(decay_mult=0.0),
+        }))
+param_scheduler = [
+    dict(
+        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
+        end=250),
+    dict(
+        type='MultiStepLR',
+        begin=0,
+        end=25,
+        by_epoch=True,
+        milestones=[22, 24],
+        gamma=0.1),
+]
+auto_scale_lr = dict(enable=False, base_batch_size=64)

@@ -1,0 +1,21 @@
+# Tiny CPU transfer of the demo PR-MIM model (plain ViT, absolute position
+# embedding interpolated from 8 x 8 to 16 x 16):
+#   python tools/train.py <this config> --cfg-options \
+#     model.backbone.init_cfg.checkpoint=work_dirs/prmim_demo/epoch_20.pth
+_base_ = ['mask-rcnn_ropim-beit-mini-p8_simple-fpn_1xb2-2e_demo-nuclei-128px.py']
+
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='TransferViT',
+        arch=dict(
+            embed_dims=96, num_layers=4, num_heads=3,
+            feedforward_channels=384),
+        img_size=(128, 128),
+        patch_size=8,
+        out_indices=(3, ),
+        drop_path_rate=0.1,
+        norm_cfg=dict(type='LN', eps=1e-6),
+        window_size=8,
+        global_indices=(1, 3),
+        init_cfg=dict(type='Pretrained', checkpoint='', prefix='backbone.')))
