@@ -327,3 +327,26 @@ def test_tiny_detection_from_our_pretraining_checkpoints(
         metrics = json.load(f)
     assert 0.0 <= metrics['coco/bbox_mAP'] <= 1.0
     assert 0.0 <= metrics['coco/segm_mAP'] <= 1.0
+
+
+def test_converted_checkpoint_is_plain_tensors_and_loads_the_same(
+        pretrain_run, tmp_path):
+    converted = str(tmp_path / 'backbone.pth')
+    run_tool('tools/convert_checkpoint.py', pretrain_run['checkpoint'],
+             converted)
+    state = torch.load(converted, weights_only=True)['state_dict']
+    assert state and not any(k.startswith('backbone.') for k in state)
+    cfg = Config.fromfile(
+        osp.join(ADE_DIR,
+                 'upernet_ropim-beit-mini-p8_1xb4-40iter_demo-nuclei-128px.py'))
+    init_default_scope('mmseg')
+    loaded = []
+    for checkpoint in (pretrain_run['checkpoint'], converted):
+        backbone_cfg = dict(cfg.model.backbone)
+        backbone_cfg['init_cfg'] = dict(
+            type='Pretrained', checkpoint=checkpoint, prefix='backbone.')
+        backbone = SEG_MODELS.build(backbone_cfg)
+        backbone.init_weights()
+        loaded.append(backbone.state_dict())
+    for key, value in loaded[0].items():
+        torch.testing.assert_close(value, loaded[1][key])

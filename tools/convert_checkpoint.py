@@ -1,0 +1,49 @@
+"""Extract the backbone of a pre-training checkpoint into a plain tensor file.
+
+The output holds only tensors (it loads with ``torch.load(...,
+weights_only=True)``), keys without the ``backbone.`` prefix, and can be
+shared. Our downstream backbones (``TransferViT``, ``TransferBEiTViT``) read
+it as they read the full checkpoint; MMPretrain's ``VisionTransformer`` /
+``BEiTViT`` read it with ``init_cfg=dict(type='Pretrained', checkpoint=OUT)``.
+
+    python tools/convert_checkpoint.py work_dirs/ropim/epoch_300.pth \
+        ropim_vit-base-p16_backbone.pth
+"""
+import argparse
+import os.path as osp
+
+import torch
+
+import mmropim  # noqa: F401  (checkpoint loader)
+from mmropim.utils import extract_backbone_weights, load_local_checkpoint
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('src', help='pre-training checkpoint')
+    parser.add_argument('dst', help='output file')
+    parser.add_argument(
+        '--prefix', default='backbone.', help='prefix of the backbone keys')
+    args = parser.parse_args()
+    checkpoint = load_local_checkpoint(args.src, map_location='cpu')
+    state = checkpoint.get('state_dict', checkpoint)
+    if not any(key.startswith(args.prefix) for key in state):
+        raise KeyError(f'{args.src} has no "{args.prefix}*" keys; is it a '
+                       f'pre-training checkpoint of this project?')
+    weights = {
+        key: value.detach().clone().contiguous()
+        for key, value in extract_backbone_weights(checkpoint,
+                                                   args.prefix).items()
+    }
+    torch.save(
+        dict(state_dict=weights, meta=dict(source=osp.abspath(args.src))),
+        args.dst)
+    reloaded = torch.load(args.dst, map_location='cpu', weights_only=True)
+    assert reloaded['state_dict'].keys() == weights.keys()
+    print(f'wrote {len(weights)} backbone tensors '
+          f'({sum(v.numel() for v in weights.values()) / 1e6:.1f} M values) '
+          f'to {args.dst}')
+
+
+if __name__ == '__main__':
+    main()
