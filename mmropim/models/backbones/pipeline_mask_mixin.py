@@ -3,7 +3,7 @@ from typing import Optional, Tuple
 import torch
 
 from ..utils import TokenSplit, gather_tokens
-from .projected_tokens_mixin import check_image_size
+from .vit_tokens import check_image_size
 
 
 class PipelineMaskMixin:

@@ -8,7 +8,7 @@ from mmpretrain.models.utils import resize_pos_embed
 from mmpretrain.registry import MODELS
 
 from ..utils import gather_tokens
-from .projected_tokens_mixin import check_image_size
+from .vit_tokens import check_image_size
 
 
 @MODELS.register_module()

@@ -1,25 +1,10 @@
 from typing import Callable, Optional, Tuple
 
 import torch
-from mmpretrain.models.utils import resize_pos_embed
+
+from .vit_tokens import check_image_size, embed_tokens, tokens_to_featmap
 
 TokenProjection = Callable[[torch.Tensor], torch.Tensor]
-
-
-def check_image_size(image_hw: Tuple[int, int], patch_size: int) -> None:
-    """Raise a clear error unless both image sides are multiples of the patch.
-
-    Args:
-        image_hw (tuple[int, int]): Image height and width.
-        patch_size (int): Patch side length.
-    """
-    height, width = image_hw
-    if height % patch_size or width % patch_size:
-        raise ValueError(
-            f'image size (H, W) = ({height}, {width}) is not divisible by the '
-            f'patch size {patch_size}; use an input size that is a multiple '
-            f'of {patch_size} (e.g. {height // patch_size * patch_size or patch_size} x '
-            f'{width // patch_size * patch_size or patch_size}).')
 
 
 class ProjectedTokensMixin:
@@ -52,24 +37,8 @@ class ProjectedTokensMixin:
         if token_projection is None:
             return super().forward(x)
 
-        tokens, patch_hw = self.patch_embed(x)
+        tokens, patch_hw = embed_tokens(self, x, token_projection)
         self._check_patch_resolution(patch_hw)
-        tokens = token_projection(tokens)
-
-        if self.cls_token is not None:
-            cls_token = self.cls_token.expand(tokens.shape[0], -1, -1)
-            tokens = torch.cat((cls_token, tokens), dim=1)
-        if self.pos_embed is not None:
-            tokens = tokens + resize_pos_embed(
-                self.pos_embed,
-                self.patch_resolution,
-                patch_hw,
-                mode=self.interpolate_mode,
-                num_extra_tokens=self.num_extra_tokens)
-        tokens = self.drop_after_pos(tokens)
-        pre_norm = getattr(self, 'pre_norm', None)
-        if pre_norm is not None:
-            tokens = pre_norm(tokens)
 
         layer_kwargs = self._layer_kwargs()
         outs = []
@@ -78,10 +47,9 @@ class ProjectedTokensMixin:
             if i == len(self.layers) - 1 and self.final_norm:
                 tokens = self.ln1(tokens)
             if i in self.out_indices:
-                patch_tokens = tokens[:, self.num_extra_tokens:]
                 outs.append(
-                    patch_tokens.reshape(tokens.shape[0], *patch_hw,
-                                         -1).permute(0, 3, 1, 2))
+                    tokens_to_featmap(tokens, patch_hw,
+                                      self.num_extra_tokens))
         return tuple(outs)
 
     def _layer_kwargs(self) -> dict:

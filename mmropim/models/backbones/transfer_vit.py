@@ -3,10 +3,10 @@ from typing import Optional, Sequence, Tuple
 import torch
 import torch.nn.functional as F
 from mmpretrain.models import BEiTViT, VisionTransformer
-from mmpretrain.models.utils import resize_pos_embed
 from mmpretrain.registry import MODELS
 
 from ...utils.backbone_checkpoint import load_backbone_weights
+from .vit_tokens import embed_tokens, tokens_to_featmap
 
 
 def window_partition(tokens: torch.Tensor, grid_hw: Tuple[int, int],
@@ -59,21 +59,7 @@ class WindowedAttentionMixin:
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         if self.window_size is None:
             return super().forward(x)
-        batch = x.shape[0]
-        tokens, grid_hw = self.patch_embed(x)
-        tokens = torch.cat([self.cls_token.expand(batch, -1, -1), tokens],
-                           dim=1)
-        if self.pos_embed is not None:
-            tokens = tokens + resize_pos_embed(
-                self.pos_embed,
-                self.patch_resolution,
-                grid_hw,
-                mode=self.interpolate_mode,
-                num_extra_tokens=self.num_extra_tokens)
-        tokens = self.drop_after_pos(tokens)
-        pre_norm = getattr(self, 'pre_norm', None)
-        if pre_norm is not None:
-            tokens = pre_norm(tokens)
+        tokens, grid_hw = embed_tokens(self, x)
         outs = []
         for i, layer in enumerate(self.layers):
             if i in self.global_indices:
@@ -83,8 +69,7 @@ class WindowedAttentionMixin:
             if i == len(self.layers) - 1 and self.final_norm:
                 tokens = self.ln1(tokens)
             if i in self.out_indices:
-                outs.append(tokens[:, 1:].transpose(1, 2).reshape(
-                    batch, -1, *grid_hw))
+                outs.append(tokens_to_featmap(tokens, grid_hw, 1))
         return tuple(outs)
 
     def _run_layer(self, layer, tokens):

@@ -5,7 +5,7 @@ from mmpretrain.models import SelfSupDataPreprocessor
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from ..backbones.projected_tokens_mixin import check_image_size
+from ..backbones.vit_tokens import check_image_size
 from ..utils import CountSketch, check_sketch_ratio
 
 

@@ -1,4 +1,4 @@
 from .prmim_head import PRMIMHead
-from .ropim_head import ROPIMHead, patchify
+from .ropim_head import ROPIMHead
 
-__all__ = ['PRMIMHead', 'ROPIMHead', 'patchify']
+__all__ = ['PRMIMHead', 'ROPIMHead']

@@ -6,8 +6,8 @@ from mmcv.cnn import build_norm_layer
 from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 
-from ..utils import TokenSplit, complete_grid
-from .ropim_head import patchify
+from ..utils import (TokenSplit, build_aggregator, complete_grid,
+                     patch_targets)
 
 
 @MODELS.register_module()
@@ -56,12 +56,7 @@ class PRMIMHead(BaseModule):
         super().__init__(init_cfg=init_cfg)
         self.patch_size = patch_size
         self.norm_pix = norm_pix
-        if aggregator is not None:
-            aggregator = dict(aggregator)
-            aggregator.setdefault('channels', in_channels)
-            self.aggregator = MODELS.build(aggregator)
-        else:
-            self.aggregator = None
+        self.aggregator = build_aggregator(aggregator, in_channels)
         self.norm = build_norm_layer(norm_cfg, in_channels)[1]
         self.predict = nn.Linear(in_channels, patch_size**2 * in_chans)
         self.loss_module = MODELS.build(loss)
@@ -86,12 +81,7 @@ class PRMIMHead(BaseModule):
     def construct_target(self, target: torch.Tensor) -> torch.Tensor:
         """(B, 3, H, W) images -> (B, N, p*p*3) targets, per-patch normalized
         when ``norm_pix``."""
-        patches = patchify(target, self.patch_size)
-        if self.norm_pix:
-            mean = patches.mean(dim=-1, keepdim=True)
-            var = patches.var(dim=-1, keepdim=True)
-            patches = (patches - mean) / (var + 1.e-6)**.5
-        return patches
+        return patch_targets(target, self.patch_size, self.norm_pix)
 
     def loss(self, decoded: torch.Tensor, split: TokenSplit,
              target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -5,23 +5,7 @@ from mmengine.model import BaseModule
 
 from mmpretrain.registry import MODELS
 
-
-def patchify(images: torch.Tensor, patch_size: int) -> torch.Tensor:
-    """Cut images into non-overlapping patches, in token order.
-
-    Args:
-        images (torch.Tensor): Shape (B, C, H, W), H and W multiples of p.
-        patch_size (int): Patch side p.
-
-    Returns:
-        torch.Tensor: Shape (B, K, p * p * C), K = (H / p) * (W / p), tokens
-        in the row-major order of the patch embedding.
-    """
-    b, c, h, w = images.shape
-    p = patch_size
-    x = images.reshape(b, c, h // p, p, w // p, p)
-    x = x.permute(0, 2, 4, 3, 5, 1)
-    return x.reshape(b, (h // p) * (w // p), p * p * c)
+from ..utils import patch_targets, patchify
 
 
 @MODELS.register_module()
@@ -63,12 +47,8 @@ class ROPIMHead(BaseModule):
         Returns:
             torch.Tensor: Shape (B, K, p * p * C).
         """
-        patches = patchify(target, self.patch_size)
-        if self.norm_target_per_patch:
-            mean = patches.mean(dim=-1, keepdim=True)
-            var = patches.var(dim=-1, keepdim=True)
-            patches = (patches - mean) / (var + 1.e-6)**.5
-        return patches
+        return patch_targets(target, self.patch_size,
+                             self.norm_target_per_patch)
 
     def loss(self, pred: torch.Tensor, target: torch.Tensor,
              loss_projection: Callable[[torch.Tensor],

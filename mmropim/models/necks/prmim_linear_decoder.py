@@ -4,7 +4,7 @@ import torch
 from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 
-from ..utils import TokenSplit, complete_grid
+from ..utils import TokenSplit, build_aggregator, complete_grid
 from .ropim_neck import ROPIMNeck
 
 
@@ -32,12 +32,7 @@ class PRMIMLinearDecoder(BaseModule):
                  out_channels: int = 3,
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
-        if aggregator is not None:
-            aggregator = dict(aggregator)
-            aggregator.setdefault('channels', in_channels)
-            self.aggregator = MODELS.build(aggregator)
-        else:
-            self.aggregator = None
+        self.aggregator = build_aggregator(aggregator, in_channels)
         self.pixel_decoder = ROPIMNeck(in_channels, patch_size, out_channels)
 
     def forward(self, latent: torch.Tensor, split: TokenSplit,

@@ -1,16 +1,15 @@
 from typing import Dict, List
 
 import torch
-from mmpretrain.models import BaseSelfSupervisor
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 from ..utils import split_tokens
-from .prmim import collect_masks
+from .prmim import PRMIM, collect_masks
 
 
 @MODELS.register_module()
-class PRMIMSimMIM(BaseSelfSupervisor):
+class PRMIMSimMIM(PRMIM):
     """SimMIM on a plain ViT with PR-MIM's partial reconstruction.
 
     Thrown masked tokens are dropped from the encoder input; the aggregator
@@ -23,10 +22,6 @@ class PRMIMSimMIM(BaseSelfSupervisor):
         head (dict): MMPretrain's ``SimMIMHead``.
         **kwargs: Other arguments of ``BaseSelfSupervisor``.
     """
-
-    def extract_feat(self, inputs: torch.Tensor):
-        """Features of whole images (no masking)."""
-        return self.backbone(inputs)
 
     def loss(self, inputs: torch.Tensor, data_samples: List[DataSample],
              **kwargs) -> Dict[str, torch.Tensor]:

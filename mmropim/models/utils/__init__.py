@@ -1,11 +1,13 @@
 from .count_sketch import (CountSketch, check_sketch_ratio,
                            sketch_size_from_ratio)
-from .spatial_aggregator import SpatialAggregator, complete_grid
+from .patches import patch_targets, patchify
+from .spatial_aggregator import (SpatialAggregator, build_aggregator,
+                                 complete_grid)
 from .token_grid import (TokenSplit, gather_tokens, scatter_to_grid,
                          split_tokens)
 
 __all__ = [
     'CountSketch', 'check_sketch_ratio', 'sketch_size_from_ratio',
-    'SpatialAggregator', 'complete_grid', 'TokenSplit', 'gather_tokens', 'scatter_to_grid',
+    'patch_targets', 'patchify', 'SpatialAggregator', 'build_aggregator', 'complete_grid', 'TokenSplit', 'gather_tokens', 'scatter_to_grid',
     'split_tokens'
 ]

@@ -57,6 +57,24 @@ class SpatialAggregator(BaseModule):
         return self.conv(grid).flatten(2).transpose(1, 2)
 
 
+def build_aggregator(cfg: Optional[dict],
+                     channels: int) -> Optional[SpatialAggregator]:
+    """Build an aggregator from its config, ``channels`` by default.
+
+    Args:
+        cfg (dict, optional): Config; None means no aggregator.
+        channels (int): Token channels, unless the config says otherwise.
+
+    Returns:
+        SpatialAggregator | None
+    """
+    if cfg is None:
+        return None
+    cfg = dict(cfg)
+    cfg.setdefault('channels', channels)
+    return MODELS.build(cfg)
+
+
 def complete_grid(decoded: torch.Tensor, split: TokenSplit,
                   grid_hw: Tuple[int, int],
                   aggregator: Optional[SpatialAggregator]) -> torch.Tensor:

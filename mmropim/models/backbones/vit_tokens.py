@@ -1,0 +1,67 @@
+"""Token plumbing shared by our ViT forwards (MMPretrain ``VisionTransformer``
+and ``BEiTViT`` subclasses)."""
+from typing import Callable, Optional, Tuple
+
+import torch
+from mmpretrain.models.utils import resize_pos_embed
+
+
+def check_image_size(image_hw: Tuple[int, int], patch_size: int) -> None:
+    """Raise a clear error unless both image sides are multiples of the patch.
+
+    Args:
+        image_hw (tuple[int, int]): Image height and width.
+        patch_size (int): Patch side length.
+    """
+    height, width = image_hw
+    if height % patch_size or width % patch_size:
+        raise ValueError(
+            f'image size (H, W) = ({height}, {width}) is not divisible by the '
+            f'patch size {patch_size}; use an input size that is a multiple '
+            f'of {patch_size} (e.g. '
+            f'{height // patch_size * patch_size or patch_size} x '
+            f'{width // patch_size * patch_size or patch_size}).')
+
+
+def embed_tokens(
+    vit,
+    images: torch.Tensor,
+    token_projection: Optional[Callable[[torch.Tensor], torch.Tensor]] = None
+) -> Tuple[torch.Tensor, Tuple[int, int]]:
+    """Patch embedding, optional projection of the patch tokens, class
+    token, position embedding (if the ViT has one), dropout and pre-norm.
+
+    Args:
+        vit: A ``VisionTransformer`` or ``BEiTViT``.
+        images (torch.Tensor): (B, 3, H, W).
+        token_projection (callable, optional): Applied to the (B, K, C) patch
+            embeddings before anything else is added.
+
+    Returns:
+        tuple: (B, 1 + K, C) tokens and the patch grid (h, w).
+    """
+    tokens, grid_hw = vit.patch_embed(images)
+    if token_projection is not None:
+        tokens = token_projection(tokens)
+    if vit.cls_token is not None:
+        cls_token = vit.cls_token.expand(tokens.shape[0], -1, -1)
+        tokens = torch.cat((cls_token, tokens), dim=1)
+    if vit.pos_embed is not None:
+        tokens = tokens + resize_pos_embed(
+            vit.pos_embed,
+            vit.patch_resolution,
+            grid_hw,
+            mode=vit.interpolate_mode,
+            num_extra_tokens=vit.num_extra_tokens)
+    tokens = vit.drop_after_pos(tokens)
+    pre_norm = getattr(vit, 'pre_norm', None)
+    if pre_norm is not None:
+        tokens = pre_norm(tokens)
+    return tokens, grid_hw
+
+
+def tokens_to_featmap(tokens: torch.Tensor, grid_hw: Tuple[int, int],
+                      num_extra_tokens: int) -> torch.Tensor:
+    """(B, extra + h*w, C) tokens -> (B, C, h, w) map of the patch tokens."""
+    patches = tokens[:, num_extra_tokens:]
+    return patches.transpose(1, 2).reshape(tokens.shape[0], -1, *grid_hw)
