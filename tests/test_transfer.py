@@ -36,8 +36,8 @@ def save_pretraining_checkpoint(backbone_type, path, **kwargs):
     return state
 
 
-def build_seg_backbone(backbone_type, checkpoint, **kwargs):
-    return SEG_MODELS.build(
+def build_seg_backbone(backbone_type, checkpoint, registry=None, **kwargs):
+    return (registry or SEG_MODELS).build(
         dict(
             type=backbone_type,
             arch=MINI,
@@ -50,23 +50,47 @@ def build_seg_backbone(backbone_type, checkpoint, **kwargs):
             **kwargs))
 
 
-def test_beit_style_checkpoint_loads_into_mmseg_backbone(tmp_path):
+def downstream_registries():
+    """MMSeg's registry with global attention, MMDet's with ViTDet windows
+    (4 x 4 windows, layer 1 global), which keep 8 x 8 global tables."""
+    from mmdet.registry import MODELS as det_models
+    return [
+        pytest.param(SEG_MODELS, {}, id='mmseg'),
+        pytest.param(
+            det_models, dict(window_size=4, global_indices=(1, )),
+            id='mmdet'),
+    ]
+
+
+@pytest.mark.parametrize('registry,window', downstream_registries())
+def test_beit_style_checkpoint_loads_into_downstream_backbone(
+        registry, window, tmp_path):
     path = str(tmp_path / 'ropim.pth')
     source = save_pretraining_checkpoint('ROPIMBEiTViT', path)
-    backbone = build_seg_backbone('TransferBEiTViT', path)
+    backbone = build_seg_backbone('TransferBEiTViT', path, registry,
+                                  **window)
     backbone.init_weights()
     shared = source['backbone.rel_pos_bias.relative_position_bias_table']
-    # (2*4-1)^2 + 3 rows -> (2*8-1)^2 + 3 rows
-    expected_table = torch.cat([
-        resize_relative_position_bias_table(7, 15, shared[:-3], 2),
-        shared[-3:]
-    ])
+    # (2*4-1)^2 + 3 rows -> (2*8-1)^2 + 3 rows, or (2*4-1)^2 + 3 in windows
+    expected_table = {
+        side: torch.cat([
+            resize_relative_position_bias_table(7, side, shared[:-3], 2),
+            shared[-3:]
+        ])
+        for side in (7, 15)
+    }
+    windowed_layers = {0} if window else set()
     checked = 0
     for key, value in backbone.state_dict().items():
         if key.endswith('relative_position_index'):
             continue
         if key.endswith('attn.relative_position_bias_table'):
-            torch.testing.assert_close(value, expected_table)
+            layer = int(key.split('.')[1])
+            side = 7 if layer in windowed_layers else 15
+            if side == 7:  # same size: copied, not resized
+                torch.testing.assert_close(value, shared)
+            else:
+                torch.testing.assert_close(value, expected_table[side])
         else:
             torch.testing.assert_close(value, source['backbone.' + key])
         checked += 1
@@ -75,10 +99,12 @@ def test_beit_style_checkpoint_loads_into_mmseg_backbone(tmp_path):
     assert [f.shape for f in features] == [(1, 32, 8, 8)] * 2
 
 
-def test_vit_style_checkpoint_loads_into_mmseg_backbone(tmp_path):
+@pytest.mark.parametrize('registry,window', downstream_registries())
+def test_vit_style_checkpoint_loads_into_downstream_backbone(
+        registry, window, tmp_path):
     path = str(tmp_path / 'prmim.pth')
     source = save_pretraining_checkpoint('PRMIMViT', path)
-    backbone = build_seg_backbone('TransferViT', path)
+    backbone = build_seg_backbone('TransferViT', path, registry, **window)
     backbone.init_weights()
     for key, value in backbone.state_dict().items():
         expected = source['backbone.' + key]
@@ -88,7 +114,9 @@ def test_vit_style_checkpoint_loads_into_mmseg_backbone(tmp_path):
         torch.testing.assert_close(value, expected)
 
 
-def test_checkpoint_missing_backbone_weights_raises(tmp_path):
+@pytest.mark.parametrize('registry,window', downstream_registries())
+def test_checkpoint_missing_backbone_weights_raises(registry, window,
+                                                    tmp_path):
     path = str(tmp_path / 'partial.pth')
     save_pretraining_checkpoint('PRMIMViT', path)
     state = torch.load(path)['state_dict']
@@ -96,11 +124,13 @@ def test_checkpoint_missing_backbone_weights_raises(tmp_path):
     torch.save({'state_dict': state}, path)
     with pytest.raises(KeyError, match=r'lacks 1 of the .* weights.*'
                        r'layers\.1\.ffn\.layers\.1\.weight'):
-        build_seg_backbone('TransferViT', path).init_weights()
+        build_seg_backbone('TransferViT', path, registry,
+                           **window).init_weights()
     # a checkpoint of something else entirely: nothing under backbone.
     torch.save({'state_dict': {'head.fc.weight': torch.zeros(2, 2)}}, path)
     with pytest.raises(KeyError, match='lacks'):
-        build_seg_backbone('TransferViT', path).init_weights()
+        build_seg_backbone('TransferViT', path, registry,
+                           **window).init_weights()
 
 
 def test_checkpoint_of_another_width_raises(tmp_path):
