@@ -1,0 +1,164 @@
+"""Draw what ROPIM and PR-MIM do to an image (PNG panels, CPU).
+
+ROPIM config: original | Pi (the sketch projection of the per-patch pixel
+vectors) | I - Pi (what the loss sees); with --checkpoint also Pi x | Pi x +
+(I - Pi) x_hat (the model's prediction of the removed part) | original. PR-MIM config: original | token states with furthest sampling |
+with random throwing (blue: retained, decoded; red: thrown, rebuilt by the
+aggregator), plus masked input | reconstruction | original with --checkpoint.
+
+    python tools/analysis/visualize.py CONFIG IMAGE [--checkpoint CKPT]
+        [--out-dir work_dirs/vis] [--seed 0] [--scale 4]
+"""
+import argparse
+import os
+import os.path as osp
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.runner import load_checkpoint
+from PIL import Image
+
+import mmropim  # noqa: F401
+from mmpretrain.registry import MODELS, TRANSFORMS
+from mmpretrain.structures import DataSample
+from mmropim.models.utils import CountSketch, patchify, split_tokens
+from mmropim.visualization import (hstack, sketch_panels, token_state_panel,
+                                   unpatchify)
+
+
+def load_image(path: str, size: int) -> np.ndarray:
+    """RGB image, shorter side resized to ``size``, centre-cropped square."""
+    image = Image.open(path).convert('RGB')
+    scale = size / min(image.size)
+    image = image.resize((max(size, round(image.width * scale)),
+                          max(size, round(image.height * scale))),
+                         Image.BICUBIC)
+    left, top = (image.width - size) // 2, (image.height - size) // 2
+    return np.asarray(image.crop((left, top, left + size, top + size)))
+
+
+def build_model(cfg: Config, checkpoint: str):
+    model = MODELS.build(cfg.model)
+    load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
+    return model.eval()
+
+
+def normalized_input(model, image: np.ndarray) -> torch.Tensor:
+    """(1, 3, H, W) image normalized by the model's data preprocessor."""
+    pixels = torch.from_numpy(image).permute(2, 0, 1)[None].float()
+    preprocessor = model.data_preprocessor
+    return (pixels - preprocessor.mean) / preprocessor.std
+
+
+def denormalize(inputs: torch.Tensor, model) -> np.ndarray:
+    """Inverse of :func:`normalized_input` for one image, as uint8."""
+    preprocessor = model.data_preprocessor
+    pixels = inputs[0] * preprocessor.std[:, 0, 0, None, None] + \
+        preprocessor.mean[:, 0, 0, None, None]
+    return pixels.clamp(0, 255).round().byte().permute(1, 2, 0).numpy()
+
+
+def ropim_figures(cfg, image, args):
+    backbone = cfg.model.backbone
+    patch, rho = backbone.patch_size, cfg.model.data_preprocessor.rho
+    figures = {'ropim_projection': sketch_panels(image, patch, rho,
+                                                 args.seed)}
+    if args.checkpoint:
+        model = build_model(cfg, args.checkpoint)
+        inputs = normalized_input(model, image)
+        num_tokens = (image.shape[0] // patch) * (image.shape[1] // patch)
+        sketch = CountSketch.draw(
+            1, num_tokens, rho,
+            generator=torch.Generator().manual_seed(args.seed))
+        with torch.no_grad():
+            reconstruction = model.reconstruct(inputs, sketch)
+        # the loss only constrains the complement: show what the model put
+        # there on top of the part the encoder saw, Pi x + (I - Pi) x_hat
+        grid = (image.shape[0] // patch, image.shape[1] // patch)
+        seen = sketch.project(patchify(inputs, patch))
+        filled = seen + sketch.complement(patchify(reconstruction, patch))
+        figures['ropim_reconstruction'] = [
+            denormalize(unpatchify(seen, grid, patch), model),
+            denormalize(unpatchify(filled, grid, patch), model), image
+        ]
+    return figures
+
+
+def prmim_figures(cfg, image, args):
+    sampling = next(t for t in cfg.train_dataloader.dataset.pipeline
+                    if t['type'] == 'FurthestSampling')
+    patch = sampling['patch_size']
+    masks = {}
+    for mode in ('furthest', 'random'):
+        np.random.seed(args.seed)
+        transform = TRANSFORMS.build(dict(sampling, mode=mode))
+        out = transform(dict(img=image))
+        masks[mode] = (out['mask'], out['throw_mask'])
+    figures = {
+        'prmim_token_states': [image] + [
+            token_state_panel(image, *masks[mode], patch)
+            for mode in ('furthest', 'random')
+        ]
+    }
+    if args.checkpoint:
+        model = build_model(cfg, args.checkpoint)
+        inputs = normalized_input(model, image)
+        mask, throw = (torch.from_numpy(m)[None] for m in masks['furthest'])
+        split = split_tokens(mask, throw)
+        grid = tuple(mask.shape[-2:])
+        with torch.no_grad():
+            latent = model.backbone(inputs, token_split=split)[0]
+            decoded = model.neck(latent, split.ids_decoded)
+            pred = model.head.reconstruct(decoded, split, grid)
+        target = patchify(inputs, patch)
+        if model.head.norm_pix:  # back from per-patch normalized pixels
+            pred = pred * (target.var(-1, keepdim=True) + 1e-6)**.5 + \
+                target.mean(-1, keepdim=True)
+        masked = mask.flatten(1).bool()[..., None]
+        recon = torch.where(masked, pred, target)
+        grey = torch.where(masked, torch.zeros_like(target), target)
+        figures['prmim_reconstruction'] = [
+            denormalize(unpatchify(grey, grid, patch), model),
+            denormalize(unpatchify(recon, grid, patch), model), image
+        ]
+    return figures
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config')
+    parser.add_argument('image')
+    parser.add_argument('--checkpoint', help='pre-training checkpoint')
+    parser.add_argument('--out-dir', default='work_dirs/vis')
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument(
+        '--scale', type=int, default=4, help='nearest-neighbour upscaling')
+    args = parser.parse_args()
+    cfg = Config.fromfile(args.config)
+    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+    size = cfg.model.backbone.img_size
+    size = size[0] if isinstance(size, (tuple, list)) else size
+    image = load_image(args.image, size)
+    if cfg.model.type == 'ROPIM':
+        figures = ropim_figures(cfg, image, args)
+    elif cfg.model.type == 'PRMIM':
+        figures = prmim_figures(cfg, image, args)
+    else:
+        raise ValueError(f'visualize.py draws ROPIM and PRMIM models, not '
+                         f'{cfg.model.type}')
+    os.makedirs(args.out_dir, exist_ok=True)
+    stem = osp.splitext(osp.basename(args.image))[0]
+    for name, panels in figures.items():
+        panels = [
+            np.kron(p, np.ones((args.scale, args.scale, 1), np.uint8))
+            for p in panels
+        ]
+        path = osp.join(args.out_dir, f'{name}_{stem}.png')
+        Image.fromarray(hstack(panels)).save(path)
+        print(f'wrote {path}')
+
+
+if __name__ == '__main__':
+    main()
