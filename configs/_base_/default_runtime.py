@@ -11,6 +11,9 @@ default_hooks = dict(
     visualization=dict(type='VisualizationHook', enable=False),
 )
 
+# stop with an error naming the iteration if the loss becomes NaN / inf
+custom_hooks = [dict(type='FiniteLossHook', interval=10)]
+
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),

@@ -1,4 +1,5 @@
 from .backbone_layer_decay_constructor import \
     BackboneLayerDecayOptimWrapperConstructor
+from .hooks import FiniteLossHook
 
-__all__ = ['BackboneLayerDecayOptimWrapperConstructor']
+__all__ = ['BackboneLayerDecayOptimWrapperConstructor', 'FiniteLossHook']

@@ -1,0 +1,83 @@
+"""Same seed, same losses; resume continues the curve; a NaN loss stops the
+run with an error naming the iteration."""
+import math
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from mmropim.engine import FiniteLossHook
+
+from conftest import (ITERS_PER_EPOCH, REPO_ROOT, ROPIM_TINY_CFG,
+                      logged_scalars, run_tool)
+
+
+def fake_runner(iteration, max_iters=100):
+    return SimpleNamespace(
+        iter=iteration - 1, max_iters=max_iters, epoch=0, work_dir='wd')
+
+
+def test_hook_names_the_first_bad_iteration():
+    hook = FiniteLossHook(interval=5)
+    for it in range(1, 5):
+        loss = float('nan') if it == 3 else 1.0
+        hook.after_train_iter(fake_runner(it), 0,
+                              outputs=dict(loss=torch.tensor(loss)))
+    with pytest.raises(FloatingPointError,
+                       match='NaN or inf at iteration 3.*stopped at '
+                       'iteration 5'):
+        hook.after_train_iter(fake_runner(5), 0,
+                              outputs=dict(loss=torch.tensor(1.0)))
+
+
+def test_hook_is_silent_while_the_loss_is_finite():
+    hook = FiniteLossHook(interval=1)
+    for it in range(1, 4):
+        hook.after_train_iter(fake_runner(it), 0, outputs=dict(loss=0.5))
+    with pytest.raises(FloatingPointError, match='iteration 4'):
+        hook.after_train_iter(fake_runner(4), 0,
+                              outputs=dict(loss=math.inf))
+
+
+def first_losses(work_dir, count):
+    rows = logged_scalars(work_dir)[0]
+    return [row['loss'] for row in rows if 'loss' in row][:count]
+
+
+def test_same_seed_gives_identical_first_losses(demo_root, tmp_path):
+    runs = []
+    for name in ('a', 'b'):
+        work_dir = str(tmp_path / name)
+        run_tool('tools/train.py', ROPIM_TINY_CFG, '--work-dir', work_dir,
+                 '--cfg-options',
+                 f'train_dataloader.dataset.data_root={demo_root}',
+                 'train_cfg.max_epochs=1', 'default_hooks.logger.interval=1',
+                 'randomness.seed=3')
+        runs.append(first_losses(work_dir, 5))
+    assert len(runs[0]) == 5
+    assert runs[0] == runs[1]
+
+
+def test_resume_continues_the_loss_curve(pretrain_run):
+    before, after = logged_scalars(pretrain_run['work_dir'])[:2]
+    before = [row['loss'] for row in before if 'loss' in row]
+    after = [row['loss'] for row in after if 'loss' in row]
+    assert before[-1] < before[0]
+    # the resumed run starts where the first one stopped, not from scratch
+    assert abs(after[0] - before[-1]) < 0.5 * (before[0] - before[-1])
+    assert len(after) == 2 * ITERS_PER_EPOCH // 7
+
+
+def test_nan_loss_stops_the_real_run_with_the_iteration(demo_root, tmp_path):
+    result = subprocess.run([
+        sys.executable, 'tools/train.py', ROPIM_TINY_CFG, '--work-dir',
+        str(tmp_path), '--cfg-options',
+        f'train_dataloader.dataset.data_root={demo_root}',
+        'train_cfg.max_epochs=1', 'optim_wrapper.optimizer.lr=1e30',
+        'custom_hooks.0.interval=1'
+    ], cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode != 0
+    assert 'FloatingPointError: the loss became NaN or inf at iteration' \
+        in result.stderr
