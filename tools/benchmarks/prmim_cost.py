@@ -30,15 +30,12 @@ import torch
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
-from torch.utils.flop_counter import (FlopCounterMode,
-                                      sdpa_backward_flop_count,
-                                      sdpa_flop_count)
 
 import mmropim  # noqa: F401
 from mmpretrain.registry import MODELS, TRANSFORMS
 from mmpretrain.structures import DataSample
+from mmropim.utils.flops import count_flops
 
-aten = torch.ops.aten
 CONFIG = osp.join(
     osp.dirname(__file__), '..', '..', 'configs', 'prmim',
     'prmim_vit-base-p16_8xb512-amp-coslr-100e_in1k.py')
@@ -60,44 +57,6 @@ MAE_MODEL = dict(
         patch_size=16,
         loss=dict(type='PixelReconstructionLoss', criterion='L2')))
 THROW_RATIOS = (0.0, 0.25, 0.5, 0.65)
-
-
-def conv_backward_flop(grad_out_shape, x_shape, w_shape, _bias, _stride,
-                       _padding, _dilation, transposed, _output_padding,
-                       _groups, output_mask, out_shape=None, **kwargs):
-    """Backward FLOPs of a (grouped) convolution: each of grad-input and
-    grad-weight costs what the forward does, 2 * |out| * |w| / C_out."""
-    if transposed:
-        raise NotImplementedError('transposed convolutions are not counted')
-    forward = 2 * math.prod(grad_out_shape) * math.prod(w_shape[1:])
-    return forward * (int(output_mask[0]) + int(output_mask[1]))
-
-
-def cpu_sdpa_flop(query_shape, key_shape, value_shape, *args, out_shape=None,
-                  **kwargs):
-    return sdpa_flop_count(query_shape, key_shape, value_shape)
-
-
-def cpu_sdpa_backward_flop(grad_out_shape, query_shape, key_shape,
-                           value_shape, *args, out_shape=None, **kwargs):
-    return sdpa_backward_flop_count(grad_out_shape, query_shape, key_shape,
-                                    value_shape)
-
-
-FLOP_FIXES = {
-    aten.convolution_backward: conv_backward_flop,
-    aten._scaled_dot_product_flash_attention_for_cpu: cpu_sdpa_flop,
-    aten._scaled_dot_product_flash_attention_for_cpu_backward:
-    cpu_sdpa_backward_flop,
-}
-
-
-def count_flops(fn):
-    """Forward + backward FLOPs of ``fn`` (a training step)."""
-    counter = FlopCounterMode(display=False, custom_mapping=FLOP_FIXES)
-    with counter:
-        fn()
-    return counter.get_total_flops()
 
 
 def saved_activation_bytes(model, forward):
