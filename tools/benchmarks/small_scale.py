@@ -116,8 +116,9 @@ def load_split(root, split):
     return tensor.permute(0, 3, 1, 2), np.array(labels)
 
 
-def frozen_features(checkpoint, images):
-    """Mean-pooled final tokens of a ViT loaded (strictly) from checkpoint."""
+def frozen_features(checkpoint, *splits):
+    """Mean-pooled final tokens of each split, from one ViT loaded
+    (strictly) from ``checkpoint``, or randomly initialized once."""
     init_default_scope('mmpretrain')
     vit = MODELS.build(
         dict(type='VisionTransformer', arch=ARCH, img_size=64, patch_size=8,
@@ -131,9 +132,12 @@ def frozen_features(checkpoint, images):
     if checkpoint:
         load_backbone_weights(vit, checkpoint)
     vit.eval()
+    features = []
     with torch.no_grad():
-        maps = torch.cat([vit(chunk)[0] for chunk in images.split(64)])
-    return maps.mean(dim=(2, 3)).numpy()
+        for images in splits:
+            maps = torch.cat([vit(chunk)[0] for chunk in images.split(64)])
+            features.append(maps.mean(dim=(2, 3)).numpy())
+    return features
 
 
 def knn_accuracy(train_x, train_y, test_x, test_y, k=10):
@@ -209,8 +213,8 @@ def main():
             checkpoint = osp.join(work_dir, f'epoch_{pretrain_epochs}.pth')
             row['pretrain_gflops'] = pretrain_gflops_per_image(
                 config, options) * num_train * pretrain_epochs
-        features_train = frozen_features(checkpoint, train_x)
-        features_test = frozen_features(checkpoint, test_x)
+        features_train, features_test = frozen_features(
+            checkpoint, train_x, test_x)
         row['knn_top1'] = knn_accuracy(features_train, train_y,
                                        features_test, test_y)
         row['linear_top1'] = linear_probe_accuracy(features_train, train_y,
@@ -222,10 +226,10 @@ def main():
         rows.append(row)
         print(f'{name}: {row}', flush=True)
 
-    header = ('| method | pre-training PFLOPs | pre-training s | k-NN top-1 '
+    header = ('| method | pre-training TFLOPs | pre-training s | k-NN top-1 '
               '| linear top-1 | fine-tune top-1 |\n|---|---|---|---|---|---|')
     lines = [header] + [
-        f'| {r["method"]} | {r["pretrain_gflops"] / 1e6:.3f} | '
+        f'| {r["method"]} | {r["pretrain_gflops"] / 1e3:.2f} | '
         f'{r["pretrain_s"]:.0f} | {r["knn_top1"]:.1f} | '
         f'{r["linear_top1"]:.1f} | {r["finetune_top1"]:.1f} |' for r in rows
     ]
