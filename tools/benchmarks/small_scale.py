@@ -120,6 +120,7 @@ def frozen_features(checkpoint, *splits):
     """Mean-pooled final tokens of each split, from one ViT loaded
     (strictly) from ``checkpoint``, or randomly initialized once."""
     init_default_scope('mmpretrain')
+    torch.manual_seed(0)  # the random-init baseline is reproducible
     vit = MODELS.build(
         dict(type='VisionTransformer', arch=ARCH, img_size=64, patch_size=8,
              out_type='featmap', final_norm=True,
