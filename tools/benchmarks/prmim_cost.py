@@ -22,7 +22,6 @@ import json
 import math
 import os.path as osp
 import random
-import statistics
 import time
 
 import numpy as np
@@ -34,6 +33,7 @@ from mmengine.registry import init_default_scope
 import mmropim  # noqa: F401
 from mmpretrain.registry import MODELS, TRANSFORMS
 from mmpretrain.structures import DataSample
+from mmropim.utils.benchmark_timing import interleaved_median_ms
 from mmropim.utils.flops import count_flops
 
 CONFIG = osp.join(
@@ -75,28 +75,6 @@ def saved_activation_bytes(model, forward):
         loss = forward()
     del loss
     return sum(storages.values())
-
-
-def interleaved_median_ms(steps, repeats, device):
-    """Median wall time in ms of each step, timed round-robin (one of each
-    per round) so that drifts of a shared machine hit all steps alike."""
-
-    def timed(fn):
-        if device.type == 'cuda':
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        fn()
-        if device.type == 'cuda':
-            torch.cuda.synchronize()
-        return 1000 * (time.perf_counter() - start)
-
-    for fn in steps:  # warm-up
-        fn()
-    times = [[] for _ in steps]
-    for _ in range(repeats):
-        for fn, record in zip(steps, times):
-            record.append(timed(fn))
-    return [statistics.median(record) for record in times]
 
 
 def python_greedy_furthest(coords, num_retained, rng):

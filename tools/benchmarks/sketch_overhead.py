@@ -14,8 +14,6 @@ Measured side by side in one run, on one device:
 import argparse
 import json
 import os.path as osp
-import statistics
-import time
 
 import torch
 from mmengine.config import Config
@@ -25,28 +23,11 @@ from mmengine.registry import init_default_scope
 import mmropim  # noqa: F401
 from mmpretrain.registry import MODELS
 from mmropim.models import CountSketch
+from mmropim.utils.benchmark_timing import median_ms
 
 CONFIG = osp.join(
     osp.dirname(__file__), '..', '..', 'configs', 'ropim',
     'ropim_beit-base-p16_8xb256-amp-coslr-300e_in1k.py')
-
-
-def median_ms(fn, repeats, device):
-    """Median wall time of ``fn`` in milliseconds, after one warm-up call."""
-
-    def sync():
-        if device.type == 'cuda':
-            torch.cuda.synchronize()
-
-    fn()
-    times = []
-    for _ in range(repeats):
-        sync()
-        start = time.perf_counter()
-        fn()
-        sync()
-        times.append(1000 * (time.perf_counter() - start))
-    return statistics.median(times)
 
 
 def main():
@@ -95,8 +76,9 @@ def main():
         model.zero_grad(set_to_none=True)
         model(**data, mode='loss')['loss'].backward()
 
-    fast_ms = median_ms(sketch_fast, args.repeats * 4, device)
-    dense_ms = median_ms(sketch_dense, args.repeats * 4, device)
+    # the sketch costs milliseconds: many repeats, apart from the step
+    fast_ms = median_ms(sketch_fast, args.repeats * 10, device)
+    dense_ms = median_ms(sketch_dense, args.repeats * 10, device)
     step_ms = median_ms(train_step, args.repeats, device)
     result = dict(
         device=str(device),
