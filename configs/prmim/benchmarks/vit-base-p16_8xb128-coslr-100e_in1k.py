@@ -1,52 +1,16 @@
 # Fine-tune a PR-MIM (or MAE) ViT-B/16 on ImageNet-1k: 100 epochs, base lr
 # 5e-4 per 256 images, layer decay 0.65, drop path 0.1, global pooling + fc
 # norm, RandAugment (9, 0.5), random erasing 0.25, mixup 0.8, cutmix 1.0,
-# label smoothing 0.1. The pre-training checkpoint loads as it is:
+# label smoothing 0.1 -- the plain-ViT fine-tuning recipe of
+# ../../ropim/benchmarks/ with PR-MIM's learning rate, layer decay and warmup.
+# The pre-training checkpoint loads as it is:
 #   --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/<run>/epoch_800.pth
-_base_ = [
-    '../../_base_/datasets/imagenet_bs128_finetune_224.py',
-    '../../_base_/default_runtime.py',
-]
-
-model = dict(
-    type='ImageClassifier',
-    data_preprocessor=dict(
-        type='ClsDataPreprocessor',
-        num_classes=1000,
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        to_rgb=True),
-    backbone=dict(
-        type='VisionTransformer',
-        arch='base',
-        img_size=224,
-        patch_size=16,
-        drop_path_rate=0.1,
-        norm_cfg=dict(type='LN', eps=1e-6),
-        final_norm=False,
-        out_type='avg_featmap',
-        init_cfg=dict(type='Pretrained', checkpoint='', prefix='backbone.')),
-    neck=None,
-    head=dict(
-        type='LinearClsHead',
-        num_classes=1000,
-        in_channels=768,
-        loss=dict(
-            type='LabelSmoothLoss', label_smooth_val=0.1, mode='original'),
-        init_cfg=[dict(type='TruncNormal', layer='Linear', std=2e-5)]),
-    train_cfg=dict(augments=[
-        dict(type='Mixup', alpha=0.8),
-        dict(type='CutMix', alpha=1.0),
-    ]))
+_base_ = ['../../ropim/benchmarks/vit-base-p16_8xb128-coslr-100e_in1k.py']
 
 optim_wrapper = dict(
-    optimizer=dict(
-        type='AdamW',
-        lr=5e-4 * 1024 / 256,
-        betas=(0.9, 0.999),
-        weight_decay=0.05),
-    constructor='LearningRateDecayOptimWrapperConstructor',
+    optimizer=dict(lr=5e-4 * 1024 / 256),
     paramwise_cfg=dict(
+        _delete_=True,
         layer_decay_rate=0.65,
         custom_keys={
             '.ln': dict(decay_mult=0.0),
@@ -72,10 +36,3 @@ param_scheduler = [
         end=100,
         convert_to_iter_based=True),
 ]
-train_cfg = dict(by_epoch=True, max_epochs=100, val_interval=1)
-val_cfg = dict()
-test_cfg = dict()
-auto_scale_lr = dict(base_batch_size=1024)
-default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2,
-                    save_best='auto'))
