@@ -4,6 +4,7 @@ from mmpretrain.models import BEiTViT
 from mmpretrain.registry import MODELS
 
 from .projected_tokens_mixin import ProjectedTokensMixin
+from .vit_tokens import check_relative_position_grid
 
 
 @MODELS.register_module()
@@ -54,10 +55,6 @@ class ROPIMBEiTViT(ProjectedTokensMixin, BEiTViT):
         return dict(rel_pos_bias=rel_pos_bias)
 
     def _check_patch_resolution(self, patch_hw: Tuple[int, int]) -> None:
-        if self._has_rel_pos and tuple(patch_hw) != tuple(
-                self.patch_resolution):
-            raise ValueError(
-                f'this backbone was built for a {self.patch_resolution} patch '
-                f'grid (img_size={self.img_size}) and its relative position '
-                f'bias cannot take a {tuple(patch_hw)} grid; set img_size to '
-                f'the training input size.')
+        if self._has_rel_pos:
+            check_relative_position_grid(
+                self, patch_hw, 'set img_size to the training input size')

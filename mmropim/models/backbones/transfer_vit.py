@@ -6,7 +6,8 @@ from mmpretrain.models import BEiTViT, VisionTransformer
 from mmpretrain.registry import MODELS
 
 from ...utils.backbone_checkpoint import load_backbone_weights
-from .vit_tokens import embed_tokens, tokens_to_featmap
+from .vit_tokens import (check_relative_position_grid, embed_tokens,
+                         tokens_to_featmap)
 
 
 def window_partition(tokens: torch.Tensor, grid_hw: Tuple[int, int],
@@ -214,12 +215,9 @@ class TransferBEiTViT(LoudPretrainedMixin, WindowedAttentionMixin, BEiTViT):
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         grid = tuple(side // self.patch_embed.projection.stride[0]
                      for side in x.shape[-2:])
-        if grid != tuple(self.patch_resolution):
-            raise ValueError(
-                f'{type(self).__name__} was built for img_size='
-                f'{self.img_size} and its relative position tables cannot '
-                f'take {tuple(x.shape[-2:])} inputs: resize or pad the '
-                f'inputs to img_size (e.g. Pad / BatchFixedSizePad)')
+        check_relative_position_grid(
+            self, grid, 'resize or pad the inputs to img_size (e.g. Pad / '
+            'BatchFixedSizePad)')
         return super().forward(x)
 
     def _run_layer(self, layer, tokens):

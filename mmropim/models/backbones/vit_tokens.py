@@ -23,6 +23,23 @@ def check_image_size(image_hw: Tuple[int, int], patch_size: int) -> None:
             f'{width // patch_size * patch_size or patch_size}).')
 
 
+def check_relative_position_grid(vit, grid_hw: Tuple[int, int],
+                                 hint: str) -> None:
+    """Raise a clear error unless ``grid_hw`` is the patch grid that the
+    relative position tables of ``vit`` were built for.
+
+    Args:
+        vit: A ``BEiTViT`` (or subclass) with relative position bias.
+        grid_hw (tuple[int, int]): The patch grid of the input.
+        hint (str): What the user should do instead.
+    """
+    if tuple(grid_hw) != tuple(vit.patch_resolution):
+        raise ValueError(
+            f'{type(vit).__name__} was built for img_size={vit.img_size} (a '
+            f'{tuple(vit.patch_resolution)} patch grid) and its relative '
+            f'position tables cannot take a {tuple(grid_hw)} grid: {hint}')
+
+
 def embed_tokens(
     vit,
     images: torch.Tensor,
