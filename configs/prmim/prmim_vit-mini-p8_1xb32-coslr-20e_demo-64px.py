@@ -6,6 +6,7 @@ _base_ = [
     '_base_/models/prmim_vit-base-p16.py',
     '../_base_/datasets/demo_bs32_64px.py',
     '_base_/schedules/adamw_prmim.py',
+    '../_base_/schedules/demo_pretrain_20e.py',
     '../_base_/default_runtime.py',
 ]
 
@@ -61,24 +62,6 @@ test_cfg = None
 optim_wrapper = dict(type='OptimWrapper', _delete_=True,
                      optimizer=dict(type='AdamW', lr=1.5e-3,
                                     betas=(0.9, 0.95), weight_decay=0.05))
-param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=1e-2,
-        by_epoch=True,
-        begin=0,
-        end=2,
-        convert_to_iter_based=True),
-    dict(
-        type='CosineAnnealingLR',
-        T_max=18,
-        eta_min=1e-5,
-        by_epoch=True,
-        begin=2,
-        end=20,
-        convert_to_iter_based=True),
-]
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=20)
 auto_scale_lr = dict(base_batch_size=32)
 default_hooks = dict(
     logger=dict(interval=7),

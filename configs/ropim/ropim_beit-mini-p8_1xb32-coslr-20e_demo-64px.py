@@ -6,6 +6,7 @@ _base_ = [
     '_base_/models/ropim_beit-base-p16.py',
     '../_base_/datasets/demo_bs32_64px.py',
     '_base_/schedules/adamw_ropim.py',
+    '../_base_/schedules/demo_pretrain_20e.py',
     '../_base_/default_runtime.py',
 ]
 
@@ -34,24 +35,6 @@ test_evaluator = None
 test_cfg = None
 
 optim_wrapper = dict(optimizer=dict(lr=1.5e-3))
-param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=1e-2,
-        by_epoch=True,
-        begin=0,
-        end=2,
-        convert_to_iter_based=True),
-    dict(
-        type='CosineAnnealingLR',
-        T_max=18,
-        eta_min=1e-5,
-        by_epoch=True,
-        begin=2,
-        end=20,
-        convert_to_iter_based=True),
-]
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=20)
 auto_scale_lr = dict(base_batch_size=32)
 default_hooks = dict(
     logger=dict(interval=7),
