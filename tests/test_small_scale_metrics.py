@@ -81,3 +81,38 @@ def test_digit_writer_rejects_more_digits_than_the_sample_has(tmp_path):
     with pytest.raises(ValueError, match=r'train_per_class \(450\).*500'):
         write_digits_imagenet_style(str(tmp_path), train_per_class=450,
                                     val_per_class=100)
+
+
+def test_schedule_options_fit_every_config_used_to_the_epochs():
+    from mmengine.config import Config, DictAction
+    bench = load_benchmark()
+    configs = [config for config, _ in bench.METHODS.values()]
+    for config in set(configs) | {bench.FINETUNE_CFG}:
+        cfg = Config.fromfile(osp.join(REPO_ROOT, config))
+        options = bench.schedule_options(7, warmup_epochs=1) + [bench.NO_FLIP]
+        parsed = {}
+        for option in options:  # as tools/train.py parses --cfg-options
+            key, value = option.split('=', 1)
+            parsed[key] = DictAction._parse_iterable(value)
+        cfg.merge_from_dict(parsed)
+        warmup, cosine = cfg.param_scheduler
+        assert (warmup.type, cosine.type) == ('LinearLR',
+                                              'CosineAnnealingLR'), config
+        assert (warmup.begin, warmup.end) == (0, 1)
+        assert (cosine.begin, cosine.end, cosine.T_max) == (1, 7, 6)
+        assert cfg.train_cfg.max_epochs == 7
+        flip = cfg.train_dataloader.dataset.pipeline[2]
+        assert (flip.type, flip.prob) == ('RandomFlip', 0.0), config
+
+
+def test_verdicts_name_the_methods_at_or_below_random_init():
+    bench = load_benchmark()
+    columns = ('knn_cls', 'linear_cls', 'knn_mean', 'linear_mean',
+               'finetune_top1')
+    rows = [dict(method='random init', **dict.fromkeys(columns, 50.0)),
+            dict(method='A', **dict.fromkeys(columns, 60.0)),
+            dict(method='B', **dict.fromkeys(columns, 60.0))]
+    rows[2]['knn_mean'] = 50.0
+    lines = bench.verdicts(rows)
+    assert lines[0] == 'knn_cls: every method beats random init'
+    assert lines[2] == 'knn_mean: not above random init: B'
