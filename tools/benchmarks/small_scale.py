@@ -49,10 +49,12 @@ PRMIM_CFG = 'configs/prmim/prmim_vit-mini-p8_1xb32-coslr-20e_demo-64px.py'
 SIMMIM_CFG = ('configs/prmim/'
               'prmim-simmim_vit-mini-p8_1xb32-coslr-20e_demo-64px.py')
 ROPIM_CFG = 'configs/ropim/ropim_vit-mini-p8_1xb32-coslr-20e_demo-64px.py'
-FINETUNE_CFG = 'configs/prmim/benchmarks/vit-mini-p8_1xb32-coslr-10e_demo-64px.py'
+FINETUNE_CFG = ('configs/prmim/benchmarks/'
+                'vit-mini-p8_1xb32-coslr-10e_demo-64px.py')
 PIPELINE = 'train_dataloader.dataset.pipeline'
-# In every config used here pipeline[2] is RandomFlip and, in the MAE-family
-# configs, pipeline[3] the mask sampler. Digits are not mirror-symmetric.
+# In every config used here pipeline[2] is RandomFlip and, in the PR-MIM and
+# SimMIM configs, pipeline[3] is the mask sampler (FurthestSampling). Digits
+# are not mirror-symmetric.
 NO_FLIP = f'{PIPELINE}.2.prob=0.0'
 # method -> (config, --cfg-options)
 METHODS = {
@@ -64,14 +66,21 @@ METHODS = {
     'ROPIM': (ROPIM_CFG, []),
 }
 ARCH = dict(embed_dims=96, num_layers=4, num_heads=3, feedforward_channels=384)
+# The pre-training configs' initialization: the random-init baseline starts
+# where pre-training starts, for the frozen features and the fine-tune.
+VIT_INIT = [
+    dict(type='TruncNormal', layer='Linear', std=0.02, bias=0.),
+    dict(type='Constant', layer='LayerNorm', val=1., bias=0.)
+]
 MEAN = np.array([123.675, 116.28, 103.53])
 STD = np.array([58.395, 57.12, 57.375])
 READOUTS = ('cls', 'mean')
 
 
-def schedule_options(epochs, warmup_epochs):
+def schedule_options(epochs):
     """--cfg-options that fit the configs' [LinearLR warmup, cosine]
-    schedule to ``epochs``."""
+    schedule to ``epochs``: a tenth of them (at least one) warms up."""
+    warmup_epochs = max(1, epochs // 10)
     return [
         f'train_cfg.max_epochs={epochs}',
         f'param_scheduler.0.end={warmup_epochs}',
@@ -156,10 +165,7 @@ def frozen_features(checkpoint, *splits):
         dict(type='VisionTransformer', arch=ARCH, img_size=64, patch_size=8,
              out_type='raw', final_norm=True,
              norm_cfg=dict(type='LN', eps=1e-6),
-             init_cfg=[  # the pre-training configs' initialization
-                 dict(type='TruncNormal', layer='Linear', std=0.02, bias=0.),
-                 dict(type='Constant', layer='LayerNorm', val=1., bias=0.)
-             ]))
+             init_cfg=VIT_INIT))
     vit.init_weights()
     if checkpoint:
         load_backbone_weights(vit, checkpoint)
@@ -196,10 +202,18 @@ def linear_probe_accuracy(train_x, train_y, test_x, test_y):
 
 
 def finetune_accuracy(checkpoint, work_dir, data_root, num_classes, epochs):
-    init = (f'model.backbone.init_cfg.checkpoint={checkpoint}'
-            if checkpoint else 'model.backbone.init_cfg=None')
-    train(FINETUNE_CFG, work_dir, [
-        init, NO_FLIP, *schedule_options(epochs, warmup_epochs=1),
+    cfg = Config.fromfile(osp.join(ROOT, FINETUNE_CFG))
+    if checkpoint:
+        init_cfg = dict(cfg.model.backbone.init_cfg, checkpoint=checkpoint)
+    else:
+        init_cfg = VIT_INIT
+    # written to a config file: --cfg-options cannot express a list of dicts
+    cfg.model.backbone.init_cfg = init_cfg
+    config = osp.join(work_dir, 'finetune_config.py')
+    os.makedirs(work_dir, exist_ok=True)
+    cfg.dump(config)
+    train(config, work_dir, [
+        NO_FLIP, *schedule_options(epochs),
         f'train_cfg.val_interval={epochs}',
         f'model.head.num_classes={num_classes}',
         f'model.data_preprocessor.num_classes={num_classes}',
@@ -265,7 +279,7 @@ def main():
     for name, value in (('--pretrain-epochs', pretrain_epochs),
                         ('--finetune-epochs', finetune_epochs)):
         if value < 2:
-            raise SystemExit(f'{name} must be >= 2 (one warm-up epoch, then '
+            raise SystemExit(f'{name} must be >= 2 (warm-up epochs, then '
                              f'the cosine decay), got {value}')
     MMLogger.get_instance('small_scale', log_level='WARNING')
     data_root = osp.abspath(osp.join(ROOT, args.data)) + '/'
@@ -288,7 +302,7 @@ def main():
             work_dir = osp.join(out_dir, f'pretrain_{tag}')
             row['pretrain_s'] = train(config, work_dir, [
                 *options, NO_FLIP,
-                *schedule_options(pretrain_epochs, warmup_epochs=1),
+                *schedule_options(pretrain_epochs),
                 f'train_dataloader.dataset.data_root={data_root}',
             ])
             checkpoint = osp.join(work_dir, f'epoch_{pretrain_epochs}.pth')

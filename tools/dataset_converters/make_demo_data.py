@@ -38,7 +38,7 @@ def main():
         '--sets',
         nargs='+',
         choices=sorted(WRITERS),
-        default=sorted(WRITERS),
+        default=list(WRITERS),
         help='which sets to write')
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args()
