@@ -290,3 +290,12 @@ def test_encoder_outputs_match_the_data_pipeline_mask():
                        torch.arange(NUM_TOKENS).expand(2, -1))
     with pytest.raises(RuntimeError, match='token_split'):
         model.backbone.random_masking(torch.zeros(2, NUM_TOKENS, 32))
+
+
+def test_simmim_vit_starts_from_simmim_initialization():
+    model = build(simmim_cfg())
+    model.init_weights()
+    qkv = model.backbone.layers[0].attn.qkv
+    assert 0.015 < qkv.weight.std().item() < 0.025  # trunc normal, std 0.02
+    assert qkv.bias.abs().max().item() == 0
+    assert model.backbone.mask_token.std().item() > 0

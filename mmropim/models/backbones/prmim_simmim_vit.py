@@ -24,14 +24,29 @@ class PRMIMSimMIMViT(VisionTransformer):
     Args:
         final_norm (bool): Defaults to True.
         out_type (str): Output of the plain forward. Defaults to 'featmap'.
+        init_cfg (dict | list[dict], optional): Defaults to SimMIM's ViT
+            initialization: truncated normal (std 0.02) Linear weights, zero
+            biases, unit LayerNorms (MMPretrain's ViT default leaves the
+            attention projections at PyTorch's default).
         **kwargs: Other arguments of ``VisionTransformer``.
     """
 
     def __init__(self,
                  final_norm: bool = True,
                  out_type: str = 'featmap',
+                 init_cfg=(
+                     dict(type='TruncNormal', layer='Linear', std=0.02,
+                          bias=0.),
+                     dict(type='Constant', layer='LayerNorm', val=1.,
+                          bias=0.),
+                 ),
                  **kwargs) -> None:
-        super().__init__(final_norm=final_norm, out_type=out_type, **kwargs)
+        super().__init__(
+            final_norm=final_norm,
+            out_type=out_type,
+            init_cfg=list(init_cfg) if isinstance(init_cfg, tuple) else
+            init_cfg,
+            **kwargs)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, self.embed_dims))
 
     def init_weights(self) -> None:
