@@ -41,6 +41,7 @@ from PIL import Image
 import mmropim  # noqa: F401
 from mmpretrain.registry import MODELS, TRANSFORMS
 from mmropim.datasets import write_digits_imagenet_style
+from mmropim.models.backbones import trunc_normal_vit_init
 from mmropim.utils import load_backbone_weights
 from mmropim.utils.flops import count_flops
 
@@ -66,12 +67,6 @@ METHODS = {
     'ROPIM': (ROPIM_CFG, []),
 }
 ARCH = dict(embed_dims=96, num_layers=4, num_heads=3, feedforward_channels=384)
-# The pre-training configs' initialization: the random-init baseline starts
-# where pre-training starts, for the frozen features and the fine-tune.
-VIT_INIT = [
-    dict(type='TruncNormal', layer='Linear', std=0.02, bias=0.),
-    dict(type='Constant', layer='LayerNorm', val=1., bias=0.)
-]
 MEAN = np.array([123.675, 116.28, 103.53])
 STD = np.array([58.395, 57.12, 57.375])
 READOUTS = ('cls', 'mean')
@@ -160,12 +155,14 @@ def frozen_features(checkpoint, *splits):
         patch tokens), one (N, C) array per split.
     """
     init_default_scope('mmpretrain')
-    torch.manual_seed(0)  # the random-init baseline is reproducible
+    # the random-init baseline is reproducible and starts from the
+    # pre-training configs' initialization
+    torch.manual_seed(0)
     vit = MODELS.build(
         dict(type='VisionTransformer', arch=ARCH, img_size=64, patch_size=8,
              out_type='raw', final_norm=True,
              norm_cfg=dict(type='LN', eps=1e-6),
-             init_cfg=VIT_INIT))
+             init_cfg=trunc_normal_vit_init()))
     vit.init_weights()
     if checkpoint:
         load_backbone_weights(vit, checkpoint)
@@ -205,8 +202,8 @@ def finetune_accuracy(checkpoint, work_dir, data_root, num_classes, epochs):
     cfg = Config.fromfile(osp.join(ROOT, FINETUNE_CFG))
     if checkpoint:
         init_cfg = dict(cfg.model.backbone.init_cfg, checkpoint=checkpoint)
-    else:
-        init_cfg = VIT_INIT
+    else:  # start where pre-training starts, as the frozen baseline does
+        init_cfg = trunc_normal_vit_init()
     # written to a config file: --cfg-options cannot express a list of dicts
     cfg.model.backbone.init_cfg = init_cfg
     config = osp.join(work_dir, 'finetune_config.py')

@@ -1,4 +1,4 @@
-from typing import Optional
+from typing import List, Optional, Union
 
 import torch
 import torch.nn as nn
@@ -8,7 +8,7 @@ from mmpretrain.models.utils import resize_pos_embed
 from mmpretrain.registry import MODELS
 
 from ..utils import gather_tokens
-from .vit_tokens import check_image_size
+from .vit_tokens import check_image_size, trunc_normal_vit_init
 
 
 @MODELS.register_module()
@@ -24,28 +24,22 @@ class PRMIMSimMIMViT(VisionTransformer):
     Args:
         final_norm (bool): Defaults to True.
         out_type (str): Output of the plain forward. Defaults to 'featmap'.
-        init_cfg (dict | list[dict], optional): Defaults to SimMIM's ViT
-            initialization: truncated normal (std 0.02) Linear weights, zero
-            biases, unit LayerNorms (MMPretrain's ViT default leaves the
-            attention projections at PyTorch's default).
+        init_cfg (dict | list[dict], optional): None (the default) means
+            SimMIM's ViT initialization, ``trunc_normal_vit_init()``
+            (MMPretrain's ViT default leaves the attention projections at
+            PyTorch's default).
         **kwargs: Other arguments of ``VisionTransformer``.
     """
 
     def __init__(self,
                  final_norm: bool = True,
                  out_type: str = 'featmap',
-                 init_cfg=(
-                     dict(type='TruncNormal', layer='Linear', std=0.02,
-                          bias=0.),
-                     dict(type='Constant', layer='LayerNorm', val=1.,
-                          bias=0.),
-                 ),
+                 init_cfg: Optional[Union[dict, List[dict]]] = None,
                  **kwargs) -> None:
         super().__init__(
             final_norm=final_norm,
             out_type=out_type,
-            init_cfg=list(init_cfg) if isinstance(init_cfg, tuple) else
-            init_cfg,
+            init_cfg=trunc_normal_vit_init() if init_cfg is None else init_cfg,
             **kwargs)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, self.embed_dims))
 

@@ -1,9 +1,19 @@
 """Token plumbing shared by our ViT forwards (MMPretrain ``VisionTransformer``
 and ``BEiTViT`` subclasses)."""
-from typing import Callable, Optional, Tuple
+from typing import Callable, List, Optional, Tuple
 
 import torch
 from mmpretrain.models.utils import resize_pos_embed
+
+
+def trunc_normal_vit_init() -> List[dict]:
+    """The ViT initialization of BEiT / SimMIM / ROPIM (a new list each
+    call): truncated normal (std 0.02) Linear weights with zero biases, unit
+    LayerNorms."""
+    return [
+        dict(type='TruncNormal', layer='Linear', std=0.02, bias=0.),
+        dict(type='Constant', layer='LayerNorm', val=1., bias=0.),
+    ]
 
 
 def check_image_size(image_hw: Tuple[int, int], patch_size: int) -> None:
