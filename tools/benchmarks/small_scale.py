@@ -32,7 +32,7 @@ import time
 
 import numpy as np
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.dataset import default_collate
 from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
@@ -70,6 +70,9 @@ ARCH = dict(embed_dims=96, num_layers=4, num_heads=3, feedforward_channels=384)
 MEAN = np.array([123.675, 116.28, 103.53])
 STD = np.array([58.395, 57.12, 57.375])
 READOUTS = ('cls', 'mean')
+# the accuracy columns of the table, each compared with random init
+COLUMNS = ('knn_cls', 'linear_cls', 'knn_mean', 'linear_mean',
+           'finetune_top1')
 
 
 def schedule_options(epochs):
@@ -98,22 +101,20 @@ def train(config, work_dir, options):
     return time.time() - start
 
 
-def parse_value(text):
-    """A --cfg-options value: None, a number, or the string itself."""
-    if text == 'None':
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        return text
+def load_config(config, options=()):
+    """``config`` with ``--cfg-options`` merged, parsed as tools/train.py
+    parses them (MMEngine's ``DictAction``)."""
+    cfg = Config.fromfile(osp.join(ROOT, config))
+    cfg.merge_from_dict({
+        key: DictAction._parse_iterable(value)
+        for key, value in (option.split('=', 1) for option in options)
+    })
+    return cfg
 
 
 def pretrain_gflops_per_image(config, options):
     """Forward + backward GFLOPs of one pre-training image (batch of 2)."""
-    cfg = Config.fromfile(osp.join(ROOT, config))
-    cfg.merge_from_dict(
-        {key: parse_value(value)
-         for key, value in (option.split('=', 1) for option in options)})
+    cfg = load_config(config, options)
     init_default_scope('mmpretrain')
     model = MODELS.build(cfg.model)
     model.init_weights()
@@ -199,7 +200,7 @@ def linear_probe_accuracy(train_x, train_y, test_x, test_y):
 
 
 def finetune_accuracy(checkpoint, work_dir, data_root, num_classes, epochs):
-    cfg = Config.fromfile(osp.join(ROOT, FINETUNE_CFG))
+    cfg = load_config(FINETUNE_CFG)
     if checkpoint:
         init_cfg = dict(cfg.model.backbone.init_cfg, checkpoint=checkpoint)
     else:  # start where pre-training starts, as the frozen baseline does
@@ -248,8 +249,7 @@ def verdicts(rows):
     """Which pre-trained rows beat random initialization, per column."""
     floor = rows[0]
     lines = []
-    for column in ('knn_cls', 'linear_cls', 'knn_mean', 'linear_mean',
-                   'finetune_top1'):
+    for column in COLUMNS:
         losers = [r['method'] for r in rows[1:] if r[column] <= floor[column]]
         lines.append(f'{column}: ' + (
             'every method beats random init' if not losers else
