@@ -20,12 +20,22 @@ def repo_root():
 
 
 @pytest.fixture(scope='session')
-def demo_root(tmp_path_factory):
-    """The demo image set, written once per test session."""
-    from mmropim.datasets import write_imagenet_style
-    root = str(tmp_path_factory.mktemp('demo') / 'imagenet')
-    write_imagenet_style(root)
-    return root + '/'
+def demo_sets(tmp_path_factory):
+    """The ImageNet-, ADE20K- and COCO-style demo sets under one root, as
+    ``make_demo_data.py`` writes them, once per test session."""
+    from mmropim.datasets import (write_ade20k_style, write_coco_style,
+                                  write_imagenet_style)
+    root = str(tmp_path_factory.mktemp('demo'))
+    write_imagenet_style(osp.join(root, 'imagenet'))
+    write_ade20k_style(osp.join(root, 'ade20k'))
+    write_coco_style(osp.join(root, 'coco'))
+    return root
+
+
+@pytest.fixture(scope='session')
+def demo_root(demo_sets):
+    """The ImageNet-style demo image set."""
+    return osp.join(demo_sets, 'imagenet') + '/'
 
 
 def run_tool(*args):

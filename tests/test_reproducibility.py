@@ -41,6 +41,41 @@ def test_hook_is_silent_while_the_loss_is_finite():
                               outputs=dict(loss=math.inf))
 
 
+def test_hook_stops_a_dead_loss_after_n_zero_iterations():
+    hook = FiniteLossHook(interval=4, max_zero_loss_iters=3)
+    # two zeros, a real loss, then zeros from iteration 4 on; the flag is
+    # read at iteration 4 (one zero so far) and 8
+    for it, loss in enumerate([0., 0., 0.7, 0., 0., 0., 0.], start=1):
+        hook.after_train_iter(fake_runner(it), 0,
+                              outputs=dict(loss=torch.tensor(loss)))
+    with pytest.raises(RuntimeError,
+                       match=r'exactly 0 for 3 consecutive iterations '
+                       r'\(iterations 4 to 6\).*stopped at iteration 8'):
+        hook.after_train_iter(fake_runner(8), 0,
+                              outputs=dict(loss=torch.tensor(0.)))
+
+
+def test_hook_lets_short_zero_runs_and_unset_option_pass():
+    patient = FiniteLossHook(interval=1, max_zero_loss_iters=3)
+    default = FiniteLossHook(interval=1)
+    for it, loss in enumerate([0., 0., 0.5, 0., 0., 0.5], start=1):
+        for hook in (patient, default):
+            hook.after_train_iter(fake_runner(it), 0,
+                                  outputs=dict(loss=torch.tensor(loss)))
+    for it in range(7, 20):
+        default.after_train_iter(fake_runner(it), 0,
+                                 outputs=dict(loss=torch.tensor(0.)))
+    with pytest.raises(ValueError, match='max_zero_loss_iters'):
+        FiniteLossHook(max_zero_loss_iters=0)
+
+
+def test_our_runtime_stops_dead_losses():
+    from mmengine.config import Config
+    cfg = Config.fromfile(ROPIM_TINY_CFG)
+    hook, = [h for h in cfg.custom_hooks if h.type == 'FiniteLossHook']
+    assert hook.max_zero_loss_iters >= 1
+
+
 def first_losses(work_dir, count):
     rows = logged_scalars(work_dir)[0]
     return [row['loss'] for row in rows if 'loss' in row][:count]

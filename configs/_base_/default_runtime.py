@@ -11,8 +11,11 @@ default_hooks = dict(
     visualization=dict(type='VisualizationHook', enable=False),
 )
 
-# stop with an error naming the iteration if the loss becomes NaN / inf
-custom_hooks = [dict(type='FiniteLossHook', interval=10)]
+# stop with an error naming the iteration if the loss becomes NaN / inf, or
+# is exactly 0 (a dead loss) for 20 iterations in a row
+custom_hooks = [
+    dict(type='FiniteLossHook', interval=10, max_zero_loss_iters=20)
+]
 
 env_cfg = dict(
     cudnn_benchmark=False,

@@ -7,24 +7,40 @@ from mmengine.registry import HOOKS
 
 @HOOKS.register_module()
 class FiniteLossHook(Hook):
-    """Stop training with a clear error when the loss becomes NaN or inf.
+    """Stop training with a clear error when the loss becomes NaN or inf, or
+    stays exactly zero.
 
-    The check stays on the loss's device (no synchronization) and records
-    the first bad iteration; every ``interval`` iterations (and at the last
-    one) it is read once and training stops with a ``FloatingPointError``
-    that names that iteration. The checkpoints written before it are kept.
+    The checks stay on the loss's device (no synchronization): the first bad
+    iteration is recorded there, and every ``interval`` iterations (and at
+    the last one) the record is read once. A NaN / inf loss stops training
+    with a ``FloatingPointError`` naming its first iteration. A loss that is
+    exactly 0 for ``max_zero_loss_iters`` consecutive iterations (a dead
+    loss: e.g. a loss denominator that overflowed in fp16 gives 0, and every
+    gradient is then 0) stops it with a ``RuntimeError`` naming them. The
+    checkpoints written before are kept.
 
     Args:
-        interval (int): Iterations between reads of the flag. Defaults to 10.
+        interval (int): Iterations between reads of the record.
+            Defaults to 10.
+        max_zero_loss_iters (int, optional): Consecutive exactly-zero losses
+            that stop training; None disables the check. Defaults to None.
     """
 
     priority = 'ABOVE_NORMAL'
 
-    def __init__(self, interval: int = 10) -> None:
+    def __init__(self,
+                 interval: int = 10,
+                 max_zero_loss_iters: Optional[int] = None) -> None:
         if interval < 1:
             raise ValueError(f'interval must be >= 1, got {interval}')
+        if max_zero_loss_iters is not None and max_zero_loss_iters < 1:
+            raise ValueError('max_zero_loss_iters must be None (no check) or '
+                             f'>= 1, got {max_zero_loss_iters}')
         self.interval = interval
-        self._first_bad: Optional[torch.Tensor] = None
+        self.max_zero_loss_iters = max_zero_loss_iters
+        # on the loss's device: first NaN/inf iteration, current run of
+        # zero losses, first iteration of the first run that got too long
+        self._state: Optional[torch.Tensor] = None
 
     def after_train_iter(self,
                          runner,
@@ -38,22 +54,38 @@ class FiniteLossHook(Hook):
         if not isinstance(loss, torch.Tensor):
             loss = torch.tensor(float(loss))
         loss = loss.detach()
-        if self._first_bad is None or \
-                self._first_bad.device != loss.device:
-            self._first_bad = torch.full((), -1, device=loss.device)
-        bad = ~torch.isfinite(loss).all() & (self._first_bad < 0)
-        self._first_bad = torch.where(
-            bad, torch.full_like(self._first_bad, iteration),
-            self._first_bad)
+        if self._state is None or self._state.device != loss.device:
+            self._state = torch.tensor([-1, 0, -1], device=loss.device)
+        first_bad, zero_run, first_dead = self._state.unbind()
+        first_bad = torch.where(~torch.isfinite(loss).all() & (first_bad < 0),
+                                iteration, first_bad)
+        zero_run = torch.where((loss == 0).all(), zero_run + 1, 0)
+        if self.max_zero_loss_iters is not None:
+            too_long = (zero_run == self.max_zero_loss_iters) & \
+                (first_dead < 0)
+            first_dead = torch.where(
+                too_long, iteration - self.max_zero_loss_iters + 1,
+                first_dead)
+        self._state = torch.stack([first_bad, zero_run, first_dead])
         if self.every_n_train_iters(runner, self.interval) or \
                 self.is_last_train_iter(runner):
-            first = int(self._first_bad.item())
-            if first >= 0:
-                raise FloatingPointError(
-                    f'the loss became NaN or inf at iteration {first} '
-                    f'(epoch {runner.epoch + 1}); training stopped at '
-                    f'iteration {iteration}. Lower the learning rate, check '
-                    f'the data, or resume from the last checkpoint in '
-                    f'{runner.work_dir}.')
+            self._raise_if_bad(runner, iteration)
 
-
+    def _raise_if_bad(self, runner, iteration: int) -> None:
+        first_bad, _, first_dead = self._state.tolist()
+        advice = (f'training stopped at iteration {iteration}. The '
+                  f'checkpoints written before are in {runner.work_dir}.')
+        if first_bad >= 0:
+            raise FloatingPointError(
+                f'the loss became NaN or inf at iteration {first_bad} '
+                f'(epoch {runner.epoch + 1}); {advice} Lower the learning '
+                f'rate, check the data, or resume from the last checkpoint.')
+        if first_dead >= 0:
+            last = first_dead + self.max_zero_loss_iters - 1
+            raise RuntimeError(
+                f'the loss was exactly 0 for {self.max_zero_loss_iters} '
+                f'consecutive iterations (iterations {first_dead} to {last}),'
+                f' so every gradient is 0 and nothing learns; {advice} Look '
+                f'for a loss denominator that overflows in fp16 (a mask or '
+                f'count summed in half precision) or a loss that supervises '
+                f'no element.')

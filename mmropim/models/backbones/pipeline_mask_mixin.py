@@ -69,7 +69,9 @@ class PipelineMaskMixin:
         order = torch.cat(
             [split.ids_visible, split.ids_retained, split.ids_thrown], dim=1)
         ids_restore = torch.argsort(order, dim=1)
-        mask = torch.ones(order.shape, device=x.device, dtype=x.dtype)
+        # float32 as MAEViT's own mask: a head that sums it (MMPretrain's
+        # PixelReconstructionLoss) overflows in fp16 at real batch sizes
+        mask = torch.ones(order.shape, device=x.device)
         mask[:, :split.ids_visible.shape[1]] = 0
         mask = mask.gather(1, ids_restore)
         return gather_tokens(x, split.ids_visible), mask, ids_restore

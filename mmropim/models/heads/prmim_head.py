@@ -99,8 +99,11 @@ class PRMIMHead(BaseModule):
         grid_hw = (target.shape[-2] // self.patch_size,
                    target.shape[-1] // self.patch_size)
         pred = self.reconstruct(decoded, split, grid_hw)
-        supervised = mask.flatten(1).to(pred.dtype)
+        # The loss and its denominator in float32 whatever the compute dtype:
+        # a (B, N) mask summed in fp16 overflows past 65,504 masked tokens
+        # (batch 512 x 147), and the loss would be exactly 0.
+        supervised = mask.flatten(1).float()
         if self.aggregator is None:
             supervised = supervised.scatter(1, split.ids_thrown, 0.)
-        return self.loss_module(pred, self.construct_target(target),
+        return self.loss_module(pred.float(), self.construct_target(target),
                                 supervised)

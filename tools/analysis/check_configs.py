@@ -1,0 +1,438 @@
+"""Run full-size configs as users run them, at narrow widths.
+
+Every config is built as shipped except that its transformer and head widths
+are divided by ``--width-divisor`` (depth, heads, token counts, input size,
+per-GPU batch, pipeline, optimizer, schedule and AMP settings are kept). It
+then trains ``--iters`` iterations through MMEngine's ``Runner`` on the demo
+images (``make_demo_data.py``), cropped and resized by the config's own
+pipeline to its real input size. On a CPU, ``AmpOptimWrapper`` becomes
+:class:`CPUAmpOptimWrapper` (fp16 / bf16 autocast and a gradient scaler on
+the CPU). Checked: the loss is finite and non-zero at every iteration, and
+every parameter that requires a gradient receives a finite, non-zero one.
+
+    python tools/analysis/check_configs.py [CONFIG ...] [--iters 2]
+        [--width-divisor 16] [--batch-size N] [--device cpu|cuda]
+
+Without CONFIG every non-demo config under ``configs/`` is checked.
+"""
+import argparse
+import copy
+import glob
+import math
+import os
+import os.path as osp
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from typing import Dict, List, Optional
+
+import torch
+from mmengine.config import Config, ConfigDict
+from mmengine.hooks import Hook
+from mmengine.optim import AmpOptimWrapper, OptimWrapper
+from mmengine.registry import HOOKS, OPTIM_WRAPPERS
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIG_ROOT = osp.join(REPO_ROOT, 'configs')
+
+# Config keys that hold a channel width (and only a width).
+WIDTH_KEYS = frozenset({
+    'embed_dims', 'embed_dim', 'decoder_embed_dim', 'in_channels',
+    'channels', 'out_channels', 'feat_channels', 'fc_out_channels',
+    'conv_out_channels', 'feedforward_channels'
+})
+# Widths below this are image channels or class counts, never divided.
+MIN_WIDTH_TO_DIVIDE = 64
+
+
+def is_demo_config(path: str) -> bool:
+    """Demo configs (``*_demo-*.py``) already run on the CPU as shipped."""
+    return '_demo-' in osp.basename(path)
+
+
+def full_size_configs() -> List[str]:
+    """Every config under ``configs/`` that is neither a ``_base_`` file nor
+    a demo config, sorted."""
+    paths = glob.glob(osp.join(CONFIG_ROOT, '**', '*.py'), recursive=True)
+    return sorted(p for p in paths
+                  if '_base_' not in p.split(os.sep) and not is_demo_config(p))
+
+
+def _divide(width: int, divisor: int) -> int:
+    if width < MIN_WIDTH_TO_DIVIDE:
+        return width
+    if width % divisor:
+        raise ValueError(f'width {width} is not divisible by the width '
+                         f'divisor {divisor}')
+    return width // divisor
+
+
+def _expand_arch(node: dict) -> None:
+    """Replace a named ViT ``arch`` (e.g. ``'b'``) by its settings dict, so
+    that its widths can be divided."""
+    from mmpretrain.registry import MODELS
+    arch = node.get('arch')
+    if not isinstance(arch, str):
+        return
+    cls = MODELS.get(node['type'])
+    zoo = getattr(cls, 'arch_zoo', None)
+    if zoo is None or arch.lower() not in zoo:
+        raise KeyError(f'cannot expand arch={arch!r} of {node["type"]}')
+    settings = dict(zoo[arch.lower()])
+    settings.pop('_delete_', None)
+    node['arch'] = ConfigDict(settings)
+
+
+def narrow_model(model_cfg: dict,
+                 width_divisor: int = 16,
+                 max_depth: Optional[int] = None) -> ConfigDict:
+    """A copy of a model config with every channel width divided.
+
+    Head counts, patch sizes, token counts and all other settings are kept,
+    and so are depths unless ``max_depth`` is given. Named ViT architectures
+    are expanded into their settings first. The backbone's ``init_cfg`` of
+    type ``Pretrained`` is dropped (there is no checkpoint of the narrow
+    model).
+
+    Args:
+        model_cfg (dict): The ``model`` field of a config.
+        width_divisor (int): Divisor of every width >= 64. Defaults to 16.
+        max_depth (int, optional): Cap on encoder and decoder depths
+            (``num_layers``, ``decoder_depth``); ``out_indices`` are clipped
+            to it. None keeps the depths.
+
+    Returns:
+        ConfigDict: The narrow model config.
+    """
+    if width_divisor < 1:
+        raise ValueError(f'width_divisor must be >= 1, got {width_divisor}')
+    model_cfg = copy.deepcopy(ConfigDict(model_cfg))
+
+    def shallow(node):
+        if max_depth is None:
+            return
+        depth = max_depth
+        if isinstance(node.get('arch'), dict):
+            depth = min(node['arch']['num_layers'], max_depth)
+            node['arch']['num_layers'] = depth
+        if 'decoder_depth' in node:
+            node['decoder_depth'] = min(node['decoder_depth'], max_depth)
+        indices = node.get('out_indices')
+        if isinstance(indices, (list, tuple)):
+            node['out_indices'] = sorted({min(i, depth - 1) for i in indices})
+
+    def visit(node):
+        if isinstance(node, dict):
+            if 'type' in node and 'arch' in node:
+                _expand_arch(node)
+            shallow(node)
+            for key, value in node.items():
+                if key in WIDTH_KEYS and isinstance(value, int):
+                    node[key] = _divide(value, width_divisor)
+                elif key in WIDTH_KEYS and isinstance(value, (list, tuple)) \
+                        and all(isinstance(v, int) for v in value):
+                    node[key] = type(value)(
+                        _divide(v, width_divisor) for v in value)
+                else:
+                    visit(value)
+        elif isinstance(node, (list, tuple)):
+            for value in node:
+                visit(value)
+
+    visit(model_cfg)
+    backbone = model_cfg.get('backbone', {})
+    init_cfg = backbone.get('init_cfg')
+    if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
+        backbone['init_cfg'] = None
+    return model_cfg
+
+
+@OPTIM_WRAPPERS.register_module()
+class CPUAmpOptimWrapper(OptimWrapper):
+    """``AmpOptimWrapper`` on the CPU, to check AMP configs without a GPU.
+
+    MMEngine's ``AmpOptimWrapper`` refuses to build without a GPU and its
+    ``autocast`` accepts only bfloat16 on the CPU. This wrapper runs the
+    forward under ``torch.autocast('cpu', dtype)`` (float16 unless the config
+    says otherwise, as on a GPU) and scales the loss with
+    ``torch.amp.GradScaler('cpu')`` exactly as ``AmpOptimWrapper`` does.
+
+    Args:
+        loss_scale (str | float | dict): As in ``AmpOptimWrapper``.
+        dtype (str | torch.dtype, optional): Autocast dtype; float16 when
+            None.
+        **kwargs: Arguments of ``OptimWrapper``.
+    """
+
+    def __init__(self, loss_scale='dynamic', dtype=None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._scale_update_param = None
+        if loss_scale == 'dynamic':
+            self.loss_scaler = torch.amp.GradScaler('cpu')
+        elif isinstance(loss_scale, float):
+            self._scale_update_param = loss_scale
+            self.loss_scaler = torch.amp.GradScaler(
+                'cpu', init_scale=loss_scale)
+        elif isinstance(loss_scale, dict):
+            self.loss_scaler = torch.amp.GradScaler('cpu', **loss_scale)
+        else:
+            raise TypeError('loss_scale must be "dynamic", a float or a dict, '
+                            f'got {loss_scale!r}')
+        if isinstance(dtype, str):
+            dtype = getattr(torch, dtype)
+        self.cast_dtype = dtype or torch.float16
+
+    backward = AmpOptimWrapper.backward
+    step = AmpOptimWrapper.step
+    state_dict = AmpOptimWrapper.state_dict
+    load_state_dict = AmpOptimWrapper.load_state_dict
+
+    @contextmanager
+    def optim_context(self, model):
+        with super().optim_context(model), torch.autocast(
+                'cpu', dtype=self.cast_dtype):
+            yield
+
+
+def map_amp_to_device(optim_wrapper_cfg: dict, device: str) -> ConfigDict:
+    """``AmpOptimWrapper`` -> ``CPUAmpOptimWrapper`` on the CPU; unchanged
+    on a GPU."""
+    optim_wrapper_cfg = copy.deepcopy(ConfigDict(optim_wrapper_cfg))
+    if device == 'cpu' and optim_wrapper_cfg.get('type') == 'AmpOptimWrapper':
+        optim_wrapper_cfg.type = 'CPUAmpOptimWrapper'
+    return optim_wrapper_cfg
+
+
+@HOOKS.register_module()
+class GradientAuditHook(Hook):
+    """Record the loss of every iteration and which trainable parameters got
+    a finite, non-zero gradient (read during backward: the optimizer wrapper
+    clears the gradients after its step)."""
+
+    def __init__(self) -> None:
+        self.losses: List[float] = []
+        self.gradients: Dict[str, List[bool]] = {}
+        self._handles = []
+
+    def before_train(self, runner) -> None:
+        model = runner.model.module if hasattr(runner.model, 'module') \
+            else runner.model
+        for name, param in model.named_parameters():
+            if not param.requires_grad:
+                continue
+            self.gradients[name] = []
+            self._handles.append(
+                param.register_hook(self._recorder(name)))
+
+    def _recorder(self, name):
+
+        def record(grad):
+            self.gradients[name].append(
+                bool(torch.isfinite(grad).all() and grad.abs().sum() > 0))
+
+        return record
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None) -> None:
+        self.losses.append(float(outputs['loss']))
+
+    def after_train(self, runner) -> None:
+        for handle in self._handles:
+            handle.remove()
+
+    def without_gradient(self) -> List[str]:
+        """Trainable parameters that never got a finite non-zero gradient."""
+        return [n for n, seen in self.gradients.items() if not any(seen)]
+
+
+DEMO_SETS = dict(
+    mmpretrain=dict(type='CustomDataset', subdir='imagenet'),
+    mmseg=dict(type='BaseSegDataset', subdir='ade20k'),
+    mmdet=dict(type='CocoDataset', subdir='coco'))
+
+
+def demo_dataset(dataset_cfg: dict, scope: str, demo_root: str,
+                 num_samples: int) -> ConfigDict:
+    """The config's training dataset, read from the demo set of its task
+    and repeated to ``num_samples`` images; its pipeline is kept."""
+    pipeline = dataset_cfg['pipeline']
+    root = osp.join(demo_root, DEMO_SETS[scope]['subdir'])
+    if scope == 'mmpretrain':
+        dataset = dict(type='CustomDataset', data_root=root,
+                       data_prefix='train', pipeline=pipeline)
+        length = len(glob.glob(osp.join(root, 'train', '*', '*')))
+    elif scope == 'mmseg':
+        dataset = dict(
+            type='BaseSegDataset', data_root=root,
+            metainfo=dict(classes=('background', 'nucleus')),
+            img_suffix='.png', seg_map_suffix='.png',
+            data_prefix=dict(img_path='images/training',
+                             seg_map_path='annotations/training'),
+            reduce_zero_label=dataset_cfg.get('reduce_zero_label', False),
+            pipeline=pipeline)
+        length = len(glob.glob(osp.join(root, 'images', 'training', '*')))
+    else:
+        dataset = dict(
+            type='CocoDataset', data_root=root,
+            metainfo=dict(classes=('nucleus', )),
+            ann_file='annotations/instances_train.json',
+            data_prefix=dict(img='train/'),
+            filter_cfg=dict(filter_empty_gt=True, min_size=8),
+            backend_args=None, pipeline=pipeline)
+        length = len(glob.glob(osp.join(root, 'train', '*')))
+    if length == 0:
+        raise FileNotFoundError(
+            f'no demo images under {root}: run '
+            f'python tools/dataset_converters/make_demo_data.py --out '
+            f'{demo_root}')
+    return ConfigDict(type='RepeatDataset',
+                      times=math.ceil(num_samples / length), dataset=dataset)
+
+
+def scope_of(cfg: Config) -> str:
+    return cfg.get('default_scope', 'mmpretrain')
+
+
+def prepare_config(path: str,
+                   work_dir: str,
+                   demo_root: str,
+                   iters: int = 2,
+                   width_divisor: int = 16,
+                   batch_size: Optional[int] = None,
+                   device: str = 'cpu') -> Config:
+    """Load a config and make it a short run of the narrow model on the demo
+    data at the config's input size and per-GPU batch.
+
+    Args:
+        path (str): Config file.
+        work_dir (str): Folder for the run's logs.
+        demo_root (str): Root of ``make_demo_data.py``'s output.
+        iters (int): Training iterations. Defaults to 2.
+        width_divisor (int): See :func:`narrow_model`. Defaults to 16.
+        batch_size (int, optional): Per-GPU batch; the config's when None.
+        device (str): ``'cpu'`` or ``'cuda'``.
+
+    Returns:
+        Config: Ready for ``Runner.from_cfg``.
+    """
+    cfg = Config.fromfile(path)
+    scope = scope_of(cfg)
+    cfg.model = narrow_model(cfg.model, width_divisor)
+    loader = cfg.train_dataloader
+    batch_size = batch_size or loader.batch_size
+    loader.batch_size = batch_size
+    loader.dataset = demo_dataset(loader.dataset, scope, demo_root,
+                                  batch_size * iters)
+    loader.num_workers = min(loader.get('num_workers', 0), 2)
+    loader.persistent_workers = False
+    loader.pin_memory = False
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters)
+    for key in ('val_dataloader', 'val_evaluator', 'val_cfg',
+                'test_dataloader', 'test_evaluator', 'test_cfg'):
+        cfg[key] = None
+    cfg.default_hooks.checkpoint = None
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
+    cfg.optim_wrapper = map_amp_to_device(cfg.optim_wrapper, device)
+    cfg.work_dir = work_dir
+    cfg.launcher = 'none'
+    cfg.load_from = None
+    cfg.resume = False
+    cfg.visualizer = dict(type=cfg.visualizer.type, vis_backends=[])
+    return cfg
+
+
+def check_config(path: str,
+                 work_dir: str,
+                 demo_root: str,
+                 iters: int = 2,
+                 width_divisor: int = 16,
+                 batch_size: Optional[int] = None,
+                 device: str = 'cpu') -> dict:
+    """Train the narrow model of a config for a few iterations.
+
+    Returns:
+        dict: ``losses`` per iteration, ``without_gradient`` (trainable
+        parameters that never got a finite non-zero gradient), ``batch_size``,
+        ``input_shape`` of the first batch, ``optim_wrapper`` type, ``amp_dtype``
+        and ``seconds``.
+    """
+    from mmengine.runner import Runner
+    cfg = prepare_config(path, work_dir, demo_root, iters, width_divisor,
+                         batch_size, device)
+    audit = GradientAuditHook()
+    shapes = []
+
+    class InputShapeHook(Hook):
+
+        def before_train_iter(self, runner, batch_idx, data_batch=None):
+            inputs = data_batch['inputs']
+            shapes.append((len(inputs), ) + tuple(inputs[0].shape))
+
+    start = time.perf_counter()
+    runner = Runner.from_cfg(cfg)
+    runner.register_hook(audit, priority='LOWEST')
+    runner.register_hook(InputShapeHook(), priority='LOWEST')
+    runner.train()
+    wrapper = runner.optim_wrapper
+    return dict(
+        losses=audit.losses,
+        without_gradient=audit.without_gradient(),
+        batch_size=cfg.train_dataloader.batch_size,
+        input_shape=shapes[0],
+        optim_wrapper=type(wrapper).__name__,
+        amp_dtype=str(getattr(wrapper, 'cast_dtype', None)),
+        seconds=time.perf_counter() - start)
+
+
+def problems(result: dict) -> List[str]:
+    """What is wrong with a :func:`check_config` result (empty when fine)."""
+    found = []
+    for i, loss in enumerate(result['losses']):
+        if not math.isfinite(loss) or loss == 0:
+            found.append(f'loss {loss} at iteration {i + 1}')
+    if result['without_gradient']:
+        found.append('no finite non-zero gradient: ' +
+                     ', '.join(result['without_gradient']))
+    return found
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('configs', nargs='*', help='configs (default: all '
+                        'non-demo configs under configs/)')
+    parser.add_argument('--iters', type=int, default=2)
+    parser.add_argument('--width-divisor', type=int, default=16)
+    parser.add_argument('--batch-size', type=int, help='per-GPU batch '
+                        '(default: the config\'s)')
+    parser.add_argument('--device', choices=['cpu', 'cuda'],
+                        default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--demo-root', default='data/demo',
+                        help='output of make_demo_data.py')
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    import mmropim  # noqa: F401
+    failed = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in args.configs or full_size_configs():
+            result = check_config(path, osp.join(tmp, osp.basename(path)),
+                                  args.demo_root, args.iters,
+                                  args.width_divisor, args.batch_size,
+                                  args.device)
+            found = problems(result)
+            failed += bool(found)
+            print(f'{"FAIL" if found else "ok  "} '
+                  f'{osp.relpath(path, CONFIG_ROOT)}: batch '
+                  f'{result["input_shape"]}, {result["optim_wrapper"]} '
+                  f'{result["amp_dtype"]}, losses '
+                  f'{[round(v, 4) for v in result["losses"]]}, '
+                  f'{result["seconds"]:.1f} s' +
+                  ''.join(f'\n     {p}' for p in found))
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == '__main__':
+    main()
