@@ -28,5 +28,6 @@ def test_missing_config_is_named():
 def test_gpu_only_options_fail_clearly_on_cpu():
     with pytest.raises(RuntimeError, match='--amp needs a CUDA device'):
         load_run_config(TINY, amp=True)
-    with pytest.raises(RuntimeError, match='--launcher pytorch needs CUDA'):
-        load_run_config(TINY, launcher='pytorch')
+    with pytest.raises(RuntimeError, match='--launcher slurm needs CUDA.*'
+                       'on CPUs use --launcher pytorch'):
+        load_run_config(TINY, launcher='slurm')

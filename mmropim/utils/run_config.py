@@ -3,7 +3,8 @@ import os.path as osp
 from typing import Optional
 
 import torch
-from mmengine.config import Config
+import torch.distributed as dist
+from mmengine.config import Config, ConfigDict
 
 
 def load_run_config(config: str,
@@ -31,10 +32,7 @@ def load_run_config(config: str,
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     if launcher != 'none' and not torch.cuda.is_available():
-        raise RuntimeError(
-            f'--launcher {launcher} needs CUDA GPUs: MMEngine binds every '
-            'process to one GPU (torch.cuda.set_device). Use --launcher none '
-            'to train on the CPU.')
+        setup_cpu_distributed(cfg, launcher)
     cfg.launcher = launcher
     if work_dir is not None:
         cfg.work_dir = work_dir
@@ -54,3 +52,37 @@ def load_run_config(config: str,
             cfg.setdefault('test_cfg', dict())
             cfg.test_cfg.fp16 = True
     return cfg
+
+
+def setup_cpu_distributed(cfg: Config, launcher: str) -> None:
+    """Distributed training on CPUs: a gloo process group and a CPU DDP
+    wrapper, where MMEngine would bind every process to a GPU.
+
+    MMEngine's ``init_dist`` calls ``torch.cuda.set_device`` and its DDP
+    wrapper defaults to ``device_ids=[LOCAL_RANK]``; both need CUDA. The
+    runner skips ``init_dist`` when a process group exists, so the group is
+    created here (``env://``, as ``torch.distributed.run`` sets it up) and
+    the wrapper gets ``device_ids=None``. Nothing changes on GPUs.
+
+    Args:
+        cfg (Config): The run config; ``model_wrapper_cfg`` and
+            ``env_cfg.dist_cfg`` are updated.
+        launcher (str): Only ``'pytorch'`` (``tools/dist_train.sh``) runs on
+            CPUs.
+    """
+    if launcher != 'pytorch':
+        raise RuntimeError(
+            f'--launcher {launcher} needs CUDA GPUs; on CPUs use '
+            '--launcher pytorch (tools/dist_train.sh CONFIG N) or --launcher '
+            'none.')
+    if not dist.is_initialized():
+        dist.init_process_group(backend='gloo')
+    cfg.setdefault('env_cfg', ConfigDict())
+    cfg.env_cfg.setdefault('dist_cfg', ConfigDict())
+    cfg.env_cfg.dist_cfg.backend = 'gloo'
+    wrapper = cfg.get('model_wrapper_cfg') or ConfigDict(
+        type='MMDistributedDataParallel',
+        broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False))
+    wrapper.device_ids = None
+    cfg.model_wrapper_cfg = wrapper

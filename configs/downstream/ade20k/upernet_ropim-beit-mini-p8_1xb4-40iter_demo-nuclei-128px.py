@@ -31,7 +31,12 @@ model = dict(
         layer_scale_init_value=0.1,
         norm_cfg=dict(type='LN', eps=1e-6),
         init_cfg=dict(type='Pretrained', checkpoint='', prefix='backbone.')),
-    neck=dict(type='Feature2Pyramid', embed_dim=96, rescales=[4, 2, 1, 0.5]),
+    # BN, not Feature2Pyramid's default SyncBN, which DDP refuses on CPUs
+    neck=dict(
+        type='Feature2Pyramid',
+        embed_dim=96,
+        rescales=[4, 2, 1, 0.5],
+        norm_cfg=norm_cfg),
     decode_head=dict(
         type='UPerHead',
         in_channels=[96, 96, 96, 96],
