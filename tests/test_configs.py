@@ -69,7 +69,8 @@ def test_config_loads_and_builds(path):
         names = [type(t).__name__ for t in pipeline]
         assert names[-2:] == ['FurthestSampling', 'PackInputs']
         assert 'throw_mask' in pipeline[-1].algorithm_keys
-        ablation_without_aggregator = 'noagg' in path or 'partial-' in path
+        ablation_without_aggregator = any(
+            k in path for k in ('noagg', 'partial-', 'mae-g000'))
         aggregator = getattr(model.head, 'aggregator',
                              getattr(model.neck, 'aggregator', None))
         assert (aggregator is None) == ablation_without_aggregator

@@ -65,7 +65,7 @@ def batch(throw_ratio, num=2, mode='furthest', seed=0):
 @pytest.mark.parametrize('throw_ratio', [0.0, 0.25, 0.5])
 def test_decoder_sequence_has_n_times_one_minus_gamma_plus_one_tokens(
         throw_ratio):
-    model = build(prmim_cfg())
+    model = build(prmim_cfg(**({} if throw_ratio else dict(aggregator=None))))
     lengths = []
     model.neck.decoder_blocks[0].register_forward_hook(
         lambda module, args, out: lengths.append(args[0].shape[1]))
@@ -216,7 +216,7 @@ def simmim_cfg(aggregator=dict(type='SpatialAggregator', kernel_size=3)):
 @pytest.mark.parametrize('throw_ratio', [0.0, 0.5])
 def test_simmim_encoder_sees_n_times_one_minus_gamma_plus_one_tokens(
         throw_ratio):
-    model = build(simmim_cfg())
+    model = build(simmim_cfg(**({} if throw_ratio else dict(aggregator=None))))
     lengths = []
     model.backbone.layers[0].register_forward_hook(
         lambda module, args, out: lengths.append(args[0].shape[1]))
@@ -225,11 +225,21 @@ def test_simmim_encoder_sees_n_times_one_minus_gamma_plus_one_tokens(
     assert lengths == [NUM_TOKENS * (1 - throw_ratio) + 1]
     loss.backward()
     assert model.backbone.mask_token.grad.abs().sum() > 0
-    aggregator_grad = model.neck.aggregator.conv.weight.grad
     if throw_ratio > 0:
-        assert aggregator_grad.abs().sum() > 0
-    else:  # nothing thrown: the aggregator is not used
-        assert aggregator_grad is None
+        assert model.neck.aggregator.conv.weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize('cfg', [prmim_cfg, simmim_cfg])
+def test_aggregator_without_thrown_tokens_is_a_clear_error(cfg):
+    """It would get no gradient, and DDP (find_unused_parameters=False)
+    raises at the second iteration."""
+    model = build(cfg())
+    images, samples = batch(0.0)
+    with pytest.raises(ValueError, match='no thrown tokens.*aggregator=None'):
+        model.loss(images, samples)
+    model.eval()  # evaluation and pictures of such a model still work
+    with torch.no_grad():
+        assert torch.isfinite(model.loss(images, samples)['loss'])
 
 
 def test_simmim_with_throw_ratio_zero_is_plain_simmim():

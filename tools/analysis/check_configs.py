@@ -8,7 +8,7 @@ images (``make_demo_data.py``), cropped and resized by the config's own
 pipeline to its real input size. On a CPU, ``AmpOptimWrapper`` becomes
 :class:`CPUAmpOptimWrapper` (fp16 / bf16 autocast and a gradient scaler on
 the CPU). Checked: the loss is finite and non-zero at every iteration, and
-every parameter that requires a gradient receives a finite, non-zero one.
+every parameter that requires a gradient receives a non-zero one.
 
     python tools/analysis/check_configs.py [CONFIG ...] [--iters 2]
         [--width-divisor 16] [--batch-size N] [--device cpu|cuda]
@@ -18,6 +18,7 @@ Without CONFIG every non-demo config under ``configs/`` is checked.
 import argparse
 import copy
 import glob
+import json
 import math
 import os
 import os.path as osp
@@ -42,6 +43,9 @@ WIDTH_KEYS = frozenset({
     'channels', 'out_channels', 'feat_channels', 'fc_out_channels',
     'conv_out_channels', 'feedforward_channels'
 })
+# Attention head counts, divided with the widths (the head dimension stays
+# as shipped): the (B, heads, T, T) attention maps do not shrink with width.
+HEAD_KEYS = frozenset({'num_heads', 'decoder_num_heads'})
 # Widths below this are image channels or class counts, never divided.
 MIN_WIDTH_TO_DIVIDE = 64
 
@@ -57,6 +61,37 @@ def full_size_configs() -> List[str]:
     paths = glob.glob(osp.join(CONFIG_ROOT, '**', '*.py'), recursive=True)
     return sorted(p for p in paths
                   if '_base_' not in p.split(os.sep) and not is_demo_config(p))
+
+
+def training_dataset(dataset_cfg: dict) -> dict:
+    """The dataset under any wrappers (``RepeatDataset`` ...), the one with
+    the pipeline."""
+    while 'pipeline' not in dataset_cfg and 'dataset' in dataset_cfg:
+        dataset_cfg = dataset_cfg['dataset']
+    return dataset_cfg
+
+
+def setting_key(cfg: Config) -> str:
+    """What a short run of a config depends on: model, training pipeline,
+    per-GPU batch and optimizer wrapper without the learning rate. Configs
+    with equal keys differ only in their schedule (learning rate, warm-up,
+    epochs) or runtime."""
+    optim_wrapper = copy.deepcopy(cfg.optim_wrapper.to_dict())
+    optim_wrapper.get('optimizer', {}).pop('lr', None)
+    return json.dumps([
+        cfg.model.to_dict(),
+        [dict(t) for t in training_dataset(cfg.train_dataloader.dataset)
+         ['pipeline']], cfg.train_dataloader.batch_size, optim_wrapper
+    ], sort_keys=True, default=str)
+
+
+def group_by_setting(paths: List[str]) -> List[List[str]]:
+    """Configs grouped by :func:`setting_key`, groups and members in the
+    order of ``paths``."""
+    groups: Dict[str, List[str]] = {}
+    for path in paths:
+        groups.setdefault(setting_key(Config.fromfile(path)), []).append(path)
+    return list(groups.values())
 
 
 def _divide(width: int, divisor: int) -> int:
@@ -87,10 +122,11 @@ def _expand_arch(node: dict) -> None:
 def narrow_model(model_cfg: dict,
                  width_divisor: int = 16,
                  max_depth: Optional[int] = None) -> ConfigDict:
-    """A copy of a model config with every channel width divided.
+    """A copy of a model config with every channel width and attention head
+    count divided (at least one head).
 
-    Head counts, patch sizes, token counts and all other settings are kept,
-    and so are depths unless ``max_depth`` is given. Named ViT architectures
+    Head dimensions, patch sizes, token counts and all other settings are
+    kept, and so are depths unless ``max_depth`` is given. Named ViT architectures
     are expanded into their settings first. The backbone's ``init_cfg`` of
     type ``Pretrained`` is dropped (there is no checkpoint of the narrow
     model).
@@ -130,6 +166,8 @@ def narrow_model(model_cfg: dict,
             for key, value in node.items():
                 if key in WIDTH_KEYS and isinstance(value, int):
                     node[key] = _divide(value, width_divisor)
+                elif key in HEAD_KEYS and isinstance(value, int):
+                    node[key] = max(1, value // width_divisor)
                 elif key in WIDTH_KEYS and isinstance(value, (list, tuple)) \
                         and all(isinstance(v, int) for v in value):
                     node[key] = type(value)(
@@ -195,6 +233,59 @@ class CPUAmpOptimWrapper(OptimWrapper):
             yield
 
 
+class _Float32OnCPU:
+    """Stands in for mmcv's compiled-op module: CPU half tensors go to an op
+    as float32 copies; copies the op changed are written back into their
+    originals (ops such as ``roi_align_forward`` fill preallocated outputs),
+    inputs are left untouched (autograd saved them)."""
+
+    def __init__(self, ext_module) -> None:
+        self._ext_module = ext_module
+
+    def __getattr__(self, name):
+        op = getattr(self._ext_module, name)
+
+        def call(*args, **kwargs):
+            halves = []
+
+            def upcast(value):
+                if isinstance(value, torch.Tensor) and \
+                        value.device.type == 'cpu' and value.dtype in (
+                            torch.float16, torch.bfloat16):
+                    copy_ = value.float()
+                    halves.append((value, copy_))
+                    return copy_
+                return value
+
+            args = [upcast(a) for a in args]
+            kwargs = {k: upcast(v) for k, v in kwargs.items()}
+            out = op(*args, **kwargs)
+            for original, copy_ in halves:  # only outputs the op filled in
+                if not torch.equal(original.float(), copy_):
+                    original.copy_(copy_)
+            return out
+
+        return call
+
+
+@contextmanager
+def mmcv_ops_in_float32_on_cpu(modules=('nms', 'roi_align')):
+    """mmcv's CPU kernels of NMS and RoIAlign take float32 only (its CUDA
+    kernels take half too), so detectors under CPU autocast need this; it
+    changes nothing for CUDA tensors."""
+    import importlib
+    patched = []
+    try:
+        for name in modules:
+            module = importlib.import_module(f'mmcv.ops.{name}')
+            patched.append((module, module.ext_module))
+            module.ext_module = _Float32OnCPU(module.ext_module)
+        yield
+    finally:
+        for module, ext_module in patched:
+            module.ext_module = ext_module
+
+
 def map_amp_to_device(optim_wrapper_cfg: dict, device: str) -> ConfigDict:
     """``AmpOptimWrapper`` -> ``CPUAmpOptimWrapper`` on the CPU; unchanged
     on a GPU."""
@@ -207,8 +298,10 @@ def map_amp_to_device(optim_wrapper_cfg: dict, device: str) -> ConfigDict:
 @HOOKS.register_module()
 class GradientAuditHook(Hook):
     """Record the loss of every iteration and which trainable parameters got
-    a finite, non-zero gradient (read during backward: the optimizer wrapper
-    clears the gradients after its step)."""
+    a non-zero gradient (read during backward: the optimizer wrapper clears
+    the gradients after its step). Under AMP the gradients are loss-scaled:
+    an inf there is an overflow at the scaler's current scale (the scaler
+    skips that step and lowers the scale), so it counts as a gradient."""
 
     def __init__(self) -> None:
         self.losses: List[float] = []
@@ -228,8 +321,7 @@ class GradientAuditHook(Hook):
     def _recorder(self, name):
 
         def record(grad):
-            self.gradients[name].append(
-                bool(torch.isfinite(grad).all() and grad.abs().sum() > 0))
+            self.gradients[name].append(bool(grad.abs().sum() > 0))
 
         return record
 
@@ -242,50 +334,90 @@ class GradientAuditHook(Hook):
             handle.remove()
 
     def without_gradient(self) -> List[str]:
-        """Trainable parameters that never got a finite non-zero gradient."""
+        """Trainable parameters that never got a non-zero gradient."""
         return [n for n, seen in self.gradients.items() if not any(seen)]
 
 
+# Where each task's demo set lives and how its config's dataset is pointed
+# at it (the dataset class and pipeline stay the config's own, except that
+# the pre-training / classification folders are read as CustomDataset).
 DEMO_SETS = dict(
-    mmpretrain=dict(type='CustomDataset', subdir='imagenet'),
-    mmseg=dict(type='BaseSegDataset', subdir='ade20k'),
-    mmdet=dict(type='CocoDataset', subdir='coco'))
+    mmpretrain=dict(
+        subdir='imagenet',
+        images='train/*/*',
+        override=dict(type='CustomDataset', data_prefix='train',
+                      ann_file='', split='')),
+    mmseg=dict(
+        subdir='ade20k',
+        images='images/training/*',
+        override=dict(
+            img_suffix='.png', seg_map_suffix='.png',
+            data_prefix=dict(img_path='images/training',
+                             seg_map_path='annotations/training'))),
+    mmdet=dict(
+        subdir='coco',
+        images='train/*',
+        override=dict(
+            metainfo=dict(classes=('nucleus', )),
+            ann_file='annotations/instances_train.json',
+            data_prefix=dict(img='train/'))))
+
+
+def reduces_zero_label(dataset_cfg: dict) -> bool:
+    """Whether an MMSeg dataset maps label 0 to 'ignore' (ADE20K's
+    convention: 0 = other), by its config or its class default."""
+    if 'reduce_zero_label' in dataset_cfg:
+        return bool(dataset_cfg['reduce_zero_label'])
+    import inspect
+
+    from mmseg.registry import DATASETS
+    parameter = inspect.signature(DATASETS.get(
+        dataset_cfg['type']).__init__).parameters.get('reduce_zero_label')
+    return bool(parameter is not None and parameter.default)
+
+
+def shift_seg_labels(root: str, out: str) -> str:
+    """A copy of an ADE20K-style demo set with every label id raised by one
+    (0 background -> 1, 1 nucleus -> 2), for datasets that reduce the zero
+    label: otherwise background is ignored and a crop without a nucleus
+    supervises nothing."""
+    import shutil
+
+    import numpy as np
+    from PIL import Image
+    shutil.copytree(osp.join(root, 'images'), osp.join(out, 'images'),
+                    dirs_exist_ok=True)
+    for path in glob.glob(osp.join(root, 'annotations', '*', '*.png')):
+        target = osp.join(out, osp.relpath(path, root))
+        os.makedirs(osp.dirname(target), exist_ok=True)
+        labels = np.asarray(Image.open(path)).astype(np.uint8)
+        Image.fromarray(labels + 1).save(target)
+    return out
 
 
 def demo_dataset(dataset_cfg: dict, scope: str, demo_root: str,
-                 num_samples: int) -> ConfigDict:
-    """The config's training dataset, read from the demo set of its task
-    and repeated to ``num_samples`` images; its pipeline is kept."""
-    pipeline = dataset_cfg['pipeline']
-    root = osp.join(demo_root, DEMO_SETS[scope]['subdir'])
-    if scope == 'mmpretrain':
-        dataset = dict(type='CustomDataset', data_root=root,
-                       data_prefix='train', pipeline=pipeline)
-        length = len(glob.glob(osp.join(root, 'train', '*', '*')))
-    elif scope == 'mmseg':
-        dataset = dict(
-            type='BaseSegDataset', data_root=root,
-            metainfo=dict(classes=('background', 'nucleus')),
-            img_suffix='.png', seg_map_suffix='.png',
-            data_prefix=dict(img_path='images/training',
-                             seg_map_path='annotations/training'),
-            reduce_zero_label=dataset_cfg.get('reduce_zero_label', False),
-            pipeline=pipeline)
-        length = len(glob.glob(osp.join(root, 'images', 'training', '*')))
-    else:
-        dataset = dict(
-            type='CocoDataset', data_root=root,
-            metainfo=dict(classes=('nucleus', )),
-            ann_file='annotations/instances_train.json',
-            data_prefix=dict(img='train/'),
-            filter_cfg=dict(filter_empty_gt=True, min_size=8),
-            backend_args=None, pipeline=pipeline)
-        length = len(glob.glob(osp.join(root, 'train', '*')))
+                 num_samples: int, scratch: str) -> ConfigDict:
+    """The config's training dataset read from the demo set of its task and
+    repeated to at least ``num_samples`` images. Dataset wrappers (e.g. the
+    LSJ configs' ``RepeatDataset``) are unwrapped; the dataset class (except
+    for ImageNet) and the pipeline stay the config's own. ``scratch`` holds
+    relabelled copies where the dataset needs them."""
+    dataset_cfg = training_dataset(dataset_cfg)
+    demo = DEMO_SETS[scope]
+    root = osp.join(demo_root, demo['subdir'])
+    length = len(glob.glob(osp.join(root, demo['images'])))
     if length == 0:
         raise FileNotFoundError(
             f'no demo images under {root}: run '
             f'python tools/dataset_converters/make_demo_data.py --out '
             f'{demo_root}')
+    if scope == 'mmseg' and reduces_zero_label(dataset_cfg):
+        root = shift_seg_labels(root, osp.join(scratch, 'seg_labels_plus1'))
+    dataset = copy.deepcopy(ConfigDict(dataset_cfg))
+    dataset.update(copy.deepcopy(demo['override']), data_root=root)
+    if scope == 'mmpretrain':
+        for key in ('ann_file', 'split'):
+            dataset.pop(key)
     return ConfigDict(type='RepeatDataset',
                       times=math.ceil(num_samples / length), dataset=dataset)
 
@@ -300,7 +432,8 @@ def prepare_config(path: str,
                    iters: int = 2,
                    width_divisor: int = 16,
                    batch_size: Optional[int] = None,
-                   device: str = 'cpu') -> Config:
+                   device: str = 'cpu',
+                   max_depth: Optional[int] = None) -> Config:
     """Load a config and make it a short run of the narrow model on the demo
     data at the config's input size and per-GPU batch.
 
@@ -312,19 +445,23 @@ def prepare_config(path: str,
         width_divisor (int): See :func:`narrow_model`. Defaults to 16.
         batch_size (int, optional): Per-GPU batch; the config's when None.
         device (str): ``'cpu'`` or ``'cuda'``.
+        max_depth (int, optional): See :func:`narrow_model`.
 
     Returns:
         Config: Ready for ``Runner.from_cfg``.
     """
     cfg = Config.fromfile(path)
     scope = scope_of(cfg)
-    cfg.model = narrow_model(cfg.model, width_divisor)
+    cfg.model = narrow_model(cfg.model, width_divisor, max_depth)
     loader = cfg.train_dataloader
     batch_size = batch_size or loader.batch_size
     loader.batch_size = batch_size
     loader.dataset = demo_dataset(loader.dataset, scope, demo_root,
-                                  batch_size * iters)
-    loader.num_workers = min(loader.get('num_workers', 0), 2)
+                                  batch_size * iters, work_dir)
+    # on a CPU the workers would only compete with the model for the cores
+    # (and each finished run's workers take seconds to shut down)
+    loader.num_workers = 0 if device == 'cpu' else min(
+        loader.get('num_workers', 0), 8)
     loader.persistent_workers = False
     loader.pin_memory = False
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters)
@@ -339,6 +476,7 @@ def prepare_config(path: str,
     cfg.load_from = None
     cfg.resume = False
     cfg.visualizer = dict(type=cfg.visualizer.type, vis_backends=[])
+    cfg.log_level = 'WARNING'
     return cfg
 
 
@@ -348,18 +486,20 @@ def check_config(path: str,
                  iters: int = 2,
                  width_divisor: int = 16,
                  batch_size: Optional[int] = None,
-                 device: str = 'cpu') -> dict:
-    """Train the narrow model of a config for a few iterations.
+                 device: str = 'cpu',
+                 max_depth: Optional[int] = None) -> dict:
+    """Train the narrow model of a config for a few iterations (arguments as
+    :func:`prepare_config`).
 
     Returns:
         dict: ``losses`` per iteration, ``without_gradient`` (trainable
-        parameters that never got a finite non-zero gradient), ``batch_size``,
+        parameters that never got a non-zero gradient), ``batch_size``,
         ``input_shape`` of the first batch, ``optim_wrapper`` type, ``amp_dtype``
         and ``seconds``.
     """
     from mmengine.runner import Runner
     cfg = prepare_config(path, work_dir, demo_root, iters, width_divisor,
-                         batch_size, device)
+                         batch_size, device, max_depth)
     audit = GradientAuditHook()
     shapes = []
 
@@ -373,7 +513,8 @@ def check_config(path: str,
     runner = Runner.from_cfg(cfg)
     runner.register_hook(audit, priority='LOWEST')
     runner.register_hook(InputShapeHook(), priority='LOWEST')
-    runner.train()
+    with mmcv_ops_in_float32_on_cpu():
+        runner.train()
     wrapper = runner.optim_wrapper
     return dict(
         losses=audit.losses,
@@ -392,7 +533,7 @@ def problems(result: dict) -> List[str]:
         if not math.isfinite(loss) or loss == 0:
             found.append(f'loss {loss} at iteration {i + 1}')
     if result['without_gradient']:
-        found.append('no finite non-zero gradient: ' +
+        found.append('no non-zero gradient: ' +
                      ', '.join(result['without_gradient']))
     return found
 
@@ -403,6 +544,8 @@ def parse_args():
                         'non-demo configs under configs/)')
     parser.add_argument('--iters', type=int, default=2)
     parser.add_argument('--width-divisor', type=int, default=16)
+    parser.add_argument('--max-depth', type=int,
+                        help='cap encoder / decoder depths (default: keep)')
     parser.add_argument('--batch-size', type=int, help='per-GPU batch '
                         '(default: the config\'s)')
     parser.add_argument('--device', choices=['cpu', 'cuda'],
@@ -418,10 +561,16 @@ def main():
     failed = 0
     with tempfile.TemporaryDirectory() as tmp:
         for path in args.configs or full_size_configs():
-            result = check_config(path, osp.join(tmp, osp.basename(path)),
-                                  args.demo_root, args.iters,
-                                  args.width_divisor, args.batch_size,
-                                  args.device)
+            try:
+                result = check_config(path, osp.join(tmp, osp.basename(path)),
+                                      args.demo_root, args.iters,
+                                      args.width_divisor, args.batch_size,
+                                      args.device, args.max_depth)
+            except Exception as error:  # report it, check the next config
+                failed += 1
+                print(f'FAIL {osp.relpath(path, CONFIG_ROOT)}: '
+                      f'{type(error).__name__}: {error}')
+                continue
             found = problems(result)
             failed += bool(found)
             print(f'{"FAIL" if found else "ok  "} '

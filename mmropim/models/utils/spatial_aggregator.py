@@ -82,7 +82,8 @@ def complete_grid(decoded: torch.Tensor, split: TokenSplit,
 
     Only the thrown positions are taken from the aggregator; decoded tokens
     are kept as they are. Without an aggregator thrown positions stay zero
-    (plain partial reconstruction).
+    (plain partial reconstruction). A training aggregator with nothing to
+    rebuild is an error (its parameters would get no gradient).
 
     Args:
         decoded (torch.Tensor): (B, Nv + Nr, C) tokens in
@@ -96,7 +97,15 @@ def complete_grid(decoded: torch.Tensor, split: TokenSplit,
     """
     num_tokens = grid_hw[0] * grid_hw[1]
     grid = scatter_to_grid(decoded, split.ids_decoded, num_tokens)
-    if aggregator is None or split.ids_thrown.shape[1] == 0:
+    nothing_thrown = split.ids_thrown.shape[1] == 0
+    if aggregator is not None and nothing_thrown and aggregator.training:
+        raise ValueError(
+            'the batch has no thrown tokens (throw_ratio=0) but an aggregator '
+            'is configured: its parameters would get no gradient, which '
+            'distributed training rejects (find_unused_parameters=False). Set '
+            'aggregator=None: with nothing thrown, PR-MIM is exactly MAE '
+            '(SimMIM).')
+    if aggregator is None or nothing_thrown:
         return grid
     thrown = gather_tokens(aggregator(grid, grid_hw), split.ids_thrown)
     return grid + scatter_to_grid(thrown, split.ids_thrown, num_tokens)

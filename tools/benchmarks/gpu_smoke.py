@@ -1,0 +1,354 @@
+"""GPU smoke and cost benchmark of the full-size pre-training configs.
+
+1. Smoke: every full-size pre-training config trains ``--iters`` steps on one
+   device at its per-GPU batch with its own optimizer wrapper (AMP included;
+   ``CPUAmpOptimWrapper`` on a CPU) at the optimizer's base learning rate
+   (no warm-up, so that the loss moves within a few steps). Images are
+   synthetic (smooth random colour fields, a pool of 256) passed through the
+   config's own pipeline after ``LoadImageFromFile``. Reported per setting:
+   first / last loss (finite, non-zero, falling), images/s (median step) and
+   ``torch.cuda.max_memory_allocated``. Configs that differ only in their
+   schedule (learning rate, warm-up, epochs) share one run.
+2. MMPretrain's stock MAE ViT-B/16 config vs plain partial reconstruction
+   vs PR-MIM at throw ratios 0.25 / 0.5 / 0.65 (our ablation configs, the
+   same recipe), at the PR-MIM configs' per-GPU batch, each with its own AMP
+   optimizer wrapper, timed round-robin in one run: step time, images/s and
+   peak memory above the resident models, with ratios to MAE.
+3. ROPIM ViT-B/16 vs MMPretrain's MAE ViT-B/16 at ROPIM's per-GPU batch.
+
+    python tools/benchmarks/gpu_smoke.py [--iters 20] [--configs CFG ...]
+        [--parts smoke compare] [--out gpu_smoke.json]
+    python tools/benchmarks/gpu_smoke.py --device cpu --tiny   # CPU check
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import statistics
+import sys
+import time
+
+import numpy as np
+import torch
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+from mmengine.config import Config, ConfigDict  # noqa: E402
+from mmengine.dataset import Compose, default_collate  # noqa: E402
+from mmengine.hub import get_config  # noqa: E402
+from mmengine.logging import MMLogger  # noqa: E402
+from mmengine.optim import build_optim_wrapper  # noqa: E402
+from mmengine.registry import init_default_scope  # noqa: E402
+
+import mmropim  # noqa: E402,F401
+from mmpretrain.registry import MODELS  # noqa: E402
+from tools.analysis.check_configs import (CONFIG_ROOT,  # noqa: E402
+                                          full_size_configs,
+                                          group_by_setting,
+                                          map_amp_to_device, narrow_model)
+
+PRETRAIN_TYPES = ('ROPIM', 'PRMIM', 'PRMIMSimMIM')
+PRMIM_CONFIG = 'prmim/prmim_vit-base-p16_8xb512-amp-coslr-100e_in1k.py'
+ROPIM_CONFIG = 'ropim/ropim_beit-base-p16_8xb256-amp-coslr-300e_in1k.py'
+ABLATION = 'prmim/ablations/{}-g{:03d}_vit-base-p16_8xb512-amp-coslr-100e_in1k.py'
+THROW_RATIOS = (0.25, 0.5, 0.65)
+# MMPretrain's own MAE recipe (model, augmentation, AMP optimizer wrapper)
+MAE_CONFIG = 'mmpretrain::mae/mae_vit-base-p16_8xb512-amp-coslr-300e_in1k.py'
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
+def synthetic_pool(num_images: int, size: int, seed: int = 0) -> list:
+    """Smooth random BGR uint8 images (coarse colour fields plus finer
+    detail), as ``LoadImageFromFile`` would give them."""
+    rng = np.random.default_rng(seed)
+    grid = torch.from_numpy(
+        rng.random((num_images, 3, size // 32, size // 32), np.float32))
+    detail = torch.from_numpy(
+        rng.random((num_images, 3, size // 8, size // 8), np.float32))
+    up = torch.nn.functional.interpolate
+    images = 0.7 * up(grid, size=size, mode='bicubic') + \
+        0.3 * up(detail, size=size, mode='bilinear')
+    images = (images.clamp(0, 1) * 255).round().byte()
+    return list(images.permute(0, 2, 3, 1).numpy())
+
+
+class PipelineDataset(torch.utils.data.Dataset):
+    """A config's pipeline after ``LoadImageFromFile`` over in-memory
+    images."""
+
+    def __init__(self, pipeline_cfg: list, pool: list, length: int) -> None:
+        steps = [t for t in pipeline_cfg if t['type'] != 'LoadImageFromFile']
+        self.pipeline = Compose(steps)
+        self.pool = pool
+        self.length = length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> dict:
+        img = self.pool[index % len(self.pool)].copy()
+        return self.pipeline(
+            dict(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2]))
+
+
+def _seed_worker(worker_id: int) -> None:
+    np.random.seed(torch.initial_seed() % 2**31)
+
+
+def make_batches(pipeline_cfg: list, pool: list, batch_size: int,
+                 num_batches: int, seed: int = 0) -> list:
+    """``num_batches`` distinct collated batches from the pipeline."""
+    dataset = PipelineDataset(pipeline_cfg, pool, batch_size * num_batches)
+    workers = min(8, os.cpu_count() or 1)
+    loader = torch.utils.data.DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=True,
+        num_workers=workers if workers > 1 else 0,
+        collate_fn=default_collate,
+        worker_init_fn=_seed_worker,
+        generator=torch.Generator().manual_seed(seed))
+    return list(loader)
+
+
+def build_setting(model_cfg: dict, optim_wrapper_cfg: dict,
+                  device: torch.device, width_divisor: int):
+    """Model (initialized, on ``device``) and its optimizer wrapper."""
+    if width_divisor > 1:
+        model_cfg = narrow_model(model_cfg, width_divisor)
+    model = MODELS.build(model_cfg)
+    model.init_weights()
+    model.to(device).train()
+    optim_wrapper = build_optim_wrapper(
+        model, map_amp_to_device(optim_wrapper_cfg, device.type))
+    return model, optim_wrapper
+
+
+def train_step_fn(model, optim_wrapper, batch):
+
+    def step():
+        return model.train_step(batch, optim_wrapper)
+
+    return step
+
+
+def timed(fn, device: torch.device):
+    synchronize(device)
+    start = time.perf_counter()
+    out = fn()
+    synchronize(device)
+    return out, time.perf_counter() - start
+
+
+def smoke_groups(paths: list) -> list:
+    """Pre-training configs grouped by ``setting_key`` (schedule variants
+    share one run): (config of the first, relative paths of all)."""
+    groups = []
+    for group in group_by_setting(paths):
+        cfg = Config.fromfile(group[0])
+        if cfg.model.type in PRETRAIN_TYPES:
+            groups.append(
+                (cfg, [osp.relpath(p, CONFIG_ROOT) for p in group]))
+    return groups
+
+
+def smoke(cfg: Config, device: torch.device, iters: int, batch_size: int,
+          width_divisor: int, pool: list) -> dict:
+    """Train ``iters`` steps of one config's setting; see the module doc."""
+    model, optim_wrapper = build_setting(cfg.model, cfg.optim_wrapper, device,
+                                         width_divisor)
+    batches = make_batches(cfg.train_dataloader.dataset.pipeline, pool,
+                           batch_size, num_batches=4)
+    if device.type == 'cuda':
+        torch.cuda.reset_peak_memory_stats(device)
+    losses, seconds = [], []
+    for i in range(iters):
+        log_vars, sec = timed(
+            train_step_fn(model, optim_wrapper, batches[i % len(batches)]),
+            device)
+        losses.append(float(torch.as_tensor(log_vars['loss']).detach()))
+        seconds.append(sec)
+    steady = seconds[min(3, len(seconds) - 1):]
+    head, tail = losses[:3], losses[-3:]
+    row = dict(
+        losses=losses,
+        finite=all(np.isfinite(losses)),
+        nonzero=all(v != 0 for v in losses),
+        falling=statistics.mean(tail) < statistics.mean(head),
+        step_ms=1000 * statistics.median(steady),
+        images_per_s=batch_size / statistics.median(steady),
+        peak_mb=torch.cuda.max_memory_allocated(device) / 2**20
+        if device.type == 'cuda' else None,
+        optim_wrapper=type(optim_wrapper).__name__,
+        amp_dtype=str(getattr(optim_wrapper, 'cast_dtype', None)))
+    del model, optim_wrapper, batches
+    if device.type == 'cuda':
+        torch.cuda.empty_cache()
+    return row
+
+
+def compare(settings: list, device: torch.device, batch_size: int,
+            width_divisor: int, pool: list, repeats: int) -> list:
+    """Step time and peak memory of several (name, model cfg, optim wrapper
+    cfg, pipeline) settings at one batch, timed round-robin."""
+    built = []
+    for name, model_cfg, optim_cfg, pipeline in settings:
+        model, optim_wrapper = build_setting(model_cfg, optim_cfg, device,
+                                             width_divisor)
+        batch = make_batches(pipeline, pool, batch_size, num_batches=1)[0]
+        built.append((name, train_step_fn(model, optim_wrapper, batch)))
+    rows = []
+    for name, step in built:
+        step()  # warm-up, optimizer state allocated
+        peak = None
+        if device.type == 'cuda':
+            synchronize(device)
+            resident = torch.cuda.memory_allocated(device)
+            torch.cuda.reset_peak_memory_stats(device)
+            step()
+            synchronize(device)
+            peak = (torch.cuda.max_memory_allocated(device) -
+                    resident) / 2**20
+        rows.append(dict(method=name, peak_above_resident_mb=peak, times=[]))
+    for _ in range(repeats):
+        for row, (_, step) in zip(rows, built):
+            row['times'].append(timed(step, device)[1])
+    for row in rows:
+        row['step_ms'] = 1000 * statistics.median(row.pop('times'))
+        row['images_per_s'] = 1000 * batch_size / row['step_ms']
+        base = rows[0]
+        row['time_x_first'] = row['step_ms'] / base['step_ms']
+        if row['peak_above_resident_mb'] is not None:
+            row['memory_x_first'] = (row['peak_above_resident_mb'] /
+                                     base['peak_above_resident_mb'])
+    return rows
+
+
+def mae_setting(optim_wrapper_cfg=None) -> tuple:
+    """MMPretrain's stock MAE ViT-B/16 config as its users run it (its own
+    optimizer wrapper unless another is given)."""
+    cfg = get_config(MAE_CONFIG)
+    return ('MAE', cfg.model, optim_wrapper_cfg or cfg.optim_wrapper,
+            cfg.train_dataloader.dataset.pipeline)
+
+
+def config_setting(name: str, relpath: str) -> tuple:
+    cfg = Config.fromfile(osp.join(CONFIG_ROOT, relpath))
+    return (name, cfg.model, cfg.optim_wrapper,
+            cfg.train_dataloader.dataset.pipeline)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--configs', nargs='*', help='smoke only these '
+                        '(default: every full-size pre-training config)')
+    parser.add_argument('--parts', nargs='+', default=['smoke', 'compare'],
+                        choices=['smoke', 'compare'])
+    parser.add_argument('--iters', type=int,
+                        help='smoke steps per setting (default 20, --tiny 4)')
+    parser.add_argument('--repeats', type=int, default=5,
+                        help='timed rounds of the comparisons')
+    parser.add_argument('--batch-size', type=int,
+                        help='per-GPU batch (default: each config\'s)')
+    parser.add_argument('--width-divisor', type=int, default=1,
+                        help='divide every width (narrow models)')
+    parser.add_argument('--tiny', action='store_true',
+                        help='CPU check: widths / 16, batch 4, 4 steps, 2 '
+                        'timed rounds (unless given)')
+    parser.add_argument(
+        '--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--out', help='also write the figures as JSON')
+    args = parser.parse_args()
+    if args.tiny:
+        args.width_divisor = max(args.width_divisor, 16)
+        args.batch_size = args.batch_size or 4
+        args.iters = args.iters or 4
+        args.repeats = min(args.repeats, 2)
+    args.iters = args.iters or 20
+    return args
+
+
+def main():
+    args = parse_args()
+    device = torch.device(args.device)
+    MMLogger.get_instance('gpu_smoke', log_level='WARNING')
+    init_default_scope('mmpretrain')
+    torch.manual_seed(0)
+    np.random.seed(0)
+    pool = synthetic_pool(256 if not args.tiny else 16, 256)
+    report = dict(
+        device=torch.cuda.get_device_name(device)
+        if device.type == 'cuda' else 'cpu',
+        torch=torch.__version__,
+        width_divisor=args.width_divisor,
+        smoke=[],
+        compare={})
+    print(f'device {report["device"]}, torch {torch.__version__}, width '
+          f'divisor {args.width_divisor}')
+
+    if 'smoke' in args.parts:
+        paths = [osp.abspath(p) for p in args.configs] if args.configs \
+            else full_size_configs()
+        for cfg, names in smoke_groups(paths):
+            batch = args.batch_size or cfg.train_dataloader.batch_size
+            try:
+                row = smoke(cfg, device, args.iters, batch,
+                            args.width_divisor, pool)
+            except torch.cuda.OutOfMemoryError:
+                row = dict(error=f'out of memory at batch {batch}')
+                torch.cuda.empty_cache()
+            row.update(configs=names, batch_size=batch)
+            report['smoke'].append(row)
+            if 'error' in row:
+                print(f'FAIL {names[0]}: {row["error"]}')
+                continue
+            ok = row['finite'] and row['nonzero'] and row['falling']
+            peak = f', peak {row["peak_mb"]:.0f} MB' if row['peak_mb'] else ''
+            print(f'{"ok  " if ok else "FAIL"} {names[0]} (+{len(names) - 1}'
+                  f' same setting): batch {batch}, {row["optim_wrapper"]} '
+                  f'{row["amp_dtype"]}, loss {row["losses"][0]:.4f} -> '
+                  f'{row["losses"][-1]:.4f}, {row["images_per_s"]:.0f} img/s'
+                  f'{peak}')
+
+    if 'compare' in args.parts:
+        prmim_cfg = Config.fromfile(osp.join(CONFIG_ROOT, PRMIM_CONFIG))
+        settings = [mae_setting()]
+        for method, mode in (('partial', 'partial'), ('PR-MIM', 'prmim')):
+            for ratio in THROW_RATIOS:
+                path = PRMIM_CONFIG if (mode, ratio) == ('prmim', 0.5) else \
+                    ABLATION.format(mode, round(ratio * 100))
+                settings.append(
+                    config_setting(f'{method} {ratio:.2f}', path))
+        batch = args.batch_size or prmim_cfg.train_dataloader.batch_size
+        rows = compare(settings, device, batch, args.width_divisor, pool,
+                       args.repeats)
+        report['compare']['prmim'] = dict(batch_size=batch, rows=rows)
+        ropim_cfg = Config.fromfile(osp.join(CONFIG_ROOT, ROPIM_CONFIG))
+        batch = args.batch_size or ropim_cfg.train_dataloader.batch_size
+        rows = compare([mae_setting(), config_setting('ROPIM', ROPIM_CONFIG)],
+                       device,
+                       batch, args.width_divisor, pool, args.repeats)
+        report['compare']['ropim'] = dict(batch_size=batch, rows=rows)
+        for name, part in report['compare'].items():
+            print(f'{name}: ViT-B/16, batch {part["batch_size"]}')
+            for row in part['rows']:
+                memory = ''
+                if row['peak_above_resident_mb'] is not None:
+                    memory = (f', peak {row["peak_above_resident_mb"]:.0f} MB'
+                              f' ({row["memory_x_first"]:.3f}x)')
+                print(f'  {row["method"]:<13} {row["step_ms"]:9.1f} ms '
+                      f'({row["time_x_first"]:.3f}x), '
+                      f'{row["images_per_s"]:.0f} img/s{memory}')
+    if args.out:
+        with open(args.out, 'w') as f:
+            json.dump(report, f, indent=2)
+
+
+if __name__ == '__main__':
+    main()
