@@ -422,10 +422,6 @@ def demo_dataset(dataset_cfg: dict, scope: str, demo_root: str,
                       times=math.ceil(num_samples / length), dataset=dataset)
 
 
-def scope_of(cfg: Config) -> str:
-    return cfg.get('default_scope', 'mmpretrain')
-
-
 def prepare_config(path: str,
                    work_dir: str,
                    demo_root: str,
@@ -451,7 +447,7 @@ def prepare_config(path: str,
         Config: Ready for ``Runner.from_cfg``.
     """
     cfg = Config.fromfile(path)
-    scope = scope_of(cfg)
+    scope = cfg.get('default_scope', 'mmpretrain')
     cfg.model = narrow_model(cfg.model, width_divisor, max_depth)
     loader = cfg.train_dataloader
     batch_size = batch_size or loader.batch_size
@@ -480,16 +476,12 @@ def prepare_config(path: str,
     return cfg
 
 
-def check_config(path: str,
-                 work_dir: str,
-                 demo_root: str,
-                 iters: int = 2,
-                 width_divisor: int = 16,
-                 batch_size: Optional[int] = None,
-                 device: str = 'cpu',
-                 max_depth: Optional[int] = None) -> dict:
-    """Train the narrow model of a config for a few iterations (arguments as
-    :func:`prepare_config`).
+def check_config(path: str, work_dir: str, demo_root: str,
+                 **options) -> dict:
+    """Train the narrow model of a config for a few iterations.
+
+    Args:
+        path, work_dir, demo_root, **options: See :func:`prepare_config`.
 
     Returns:
         dict: ``losses`` per iteration, ``without_gradient`` (trainable
@@ -498,8 +490,7 @@ def check_config(path: str,
         and ``seconds``.
     """
     from mmengine.runner import Runner
-    cfg = prepare_config(path, work_dir, demo_root, iters, width_divisor,
-                         batch_size, device, max_depth)
+    cfg = prepare_config(path, work_dir, demo_root, **options)
     audit = GradientAuditHook()
     shapes = []
 
@@ -562,10 +553,11 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for path in args.configs or full_size_configs():
             try:
-                result = check_config(path, osp.join(tmp, osp.basename(path)),
-                                      args.demo_root, args.iters,
-                                      args.width_divisor, args.batch_size,
-                                      args.device, args.max_depth)
+                result = check_config(
+                    path, osp.join(tmp, osp.basename(path)), args.demo_root,
+                    iters=args.iters, width_divisor=args.width_divisor,
+                    batch_size=args.batch_size, device=args.device,
+                    max_depth=args.max_depth)
             except Exception as error:  # report it, check the next config
                 failed += 1
                 print(f'FAIL {osp.relpath(path, CONFIG_ROOT)}: '
