@@ -21,7 +21,6 @@ SCHEDULE_VARIANT_BATCH = 4
 # Per-GPU batches reduced because CPU memory cannot hold the shipped one:
 # none. Input sizes and token counts are never reduced.
 REDUCED_BATCH = {}
-PRETRAIN_TYPES = ('ROPIM', 'PRMIM', 'PRMIMSimMIM')
 # Half-precision matrix products run ~5x slower than fp32 on a CPU without
 # native fp16 / bf16 kernels, and a 512-image batch of 224 px images is
 # pixel-bound: models are narrowed to widths / 64 and ImageNet models cut to

@@ -28,7 +28,7 @@ def test_gpu_smoke_runs_tiny_on_cpu(tmp_path):
     assert [len(r['configs']) for r in report['smoke']] == [2, 1]
     for row in report['smoke']:
         assert row['batch_size'] == 4 and len(row['losses']) == 6
-        assert row['finite'] and row['nonzero']
+        assert row['finite'] and row['nonzero'] and row['falling']
         assert row['optim_wrapper'] == 'CPUAmpOptimWrapper'
         assert row['amp_dtype'] == 'torch.float16'
         assert row['images_per_s'] > 0

@@ -302,6 +302,8 @@ def main():
                             args.width_divisor, pool)
             except torch.cuda.OutOfMemoryError:
                 row = dict(error=f'out of memory at batch {batch}')
+            if 'error' in row and device.type == 'cuda':
+                # outside the except: its traceback no longer holds the model
                 torch.cuda.empty_cache()
             row.update(configs=names, batch_size=batch)
             report['smoke'].append(row)
@@ -348,6 +350,11 @@ def main():
     if args.out:
         with open(args.out, 'w') as f:
             json.dump(report, f, indent=2)
+    failed = [
+        r for r in report['smoke'] if 'error' in r
+        or not (r['finite'] and r['nonzero'] and r['falling'])
+    ]
+    sys.exit(1 if failed else 0)
 
 
 if __name__ == '__main__':
