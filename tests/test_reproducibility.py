@@ -116,3 +116,38 @@ def test_nan_loss_stops_the_real_run_with_the_iteration(demo_root, tmp_path):
     assert result.returncode != 0
     assert 'FloatingPointError: the loss became NaN or inf at iteration' \
         in result.stderr
+
+
+def _hook_on_rank(rank, init_file, losses_by_rank, out_dir):
+    import torch.distributed as dist
+    dist.init_process_group('gloo', init_method=f'file://{init_file}',
+                            rank=rank, world_size=2)
+    hook = FiniteLossHook(interval=2, max_zero_loss_iters=2)
+    outcome = 'trained'
+    try:
+        for it, loss in enumerate(losses_by_rank[rank], start=1):
+            hook.after_train_iter(fake_runner(it), 0,
+                                  outputs=dict(loss=torch.tensor(loss)))
+    except (FloatingPointError, RuntimeError) as error:
+        outcome = f'{type(error).__name__}: {error}'
+    with open(f'{out_dir}/rank{rank}.txt', 'w') as f:
+        f.write(outcome)
+    dist.destroy_process_group()
+
+
+@pytest.mark.parametrize('losses, expected', [
+    ([[1.0, 1.0, 1.0, 1.0], [1.0, 1.0, float('nan'), 1.0]],
+     'FloatingPointError: the loss became NaN or inf at iteration 3'),
+    ([[0.5, 0.5, 0.5, 0.5], [0.5, 0.0, 0.0, 0.0]],
+     'RuntimeError: the loss was exactly 0 for 2 consecutive iterations '
+     '(iterations 2 to 3)'),
+])
+def test_every_rank_stops_when_one_rank_goes_bad(tmp_path, losses, expected):
+    """Under DDP a bad loss on one rank must stop all of them (a rank that
+    went on would wait in the next all-reduce until the timeout)."""
+    import torch.multiprocessing as mp
+    mp.spawn(_hook_on_rank, nprocs=2,
+             args=(str(tmp_path / 'init'), losses, str(tmp_path)))
+    for rank in (0, 1):
+        outcome = (tmp_path / f'rank{rank}.txt').read_text()
+        assert outcome.startswith(expected), (rank, outcome)

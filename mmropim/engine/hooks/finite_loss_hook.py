@@ -1,6 +1,7 @@
 from typing import Optional
 
 import torch
+import torch.distributed as dist
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 
@@ -12,7 +13,8 @@ class FiniteLossHook(Hook):
 
     The checks stay on the loss's device (no synchronization): the first bad
     iteration is recorded there, and every ``interval`` iterations (and at
-    the last one) the record is read once. A NaN / inf loss stops training
+    the last one) the record is read once, the earliest over all ranks under
+    distributed training, so that every rank stops. A NaN / inf loss stops training
     with a ``FloatingPointError`` naming its first iteration. A loss that is
     exactly 0 for ``max_zero_loss_iters`` consecutive iterations (a dead
     loss: e.g. a loss denominator that overflowed in fp16 gives 0, and every
@@ -71,8 +73,23 @@ class FiniteLossHook(Hook):
                 self.is_last_train_iter(runner):
             self._raise_if_bad(runner, iteration)
 
+    def _read_record(self) -> tuple:
+        """(first NaN/inf iteration, first dead-loss iteration), -1 for none,
+        the earliest over all ranks: every rank reads at the same
+        iterations, so under DDP all of them stop together (a rank that went
+        on would wait in the next all-reduce until the timeout)."""
+        record = self._state[[0, 2]]
+        if dist.is_available() and dist.is_initialized() \
+                and dist.get_world_size() > 1:
+            none = torch.iinfo(record.dtype).max
+            record = torch.where(record < 0, none, record)
+            dist.all_reduce(record, op=dist.ReduceOp.MIN)
+            record = torch.where(record == none, -1, record)
+        first_bad, first_dead = record.tolist()
+        return first_bad, first_dead
+
     def _raise_if_bad(self, runner, iteration: int) -> None:
-        first_bad, _, first_dead = self._state.tolist()
+        first_bad, first_dead = self._read_record()
         advice = (f'training stopped at iteration {iteration}. The '
                   f'checkpoints written before are in {runner.work_dir}.')
         if first_bad >= 0:
