@@ -26,7 +26,6 @@ import os
 import os.path as osp
 import statistics
 import sys
-import time
 
 import numpy as np
 import torch
@@ -44,6 +43,8 @@ from mmengine.registry import init_default_scope  # noqa: E402
 
 import mmropim  # noqa: E402,F401
 from mmpretrain.registry import MODELS  # noqa: E402
+from mmropim.utils.benchmark_timing import (interleaved_median_ms,  # noqa
+                                            timed_ms)
 from tools.analysis.check_configs import (CONFIG_ROOT,  # noqa: E402
                                           full_size_configs,
                                           group_by_setting,
@@ -130,20 +131,15 @@ def build_setting(model_cfg: dict, optim_wrapper_cfg: dict,
     return model, optim_wrapper
 
 
-def train_step_fn(model, optim_wrapper, batch):
+def train_step_fn(model, optim_wrapper, batch, log=None):
+    """One training step; its logged losses go to ``log`` when given."""
 
     def step():
-        return model.train_step(batch, optim_wrapper)
+        log_vars = model.train_step(batch, optim_wrapper)
+        if log is not None:
+            log.append(float(torch.as_tensor(log_vars['loss']).detach()))
 
     return step
-
-
-def timed(fn, device: torch.device):
-    synchronize(device)
-    start = time.perf_counter()
-    out = fn()
-    synchronize(device)
-    return out, time.perf_counter() - start
 
 
 def smoke_groups(paths: list) -> list:
@@ -169,11 +165,9 @@ def smoke(cfg: Config, device: torch.device, iters: int, batch_size: int,
         torch.cuda.reset_peak_memory_stats(device)
     losses, seconds = [], []
     for i in range(iters):
-        log_vars, sec = timed(
-            train_step_fn(model, optim_wrapper, batches[i % len(batches)]),
-            device)
-        losses.append(float(torch.as_tensor(log_vars['loss']).detach()))
-        seconds.append(sec)
+        seconds.append(timed_ms(
+            train_step_fn(model, optim_wrapper, batches[i % len(batches)],
+                          losses), device) / 1000)
     steady = seconds[min(3, len(seconds) - 1):]
     head, tail = losses[:3], losses[-3:]
     row = dict(
@@ -215,12 +209,11 @@ def compare(settings: list, device: torch.device, batch_size: int,
             synchronize(device)
             peak = (torch.cuda.max_memory_allocated(device) -
                     resident) / 2**20
-        rows.append(dict(method=name, peak_above_resident_mb=peak, times=[]))
-    for _ in range(repeats):
-        for row, (_, step) in zip(rows, built):
-            row['times'].append(timed(step, device)[1])
-    for row in rows:
-        row['step_ms'] = 1000 * statistics.median(row.pop('times'))
+        rows.append(dict(method=name, peak_above_resident_mb=peak))
+    step_ms = interleaved_median_ms([step for _, step in built], repeats,
+                                    device)
+    for row, ms in zip(rows, step_ms):
+        row['step_ms'] = ms
         row['images_per_s'] = 1000 * batch_size / row['step_ms']
         base = rows[0]
         row['time_x_first'] = row['step_ms'] / base['step_ms']
