@@ -10,14 +10,6 @@ import torch
 from helpers import check_configs
 
 CONFIGS = check_configs.full_size_configs()
-GROUPS = check_configs.group_by_setting(CONFIGS)
-# One config per setting (model, pipeline, per-GPU batch, optimizer wrapper)
-# runs at its shipped batch; the others of its group differ from it only in
-# schedule (learning rate, warm-up, epochs) and run at a smaller batch (at
-# most SCHEDULE_VARIANT_BATCH, half the shipped one).
-REPRESENTATIVES = [group[0] for group in GROUPS]
-SCHEDULE_VARIANTS = [path for group in GROUPS for path in group[1:]]
-SCHEDULE_VARIANT_BATCH = 4
 # Per-GPU batches reduced because CPU memory cannot hold the shipped one:
 # none. Input sizes and token counts are never reduced.
 REDUCED_BATCH = {}
@@ -46,8 +38,7 @@ def test_every_kind_of_config_is_covered():
                    'prmim/ablations/', 'prmim/mff/', 'prmim/benchmarks/',
                    'downstream/ade20k/', 'downstream/coco/'):
         assert any(i.startswith(folder) for i in ids), folder
-    assert sorted(REPRESENTATIVES + SCHEDULE_VARIANTS) == sorted(CONFIGS)
-    assert len(REPRESENTATIVES) > 2 * len(SCHEDULE_VARIANTS)
+    assert len(CONFIGS) >= 35
 
 
 def check(path, demo_sets, tmp_path, batch):
@@ -65,17 +56,9 @@ def check(path, demo_sets, tmp_path, batch):
     return cfg, result
 
 
-@pytest.mark.parametrize('path', REPRESENTATIVES, ids=config_id)
+@pytest.mark.parametrize('path', CONFIGS, ids=config_id)
 def test_config_trains_at_its_batch_and_input_size(path, demo_sets,
                                                    tmp_path):
     cfg = check_configs.Config.fromfile(path)
     batch = REDUCED_BATCH.get(config_id(path), cfg.train_dataloader.batch_size)
     check(path, demo_sets, tmp_path, batch)
-
-
-@pytest.mark.parametrize('path', SCHEDULE_VARIANTS, ids=config_id)
-def test_schedule_variant_trains(path, demo_sets, tmp_path):
-    cfg = check_configs.Config.fromfile(path)
-    shipped = cfg.train_dataloader.batch_size
-    check(path, demo_sets, tmp_path,
-          min(SCHEDULE_VARIANT_BATCH, max(1, shipped // 2)))
