@@ -32,19 +32,7 @@ ALGORITHMS = {
 }
 
 
-def smooth_images(batch_size, size, generator):
-    """uint8 images with structure at several scales (not white noise, whose
-    per-patch normalized targets would be unlearnable)."""
-    coarse = torch.rand(batch_size, 3, size // 16, size // 16,
-                        generator=generator)
-    fine = torch.rand(batch_size, 3, size // 4, size // 4,
-                      generator=generator)
-    images = 0.7 * F.interpolate(coarse, size=size, mode='bilinear') + \
-        0.3 * F.interpolate(fine, size=size, mode='bilinear')
-    return (images * 255).round().to(torch.uint8)
-
-
-def training_batch(cfg, model, generator):
+def training_batch(cfg, model):
     """The model's preprocessed input at the config's per-GPU batch and input
     size; masks from the config's own ``FurthestSampling`` step."""
     batch_size = cfg.train_dataloader.batch_size
@@ -60,7 +48,7 @@ def training_batch(cfg, model, generator):
             out = transform(dict(img=np.zeros((size, size, 3), np.uint8)))
             sample.set_field(torch.from_numpy(out['mask']), 'mask')
             sample.set_field(out['throw_mask'], 'throw_mask')
-    images = smooth_images(batch_size, size, generator)
+    images = check_configs.smooth_images(batch_size, size).permute(0, 3, 1, 2)
     torch.manual_seed(0)
     return model.data_preprocessor(
         dict(inputs=images, data_samples=samples), training=True)
@@ -99,7 +87,7 @@ def fp32_reference(request):
         check_configs.narrow_model(cfg.model, 16, max_depth=2))
     model.init_weights()
     model.train()
-    data = training_batch(cfg, model, torch.Generator().manual_seed(0))
+    data = training_batch(cfg, model)
     loss, grads = loss_and_gradients(model, data)
     return dict(cfg=cfg, model=model, data=data, loss=loss, grads=grads)
 

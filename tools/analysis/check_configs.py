@@ -50,6 +50,23 @@ HEAD_KEYS = frozenset({'num_heads', 'decoder_num_heads'})
 MIN_WIDTH_TO_DIVIDE = 64
 
 
+def smooth_images(num_images: int, size: int, seed: int = 0) -> torch.Tensor:
+    """Random uint8 images with structure at several scales (coarse colour
+    fields plus finer detail), (N, H, W, 3) as ``LoadImageFromFile`` gives
+    them: not white noise, whose per-patch normalized pixel targets would be
+    unlearnable."""
+    generator = torch.Generator().manual_seed(seed)
+    up = torch.nn.functional.interpolate
+    coarse = torch.rand(num_images, 3, size // 32, size // 32,
+                        generator=generator)
+    detail = torch.rand(num_images, 3, size // 8, size // 8,
+                        generator=generator)
+    images = 0.7 * up(coarse, size=size, mode='bicubic') + \
+        0.3 * up(detail, size=size, mode='bilinear')
+    images = (images.clamp(0, 1) * 255).round().byte()
+    return images.permute(0, 2, 3, 1).contiguous()
+
+
 def is_demo_config(path: str) -> bool:
     """Demo configs (``*_demo-*.py``) already run on the CPU as shipped."""
     return '_demo-' in osp.basename(path)

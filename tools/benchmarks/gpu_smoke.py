@@ -4,7 +4,7 @@
    device at its per-GPU batch with its own optimizer wrapper (AMP included;
    ``CPUAmpOptimWrapper`` on a CPU) at the optimizer's base learning rate
    (no warm-up, so that the loss moves within a few steps). Images are
-   synthetic (smooth random colour fields, a pool of 256) passed through the
+   synthetic (``smooth_images``, a pool of 256) passed through the
    config's own pipeline after ``LoadImageFromFile``. Reported per setting:
    first / last loss (finite, non-zero, falling), images/s (median step) and
    ``torch.cuda.max_memory_allocated``. Configs that differ only in their
@@ -48,7 +48,8 @@ from mmropim.utils.benchmark_timing import (interleaved_median_ms,  # noqa
 from tools.analysis.check_configs import (CONFIG_ROOT,  # noqa: E402
                                           full_size_configs,
                                           group_by_setting,
-                                          map_amp_to_device, narrow_model)
+                                          map_amp_to_device, narrow_model,
+                                          smooth_images)
 
 PRETRAIN_TYPES = ('ROPIM', 'PRMIM', 'PRMIMSimMIM')
 PRMIM_CONFIG = 'prmim/prmim_vit-base-p16_8xb512-amp-coslr-100e_in1k.py'
@@ -62,21 +63,6 @@ MAE_CONFIG = 'mmpretrain::mae/mae_vit-base-p16_8xb512-amp-coslr-300e_in1k.py'
 def synchronize(device: torch.device) -> None:
     if device.type == 'cuda':
         torch.cuda.synchronize(device)
-
-
-def synthetic_pool(num_images: int, size: int, seed: int = 0) -> list:
-    """Smooth random BGR uint8 images (coarse colour fields plus finer
-    detail), as ``LoadImageFromFile`` would give them."""
-    rng = np.random.default_rng(seed)
-    grid = torch.from_numpy(
-        rng.random((num_images, 3, size // 32, size // 32), np.float32))
-    detail = torch.from_numpy(
-        rng.random((num_images, 3, size // 8, size // 8), np.float32))
-    up = torch.nn.functional.interpolate
-    images = 0.7 * up(grid, size=size, mode='bicubic') + \
-        0.3 * up(detail, size=size, mode='bilinear')
-    images = (images.clamp(0, 1) * 255).round().byte()
-    return list(images.permute(0, 2, 3, 1).numpy())
 
 
 class PipelineDataset(torch.utils.data.Dataset):
@@ -274,7 +260,7 @@ def main():
     init_default_scope('mmpretrain')
     torch.manual_seed(0)
     np.random.seed(0)
-    pool = synthetic_pool(256 if not args.tiny else 16, 256)
+    pool = list(smooth_images(256 if not args.tiny else 16, 256).numpy())
     report = dict(
         device=torch.cuda.get_device_name(device)
         if device.type == 'cuda' else 'cpu',
