@@ -62,3 +62,45 @@ def test_config_trains_at_its_batch_and_input_size(path, demo_sets,
     cfg = check_configs.Config.fromfile(path)
     batch = REDUCED_BATCH.get(config_id(path), cfg.train_dataloader.batch_size)
     check(path, demo_sets, tmp_path, batch)
+
+
+def test_audit_turns_off_stochastic_depth_and_is_seeded(demo_sets, tmp_path):
+    """Stochastic depth drops a whole residual branch per sample: at a
+    per-GPU batch of 2 a branch gets an all-zero gradient in both audited
+    iterations now and then, and the audit would report a parameter as
+    unused at random (CI did, once, for a BEiT FFN). The audit sets every
+    ``drop_path_rate`` to 0 and seeds the run."""
+    path = osp.join(check_configs.CONFIG_ROOT, 'downstream', 'ade20k',
+                    'upernet_ropim-beit-base-p16_8xb2-amp-160k_ade20k-'
+                    '512x512.py')
+    assert check_configs.Config.fromfile(path).model.backbone.drop_path_rate
+    cfg = check_configs.prepare_config(path, str(tmp_path), demo_sets,
+                                       width_divisor=64)
+    rates = []
+
+    def collect(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == 'drop_path_rate':
+                    rates.append(value)
+                collect(value)
+        elif isinstance(node, (list, tuple)):
+            for value in node:
+                collect(value)
+
+    collect(cfg.model)
+    assert rates and all(rate == 0 for rate in rates)
+    assert cfg.randomness['seed'] == 0
+
+
+def test_audit_counts_an_overflowed_gradient_as_reached():
+    """Under loss scaling an fp16 gradient can overflow to inf and inf * 0 to
+    NaN; the scaler skips that step, but the parameter is in the graph."""
+    hook = check_configs.GradientAuditHook()
+    hook.gradients['w'] = []
+    record = hook._recorder('w')
+    record(torch.tensor([float('nan'), 0.]))
+    assert hook.without_gradient() == []
+    hook.gradients['v'] = []
+    hook._recorder('v')(torch.zeros(2))
+    assert hook.without_gradient() == ['v']

@@ -136,6 +136,30 @@ def _expand_arch(node: dict) -> None:
     node['arch'] = ConfigDict(settings)
 
 
+def without_stochastic_depth(model_cfg: dict) -> ConfigDict:
+    """A copy of a model config with every ``drop_path_rate`` set to 0.
+
+    Stochastic depth drops a residual branch per sample; at a per-GPU batch
+    of 2 a branch is now and then dropped for every sample of every audited
+    iteration, and its parameters get an all-zero gradient by chance.
+    """
+    model_cfg = copy.deepcopy(ConfigDict(model_cfg))
+
+    def visit(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == 'drop_path_rate':
+                    node[key] = 0.
+                else:
+                    visit(value)
+        elif isinstance(node, (list, tuple)):
+            for value in node:
+                visit(value)
+
+    visit(model_cfg)
+    return model_cfg
+
+
 def narrow_model(model_cfg: dict,
                  width_divisor: int = 16,
                  max_depth: Optional[int] = None) -> ConfigDict:
@@ -317,8 +341,9 @@ class GradientAuditHook(Hook):
     """Record the loss of every iteration and which trainable parameters got
     a non-zero gradient (read during backward: the optimizer wrapper clears
     the gradients after its step). Under AMP the gradients are loss-scaled:
-    an inf there is an overflow at the scaler's current scale (the scaler
-    skips that step and lowers the scale), so it counts as a gradient."""
+    an inf or NaN there is an overflow at the scaler's current scale (the
+    scaler skips that step and lowers the scale), so it counts as a
+    gradient."""
 
     def __init__(self) -> None:
         self.losses: List[float] = []
@@ -338,7 +363,8 @@ class GradientAuditHook(Hook):
     def _recorder(self, name):
 
         def record(grad):
-            self.gradients[name].append(bool(grad.abs().sum() > 0))
+            # NaN != 0 too: inf * 0 in an overflowed, loss-scaled backward
+            self.gradients[name].append(bool((grad != 0).any()))
 
         return record
 
@@ -446,9 +472,11 @@ def prepare_config(path: str,
                    width_divisor: int = 16,
                    batch_size: Optional[int] = None,
                    device: str = 'cpu',
-                   max_depth: Optional[int] = None) -> Config:
+                   max_depth: Optional[int] = None,
+                   seed: int = 0) -> Config:
     """Load a config and make it a short run of the narrow model on the demo
-    data at the config's input size and per-GPU batch.
+    data at the config's input size and per-GPU batch, seeded and without
+    stochastic depth (see :func:`without_stochastic_depth`).
 
     Args:
         path (str): Config file.
@@ -459,13 +487,16 @@ def prepare_config(path: str,
         batch_size (int, optional): Per-GPU batch; the config's when None.
         device (str): ``'cpu'`` or ``'cuda'``.
         max_depth (int, optional): See :func:`narrow_model`.
+        seed (int): ``randomness.seed`` of the run. Defaults to 0.
 
     Returns:
         Config: Ready for ``Runner.from_cfg``.
     """
     cfg = Config.fromfile(path)
     scope = cfg.get('default_scope', 'mmpretrain')
-    cfg.model = narrow_model(cfg.model, width_divisor, max_depth)
+    cfg.model = without_stochastic_depth(
+        narrow_model(cfg.model, width_divisor, max_depth))
+    cfg.randomness = dict(seed=seed)
     loader = cfg.train_dataloader
     batch_size = batch_size or loader.batch_size
     loader.batch_size = batch_size
