@@ -1,7 +1,11 @@
 """Registers the transfer components into MMSegmentation's and MMDetection's
 registries when those libraries are installed, so that their configs can use
-``type='TransferViT'`` etc. under ``default_scope='mmseg'`` / ``'mmdet'``."""
+``type='TransferViT'`` etc. under ``default_scope='mmseg'`` / ``'mmdet'``.
+A name the library already has for another module is left to the library
+(with a warning); nothing is overwritten."""
 import importlib
+
+from mmengine.logging import print_log
 
 from .engine import BackboneLayerDecayOptimWrapperConstructor
 from .models.backbones.transfer_vit import TransferBEiTViT, TransferViT
@@ -30,11 +34,32 @@ def register_downstream() -> list:
             registry = importlib.import_module(f'{library}.registry')
         except ImportError:
             continue
-        for name, module in MODELS[library]:
-            registry.MODELS.register_module(
-                name=name, module=module, force=True)
-        for constructor in CONSTRUCTORS:
-            registry.OPTIM_WRAPPER_CONSTRUCTORS.register_module(
-                module=constructor, force=True)
+        entries = [(registry.MODELS, name, module)
+                   for name, module in MODELS[library]]
+        entries += [(registry.OPTIM_WRAPPER_CONSTRUCTORS, module.__name__,
+                     module) for module in CONSTRUCTORS]
+        for target, name, module in entries:
+            register_if_absent(target, name, module)
         registered.append(library)
     return registered
+
+
+def register_if_absent(registry, name: str, module) -> bool:
+    """Register ``module`` as ``name`` unless the registry already has that
+    name (for this module, or for its own one, which is kept).
+
+    Returns:
+        bool: Whether ``module`` is now what the registry finds by ``name``.
+    """
+    existing = registry.module_dict.get(name)
+    if existing is None:
+        registry.register_module(name=name, module=module)
+        return True
+    if existing is not module:
+        print_log(
+            f'{registry.scope}.{registry.name} already has {name} '
+            f'({existing.__module__}); mmropim\'s {module.__module__}.'
+            f'{module.__qualname__} is not registered under that name there',
+            logger='current', level=30)
+        return False
+    return True

@@ -14,8 +14,8 @@ import os.path as osp
 
 import torch
 
-import mmropim  # noqa: F401  (checkpoint loader)
 from mmropim.utils import extract_backbone_weights, load_local_checkpoint
+from mmropim.utils.checkpoint_compat import TRUST_CHECKPOINT_HELP
 
 
 def main():
@@ -24,8 +24,11 @@ def main():
     parser.add_argument('dst', help='output file')
     parser.add_argument(
         '--prefix', default='backbone.', help='prefix of the backbone keys')
+    parser.add_argument(
+        '--trust-checkpoint', action='store_true', help=TRUST_CHECKPOINT_HELP)
     args = parser.parse_args()
-    checkpoint = load_local_checkpoint(args.src, map_location='cpu')
+    checkpoint = load_local_checkpoint(
+        args.src, map_location='cpu', trust=args.trust_checkpoint or None)
     state = checkpoint.get('state_dict', checkpoint)
     if not any(key.startswith(args.prefix) for key in state):
         raise KeyError(f'{args.src} has no "{args.prefix}*" keys; is it a '

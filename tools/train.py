@@ -6,9 +6,11 @@
 import argparse
 import os
 
-import mmropim  # noqa: F401  (registers components, checkpoint loader)
+import mmropim  # noqa: F401  (registers components)
 from mmengine.config import DictAction
 from mmengine.runner import Runner
+from mmropim.utils.checkpoint_compat import (TRUST_CHECKPOINT_HELP,
+                                             install_safe_checkpoint_loader)
 from mmropim.utils.run_config import load_run_config
 
 
@@ -44,6 +46,8 @@ def parse_args():
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
         help='job launcher for distributed training')
+    parser.add_argument(
+        '--trust-checkpoint', action='store_true', help=TRUST_CHECKPOINT_HELP)
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
@@ -52,6 +56,7 @@ def parse_args():
 
 def main():
     args = parse_args()
+    install_safe_checkpoint_loader(trust=args.trust_checkpoint)
     cfg = load_run_config(args.config, args.work_dir, args.cfg_options,
                           args.launcher, args.amp)
     if args.no_validate:

@@ -12,9 +12,11 @@ default_hooks = dict(
 )
 
 # stop with an error naming the iteration if the loss becomes NaN / inf, or
-# is exactly 0 (a dead loss) for 20 iterations in a row
+# is exactly 0 (a dead loss) for 20 iterations in a row; write checkpoints
+# that load with torch.load(weights_only=True)
 custom_hooks = [
-    dict(type='FiniteLossHook', interval=10, max_zero_loss_iters=20)
+    dict(type='FiniteLossHook', interval=10, max_zero_loss_iters=20),
+    dict(type='PlainCheckpointHook'),
 ]
 
 env_cfg = dict(

@@ -1,5 +1,6 @@
 from .backbone_layer_decay_constructor import \
     BackboneLayerDecayOptimWrapperConstructor
-from .hooks import FiniteLossHook
+from .hooks import FiniteLossHook, PlainCheckpointHook
 
-__all__ = ['BackboneLayerDecayOptimWrapperConstructor', 'FiniteLossHook']
+__all__ = ['BackboneLayerDecayOptimWrapperConstructor', 'FiniteLossHook',
+           'PlainCheckpointHook']

@@ -1,11 +1,14 @@
 from .backbone_checkpoint import (extract_backbone_weights,
                                   load_backbone_weights)
-from .checkpoint_compat import install_checkpoint_loader, load_local_checkpoint
+from .checkpoint_compat import (CheckpointReadError, UntrustedCheckpointError,
+                                install_safe_checkpoint_loader,
+                                load_local_checkpoint)
 from .scipy_compat import (install_interp2d_replacement,
                            resize_relative_position_bias_table)
 
 __all__ = [
     'extract_backbone_weights', 'load_backbone_weights',
-    'install_checkpoint_loader', 'load_local_checkpoint',
+    'CheckpointReadError', 'UntrustedCheckpointError',
+    'install_safe_checkpoint_loader', 'load_local_checkpoint',
     'install_interp2d_replacement', 'resize_relative_position_bias_table'
 ]

@@ -3,9 +3,17 @@
 then fail to load at any other resolution (``NotImplementedError``). This is
 the one place that replaces that function, with the same geometric sampling
 of the source table and a cubic ``RectBivariateSpline`` (SciPy's documented
-replacement for ``interp2d`` on a regular grid). Importing :mod:`mmropim`
-installs it into MMPretrain's modules that use it.
+replacement for ``interp2d`` on a regular grid).
+
+Importing :mod:`mmropim` changes nothing in MMPretrain: our BEiT-style
+backbones resize their tables through :class:`RelativeTableResizeMixin`,
+which calls MMPretrain's function where SciPy still has ``interp2d`` (the
+reference) and the replacement only where it does not. For MMPretrain's own
+``BEiTViT`` / ``SwinTransformer`` at a new resolution on such a SciPy,
+:func:`install_interp2d_replacement` is an explicit opt-in.
 """
+import functools
+
 import numpy as np
 import torch
 
@@ -55,11 +63,81 @@ def resize_relative_position_bias_table(src_shape: int, dst_shape: int,
     return torch.cat(columns, dim=-1)
 
 
-def install_interp2d_replacement() -> None:
-    """Point MMPretrain's BEiT and Swin backbones to the function above."""
+@functools.lru_cache(maxsize=None)
+def scipy_has_interp2d() -> bool:
+    """Whether ``scipy.interpolate.interp2d`` still works (SciPy < 1.14)."""
+    try:
+        from scipy.interpolate import interp2d
+        grid = np.arange(4.)
+        interp2d(grid, grid, np.zeros((4, 4)), kind='linear')
+    except (ImportError, NotImplementedError):
+        return False
+    return True
+
+
+def relative_table_resizer():
+    """MMPretrain's ``resize_relative_position_bias_table`` where SciPy has
+    ``interp2d``, :func:`resize_relative_position_bias_table` otherwise."""
+    if scipy_has_interp2d():
+        from mmpretrain.models.utils import \
+            resize_relative_position_bias_table as reference
+        return reference
+    return resize_relative_position_bias_table
+
+
+class RelativeTableResizeMixin:
+    """For subclasses of MMPretrain's ``BEiTViT``: relative position tables
+    of another grid size are resized with :func:`relative_table_resizer`
+    when weights load, and a shared table (BEiT pre-training,
+    ``rel_pos_bias.*``) is first copied into every layer, as ``BEiTViT``
+    does. ``BEiTViT``'s own load hook then finds nothing left to resize."""
+
+    def _prepare_relative_position_bias_table(self, state_dict, prefix,
+                                              *args, **kwargs):
+        shared = prefix + 'rel_pos_bias.relative_position_bias_table'
+        if self.use_rel_pos_bias and shared in state_dict:
+            table = state_dict.pop(shared)
+            state_dict.pop(prefix + 'rel_pos_bias.relative_position_index',
+                           None)
+            for i in range(self.num_layers):
+                state_dict[f'{prefix}layers.{i}.attn.'
+                           'relative_position_bias_table'] = table.clone()
+        resize = relative_table_resizer()
+        for key, current in self.state_dict().items():
+            key = prefix + key
+            if not key.endswith('relative_position_bias_table') or \
+                    key not in state_dict:
+                continue
+            source = state_dict[key]
+            if source.shape == current.shape or \
+                    source.shape[1] != current.shape[1]:
+                continue  # equal, or heads differ: load_state_dict reports
+            # (2S - 1) ** 2 offsets + 3 class-token entries
+            src_side = int((source.shape[0] - 3)**0.5)
+            dst_side = int((current.shape[0] - 3)**0.5)
+            state_dict[key] = torch.cat([
+                resize(src_side, dst_side, source[:-3], source.shape[1]),
+                source[-3:]
+            ])
+            state_dict.pop(key.replace('bias_table', 'index'), None)
+        super()._prepare_relative_position_bias_table(state_dict, prefix,
+                                                      *args, **kwargs)
+
+
+def install_interp2d_replacement() -> bool:
+    """Opt-in: point MMPretrain's BEiT and Swin backbones to
+    :func:`resize_relative_position_bias_table` when SciPy lacks
+    ``interp2d``; nothing changes when it has it.
+
+    Returns:
+        bool: Whether MMPretrain's modules were changed.
+    """
+    if scipy_has_interp2d():
+        return False
     from mmpretrain.models import utils as mmpretrain_utils
     from mmpretrain.models.backbones import beit, swin_transformer
     from mmpretrain.models.utils import embed
     for module in (embed, mmpretrain_utils, beit, swin_transformer):
         module.resize_relative_position_bias_table = \
             resize_relative_position_bias_table
+    return True

@@ -24,6 +24,8 @@ import mmropim  # noqa: F401
 from mmpretrain.registry import MODELS, TRANSFORMS
 from mmpretrain.structures import DataSample
 from mmropim.models.utils import CountSketch, patchify, split_tokens
+from mmropim.utils.checkpoint_compat import (TRUST_CHECKPOINT_HELP,
+                                             install_safe_checkpoint_loader)
 from mmropim.visualization import (hstack, sketch_panels, token_state_panel,
                                    unpatchify)
 
@@ -131,11 +133,14 @@ def main():
     parser.add_argument('config')
     parser.add_argument('image')
     parser.add_argument('--checkpoint', help='pre-training checkpoint')
+    parser.add_argument(
+        '--trust-checkpoint', action='store_true', help=TRUST_CHECKPOINT_HELP)
     parser.add_argument('--out-dir', default='work_dirs/vis')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument(
         '--scale', type=int, default=4, help='nearest-neighbour upscaling')
     args = parser.parse_args()
+    install_safe_checkpoint_loader(trust=args.trust_checkpoint)
     cfg = Config.fromfile(args.config)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     size = cfg.model.backbone.img_size

@@ -6,6 +6,7 @@ from mmpretrain.models import BEiTViT, VisionTransformer
 from mmpretrain.registry import MODELS
 
 from ...utils.backbone_checkpoint import load_backbone_weights
+from ...utils.scipy_compat import RelativeTableResizeMixin
 from .vit_tokens import (check_relative_position_grid, embed_tokens,
                          tokens_to_featmap)
 
@@ -159,11 +160,14 @@ class TransferViT(LoudPretrainedMixin, WindowedAttentionMixin,
 
 
 @MODELS.register_module()
-class TransferBEiTViT(LoudPretrainedMixin, WindowedAttentionMixin, BEiTViT):
+class TransferBEiTViT(LoudPretrainedMixin, WindowedAttentionMixin,
+                      RelativeTableResizeMixin, BEiTViT):
     """MMPretrain's ``BEiTViT`` (per-layer relative position bias, layer
     scale) returning multi-level feature maps; reads ROPIM's BEiT-style
     checkpoints: the shared relative position table is copied into every
-    layer and resized to the downstream grid when the weights load.
+    layer and resized to the downstream grid when the weights load (with
+    MMPretrain's resize, or SciPy >= 1.14's replacement of ``interp2d``; see
+    :mod:`mmropim.utils.scipy_compat`).
 
     Args:
         out_indices (Sequence[int]): Defaults to (3, 5, 7, 11).

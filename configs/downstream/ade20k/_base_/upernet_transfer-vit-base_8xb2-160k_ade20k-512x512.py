@@ -8,6 +8,8 @@ _base_ = [
     'mmseg::_base_/schedules/schedule_160k.py',
 ]
 custom_imports = dict(imports=['mmropim'], allow_failed_imports=False)
+# run checkpoints that load with torch.load(weights_only=True)
+custom_hooks = [dict(type='PlainCheckpointHook')]
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 crop_size = (512, 512)
 model = dict(

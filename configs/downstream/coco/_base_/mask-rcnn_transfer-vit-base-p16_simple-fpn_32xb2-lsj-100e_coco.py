@@ -9,6 +9,8 @@ _base_ = [
     'mmdet::common/lsj-100e_coco-instance.py',
 ]
 custom_imports = dict(imports=['mmropim'], allow_failed_imports=False)
+# run checkpoints that load with torch.load(weights_only=True)
+custom_hooks = [dict(type='PlainCheckpointHook')]
 image_size = (1024, 1024)
 norm_cfg = dict(type='LN2d', requires_grad=True)
 model = dict(

@@ -1,0 +1,132 @@
+"""Run checkpoints that ``torch.load(weights_only=True)`` accepts.
+
+An MMEngine run checkpoint pickles the message hub: ``HistoryBuffer``
+objects holding numpy arrays, and numpy scalars in the runtime information.
+The safe unpickler refuses those globals, so resuming such a file means
+unpickling it fully, which can run any code the file carries. This hook
+writes that state as dicts, lists, numbers, strings and tensors instead, and
+rebuilds it when the checkpoint is loaded into a runner.
+"""
+from collections import OrderedDict, deque
+from typing import Any
+
+import numpy as np
+from mmengine.hooks import Hook
+from mmengine.logging import HistoryBuffer
+from mmengine.registry import HOOKS
+
+# key of the dicts that stand for a non-plain object in a plain checkpoint
+TAG = '__mmropim_plain__'
+
+
+def _numpy_array(array: np.ndarray) -> dict:
+    if array.dtype.hasobject:
+        raise TypeError('cannot store a numpy array of Python objects in a '
+                        f'plain checkpoint (dtype {array.dtype})')
+    return {TAG: 'ndarray', 'dtype': array.dtype.str,
+            'shape': list(array.shape), 'data': array.ravel().tolist()}
+
+
+def to_plain(value: Any) -> Any:
+    """A copy of ``value`` made of what the safe unpickler accepts.
+
+    Dicts (``OrderedDict`` kept), lists, tuples, strings, numbers, ``None``
+    and tensors are kept; numpy arrays, numpy scalars, ``deque`` and
+    MMEngine's ``HistoryBuffer`` become tagged dicts that
+    :func:`from_plain` turns back into equal objects. Other objects are
+    kept as they are (and the safe unpickler will refuse them).
+
+    Args:
+        value: A checkpoint or a part of it.
+
+    Returns:
+        The plain copy.
+    """
+    if isinstance(value, HistoryBuffer):
+        return {TAG: 'HistoryBuffer', 'max_length': value.max_length,
+                'log_history': _numpy_array(value._log_history),
+                'count_history': _numpy_array(value._count_history)}
+    if isinstance(value, np.ndarray):
+        return _numpy_array(value)
+    if isinstance(value, np.generic):
+        return {TAG: 'numpy_scalar', 'dtype': value.dtype.str,
+                'value': value.item()}
+    if isinstance(value, deque):
+        return {TAG: 'deque', 'maxlen': value.maxlen,
+                'items': [to_plain(v) for v in value]}
+    if isinstance(value, dict):
+        plain = type(value)() if type(value) in (dict, OrderedDict) else {}
+        for key, item in value.items():
+            plain[key] = to_plain(item)
+        return plain
+    if isinstance(value, list):
+        return [to_plain(v) for v in value]
+    if isinstance(value, tuple) and type(value) is tuple:
+        return tuple(to_plain(v) for v in value)
+    return value
+
+
+def from_plain(value: Any) -> Any:
+    """Undo :func:`to_plain`.
+
+    Args:
+        value: A loaded checkpoint or a part of it.
+
+    Returns:
+        The value with every tagged dict rebuilt.
+    """
+    if isinstance(value, dict):
+        kind = value.get(TAG)
+        if kind == 'ndarray':
+            return np.array(value['data'], dtype=np.dtype(
+                value['dtype'])).reshape(value['shape'])
+        if kind == 'numpy_scalar':
+            return np.dtype(value['dtype']).type(value['value'])
+        if kind == 'deque':
+            return deque((from_plain(v) for v in value['items']),
+                         maxlen=value['maxlen'])
+        if kind == 'HistoryBuffer':
+            buffer = HistoryBuffer(max_length=value['max_length'])
+            buffer._log_history = from_plain(value['log_history'])
+            buffer._count_history = from_plain(value['count_history'])
+            return buffer
+        if kind is not None:
+            raise ValueError(f'unknown {TAG} entry {kind!r} in a checkpoint '
+                             '(written by a newer mmropim?)')
+        for key in list(value):
+            value[key] = from_plain(value[key])
+        return value
+    if isinstance(value, list):
+        return [from_plain(v) for v in value]
+    if isinstance(value, tuple) and type(value) is tuple:
+        return tuple(from_plain(v) for v in value)
+    return value
+
+
+@HOOKS.register_module()
+class PlainCheckpointHook(Hook):
+    """Write run checkpoints that load with ``weights_only=True``.
+
+    Before a checkpoint is saved, its message hub and meta information are
+    replaced by :func:`to_plain` copies; after one is loaded into a runner
+    (``--resume``, ``load_from``) they are rebuilt by :func:`from_plain`
+    before the runner reads them. Such a checkpoint therefore resumes
+    through ``torch.load(weights_only=True)`` (PyTorch's default since 2.6),
+    the loader that never runs code from a file; its weights load anywhere
+    (``init_cfg=dict(type='Pretrained')``, MMSeg, MMDet) as before.
+
+    It runs after the other hooks' ``before_save_checkpoint`` (lowest
+    priority), so that what they add is made plain too.
+    """
+
+    priority = 'LOWEST'
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        for key in list(checkpoint):
+            if key != 'state_dict':  # tensors only; keep it shared
+                checkpoint[key] = to_plain(checkpoint[key])
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        for key in list(checkpoint):
+            if key != 'state_dict':
+                checkpoint[key] = from_plain(checkpoint[key])
