@@ -23,6 +23,7 @@ Importing :mod:`mmropim` changes nothing here; our tools call
 import os
 import os.path as osp
 import pickle
+import zipfile
 from typing import List, Optional
 
 import torch
@@ -66,9 +67,18 @@ def _unsafe_globals(filename: str) -> List[str]:
         return []
 
 
-def _is_weights_only_refusal(error: Exception) -> bool:
+def _is_torch_file(filename: str) -> bool:
+    """A zip checkpoint (torch >= 1.6) or one in the legacy format."""
+    if zipfile.is_zipfile(filename):
+        return True
+    magic = pickle.dumps(torch.serialization.MAGIC_NUMBER, protocol=2)[:-1]
+    with open(filename, 'rb') as f:
+        return f.read(len(magic)) == magic
+
+
+def _is_weights_only_refusal(filename: str, error: Exception) -> bool:
     return isinstance(error, pickle.UnpicklingError) and \
-        'Weights only load failed' in str(error)
+        'Weights only load failed' in str(error) and _is_torch_file(filename)
 
 
 def load_local_checkpoint(filename: str,
@@ -101,7 +111,7 @@ def load_local_checkpoint(filename: str,
         return torch.load(
             filename, map_location=map_location, weights_only=True)
     except Exception as error:  # noqa: B902  (each kind is re-raised)
-        if not _is_weights_only_refusal(error):
+        if not _is_weights_only_refusal(filename, error):
             raise CheckpointReadError(
                 f'cannot read the checkpoint {filename} '
                 f'({osp.getsize(filename)} bytes): it is truncated (a save '

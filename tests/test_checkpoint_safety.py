@@ -1,0 +1,202 @@
+"""Loading a checkpoint never runs code from it unless the user opts in: our
+run checkpoints are plain (PlainCheckpointHook) and load with
+torch.load(weights_only=True); a file that pickles anything else is refused
+by tools/train.py for --resume, load_from and init_cfg=Pretrained, with an
+error that names the file and the opt-ins; a truncated file gives a clear
+error naming it."""
+import os
+import os.path as osp
+import subprocess
+import sys
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+import torch
+from mmengine.logging import HistoryBuffer, MessageHub
+
+from mmropim.engine.hooks.plain_checkpoint_hook import (PlainCheckpointHook,
+                                                         from_plain, to_plain)
+from mmropim.utils import (CheckpointReadError, UntrustedCheckpointError,
+                           load_local_checkpoint)
+
+from conftest import REPO_ROOT, ROPIM_TINY_CFG
+
+UPERNET_TINY_CFG = osp.join(
+    REPO_ROOT, 'configs', 'downstream', 'ade20k',
+    'upernet_ropim-beit-mini-p8_1xb4-40iter_demo-nuclei-128px.py')
+FINETUNE_TINY_CFG = osp.join(REPO_ROOT, 'configs', 'ropim', 'benchmarks',
+                             'beit-mini-p8_1xb32-coslr-10e_demo-64px.py')
+
+
+class Payload:
+    """Pickles as a call of open(path, 'w'): unpickling creates the file."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, 'w'))
+
+
+@pytest.fixture
+def payload_checkpoint(tmp_path):
+    marker = str(tmp_path / 'payload_ran')
+    path = str(tmp_path / 'payload.pth')
+    torch.save(dict(state_dict=OrderedDict(w=torch.ones(2)),
+                    meta=dict(epoch=1, iter=1), extra=Payload(marker)), path)
+    return path, marker
+
+
+def message_hub_state():
+    hub = MessageHub('plain_test')
+    for value in (1.5, 0.25, 3.0):
+        hub.update_scalar('train/loss', value)
+    hub.update_scalar('train/lr', np.float64(1e-3))
+    hub.update_info('iter', np.int64(7))
+    hub.update_info('table', np.arange(6, dtype=np.float32).reshape(2, 3))
+    return hub.state_dict()
+
+
+def test_plain_copy_round_trips_through_the_safe_unpickler(tmp_path):
+    state = dict(message_hub=message_hub_state(), meta=dict(seed=3))
+    path = str(tmp_path / 'hub.pth')
+    torch.save(dict(state), path)
+    with pytest.raises(Exception, match='Weights only load failed'):
+        torch.load(path, weights_only=True)  # MMEngine's own form
+    torch.save(to_plain(state), path)
+    loaded = from_plain(torch.load(path, weights_only=True))
+    scalars = loaded['message_hub']['log_scalars']
+    assert isinstance(scalars['train/loss'], HistoryBuffer)
+    np.testing.assert_array_equal(scalars['train/loss'].data[0],
+                                  [1.5, 0.25, 3.0])
+    assert scalars['train/loss'].data[0].dtype == np.float64
+    assert scalars['train/loss'].max_length == \
+        state['message_hub']['log_scalars']['train/loss'].max_length
+    info = loaded['message_hub']['runtime_info']
+    assert info['iter'] == 7 and isinstance(info['iter'], np.int64)
+    assert info['table'].dtype == np.float32
+    np.testing.assert_array_equal(info['table'],
+                                  np.arange(6).reshape(2, 3))
+    hub = MessageHub('plain_test_loaded')
+    hub.load_state_dict(loaded['message_hub'])
+    assert hub.get_scalar('train/loss').mean() == pytest.approx(1.5833, 1e-3)
+
+
+def test_hook_leaves_the_weights_shared_and_restores_on_load():
+    weights = OrderedDict(w=torch.ones(2))
+    checkpoint = dict(state_dict=weights, message_hub=message_hub_state())
+    hook = PlainCheckpointHook()
+    hook.before_save_checkpoint(None, checkpoint)
+    assert checkpoint['state_dict'] is weights
+    assert isinstance(
+        checkpoint['message_hub']['log_scalars']['train/loss'], dict)
+    hook.after_load_checkpoint(None, checkpoint)
+    assert isinstance(
+        checkpoint['message_hub']['log_scalars']['train/loss'],
+        HistoryBuffer)
+
+
+def test_loader_refuses_a_payload_and_names_the_opt_ins(
+        payload_checkpoint, monkeypatch):
+    monkeypatch.delenv('MMROPIM_TRUST_CHECKPOINTS', raising=False)
+    monkeypatch.delenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', raising=False)
+    path, marker = payload_checkpoint
+    with pytest.raises(UntrustedCheckpointError) as error:
+        load_local_checkpoint(path)
+    message = str(error.value)
+    for part in (path, 'open', '--trust-checkpoint',
+                 'MMROPIM_TRUST_CHECKPOINTS=1',
+                 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1'):
+        assert part in message
+    assert not osp.exists(marker)
+
+
+def test_loader_unpickles_only_when_trusted(payload_checkpoint, monkeypatch):
+    path, marker = payload_checkpoint
+    monkeypatch.setenv('MMROPIM_TRUST_CHECKPOINTS', '1')
+    load_local_checkpoint(path)
+    assert osp.exists(marker)  # the opt-in is real: the payload ran
+
+
+def test_plain_mmengine_checkpoint_needs_the_opt_in(tmp_path, monkeypatch):
+    monkeypatch.delenv('MMROPIM_TRUST_CHECKPOINTS', raising=False)
+    monkeypatch.delenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', raising=False)
+    zoo = str(tmp_path / 'zoo.pth')  # model-zoo style: weights + plain meta
+    torch.save(dict(state_dict=OrderedDict(w=torch.ones(2)),
+                    meta=dict(epoch=300, mmpretrain_version='1.2.0')), zoo)
+    assert load_local_checkpoint(zoo)['meta']['epoch'] == 300
+    run = str(tmp_path / 'run.pth')  # what MMEngine writes without the hook
+    torch.save(dict(state_dict=OrderedDict(w=torch.ones(2)),
+                    message_hub=message_hub_state()), run)
+    with pytest.raises(UntrustedCheckpointError, match='HistoryBuffer'):
+        load_local_checkpoint(run)
+    loaded = load_local_checkpoint(run, trust=True)
+    assert isinstance(loaded['message_hub']['log_scalars']['train/loss'],
+                      HistoryBuffer)
+
+
+@pytest.mark.parametrize('content', [None, b'', b'not a checkpoint'],
+                         ids=['truncated', 'empty', 'garbage'])
+def test_unreadable_checkpoint_names_the_file(tmp_path, content):
+    path = str(tmp_path / 'broken.pth')
+    if content is None:
+        torch.save(dict(state_dict=OrderedDict(w=torch.ones(1000))), path)
+        with open(path, 'rb') as f:
+            content = f.read()[:2000]
+    with open(path, 'wb') as f:
+        f.write(content)
+    with pytest.raises(CheckpointReadError) as error:
+        load_local_checkpoint(path)
+    assert path in str(error.value)
+    assert 'truncated' in str(error.value)
+
+
+def train(*args, env=None):
+    environment = dict(os.environ)
+    environment.pop('MMROPIM_TRUST_CHECKPOINTS', None)
+    environment.pop('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', None)
+    environment.update(env or {})
+    return subprocess.run([sys.executable, 'tools/train.py', *args],
+                          cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=600, env=environment)
+
+
+@pytest.mark.parametrize('how', ['resume', 'load_from', 'init_cfg_mmpretrain',
+                                 'init_cfg_transfer'])
+def test_train_refuses_a_payload_checkpoint(how, payload_checkpoint,
+                                            demo_sets, tmp_path):
+    path, marker = payload_checkpoint
+    config, options = ROPIM_TINY_CFG, [
+        'train_dataloader.dataset.data_root=' + osp.join(demo_sets,
+                                                         'imagenet')]
+    if how == 'resume':
+        args = ['--resume', path]
+    elif how == 'load_from':
+        args, options = [], options + [f'load_from={path}']
+    elif how == 'init_cfg_mmpretrain':  # MMEngine's Pretrained initializer
+        config, args = FINETUNE_TINY_CFG, []
+        options += [f'model.backbone.init_cfg.checkpoint={path}']
+    else:  # TransferBEiTViT's own loud loader, under MMSeg
+        config, args = UPERNET_TINY_CFG, []
+        options = [f'model.backbone.init_cfg.checkpoint={path}',
+                   'train_dataloader.dataset.data_root=' +
+                   osp.join(demo_sets, 'ade20k')]
+    result = train(config, '--work-dir', str(tmp_path / 'work'), *args,
+                   '--cfg-options', *options)
+    assert result.returncode != 0
+    assert 'UntrustedCheckpointError' in result.stderr, result.stderr[-2000:]
+    assert path in result.stderr and '--trust-checkpoint' in result.stderr
+    assert not osp.exists(marker)
+
+
+def test_train_reports_a_truncated_resume_checkpoint(pretrain_run, tmp_path):
+    with open(osp.join(pretrain_run['work_dir'], 'epoch_4.pth'), 'rb') as f:
+        head = f.read()[:100000]
+    path = str(tmp_path / 'epoch_4.pth')
+    with open(path, 'wb') as f:
+        f.write(head)
+    result = train(ROPIM_TINY_CFG, '--work-dir', str(tmp_path / 'work'),
+                   '--resume', path)
+    assert result.returncode != 0
+    assert f'cannot read the checkpoint {path}' in result.stderr
