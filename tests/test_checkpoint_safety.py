@@ -1,5 +1,5 @@
 """Loading a checkpoint never runs code from it unless the user opts in: our
-run checkpoints are plain (PlainCheckpointHook) and load with
+run checkpoints are plain (SafeCheckpointHook) and load with
 torch.load(weights_only=True); a file that pickles anything else is refused
 by tools/train.py for --resume, load_from and init_cfg=Pretrained, with an
 error that names the file and the opt-ins; a truncated file gives a clear
@@ -15,8 +15,8 @@ import pytest
 import torch
 from mmengine.logging import HistoryBuffer, MessageHub
 
-from mmropim.engine.hooks.plain_checkpoint_hook import (PlainCheckpointHook,
-                                                         from_plain, to_plain)
+from mmropim.engine import SafeCheckpointHook
+from mmropim.utils.plain_state import from_plain, to_plain
 from mmropim.utils import (CheckpointReadError, UntrustedCheckpointError,
                            load_local_checkpoint)
 
@@ -86,7 +86,7 @@ def test_plain_copy_round_trips_through_the_safe_unpickler(tmp_path):
 def test_hook_leaves_the_weights_shared_and_restores_on_load():
     weights = OrderedDict(w=torch.ones(2))
     checkpoint = dict(state_dict=weights, message_hub=message_hub_state())
-    hook = PlainCheckpointHook()
+    hook = SafeCheckpointHook()
     hook.before_save_checkpoint(None, checkpoint)
     assert checkpoint['state_dict'] is weights
     assert isinstance(

@@ -38,7 +38,7 @@ def test_resume_continues_where_the_run_stopped(pretrain_run):
 
 
 def test_run_checkpoint_loads_with_the_safe_unpickler(pretrain_run):
-    """PlainCheckpointHook writes the message hub as plain data: the
+    """SafeCheckpointHook writes the message hub as plain data: the
     checkpoint that --resume read loads with weights_only=True."""
     path = osp.join(pretrain_run['work_dir'], 'epoch_4.pth')
     checkpoint = torch.load(path, weights_only=True)

@@ -6,17 +6,17 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=100),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
+    # loads with torch.load(weights_only=True); written to a temporary file
+    # and renamed into place; old ones deleted only after
+    checkpoint=dict(type='SafeCheckpointHook', interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='VisualizationHook', enable=False),
 )
 
 # stop with an error naming the iteration if the loss becomes NaN / inf, or
-# is exactly 0 (a dead loss) for 20 iterations in a row; write checkpoints
-# that load with torch.load(weights_only=True)
+# is exactly 0 (a dead loss) for 20 iterations in a row
 custom_hooks = [
-    dict(type='FiniteLossHook', interval=10, max_zero_loss_iters=20),
-    dict(type='PlainCheckpointHook'),
+    dict(type='FiniteLossHook', interval=10, max_zero_loss_iters=20)
 ]
 
 env_cfg = dict(

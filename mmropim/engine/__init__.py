@@ -1,6 +1,8 @@
 from .backbone_layer_decay_constructor import \
     BackboneLayerDecayOptimWrapperConstructor
-from .hooks import FiniteLossHook, PlainCheckpointHook
+from .hooks import AtomicLocalBackend, FiniteLossHook, SafeCheckpointHook
 
-__all__ = ['BackboneLayerDecayOptimWrapperConstructor', 'FiniteLossHook',
-           'PlainCheckpointHook']
+__all__ = [
+    'BackboneLayerDecayOptimWrapperConstructor', 'AtomicLocalBackend',
+    'FiniteLossHook', 'SafeCheckpointHook'
+]

@@ -3,7 +3,7 @@ MMEngine load them: always with ``torch.load(weights_only=True)``.
 
 The safe unpickler rebuilds tensors, dicts, lists, strings and numbers and
 nothing else, so loading a file never runs code from it. Our run
-checkpoints are written plain by :class:`mmropim.engine.PlainCheckpointHook`
+checkpoints are written plain by :class:`mmropim.engine.SafeCheckpointHook`
 and load that way; converted backbones and most model-zoo weights are plain
 already. A checkpoint that pickles other objects (one written by plain
 MMEngine before that hook, or by anyone else) is refused with an
@@ -130,7 +130,7 @@ def load_local_checkpoint(filename: str,
                 'pass --trust-checkpoint to tools/train.py, tools/test.py or '
                 f'tools/convert_checkpoint.py, or set {TRUST_ENV}=1 '
                 f'({TORCH_TRUST_ENV}=1 for MMEngine / MMPretrain entry '
-                'points). Run checkpoints written with PlainCheckpointHook '
+                'points). Run checkpoints written with SafeCheckpointHook '
                 '(in every mmropim runtime) need neither.') from None
         print_log(
             f'{filename} pickles {", ".join(names) or "Python objects"}; '

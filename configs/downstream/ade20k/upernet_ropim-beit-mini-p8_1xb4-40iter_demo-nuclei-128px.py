@@ -8,8 +8,6 @@ _base_ = [
     '_base_/demo_nuclei_128px.py',
 ]
 custom_imports = dict(imports=['mmropim'], allow_failed_imports=False)
-# run checkpoints that load with torch.load(weights_only=True)
-custom_hooks = [dict(type='PlainCheckpointHook')]
 norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
     type='EncoderDecoder',
@@ -84,4 +82,4 @@ val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10, log_metric_by_epoch=False),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=40))
+    checkpoint=dict(type='SafeCheckpointHook', by_epoch=False, interval=40))

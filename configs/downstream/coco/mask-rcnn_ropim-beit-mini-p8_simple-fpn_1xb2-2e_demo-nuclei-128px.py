@@ -9,8 +9,6 @@ _base_ = [
     '_base_/demo_nuclei_coco_128px.py',
 ]
 custom_imports = dict(imports=['mmropim'], allow_failed_imports=False)
-# run checkpoints that load with torch.load(weights_only=True)
-custom_hooks = [dict(type='PlainCheckpointHook')]
 norm_cfg = dict(type='LN2d', requires_grad=True)
 model = dict(
     data_preprocessor=dict(pad_size_divisor=32),
@@ -76,4 +74,4 @@ val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=4),
-    checkpoint=dict(type='CheckpointHook', interval=2))
+    checkpoint=dict(type='SafeCheckpointHook', interval=2))

@@ -90,5 +90,5 @@ val_cfg = dict()
 test_cfg = dict()
 auto_scale_lr = dict(base_batch_size=1024)
 default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2,
+    checkpoint=dict(type='SafeCheckpointHook', interval=1, max_keep_ckpts=2,
                     save_best='auto'))

@@ -1,4 +1,4 @@
 from .finite_loss_hook import FiniteLossHook
-from .plain_checkpoint_hook import PlainCheckpointHook
+from .safe_checkpoint_hook import AtomicLocalBackend, SafeCheckpointHook
 
-__all__ = ['FiniteLossHook', 'PlainCheckpointHook']
+__all__ = ['AtomicLocalBackend', 'FiniteLossHook', 'SafeCheckpointHook']

@@ -8,8 +8,9 @@ _base_ = [
     'mmseg::_base_/schedules/schedule_160k.py',
 ]
 custom_imports = dict(imports=['mmropim'], allow_failed_imports=False)
-# run checkpoints that load with torch.load(weights_only=True)
-custom_hooks = [dict(type='PlainCheckpointHook')]
+# run checkpoints that load with torch.load(weights_only=True), written to a
+# temporary file and renamed into place
+default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 crop_size = (512, 512)
 model = dict(

@@ -9,8 +9,9 @@ _base_ = [
     'mmdet::common/lsj-100e_coco-instance.py',
 ]
 custom_imports = dict(imports=['mmropim'], allow_failed_imports=False)
-# run checkpoints that load with torch.load(weights_only=True)
-custom_hooks = [dict(type='PlainCheckpointHook')]
+# run checkpoints that load with torch.load(weights_only=True), written to a
+# temporary file and renamed into place
+default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))
 image_size = (1024, 1024)
 norm_cfg = dict(type='LN2d', requires_grad=True)
 model = dict(

@@ -1,19 +1,18 @@
-"""Run checkpoints that ``torch.load(weights_only=True)`` accepts.
+"""Run state as data that ``torch.load(weights_only=True)`` accepts.
 
 An MMEngine run checkpoint pickles the message hub: ``HistoryBuffer``
 objects holding numpy arrays, and numpy scalars in the runtime information.
 The safe unpickler refuses those globals, so resuming such a file means
-unpickling it fully, which can run any code the file carries. This hook
-writes that state as dicts, lists, numbers, strings and tensors instead, and
-rebuilds it when the checkpoint is loaded into a runner.
+unpickling it fully, which can run any code the file carries.
+:func:`to_plain` writes that state as dicts, lists, numbers, strings and
+tensors instead, and :func:`from_plain` rebuilds it
+(:class:`mmropim.engine.SafeCheckpointHook` calls them).
 """
 from collections import OrderedDict, deque
 from typing import Any
 
 import numpy as np
-from mmengine.hooks import Hook
 from mmengine.logging import HistoryBuffer
-from mmengine.registry import HOOKS
 
 # key of the dicts that stand for a non-plain object in a plain checkpoint
 TAG = '__mmropim_plain__'
@@ -101,32 +100,3 @@ def from_plain(value: Any) -> Any:
     if isinstance(value, tuple) and type(value) is tuple:
         return tuple(from_plain(v) for v in value)
     return value
-
-
-@HOOKS.register_module()
-class PlainCheckpointHook(Hook):
-    """Write run checkpoints that load with ``weights_only=True``.
-
-    Before a checkpoint is saved, its message hub and meta information are
-    replaced by :func:`to_plain` copies; after one is loaded into a runner
-    (``--resume``, ``load_from``) they are rebuilt by :func:`from_plain`
-    before the runner reads them. Such a checkpoint therefore resumes
-    through ``torch.load(weights_only=True)`` (PyTorch's default since 2.6),
-    the loader that never runs code from a file; its weights load anywhere
-    (``init_cfg=dict(type='Pretrained')``, MMSeg, MMDet) as before.
-
-    It runs after the other hooks' ``before_save_checkpoint`` (lowest
-    priority), so that what they add is made plain too.
-    """
-
-    priority = 'LOWEST'
-
-    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        for key in list(checkpoint):
-            if key != 'state_dict':  # tensors only; keep it shared
-                checkpoint[key] = to_plain(checkpoint[key])
-
-    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        for key in list(checkpoint):
-            if key != 'state_dict':
-                checkpoint[key] = from_plain(checkpoint[key])

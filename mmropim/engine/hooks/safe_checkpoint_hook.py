@@ -1,0 +1,143 @@
+"""Checkpoints that load without running code and that a crash cannot
+destroy.
+
+MMEngine's ``CheckpointHook`` pickles the message hub (which only the full,
+code-running unpickler reads back), deletes the oldest kept checkpoint
+*before* it writes the new one, and writes the new one in place: a run
+killed during the save (preemption, out of memory, a full disk) is left
+with a truncated newest file and, with ``max_keep_ckpts=1``, no checkpoint
+at all.
+"""
+import os
+import os.path as osp
+import tempfile
+
+from mmengine.dist import is_main_process
+from mmengine.fileio import LocalBackend, register_backend
+from mmengine.hooks import CheckpointHook
+from mmengine.registry import HOOKS
+
+from ...utils.plain_state import from_plain, to_plain
+
+ATOMIC_BACKEND = 'atomic_local'
+
+
+def write_atomically(data, path: str) -> None:
+    """Write ``data`` (bytes or str) to ``path`` through a temporary file in
+    the same folder, flushed to disk and renamed into place: ``path`` holds
+    either its old content or all of the new one.
+
+    Args:
+        data (bytes | str): Content; str is written as UTF-8.
+        path (str): Target file.
+    """
+    folder = osp.dirname(osp.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode('utf-8')
+    handle, temporary = tempfile.mkstemp(
+        dir=folder, prefix=f'.{osp.basename(path)}.', suffix='.tmp')
+    try:
+        with os.fdopen(handle, 'wb') as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        if osp.exists(temporary):
+            os.remove(temporary)
+        raise
+
+
+@register_backend(ATOMIC_BACKEND)
+class AtomicLocalBackend(LocalBackend):
+    """MMEngine's local file backend whose writes are atomic
+    (:func:`write_atomically`). Select it with
+    ``backend_args=dict(backend='atomic_local')``."""
+
+    def put(self, obj: bytes, filepath) -> None:
+        write_atomically(obj, str(filepath))
+
+    def put_text(self, obj: str, filepath, encoding: str = 'utf-8') -> None:
+        write_atomically(obj.encode(encoding), str(filepath))
+
+
+@HOOKS.register_module()
+class SafeCheckpointHook(CheckpointHook):
+    """``CheckpointHook`` whose checkpoints load with ``weights_only=True``
+    and that never leaves a run without a readable checkpoint.
+
+    - **Plain.** Before a checkpoint is saved, everything but the weights
+      (message hub, meta, optimizer and scheduler states) is replaced by a
+      :func:`~mmropim.utils.plain_state.to_plain` copy; after one is loaded
+      into a runner (``--resume``, ``load_from``) it is rebuilt before the
+      runner reads it. The file therefore resumes through
+      ``torch.load(weights_only=True)`` (PyTorch's default since 2.6), the
+      loader that never runs code from a file.
+    - **Atomic.** The checkpoint is written to a temporary file and renamed
+      into place (local folders; other ``backend_args`` are used as given),
+      then ``last_checkpoint`` is updated the same way, and only then are the
+      checkpoints beyond ``max_keep_ckpts`` deleted. A crash at any moment
+      leaves ``last_checkpoint`` naming a complete file.
+
+    As ``default_hooks.checkpoint`` it survives a child config's own
+    ``custom_hooks`` list.
+
+    Args:
+        plain (bool): Write the run state as plain data. Defaults to True.
+        **kwargs: Arguments of MMEngine's ``CheckpointHook``.
+    """
+
+    def __init__(self, plain: bool = True, **kwargs) -> None:
+        if kwargs.get('backend_args') is None and \
+                kwargs.get('file_client_args') is None:
+            kwargs['backend_args'] = dict(backend=ATOMIC_BACKEND)
+        super().__init__(**kwargs)
+        self.plain = plain
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        super().before_save_checkpoint(runner, checkpoint)
+        if self.plain:
+            for key in list(checkpoint):
+                if key != 'state_dict':  # tensors only; keep it shared
+                    checkpoint[key] = to_plain(checkpoint[key])
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        for key in list(checkpoint):  # plain or not, as it was written
+            if key != 'state_dict':
+                checkpoint[key] = from_plain(checkpoint[key])
+        super().after_load_checkpoint(runner, checkpoint)
+
+    def _save_checkpoint_with_step(self, runner, step, meta):
+        stale = []
+        if self.max_keep_ckpts > 0 and not (
+                self.keep_ckpt_ids and self.keep_ckpt_ids[-1] == step):
+            if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
+                stale.append(self.keep_ckpt_ids[0])
+            self.keep_ckpt_ids.append(step)  # a full deque drops stale[0]
+            runner.message_hub.update_info('keep_ckpt_ids',
+                                           list(self.keep_ckpt_ids))
+        filename = self.filename_tmpl.format(step)
+        self.last_ckpt = self.file_backend.join_path(self.out_dir, filename)
+        runner.message_hub.update_info('last_ckpt', self.last_ckpt)
+        runner.save_checkpoint(
+            self.out_dir,
+            filename,
+            self.file_client_args,
+            save_optimizer=self.save_optimizer,
+            save_param_scheduler=self.save_param_scheduler,
+            meta=meta,
+            by_epoch=self.by_epoch,
+            backend_args=self.backend_args,
+            **self.args)
+        if not is_main_process():
+            return
+        write_atomically(self.last_ckpt,
+                         osp.join(runner.work_dir, 'last_checkpoint'))
+        for old in stale:
+            path = self.file_backend.join_path(
+                self.out_dir, self.filename_tmpl.format(old))
+            if self.file_backend.isfile(path):
+                self.file_backend.remove(path)
+            elif self.file_backend.isdir(path):  # DeepSpeed's folders
+                self.file_backend.rmtree(path)

@@ -1,0 +1,73 @@
+"""A crash while a checkpoint is written loses nothing: SafeCheckpointHook
+writes to a temporary file and renames it, updates last_checkpoint after,
+and deletes old checkpoints last, so --resume continues from the previous
+one (tested by killing a real run in the middle of a save)."""
+import glob
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from mmropim.engine.hooks import safe_checkpoint_hook
+from mmropim.engine.hooks.safe_checkpoint_hook import write_atomically
+
+from conftest import REPO_ROOT, ROPIM_TINY_CFG
+from crash_probe import CRASH_EXIT_CODE
+
+
+def test_failed_write_leaves_the_old_file_and_no_temporary(tmp_path,
+                                                           monkeypatch):
+    path = str(tmp_path / 'epoch_1.pth')
+    write_atomically(b'old content', path)
+
+    def fail(_):
+        raise OSError('disk full')
+
+    monkeypatch.setattr(safe_checkpoint_hook.os, 'fsync', fail)
+    with pytest.raises(OSError, match='disk full'):
+        write_atomically(b'new content that never lands', path)
+    with open(path, 'rb') as f:
+        assert f.read() == b'old content'
+    assert os.listdir(tmp_path) == ['epoch_1.pth']
+
+
+def train(work_dir, demo_root, flags=(), config=ROPIM_TINY_CFG):
+    environment = dict(os.environ)
+    environment['PYTHONPATH'] = os.pathsep.join(
+        [osp.join(REPO_ROOT, 'tests'), environment.get('PYTHONPATH', '')])
+    return subprocess.run([
+        sys.executable, 'tools/train.py', config, '--work-dir',
+        work_dir, *flags, '--cfg-options',
+        f'train_dataloader.dataset.data_root={demo_root}',
+        'train_cfg.max_epochs=2', 'default_hooks.checkpoint.interval=1',
+        'default_hooks.checkpoint.max_keep_ckpts=1'
+    ], cwd=REPO_ROOT, capture_output=True, text=True, timeout=600,
+        env=environment)
+
+
+def test_run_killed_during_a_save_resumes_from_the_previous_checkpoint(
+        demo_root, tmp_path):
+    work_dir = str(tmp_path / 'work')
+    crashing = tmp_path / 'crashing.py'
+    crashing.write_text(
+        f'_base_ = [{ROPIM_TINY_CFG!r}]\n'
+        "custom_imports = dict(imports=['mmropim', 'crash_probe'])\n"
+        "custom_hooks = [dict(type='CrashDuringSaveHook', epoch=2)]\n")
+    crashed = train(work_dir, demo_root, config=str(crashing))
+    assert crashed.returncode == CRASH_EXIT_CODE, crashed.stderr[-2000:]
+    # max_keep_ckpts=1: MMEngine's hook would have deleted epoch_1 already
+    assert not osp.exists(osp.join(work_dir, 'epoch_2.pth'))
+    previous = osp.join(work_dir, 'epoch_1.pth')
+    assert torch.load(previous, weights_only=True)['meta']['epoch'] == 1
+    with open(osp.join(work_dir, 'last_checkpoint')) as f:
+        assert f.read() == previous
+    assert glob.glob(osp.join(work_dir, '.epoch_2.pth.*.tmp'))  # the kill
+    resumed = train(work_dir, demo_root, flags=['--resume'])
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert 'resumed epoch: 1' in resumed.stdout + resumed.stderr
+    final = osp.join(work_dir, 'epoch_2.pth')
+    assert torch.load(final, weights_only=True)['meta']['epoch'] == 2
+    assert not osp.exists(previous)  # max_keep_ckpts=1, after the save
