@@ -51,7 +51,10 @@ train_pipeline = [
 train_dataloader = dict(
     batch_size=256,
     num_workers=8,
-    persistent_workers=True,
+    # seeded anew each epoch; --resume continues exactly (see
+    # configs/prmim/_base_/datasets/imagenet_bs512_prmim.py)
+    persistent_workers=False,
+    worker_init_fn=dict(type='worker_init_per_epoch'),
     pin_memory=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),

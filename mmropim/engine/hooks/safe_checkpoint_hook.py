@@ -12,12 +12,14 @@ import os
 import os.path as osp
 import tempfile
 
-from mmengine.dist import is_main_process
+from mmengine.dist import get_dist_info, is_main_process
 from mmengine.fileio import LocalBackend, register_backend
+from mmengine.logging import print_log
 from mmengine.hooks import CheckpointHook
 from mmengine.registry import HOOKS
 
 from ...utils.plain_state import from_plain, to_plain
+from ...utils.random_states import gather_random_states, set_random_states
 
 ATOMIC_BACKEND = 'atomic_local'
 
@@ -64,8 +66,9 @@ class AtomicLocalBackend(LocalBackend):
 
 @HOOKS.register_module()
 class SafeCheckpointHook(CheckpointHook):
-    """``CheckpointHook`` whose checkpoints load with ``weights_only=True``
-    and that never leaves a run without a readable checkpoint.
+    """``CheckpointHook`` whose checkpoints load with ``weights_only=True``,
+    resume exactly, and that never leaves a run without a readable
+    checkpoint.
 
     - **Plain.** Before a checkpoint is saved, everything but the weights
       (message hub, meta, optimizer and scheduler states) is replaced by a
@@ -79,24 +82,58 @@ class SafeCheckpointHook(CheckpointHook):
       then ``last_checkpoint`` is updated the same way, and only then are the
       checkpoints beyond ``max_keep_ckpts`` deleted. A crash at any moment
       leaves ``last_checkpoint`` naming a complete file.
+    - **Exact resume.** The torch, numpy, Python (and CUDA) random states of
+      every rank are saved with the checkpoint and restored when a run
+      resumes from it (``--resume``; not ``load_from``), before training
+      continues: sketches, masks and drop paths continue as in the run that
+      was stopped. Data-loader workers need
+      :func:`mmropim.datasets.worker_init_per_epoch` and
+      ``persistent_workers=False`` to follow (our configs set both).
 
     As ``default_hooks.checkpoint`` it survives a child config's own
     ``custom_hooks`` list.
 
     Args:
         plain (bool): Write the run state as plain data. Defaults to True.
+        save_random_states (bool): Save and restore the random states.
+            Defaults to True.
         **kwargs: Arguments of MMEngine's ``CheckpointHook``.
     """
 
-    def __init__(self, plain: bool = True, **kwargs) -> None:
+    def __init__(self,
+                 plain: bool = True,
+                 save_random_states: bool = True,
+                 **kwargs) -> None:
         if kwargs.get('backend_args') is None and \
                 kwargs.get('file_client_args') is None:
             kwargs['backend_args'] = dict(backend=ATOMIC_BACKEND)
         super().__init__(**kwargs)
         self.plain = plain
+        self.save_random_states = save_random_states
+        self._random_states = None  # of every rank, for the next save
+        self._resumed_random_states = None
+
+    def before_train(self, runner) -> None:
+        super().before_train(runner)
+        states, self._resumed_random_states = \
+            self._resumed_random_states, None
+        if not states or not getattr(runner, '_resume', False):
+            return
+        rank, world_size = get_dist_info()
+        if len(states) != world_size:
+            print_log(
+                f'the checkpoint holds the random states of {len(states)} '
+                f'processes and this run has {world_size}: random streams '
+                'continue from the seed, not from the checkpoint',
+                logger='current', level=30)
+            return
+        set_random_states(states[rank])
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         super().before_save_checkpoint(runner, checkpoint)
+        if self._random_states is not None:
+            checkpoint['random_states'] = self._random_states
+            self._random_states = None
         if self.plain:
             for key in list(checkpoint):
                 if key != 'state_dict':  # tensors only; keep it shared
@@ -106,9 +143,13 @@ class SafeCheckpointHook(CheckpointHook):
         for key in list(checkpoint):  # plain or not, as it was written
             if key != 'state_dict':
                 checkpoint[key] = from_plain(checkpoint[key])
+        self._resumed_random_states = checkpoint.get('random_states')
         super().after_load_checkpoint(runner, checkpoint)
 
     def _save_checkpoint_with_step(self, runner, step, meta):
+        # here, on every rank: runner.save_checkpoint runs on rank 0 only
+        if self.save_random_states:
+            self._random_states = gather_random_states()
         stale = []
         if self.max_keep_ckpts > 0 and not (
                 self.keep_ckpt_ids and self.keep_ckpt_ids[-1] == step):

@@ -18,7 +18,11 @@ train_pipeline = [
 train_dataloader = dict(
     batch_size=128,
     num_workers=8,
-    persistent_workers=True,
+    # workers restart and are seeded anew each epoch, from the main process's
+    # random state: no epoch replays another and --resume continues exactly
+    # (persistent workers would carry random state a checkpoint cannot hold)
+    persistent_workers=False,
+    worker_init_fn=dict(type='worker_init_per_epoch'),
     pin_memory=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
