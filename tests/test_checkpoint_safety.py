@@ -152,6 +152,27 @@ def test_unreadable_checkpoint_names_the_file(tmp_path, content):
     assert 'truncated' in str(error.value)
 
 
+def test_other_load_errors_are_not_called_corrupt(tmp_path, monkeypatch):
+    path = str(tmp_path / 'fine.pth')
+    torch.save(dict(state_dict=OrderedDict(w=torch.ones(2))), path)
+
+    def out_of_memory(*args, **kwargs):
+        raise MemoryError('no room')
+
+    monkeypatch.setattr(torch, 'load', out_of_memory)
+    with pytest.raises(MemoryError):
+        load_local_checkpoint(path)
+
+
+def test_counter_survives_the_plain_round_trip(tmp_path):
+    from collections import Counter
+    state = dict(milestones=Counter({30: 1, 60: 2}))  # MultiStepLR's
+    path = str(tmp_path / 'scheduler.pth')
+    torch.save(to_plain(state), path)
+    loaded = from_plain(torch.load(path, weights_only=True))
+    assert loaded == state and type(loaded['milestones']) is Counter
+
+
 def train(*args, env=None):
     environment = dict(os.environ)
     environment.pop('MMROPIM_TRUST_CHECKPOINTS', None)
@@ -182,21 +203,23 @@ def test_train_refuses_a_payload_checkpoint(how, payload_checkpoint,
         options = [f'model.backbone.init_cfg.checkpoint={path}',
                    'train_dataloader.dataset.data_root=' +
                    osp.join(demo_sets, 'ade20k')]
-    result = train(config, '--work-dir', str(tmp_path / 'work'), *args,
-                   '--cfg-options', *options)
+    result = train(config, '--work-dir', str(tmp_path / 'work'),
+                   '--no-validate', *args, '--cfg-options', *options)
     assert result.returncode != 0
     assert 'UntrustedCheckpointError' in result.stderr, result.stderr[-2000:]
     assert path in result.stderr and '--trust-checkpoint' in result.stderr
     assert not osp.exists(marker)
 
 
-def test_train_reports_a_truncated_resume_checkpoint(pretrain_run, tmp_path):
+def test_train_reports_a_truncated_resume_checkpoint(pretrain_run, demo_root,
+                                                     tmp_path):
     with open(osp.join(pretrain_run['work_dir'], 'epoch_4.pth'), 'rb') as f:
         head = f.read()[:100000]
     path = str(tmp_path / 'epoch_4.pth')
     with open(path, 'wb') as f:
         f.write(head)
     result = train(ROPIM_TINY_CFG, '--work-dir', str(tmp_path / 'work'),
-                   '--resume', path)
+                   '--resume', path, '--cfg-options',
+                   f'train_dataloader.dataset.data_root={demo_root}')
     assert result.returncode != 0
     assert f'cannot read the checkpoint {path}' in result.stderr

@@ -1,7 +1,10 @@
-"""Every non-demo config trains 2 iterations through MMEngine's Runner at its
-per-GPU batch and real input size (narrow widths, demo images through the
-config's own pipeline, AMP as CPU fp16 autocast + gradient scaling): the loss
-is finite and non-zero and every trainable parameter gets a gradient."""
+"""Every setting of the non-demo configs trains 2 iterations through
+MMEngine's Runner at its per-GPU batch and real input size (narrow widths,
+demo images through the config's own pipeline, AMP as CPU fp16 autocast +
+gradient scaling): the loss is finite and non-zero and every trainable
+parameter gets a gradient. Configs that differ only in schedule or runtime
+(same model, pipeline, batch and optimizer wrapper: e.g. 300 vs 800 epochs)
+share one run; every config is built in tests/test_configs.py."""
 import os.path as osp
 
 import pytest
@@ -56,9 +59,19 @@ def check(path, demo_sets, tmp_path, batch):
     return cfg, result
 
 
-@pytest.mark.parametrize('path', CONFIGS, ids=config_id)
-def test_config_trains_at_its_batch_and_input_size(path, demo_sets,
+SETTINGS = check_configs.group_by_setting(CONFIGS)
+
+
+def test_schedule_variants_share_a_setting():
+    assert sorted(p for group in SETTINGS for p in group) == sorted(CONFIGS)
+    assert len(SETTINGS) < len(CONFIGS)  # 300e / 800e etc. share a run
+
+
+@pytest.mark.parametrize('group', SETTINGS,
+                         ids=lambda group: config_id(group[0]))
+def test_config_trains_at_its_batch_and_input_size(group, demo_sets,
                                                    tmp_path):
+    path = group[0]
     cfg = check_configs.Config.fromfile(path)
     batch = REDUCED_BATCH.get(config_id(path), cfg.train_dataloader.batch_size)
     check(path, demo_sets, tmp_path, batch)

@@ -76,6 +76,21 @@ def _is_torch_file(filename: str) -> bool:
         return f.read(len(magic)) == magic
 
 
+def _is_format_error(filename: str, error: Exception) -> bool:
+    """Whether ``torch.load`` failed on the file's bytes (truncated,
+    corrupt, not a checkpoint), not on e.g. a device or memory."""
+    if not _is_torch_file(filename):
+        return True
+    if isinstance(error, (EOFError, zipfile.BadZipFile)):
+        return True
+    if isinstance(error, pickle.UnpicklingError):
+        return 'Weights only load failed' not in str(error)
+    return isinstance(error, RuntimeError) and any(
+        marker in str(error) for marker in (
+            'PytorchStreamReader', 'zip archive', 'central directory',
+            'unexpected EOF', 'file might be corrupted'))
+
+
 def _is_weights_only_refusal(filename: str, error: Exception) -> bool:
     return isinstance(error, pickle.UnpicklingError) and \
         'Weights only load failed' in str(error) and _is_torch_file(filename)
@@ -112,6 +127,8 @@ def load_local_checkpoint(filename: str,
             filename, map_location=map_location, weights_only=True)
     except Exception as error:  # noqa: B902  (each kind is re-raised)
         if not _is_weights_only_refusal(filename, error):
+            if not _is_format_error(filename, error):
+                raise  # e.g. CUDA tensors on a CPU-only machine, memory
             raise CheckpointReadError(
                 f'cannot read the checkpoint {filename} '
                 f'({osp.getsize(filename)} bytes): it is truncated (a save '

@@ -8,7 +8,7 @@ unpickling it fully, which can run any code the file carries.
 tensors instead, and :func:`from_plain` rebuilds it
 (:class:`mmropim.engine.SafeCheckpointHook` calls them).
 """
-from collections import OrderedDict, deque
+from collections import Counter, OrderedDict, deque
 from typing import Any
 
 import numpy as np
@@ -29,11 +29,13 @@ def _numpy_array(array: np.ndarray) -> dict:
 def to_plain(value: Any) -> Any:
     """A copy of ``value`` made of what the safe unpickler accepts.
 
-    Dicts (``OrderedDict`` kept), lists, tuples, strings, numbers, ``None``
-    and tensors are kept; numpy arrays, numpy scalars, ``deque`` and
-    MMEngine's ``HistoryBuffer`` become tagged dicts that
-    :func:`from_plain` turns back into equal objects. Other objects are
-    kept as they are (and the safe unpickler will refuse them).
+    Dicts (``OrderedDict`` kept, other dict subclasses become ``dict``),
+    lists, tuples, strings, numbers, ``None`` and tensors are kept; numpy
+    arrays, numpy scalars, ``Counter``, ``deque`` and MMEngine's
+    ``HistoryBuffer`` become tagged dicts that :func:`from_plain` turns
+    back into equal objects. Other objects (namedtuples, functions, e.g.
+    ``OneCycleParamScheduler``'s) are kept as they are, and the safe
+    unpickler will refuse the file.
 
     Args:
         value: A checkpoint or a part of it.
@@ -50,6 +52,10 @@ def to_plain(value: Any) -> Any:
     if isinstance(value, np.generic):
         return {TAG: 'numpy_scalar', 'dtype': value.dtype.str,
                 'value': value.item()}
+    if isinstance(value, Counter):  # e.g. MultiStepLR's milestones
+        return {TAG: 'Counter',
+                'items': [[to_plain(k), to_plain(v)]
+                          for k, v in value.items()]}
     if isinstance(value, deque):
         return {TAG: 'deque', 'maxlen': value.maxlen,
                 'items': [to_plain(v) for v in value]}
@@ -81,6 +87,9 @@ def from_plain(value: Any) -> Any:
                 value['dtype'])).reshape(value['shape'])
         if kind == 'numpy_scalar':
             return np.dtype(value['dtype']).type(value['value'])
+        if kind == 'Counter':
+            return Counter({from_plain(k): from_plain(v)
+                            for k, v in value['items']})
         if kind == 'deque':
             return deque((from_plain(v) for v in value['items']),
                          maxlen=value['maxlen'])

@@ -27,11 +27,13 @@ def get_random_states() -> dict:
 
 
 def set_random_states(states: dict) -> None:
-    """Restore what :func:`get_random_states` returned."""
-    torch.set_rng_state(states['torch'])
+    """Restore what :func:`get_random_states` returned (its tensors may be
+    on any device: a resumed checkpoint is mapped to the GPU)."""
+    torch.set_rng_state(states['torch'].cpu())
     numpy_state = states['numpy']
     np.random.set_state(
-        (numpy_state['kind'], numpy_state['keys'].numpy().astype(np.uint32),
+        (numpy_state['kind'],
+         numpy_state['keys'].cpu().numpy().astype(np.uint32),
          numpy_state['position'], numpy_state['has_gauss'],
          numpy_state['cached_gaussian']))
     python_state = states['python']
@@ -39,7 +41,7 @@ def set_random_states(states: dict) -> None:
                      tuple(python_state['internal']),
                      python_state['gauss_next']))
     if 'cuda' in states and torch.cuda.is_available():
-        torch.cuda.set_rng_state(states['cuda'])
+        torch.cuda.set_rng_state(states['cuda'].cpu())
 
 
 def gather_random_states() -> List[dict]:

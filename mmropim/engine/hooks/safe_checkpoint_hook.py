@@ -8,6 +8,7 @@ killed during the save (preemption, out of memory, a full disk) is left
 with a truncated newest file and, with ``max_keep_ckpts=1``, no checkpoint
 at all.
 """
+import glob
 import os
 import os.path as osp
 import tempfile
@@ -19,9 +20,11 @@ from mmengine.hooks import CheckpointHook
 from mmengine.registry import HOOKS
 
 from ...utils.plain_state import from_plain, to_plain
-from ...utils.random_states import gather_random_states, set_random_states
+from ...utils.random_states import (gather_random_states, get_random_states,
+                                    set_random_states)
 
 ATOMIC_BACKEND = 'atomic_local'
+TEMPORARY_SUFFIX = '.tmp'
 
 
 def write_atomically(data, path: str) -> None:
@@ -38,8 +41,11 @@ def write_atomically(data, path: str) -> None:
     if isinstance(data, str):
         data = data.encode('utf-8')
     handle, temporary = tempfile.mkstemp(
-        dir=folder, prefix=f'.{osp.basename(path)}.', suffix='.tmp')
+        dir=folder, prefix=f'.{osp.basename(path)}.', suffix=TEMPORARY_SUFFIX)
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(handle, 0o666 & ~umask)  # as open() would; mkstemp: 0600
         with os.fdopen(handle, 'wb') as f:
             f.write(data)
             f.flush()
@@ -78,10 +84,12 @@ class SafeCheckpointHook(CheckpointHook):
       ``torch.load(weights_only=True)`` (PyTorch's default since 2.6), the
       loader that never runs code from a file.
     - **Atomic.** The checkpoint is written to a temporary file and renamed
-      into place (local folders; other ``backend_args`` are used as given),
+      into place (a local ``out_dir`` without ``backend_args``; remote
+      folders and given ``backend_args`` are used as MMEngine does),
       then ``last_checkpoint`` is updated the same way, and only then are the
       checkpoints beyond ``max_keep_ckpts`` deleted. A crash at any moment
-      leaves ``last_checkpoint`` naming a complete file.
+      leaves ``last_checkpoint`` naming a complete file; temporary files a
+      killed save left are removed when training starts again.
     - **Exact resume.** The torch, numpy, Python (and CUDA) random states of
       every rank are saved with the checkpoint and restored when a run
       resumes from it (``--resume``; not ``load_from``), before training
@@ -89,6 +97,9 @@ class SafeCheckpointHook(CheckpointHook):
       was stopped. Data-loader workers need
       :func:`mmropim.datasets.worker_init_per_epoch` and
       ``persistent_workers=False`` to follow (our configs set both).
+      Validation leaves the random states as it found them, since a
+      resumed run does not repeat the validation that followed its
+      checkpoint.
 
     As ``default_hooks.checkpoint`` it survives a child config's own
     ``custom_hooks`` list.
@@ -104,17 +115,28 @@ class SafeCheckpointHook(CheckpointHook):
                  plain: bool = True,
                  save_random_states: bool = True,
                  **kwargs) -> None:
-        if kwargs.get('backend_args') is None and \
-                kwargs.get('file_client_args') is None:
-            kwargs['backend_args'] = dict(backend=ATOMIC_BACKEND)
         super().__init__(**kwargs)
+        self._atomic = self.backend_args is None and \
+            self.file_client_args is None
         self.plain = plain
         self.save_random_states = save_random_states
         self._random_states = None  # of every rank, for the next save
         self._resumed_random_states = None
+        self._states_before_val = None
 
     def before_train(self, runner) -> None:
+        out_dir = self.out_dir or runner.work_dir
+        self._atomic = self._atomic and '://' not in str(out_dir)
+        if self._atomic:
+            self.backend_args = dict(backend=ATOMIC_BACKEND)
         super().before_train(runner)
+        if self._atomic and is_main_process():
+            for folder in {self.out_dir, runner.work_dir}:
+                for left in glob.glob(
+                        osp.join(folder, f'.*{TEMPORARY_SUFFIX}')):
+                    if osp.basename(left).startswith(
+                            ('.last_checkpoint.', )) or '.pth.' in left:
+                        os.remove(left)  # a save that was killed
         states, self._resumed_random_states = \
             self._resumed_random_states, None
         if not states or not getattr(runner, '_resume', False):
@@ -128,6 +150,17 @@ class SafeCheckpointHook(CheckpointHook):
                 logger='current', level=30)
             return
         set_random_states(states[rank])
+
+    def before_val_epoch(self, runner) -> None:
+        super().before_val_epoch(runner)
+        if self.save_random_states:
+            self._states_before_val = get_random_states()
+
+    def after_val_epoch(self, runner, metrics=None) -> None:
+        if self._states_before_val is not None:
+            set_random_states(self._states_before_val)
+            self._states_before_val = None
+        super().after_val_epoch(runner, metrics)
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         super().before_save_checkpoint(runner, checkpoint)
