@@ -89,19 +89,9 @@ def test_audit_turns_off_stochastic_depth_and_is_seeded(demo_sets, tmp_path):
     assert check_configs.Config.fromfile(path).model.backbone.drop_path_rate
     cfg = check_configs.prepare_config(path, str(tmp_path), demo_sets,
                                        width_divisor=64)
-    rates = []
-
-    def collect(node):
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key == 'drop_path_rate':
-                    rates.append(value)
-                collect(value)
-        elif isinstance(node, (list, tuple)):
-            for value in node:
-                collect(value)
-
-    collect(cfg.model)
+    rates = [node['drop_path_rate']
+             for node in check_configs.iter_dicts(cfg.model)
+             if 'drop_path_rate' in node]
     assert rates and all(rate == 0 for rate in rates)
     assert cfg.randomness['seed'] == 0
 

@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
-from typing import Dict, List, Optional
+from typing import Dict, Iterator, List, Optional
 
 import torch
 from mmengine.config import Config, ConfigDict
@@ -136,6 +136,18 @@ def _expand_arch(node: dict) -> None:
     node['arch'] = ConfigDict(settings)
 
 
+def iter_dicts(node) -> Iterator[dict]:
+    """Every dict in a nested config (``node`` itself included), parents
+    before children."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from iter_dicts(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            yield from iter_dicts(value)
+
+
 def without_stochastic_depth(model_cfg: dict) -> ConfigDict:
     """A copy of a model config with every ``drop_path_rate`` set to 0.
 
@@ -144,19 +156,9 @@ def without_stochastic_depth(model_cfg: dict) -> ConfigDict:
     iteration, and its parameters get an all-zero gradient by chance.
     """
     model_cfg = copy.deepcopy(ConfigDict(model_cfg))
-
-    def visit(node):
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key == 'drop_path_rate':
-                    node[key] = 0.
-                else:
-                    visit(value)
-        elif isinstance(node, (list, tuple)):
-            for value in node:
-                visit(value)
-
-    visit(model_cfg)
+    for node in iter_dicts(model_cfg):
+        if 'drop_path_rate' in node:
+            node['drop_path_rate'] = 0.
     return model_cfg
 
 

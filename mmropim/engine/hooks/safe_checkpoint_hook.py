@@ -15,8 +15,8 @@ import tempfile
 
 from mmengine.dist import get_dist_info, is_main_process
 from mmengine.fileio import LocalBackend, register_backend
-from mmengine.logging import print_log
 from mmengine.hooks import CheckpointHook
+from mmengine.logging import print_log
 from mmengine.registry import HOOKS
 
 from ...utils.plain_state import from_plain, to_plain
