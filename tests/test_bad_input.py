@@ -99,3 +99,30 @@ def test_missing_resume_checkpoint_is_named(tmp_path):
         capture_output=True, text=True, timeout=300)
     assert result.returncode != 0
     assert f'--resume checkpoint {missing} does not exist' in result.stderr
+
+
+def test_check_data_names_every_unreadable_image(odd_images, tmp_path):
+    """``tools/train.py --check-data`` decodes the whole training set first
+    and names every bad file, before any training step."""
+    folder = odd_images / 'train' / 'odd'
+    (folder / 'broken.jpg').write_bytes(b'\xff\xd8\xff\xe0 not a JPEG')
+    (folder / 'empty.png').write_bytes(b'')
+    work_dir = tmp_path / 'work'
+    result = subprocess.run(
+        [sys.executable, 'tools/train.py', ROPIM_TINY_CFG, '--check-data',
+         '--work-dir', str(work_dir), '--cfg-options',
+         f'train_dataloader.dataset.data_root={odd_images}'],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert 'UnreadableImagesError: 2 of the 5 training images cannot be ' \
+        'read' in result.stderr
+    assert f'{folder / "broken.jpg"}: not an image' in result.stderr
+    assert f'{folder / "empty.png"}: ' in result.stderr
+    assert not work_dir.exists() or not list(work_dir.glob('*.pth'))
+
+
+def test_check_data_passes_a_readable_set(odd_images):
+    from tools.analysis.check_data import check_training_images
+    cfg = Config.fromfile(ROPIM_TINY_CFG)
+    cfg.train_dataloader.dataset.data_root = str(odd_images)
+    assert check_training_images(cfg, workers=2) == 3

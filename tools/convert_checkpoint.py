@@ -11,22 +11,39 @@ it as they read the full checkpoint; MMPretrain's ``VisionTransformer`` /
 """
 import argparse
 import os.path as osp
+import sys
 
 import torch
 
-from mmropim.utils import extract_backbone_weights, load_local_checkpoint
-from mmropim.utils.checkpoint_compat import TRUST_CHECKPOINT_HELP
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+from mmropim.utils import (extract_backbone_weights,  # noqa: E402
+                           load_local_checkpoint)
+from mmropim.utils.checkpoint_compat import TRUST_CHECKPOINT_HELP  # noqa: E402
+
+from tools.argument_types import existing_file, output_file  # noqa: E402
 
 
-def main():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('src', help='pre-training checkpoint')
-    parser.add_argument('dst', help='output file')
+    parser.add_argument(
+        'src', type=existing_file, help='pre-training checkpoint')
+    parser.add_argument('dst', type=output_file, help='output file')
     parser.add_argument(
         '--prefix', default='backbone.', help='prefix of the backbone keys')
     parser.add_argument(
         '--trust-checkpoint', action='store_true', help=TRUST_CHECKPOINT_HELP)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if osp.abspath(args.dst) == osp.abspath(args.src):
+        parser.error(f'dst {args.dst!r} is the source checkpoint; writing '
+                     'there would replace it: choose another file name')
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
     checkpoint = load_local_checkpoint(
         args.src, map_location='cpu', trust=args.trust_checkpoint or None)
     state = checkpoint.get('state_dict', checkpoint)

@@ -5,22 +5,48 @@
 """
 import argparse
 import os
+import os.path as osp
+import sys
 
-import mmropim  # noqa: F401  (registers components)
-from mmengine.config import DictAction
-from mmengine.runner import Runner
-from mmropim.utils.checkpoint_compat import (TRUST_CHECKPOINT_HELP,
-                                             install_safe_checkpoint_loader)
-from mmropim.utils.run_config import load_run_config
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+import mmropim  # noqa: E402,F401  (registers components)
+from mmengine.config import DictAction  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+from mmropim.utils.checkpoint_compat import (  # noqa: E402
+    TRUST_CHECKPOINT_HELP, install_safe_checkpoint_loader)
+from mmropim.utils.run_config import load_run_config  # noqa: E402
+
+from tools.argument_types import (existing_file, output_dir,  # noqa: E402
+                                  output_file)
 
 
-def parse_args():
+METRICS_FORMATS = ('.json', '.yaml', '.yml', '.pkl', '.pickle')
+
+
+def metrics_file(text: str) -> str:
+    """``--out``: a file name with an extension ``mmengine.dump`` writes,
+    checked before the evaluation rather than after it."""
+    if osp.splitext(text)[1].lower() not in METRICS_FORMATS:
+        raise argparse.ArgumentTypeError(
+            f'{text!r} has no metrics file extension; use one of '
+            f'{", ".join(METRICS_FORMATS)}')
+    return output_file(text)
+
+
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Test a checkpoint')
     parser.add_argument('config', help='config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--work-dir', help='folder for the evaluation log')
     parser.add_argument(
-        '--out', help='dump the metrics to this file (.json, .yaml or .pkl)')
+        'checkpoint', type=existing_file, help='checkpoint file')
+    parser.add_argument(
+        '--work-dir', type=output_dir, help='folder for the evaluation log')
+    parser.add_argument(
+        '--out',
+        type=metrics_file,
+        help='dump the metrics to this file (.json, .yaml or .pkl)')
     parser.add_argument(
         '--amp', action='store_true', help='mixed precision inference')
     parser.add_argument(
@@ -36,7 +62,7 @@ def parse_args():
     parser.add_argument(
         '--trust-checkpoint', action='store_true', help=TRUST_CHECKPOINT_HELP)
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 
@@ -44,8 +70,6 @@ def parse_args():
 def main():
     args = parse_args()
     install_safe_checkpoint_loader(trust=args.trust_checkpoint)
-    if not os.path.isfile(args.checkpoint):
-        raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
     cfg = load_run_config(args.config, args.work_dir, args.cfg_options,
                           args.launcher, args.amp)
     if cfg.get('test_dataloader') is None:

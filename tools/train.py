@@ -5,19 +5,28 @@
 """
 import argparse
 import os
+import os.path as osp
+import sys
 
-import mmropim  # noqa: F401  (registers components)
-from mmengine.config import DictAction
-from mmengine.runner import Runner
-from mmropim.utils.checkpoint_compat import (TRUST_CHECKPOINT_HELP,
-                                             install_safe_checkpoint_loader)
-from mmropim.utils.run_config import load_run_config
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+import mmropim  # noqa: E402,F401  (registers components)
+from mmengine.config import DictAction  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+from mmropim.utils.checkpoint_compat import (  # noqa: E402
+    TRUST_CHECKPOINT_HELP, install_safe_checkpoint_loader)
+from mmropim.utils.run_config import load_run_config  # noqa: E402
+
+from tools.argument_types import output_dir  # noqa: E402
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train a model')
     parser.add_argument('config', help='config file path')
-    parser.add_argument('--work-dir', help='folder for logs and checkpoints')
+    parser.add_argument(
+        '--work-dir', type=output_dir, help='folder for logs and checkpoints')
     parser.add_argument(
         '--resume',
         nargs='?',
@@ -48,8 +57,13 @@ def parse_args():
         help='job launcher for distributed training')
     parser.add_argument(
         '--trust-checkpoint', action='store_true', help=TRUST_CHECKPOINT_HELP)
+    parser.add_argument(
+        '--check-data',
+        action='store_true',
+        help='decode every training image before training and name all '
+        'the unreadable ones (tools/analysis/check_data.py)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 
@@ -78,6 +92,9 @@ def main():
                            'base_batch_size=...)` in the config')
         cfg.auto_scale_lr.enable = True
 
+    if args.check_data:
+        from tools.analysis.check_data import check_training_images
+        check_training_images(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()
 

@@ -35,6 +35,8 @@ from mmengine.optim import AmpOptimWrapper, OptimWrapper
 from mmengine.registry import HOOKS, OPTIM_WRAPPERS
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+if REPO_ROOT not in sys.path:  # run as a script: tools.* importable
+    sys.path.insert(0, REPO_ROOT)
 CONFIG_ROOT = osp.join(REPO_ROOT, 'configs')
 
 # Config keys that hold a channel width (and only a width).
@@ -579,21 +581,22 @@ def problems(result: dict) -> List[str]:
     return found
 
 
-def parse_args():
+def parse_args(argv=None):
+    from tools.argument_types import existing_file, positive_int
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('configs', nargs='*', help='configs (default: all '
+    parser.add_argument('configs', nargs='*', type=existing_file, help='configs (default: all '
                         'non-demo configs under configs/)')
-    parser.add_argument('--iters', type=int, default=2)
-    parser.add_argument('--width-divisor', type=int, default=16)
-    parser.add_argument('--max-depth', type=int,
+    parser.add_argument('--iters', type=positive_int, default=2)
+    parser.add_argument('--width-divisor', type=positive_int, default=16)
+    parser.add_argument('--max-depth', type=positive_int,
                         help='cap encoder / decoder depths (default: keep)')
-    parser.add_argument('--batch-size', type=int, help='per-GPU batch '
+    parser.add_argument('--batch-size', type=positive_int, help='per-GPU batch '
                         '(default: the config\'s)')
     parser.add_argument('--device', choices=['cpu', 'cuda'],
                         default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--demo-root', default='data/demo',
                         help='output of make_demo_data.py')
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
 def main():

@@ -6,6 +6,13 @@ import argparse
 import glob
 import json
 import os.path as osp
+import sys
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+from tools.argument_types import existing_dir  # noqa: E402
 
 
 def summarize(work_dir: str) -> dict:
@@ -25,6 +32,9 @@ def summarize(work_dir: str) -> dict:
     with open(runs[-1]) as f:
         rows = [json.loads(line) for line in f]
     losses = [(row['iter'], row['loss']) for row in rows if 'loss' in row]
+    if not losses:
+        raise ValueError(f'{runs[-1]} logs no loss yet: the run stopped '
+                         'before its first logging interval')
     run_dir = osp.dirname(osp.dirname(runs[-1]))
     return dict(
         first_iter=losses[0][0],
@@ -36,16 +46,16 @@ def summarize(work_dir: str) -> dict:
         log=(glob.glob(osp.join(run_dir, '*.log')) or [None])[0])
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('work_dir')
-    args = parser.parse_args()
+    parser.add_argument('work_dir', type=existing_dir)
+    args = parser.parse_args(argv)
     summary = summarize(args.work_dir)
     print('=' * 60)
     print(f'loss: {summary["first_loss"]:.4f} at iter {summary["first_iter"]}'
           f' -> {summary["last_loss"]:.4f} at iter {summary["last_iter"]} '
           f'({summary["last_loss"] / summary["first_loss"]:.2f}x)')
-    print(f'checkpoint: {summary["checkpoints"][-1]}')
+    print('checkpoint: ' + (summary['checkpoints'] or ['none saved'])[-1])
     print(f'log: {summary["log"]}')
     print('=' * 60)
 

@@ -12,6 +12,7 @@ aggregator), plus masked input | reconstruction | original with --checkpoint.
 import argparse
 import os
 import os.path as osp
+import sys
 
 import numpy as np
 import torch
@@ -20,14 +21,22 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 from PIL import Image
 
-import mmropim  # noqa: F401
-from mmpretrain.registry import MODELS, TRANSFORMS
-from mmpretrain.structures import DataSample
-from mmropim.models.utils import CountSketch, patchify, split_tokens
-from mmropim.utils.checkpoint_compat import (TRUST_CHECKPOINT_HELP,
-                                             install_safe_checkpoint_loader)
-from mmropim.visualization import (hstack, sketch_panels, token_state_panel,
-                                   unpatchify)
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+import mmropim  # noqa: E402,F401
+from mmpretrain.registry import MODELS, TRANSFORMS  # noqa: E402
+from mmpretrain.structures import DataSample  # noqa: E402
+from mmropim.models.utils import (CountSketch, patchify,  # noqa: E402
+                                  split_tokens)
+from mmropim.utils.checkpoint_compat import (  # noqa: E402
+    TRUST_CHECKPOINT_HELP, install_safe_checkpoint_loader)
+from mmropim.visualization import (hstack, sketch_panels,  # noqa: E402
+                                   token_state_panel, unpatchify)
+
+from tools.argument_types import (existing_file, non_negative_int,  # noqa
+                                  output_dir, positive_int)
 
 
 def load_image(path: str, size: int) -> np.ndarray:
@@ -128,18 +137,27 @@ def prmim_figures(cfg, image, args):
     return figures
 
 
-def main():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('config')
-    parser.add_argument('image')
-    parser.add_argument('--checkpoint', help='pre-training checkpoint')
+    parser.add_argument('config', type=existing_file)
+    parser.add_argument('image', type=existing_file)
+    parser.add_argument(
+        '--checkpoint', type=existing_file, help='pre-training checkpoint')
     parser.add_argument(
         '--trust-checkpoint', action='store_true', help=TRUST_CHECKPOINT_HELP)
-    parser.add_argument('--out-dir', default='work_dirs/vis')
-    parser.add_argument('--seed', type=int, default=0)
     parser.add_argument(
-        '--scale', type=int, default=4, help='nearest-neighbour upscaling')
-    args = parser.parse_args()
+        '--out-dir', type=output_dir, default='work_dirs/vis')
+    parser.add_argument('--seed', type=non_negative_int, default=0)
+    parser.add_argument(
+        '--scale',
+        type=positive_int,
+        default=4,
+        help='nearest-neighbour upscaling')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
     install_safe_checkpoint_loader(trust=args.trust_checkpoint)
     cfg = Config.fromfile(args.config)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))

@@ -50,6 +50,8 @@ from tools.analysis.check_configs import (CONFIG_ROOT,  # noqa: E402
                                           group_by_setting,
                                           map_amp_to_device, narrow_model,
                                           smooth_images)
+from tools.argument_types import (existing_file, output_file,  # noqa: E402
+                                  positive_int, torch_device)
 
 PRETRAIN_TYPES = ('ROPIM', 'PRMIM', 'PRMIMSimMIM')
 PRMIM_CONFIG = 'prmim/prmim_vit-base-p16_8xb512-amp-coslr-100e_in1k.py'
@@ -223,27 +225,30 @@ def config_setting(name: str, relpath: str) -> tuple:
             cfg.train_dataloader.dataset.pipeline)
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--configs', nargs='*', help='smoke only these '
+    parser.add_argument('--configs', nargs='*', type=existing_file, help='smoke only these '
                         '(default: every full-size pre-training config)')
     parser.add_argument('--parts', nargs='+', default=['smoke', 'compare'],
                         choices=['smoke', 'compare'])
-    parser.add_argument('--iters', type=int,
+    parser.add_argument('--iters', type=positive_int,
                         help='smoke steps per setting (default 20, --tiny 4)')
-    parser.add_argument('--repeats', type=int, default=5,
+    parser.add_argument('--repeats', type=positive_int, default=5,
                         help='timed rounds of the comparisons')
-    parser.add_argument('--batch-size', type=int,
+    parser.add_argument('--batch-size', type=positive_int,
                         help='per-GPU batch (default: each config\'s)')
-    parser.add_argument('--width-divisor', type=int, default=1,
+    parser.add_argument('--width-divisor', type=positive_int, default=1,
                         help='divide every width (narrow models)')
     parser.add_argument('--tiny', action='store_true',
                         help='CPU check: widths / 16, batch 4, 4 steps, 2 '
                         'timed rounds (unless given)')
     parser.add_argument(
-        '--device', default='cuda' if torch.cuda.is_available() else 'cpu')
-    parser.add_argument('--out', help='also write the figures as JSON')
-    args = parser.parse_args()
+        '--device',
+        type=torch_device,
+        default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument(
+        '--out', type=output_file, help='also write the figures as JSON')
+    args = parser.parse_args(argv)
     if args.tiny:
         args.width_divisor = max(args.width_divisor, 16)
         args.batch_size = args.batch_size or 4

@@ -22,6 +22,7 @@ import json
 import math
 import os.path as osp
 import random
+import sys
 import time
 
 import numpy as np
@@ -30,11 +31,17 @@ from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
-import mmropim  # noqa: F401
-from mmpretrain.registry import MODELS, TRANSFORMS
-from mmpretrain.structures import DataSample
-from mmropim.utils.benchmark_timing import interleaved_median_ms
-from mmropim.utils.flops import count_flops
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+import mmropim  # noqa: E402,F401
+from mmpretrain.registry import MODELS, TRANSFORMS  # noqa: E402
+from mmpretrain.structures import DataSample  # noqa: E402
+from mmropim.utils.benchmark_timing import interleaved_median_ms  # noqa: E402
+from mmropim.utils.flops import count_flops  # noqa: E402
+from tools.argument_types import (output_file, positive_int,  # noqa: E402
+                                  torch_device)
 
 CONFIG = osp.join(
     osp.dirname(__file__), '..', '..', 'configs', 'prmim',
@@ -138,14 +145,21 @@ def build_models(device):
     return dict(mae=mae, partial=partial, prmim=prmim)
 
 
-def main():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--batch-size', type=int, default=4)
-    parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--batch-size', type=positive_int, default=4)
+    parser.add_argument('--repeats', type=positive_int, default=3)
     parser.add_argument(
-        '--device', default='cuda' if torch.cuda.is_available() else 'cpu')
-    parser.add_argument('--out', help='also write the figures as JSON')
-    args = parser.parse_args()
+        '--device',
+        type=torch_device,
+        default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument(
+        '--out', type=output_file, help='also write the figures as JSON')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
     device = torch.device(args.device)
     MMLogger.get_instance('prmim_cost', log_level='WARNING')
     init_default_scope('mmpretrain')

@@ -14,30 +14,44 @@ Measured side by side in one run, on one device:
 import argparse
 import json
 import os.path as osp
+import sys
 
 import torch
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
-import mmropim  # noqa: F401
-from mmpretrain.registry import MODELS
-from mmropim.models import CountSketch
-from mmropim.utils.benchmark_timing import median_ms
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+import mmropim  # noqa: E402,F401
+from mmpretrain.registry import MODELS  # noqa: E402
+from mmropim.models import CountSketch  # noqa: E402
+from mmropim.utils.benchmark_timing import median_ms  # noqa: E402
+from tools.argument_types import (output_file, positive_int,  # noqa: E402
+                                  torch_device)
 
 CONFIG = osp.join(
     osp.dirname(__file__), '..', '..', 'configs', 'ropim',
     'ropim_beit-base-p16_8xb256-amp-coslr-300e_in1k.py')
 
 
-def main():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--batch-size', type=int, default=8)
-    parser.add_argument('--repeats', type=int, default=5)
+    parser.add_argument('--batch-size', type=positive_int, default=8)
+    parser.add_argument('--repeats', type=positive_int, default=5)
     parser.add_argument(
-        '--device', default='cuda' if torch.cuda.is_available() else 'cpu')
-    parser.add_argument('--out', help='also write the figures as JSON')
-    args = parser.parse_args()
+        '--device',
+        type=torch_device,
+        default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument(
+        '--out', type=output_file, help='also write the figures as JSON')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
     device = torch.device(args.device)
     torch.manual_seed(0)
 

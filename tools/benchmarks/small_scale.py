@@ -38,14 +38,18 @@ from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 from PIL import Image
 
-import mmropim  # noqa: F401
-from mmpretrain.registry import MODELS, TRANSFORMS
-from mmropim.datasets import write_digits_imagenet_style
-from mmropim.models.backbones import trunc_normal_vit_init
-from mmropim.utils import load_backbone_weights
-from mmropim.utils.flops import count_flops
-
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+import mmropim  # noqa: E402,F401
+from mmpretrain.registry import MODELS, TRANSFORMS  # noqa: E402
+from mmropim.datasets import write_digits_imagenet_style  # noqa: E402
+from mmropim.models.backbones import trunc_normal_vit_init  # noqa: E402
+from mmropim.utils import load_backbone_weights  # noqa: E402
+from mmropim.utils.flops import count_flops  # noqa: E402
+from tools.argument_types import positive_int  # noqa: E402
+
 PRMIM_CFG = 'configs/prmim/prmim_vit-mini-p8_1xb32-coslr-20e_demo-64px.py'
 SIMMIM_CFG = ('configs/prmim/'
               'prmim-simmim_vit-mini-p8_1xb32-coslr-20e_demo-64px.py')
@@ -257,27 +261,32 @@ def verdicts(rows):
     return lines
 
 
-def main():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--quick', action='store_true',
                         help='8 pre-training and 3 fine-tuning epochs')
-    parser.add_argument('--pretrain-epochs', type=int,
+    parser.add_argument('--pretrain-epochs', type=positive_int,
                         help='override the pre-training epochs')
-    parser.add_argument('--finetune-epochs', type=int,
+    parser.add_argument('--finetune-epochs', type=positive_int,
                         help='override the fine-tuning epochs')
     parser.add_argument('--data', default='data/demo/digits',
                         help='ImageNet-style root; the digit set is written '
                         'there first if it is missing')
     parser.add_argument('--out-dir', default='work_dirs/small_scale')
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    for name in ('pretrain_epochs', 'finetune_epochs'):
+        value = getattr(args, name)
+        if value is not None and value < 2:
+            parser.error(f'--{name.replace("_", "-")} must be >= 2 (warm-up '
+                         f'epochs, then the cosine decay), got {value}')
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
     pretrain_epochs, finetune_epochs = (8, 3) if args.quick else (100, 20)
     pretrain_epochs = args.pretrain_epochs or pretrain_epochs
     finetune_epochs = args.finetune_epochs or finetune_epochs
-    for name, value in (('--pretrain-epochs', pretrain_epochs),
-                        ('--finetune-epochs', finetune_epochs)):
-        if value < 2:
-            raise SystemExit(f'{name} must be >= 2 (warm-up epochs, then '
-                             f'the cosine decay), got {value}')
     MMLogger.get_instance('small_scale', log_level='WARNING')
     data_root = osp.abspath(osp.join(ROOT, args.data)) + '/'
     if not osp.isdir(osp.join(data_root, 'train')):

@@ -18,11 +18,18 @@
 import argparse
 import json
 import os.path as osp
+import sys
 import time
 
-from mmropim.datasets import (write_ade20k_style, write_coco_style,
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+from mmropim.datasets import (write_ade20k_style, write_coco_style,  # noqa
                               write_digits_imagenet_style,
                               write_imagenet_style)
+
+from tools.argument_types import non_negative_int, output_dir  # noqa: E402
 
 WRITERS = dict(
     imagenet=write_imagenet_style,
@@ -31,17 +38,22 @@ WRITERS = dict(
     coco=write_coco_style)
 
 
-def main():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--out', default='data/demo', help='output root')
+    parser.add_argument(
+        '--out', type=output_dir, default='data/demo', help='output root')
     parser.add_argument(
         '--sets',
         nargs='+',
         choices=sorted(WRITERS),
         default=list(WRITERS),
         help='which sets to write')
-    parser.add_argument('--seed', type=int, default=0)
-    args = parser.parse_args()
+    parser.add_argument('--seed', type=non_negative_int, default=0)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
     for name in args.sets:
         start = time.time()
         folder = osp.join(args.out, name)

@@ -1,0 +1,99 @@
+"""Argument types of the command-line tools: a bad value stops the tool
+before any work, with argparse's ``error: argument --NAME: ...`` line that
+names the value and what is allowed.
+
+Scripts run as ``python tools/...`` put the repository root on
+``sys.path`` to import this module (see ``tools/__init__.py``).
+"""
+import argparse
+import os.path as osp
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f'expected an integer, got {text!r}') from None
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1 (counts of steps, epochs, repeats, images)."""
+    value = _integer(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f'must be an integer >= 1, got {text!r}')
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """An integer >= 0 (random seeds)."""
+    value = _integer(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            f'must be an integer >= 0, got {text!r}')
+    return value
+
+
+def existing_file(text: str) -> str:
+    """The path of a file that exists."""
+    if osp.isdir(text):
+        raise argparse.ArgumentTypeError(
+            f'{text!r} is a folder; expected a file')
+    if not osp.isfile(text):
+        raise argparse.ArgumentTypeError(f'no such file: {text!r}')
+    return text
+
+
+def existing_dir(text: str) -> str:
+    """The path of a folder that exists."""
+    if not osp.isdir(text):
+        raise argparse.ArgumentTypeError(
+            f'no such folder: {text!r}' if not osp.exists(text) else
+            f'{text!r} is a file; expected a folder')
+    return text
+
+
+def output_dir(text: str) -> str:
+    """A folder to write into: it may not exist yet, but must not be a
+    file."""
+    if osp.exists(text) and not osp.isdir(text):
+        raise argparse.ArgumentTypeError(
+            f'{text!r} is a file; expected a folder to write into')
+    return text
+
+
+def output_file(text: str) -> str:
+    """A file to write: not a folder, and its folder must exist."""
+    if osp.isdir(text):
+        raise argparse.ArgumentTypeError(
+            f'{text!r} is a folder; expected a file name to write')
+    folder = osp.dirname(osp.abspath(text))
+    if not osp.isdir(folder):
+        raise argparse.ArgumentTypeError(
+            f'the folder of {text!r} does not exist ({folder})')
+    return text
+
+
+def torch_device(text: str) -> str:
+    """``cpu``, ``cuda`` or ``cuda:N``, where that device exists."""
+    import torch
+    try:
+        device = torch.device(text)
+    except RuntimeError:
+        raise argparse.ArgumentTypeError(
+            f'unknown device {text!r}; use cpu, cuda or cuda:N') from None
+    if device.type not in ('cpu', 'cuda'):
+        raise argparse.ArgumentTypeError(
+            f'unsupported device {text!r}; use cpu, cuda or cuda:N')
+    if device.type == 'cuda':
+        if not torch.cuda.is_available():
+            raise argparse.ArgumentTypeError(
+                f'{text!r} asked for, but PyTorch sees no CUDA device; use '
+                'cpu')
+        if device.index is not None and \
+                device.index >= torch.cuda.device_count():
+            raise argparse.ArgumentTypeError(
+                f'{text!r} asked for, but only {torch.cuda.device_count()} '
+                'CUDA device(s) are visible')
+    return text
