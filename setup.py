@@ -13,9 +13,11 @@ def read_version():
 setup(
     name='mmropim',
     version=read_version(),
-    description='ROPIM and PR-MIM self-supervised pre-training for MMPretrain, '
+    description='ROPIM and PR-MIM self-supervised pre-training for '
+    'MMPretrain, '
     'with transfer to MMSegmentation and MMDetection',
-    long_description=open('README.md').read() if osp.exists('README.md') else '',
+    long_description=open('README.md').read()
+    if osp.exists('README.md') else '',
     long_description_content_type='text/markdown',
     packages=find_packages(include=['mmropim', 'mmropim.*']),
     python_requires='>=3.9',

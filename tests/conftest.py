@@ -23,8 +23,9 @@ def repo_root():
 def demo_sets(tmp_path_factory):
     """The ImageNet-, ADE20K- and COCO-style demo sets under one root, as
     ``make_demo_data.py`` writes them, once per test session."""
-    from mmropim.datasets import (write_ade20k_style, write_coco_style,
-                                  write_imagenet_style)
+    from tools.dataset_converters import (write_ade20k_style,
+                                          write_coco_style,
+                                          write_imagenet_style)
     root = str(tmp_path_factory.mktemp('demo'))
     write_imagenet_style(osp.join(root, 'imagenet'))
     write_ade20k_style(osp.join(root, 'ade20k'))
@@ -44,7 +45,8 @@ def run_tool(*args):
                             capture_output=True,
                             text=True,
                             timeout=900)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert result.returncode == 0, \
+        result.stdout[-3000:] + result.stderr[-3000:]
     return result.stdout + result.stderr
 
 
@@ -79,7 +81,8 @@ def prmim_run(demo_root, tmp_path_factory):
     """Tiny MAE + PR-MIM pre-training through tools/train.py, 3 epochs."""
     work_dir = str(tmp_path_factory.mktemp('prmim_work'))
     run_tool('tools/train.py', PRMIM_TINY_CFG, '--work-dir', work_dir,
-             '--cfg-options', f'train_dataloader.dataset.data_root={demo_root}',
+             '--cfg-options',
+             f'train_dataloader.dataset.data_root={demo_root}',
              'train_cfg.max_epochs=3')
     return dict(work_dir=work_dir,
                 checkpoint=osp.join(work_dir, 'epoch_3.pth'))

@@ -78,7 +78,8 @@ def test_config_without_custom_imports(tmp_path, demo_root):
     path = without_custom_imports(tmp_path)
     assert Config.fromfile(path).custom_imports.imports == []
     run_tool('tools/train.py', path, '--work-dir', str(tmp_path / 'work'),
-             '--cfg-options', f'train_dataloader.dataset.data_root={demo_root}',
+             '--cfg-options',
+             f'train_dataloader.dataset.data_root={demo_root}',
              'train_dataloader.dataset.indices=32', 'train_cfg.max_epochs=1')
     code = ('from mmengine.config import Config\n'
             'from mmengine.registry import init_default_scope\n'

@@ -1,9 +1,9 @@
-"""The FLOP-counting corrections of mmropim.utils.flops."""
+"""The FLOP-counting corrections of tools.benchmarks.flops."""
 import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
-from mmropim.utils.flops import count_flops
+from tools.benchmarks.flops import count_flops
 
 
 def test_depthwise_conv_backward_costs_twice_its_forward():

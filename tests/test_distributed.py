@@ -53,7 +53,8 @@ def probe_config(tmp_path, config):
         "custom_imports = dict(imports=['mmropim', 'dist_probe'],\n"
         "                      allow_failed_imports=False)\n"
         "custom_hooks = [\n"
-        "    dict(type='FiniteLossHook', interval=10, max_zero_loss_iters=20),\n"
+        "    dict(type='FiniteLossHook', interval=10,\n"
+        "         max_zero_loss_iters=20),\n"
         "    dict(type='DistProbeHook'),\n"
         "]\n")
     return str(path)

@@ -28,7 +28,8 @@ ALGORITHMS = {
     'partial-g050_vit-base-p16_8xb512-amp-coslr-100e_in1k.py',
     'simmim+prmim':
     'prmim/prmim-simmim_vit-base-p16_8xb256-amp-coslr-100e_in1k.py',
-    'mff+prmim': 'prmim/mff/prmim-mff_vit-base-p16_8xb512-amp-coslr-800e_in1k.py',
+    'mff+prmim':
+    'prmim/mff/prmim-mff_vit-base-p16_8xb512-amp-coslr-800e_in1k.py',
 }
 
 

@@ -167,7 +167,8 @@ def test_without_aggregator_thrown_tokens_are_unsupervised():
     throw = torch.as_tensor(samples[0].throw_mask).bool()
     pixel_mask = throw.repeat_interleave(PATCH, 0).repeat_interleave(PATCH, 1)
     changed = images.clone()
-    changed[0, :, pixel_mask] += 5 * torch.randn_like(changed[0, :, pixel_mask])
+    noise = torch.randn_like(changed[0, :, pixel_mask])
+    changed[0, :, pixel_mask] += 5 * noise
     torch.testing.assert_close(model.loss(changed, samples)['loss'], loss)
     with_aggregator = build(prmim_cfg())
     with_aggregator.load_state_dict(model.state_dict(), strict=False)

@@ -163,7 +163,8 @@ def test_loss_under_bfloat16_autocast_is_finite():
         loss = model(**data, mode='loss')['loss']
     assert torch.isfinite(loss)
     loss.backward()
-    assert torch.isfinite(model.backbone.patch_embed.projection.weight.grad).all()
+    grad = model.backbone.patch_embed.projection.weight.grad
+    assert torch.isfinite(grad).all()
 
 
 def test_image_not_divisible_by_patch_size_is_rejected():

@@ -3,7 +3,7 @@ import os.path as osp
 import pytest
 import torch
 
-from mmropim.utils.run_config import load_run_config
+from tools.run_config import load_run_config
 
 from conftest import REPO_ROOT
 

@@ -41,7 +41,7 @@ def test_knn_and_linear_probe_separate_clusters_and_not_noise():
 
 
 def test_mnist_sample_is_real_balanced_digits():
-    from mmropim.datasets import load_mnist_5k
+    from tools.dataset_converters import load_mnist_5k
     images, labels = load_mnist_5k()
     assert images.shape == (5000, 28, 28) and images.dtype == np.uint8
     assert np.bincount(labels).tolist() == [500] * 10
@@ -57,7 +57,7 @@ def test_mnist_sample_is_real_balanced_digits():
 def test_digit_folders_are_disjoint_and_sized(tmp_path):
     from PIL import Image
 
-    from mmropim.datasets import write_digits_imagenet_style
+    from tools.dataset_converters import write_digits_imagenet_style
     counts = write_digits_imagenet_style(
         str(tmp_path), size=32, train_per_class=3, val_per_class=2)
     assert counts == {'train': 30, 'val': 20}
@@ -80,7 +80,7 @@ def test_digit_folders_are_disjoint_and_sized(tmp_path):
 def test_digit_writer_rejects_more_digits_than_the_sample_has(tmp_path):
     import pytest
 
-    from mmropim.datasets import write_digits_imagenet_style
+    from tools.dataset_converters import write_digits_imagenet_style
     with pytest.raises(ValueError, match=r'train_per_class \(450\).*500'):
         write_digits_imagenet_style(str(tmp_path), train_per_class=450,
                                     val_per_class=100)

@@ -163,7 +163,8 @@ def test_resized_relative_table_keeps_the_centre_and_shape():
 def test_layer_decay_reaches_the_backbone_of_a_segmentor():
     cfg = Config.fromfile(
         osp.join(ADE_DIR,
-                 'upernet_ropim-beit-mini-p8_1xb4-40iter_demo-nuclei-128px.py'))
+                 'upernet_ropim-beit-mini-p8_1xb4-40iter_'
+                 'demo-nuclei-128px.py'))
     init_default_scope('mmseg')
     model = SEG_MODELS.build(cfg.model)
     wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
@@ -195,7 +196,8 @@ def test_downstream_config_loads_and_builds(path):
 def test_full_size_segmentor_runs_a_forward_pass_on_cpu():
     cfg = Config.fromfile(
         osp.join(ADE_DIR,
-                 'upernet_ropim-beit-base-p16_8xb2-amp-160k_ade20k-512x512.py'))
+                 'upernet_ropim-beit-base-p16_8xb2-amp-160k_'
+                 'ade20k-512x512.py'))
     init_default_scope('mmseg')
     model = SEG_MODELS.build(cfg.model).eval()
     with torch.no_grad():
@@ -207,7 +209,7 @@ def test_full_size_segmentor_runs_a_forward_pass_on_cpu():
 def test_tiny_transfer_from_our_pretraining_checkpoints(
         method, pretrain_run, prmim_run, tmp_path_factory, repo_root):
     demo = str(tmp_path_factory.mktemp('ade') / 'ade20k')
-    from mmropim.datasets import write_ade20k_style
+    from tools.dataset_converters import write_ade20k_style
     write_ade20k_style(demo)
     checkpoint = (pretrain_run if method == 'ropim' else prmim_run)[
         'checkpoint']
@@ -317,8 +319,8 @@ def test_detection_config_loads_and_builds(path):
 
 def test_full_size_detector_runs_a_forward_pass_on_cpu():
     cfg = Config.fromfile(
-        osp.join(COCO_DIR,
-                 'mask-rcnn_ropim-beit-base-p16_simple-fpn_32xb2-lsj-100e_coco.py'))
+        osp.join(COCO_DIR, 'mask-rcnn_ropim-beit-base-p16_simple-fpn_'
+                 '32xb2-lsj-100e_coco.py'))
     init_default_scope('mmdet')
     model = DET_MODELS.build(cfg.model).eval()
     sample = DetDataSample(metainfo=dict(
@@ -334,7 +336,7 @@ def test_full_size_detector_runs_a_forward_pass_on_cpu():
 def test_tiny_detection_from_our_pretraining_checkpoints(
         method, pretrain_run, prmim_run, tmp_path_factory):
     demo = str(tmp_path_factory.mktemp('coco') / 'coco')
-    from mmropim.datasets import write_coco_style
+    from tools.dataset_converters import write_coco_style
     write_coco_style(demo)
     checkpoint = (pretrain_run if method == 'ropim' else prmim_run)[
         'checkpoint']
@@ -368,7 +370,8 @@ def test_converted_checkpoint_is_plain_tensors_and_loads_the_same(
     assert state and not any(k.startswith('backbone.') for k in state)
     cfg = Config.fromfile(
         osp.join(ADE_DIR,
-                 'upernet_ropim-beit-mini-p8_1xb4-40iter_demo-nuclei-128px.py'))
+                 'upernet_ropim-beit-mini-p8_1xb4-40iter_'
+                 'demo-nuclei-128px.py'))
     init_default_scope('mmseg')
     loaded = []
     for checkpoint in (pretrain_run['checkpoint'], converted):

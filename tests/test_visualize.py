@@ -64,4 +64,3 @@ def test_visualize_rejects_other_models(tmp_path, demo_root):
     with pytest.raises(AssertionError, match='draws ROPIM and PRMIM'):
         run_tool('tools/analysis/visualize.py', config, image,
                  '--out-dir', str(tmp_path))
-

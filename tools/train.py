@@ -17,7 +17,7 @@ from mmengine.config import DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 from mmropim.utils.checkpoint_compat import (  # noqa: E402
     TRUST_CHECKPOINT_HELP, install_safe_checkpoint_loader)
-from mmropim.utils.run_config import load_run_config  # noqa: E402
+from tools.run_config import load_run_config  # noqa: E402
 
 from tools.argument_types import output_dir  # noqa: E402
 

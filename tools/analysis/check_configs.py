@@ -171,10 +171,10 @@ def narrow_model(model_cfg: dict,
     count divided (at least one head).
 
     Head dimensions, patch sizes, token counts and all other settings are
-    kept, and so are depths unless ``max_depth`` is given. Named ViT architectures
-    are expanded into their settings first. The backbone's ``init_cfg`` of
-    type ``Pretrained`` is dropped (there is no checkpoint of the narrow
-    model).
+    kept, and so are depths unless ``max_depth`` is given. Named ViT
+    architectures are expanded into their settings first. The backbone's
+    ``init_cfg`` of type ``Pretrained`` is dropped (there is no checkpoint of
+    the narrow model).
 
     Args:
         model_cfg (dict): The ``model`` field of a config.
@@ -538,8 +538,8 @@ def check_config(path: str, work_dir: str, demo_root: str,
     Returns:
         dict: ``losses`` per iteration, ``without_gradient`` (trainable
         parameters that never got a non-zero gradient), ``batch_size``,
-        ``input_shape`` of the first batch, ``optim_wrapper`` type, ``amp_dtype``
-        and ``seconds``.
+        ``input_shape`` of the first batch, ``optim_wrapper`` type,
+        ``amp_dtype`` and ``seconds``.
     """
     from mmengine.runner import Runner
     cfg = prepare_config(path, work_dir, demo_root, **options)
@@ -584,14 +584,19 @@ def problems(result: dict) -> List[str]:
 def parse_args(argv=None):
     from tools.argument_types import existing_file, positive_int
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('configs', nargs='*', type=existing_file, help='configs (default: all '
-                        'non-demo configs under configs/)')
+    parser.add_argument(
+        'configs',
+        nargs='*',
+        type=existing_file,
+        help='configs (default: all non-demo configs under configs/)')
     parser.add_argument('--iters', type=positive_int, default=2)
     parser.add_argument('--width-divisor', type=positive_int, default=16)
     parser.add_argument('--max-depth', type=positive_int,
                         help='cap encoder / decoder depths (default: keep)')
-    parser.add_argument('--batch-size', type=positive_int, help='per-GPU batch '
-                        '(default: the config\'s)')
+    parser.add_argument(
+        '--batch-size',
+        type=positive_int,
+        help='per-GPU batch (default: the config\'s)')
     parser.add_argument('--device', choices=['cpu', 'cuda'],
                         default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--demo-root', default='data/demo',

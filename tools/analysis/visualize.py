@@ -2,8 +2,9 @@
 
 ROPIM config: original | Pi (the sketch projection of the per-patch pixel
 vectors) | I - Pi (what the loss sees); with --checkpoint also Pi x | Pi x +
-(I - Pi) x_hat (the model's prediction of the removed part) | original. PR-MIM config: original | token states with furthest sampling |
-with random throwing (blue: retained, decoded; red: thrown, rebuilt by the
+(I - Pi) x_hat (the model's prediction of the removed part) | original.
+PR-MIM config: original | token states with furthest sampling | with random
+throwing (blue: retained, decoded; red: thrown, rebuilt by the
 aggregator), plus masked input | reconstruction | original with --checkpoint.
 
     python tools/analysis/visualize.py CONFIG IMAGE [--checkpoint CKPT]
@@ -27,7 +28,6 @@ if REPO_ROOT not in sys.path:
 
 import mmropim  # noqa: E402,F401
 from mmpretrain.registry import MODELS, TRANSFORMS  # noqa: E402
-from mmpretrain.structures import DataSample  # noqa: E402
 from mmropim.models.utils import (CountSketch, patchify,  # noqa: E402
                                   split_tokens)
 from mmropim.utils.checkpoint_compat import (  # noqa: E402

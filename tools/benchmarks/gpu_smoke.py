@@ -34,7 +34,7 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from mmengine.config import Config, ConfigDict  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 from mmengine.dataset import Compose, default_collate  # noqa: E402
 from mmengine.hub import get_config  # noqa: E402
 from mmengine.logging import MMLogger  # noqa: E402
@@ -43,8 +43,6 @@ from mmengine.registry import init_default_scope  # noqa: E402
 
 import mmropim  # noqa: E402,F401
 from mmpretrain.registry import MODELS  # noqa: E402
-from mmropim.utils.benchmark_timing import (interleaved_median_ms,  # noqa
-                                            timed_ms)
 from tools.analysis.check_configs import (CONFIG_ROOT,  # noqa: E402
                                           full_size_configs,
                                           group_by_setting,
@@ -52,11 +50,13 @@ from tools.analysis.check_configs import (CONFIG_ROOT,  # noqa: E402
                                           smooth_images)
 from tools.argument_types import (existing_file, output_file,  # noqa: E402
                                   positive_int, torch_device)
+from tools.benchmarks.timing import interleaved_median_ms, timed_ms  # noqa
 
 PRETRAIN_TYPES = ('ROPIM', 'PRMIM', 'PRMIMSimMIM')
 PRMIM_CONFIG = 'prmim/prmim_vit-base-p16_8xb512-amp-coslr-100e_in1k.py'
 ROPIM_CONFIG = 'ropim/ropim_beit-base-p16_8xb256-amp-coslr-300e_in1k.py'
-ABLATION = 'prmim/ablations/{}-g{:03d}_vit-base-p16_8xb512-amp-coslr-100e_in1k.py'
+ABLATION = ('prmim/ablations/'
+            '{}-g{:03d}_vit-base-p16_8xb512-amp-coslr-100e_in1k.py')
 THROW_RATIOS = (0.25, 0.5, 0.65)
 # MMPretrain's own MAE recipe (model, augmentation, AMP optimizer wrapper)
 MAE_CONFIG = 'mmpretrain::mae/mae_vit-base-p16_8xb512-amp-coslr-300e_in1k.py'
@@ -227,8 +227,12 @@ def config_setting(name: str, relpath: str) -> tuple:
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--configs', nargs='*', type=existing_file, help='smoke only these '
-                        '(default: every full-size pre-training config)')
+    parser.add_argument(
+        '--configs',
+        nargs='*',
+        type=existing_file,
+        help='smoke only these (default: every full-size pre-training '
+        'config)')
     parser.add_argument('--parts', nargs='+', default=['smoke', 'compare'],
                         choices=['smoke', 'compare'])
     parser.add_argument('--iters', type=positive_int,

@@ -38,8 +38,8 @@ if REPO_ROOT not in sys.path:
 import mmropim  # noqa: E402,F401
 from mmpretrain.registry import MODELS, TRANSFORMS  # noqa: E402
 from mmpretrain.structures import DataSample  # noqa: E402
-from mmropim.utils.benchmark_timing import interleaved_median_ms  # noqa: E402
-from mmropim.utils.flops import count_flops  # noqa: E402
+from tools.benchmarks.timing import interleaved_median_ms  # noqa: E402
+from tools.benchmarks.flops import count_flops  # noqa: E402
 from tools.argument_types import (output_file, positive_int,  # noqa: E402
                                   torch_device)
 
@@ -168,7 +168,8 @@ def main(argv=None):
 
     models = build_models(device)
     images = torch.randn(args.batch_size, 3, 224, 224, device=device)
-    plans = [('mae', 0.0)] + [(method, ratio) for method in ('partial', 'prmim')
+    plans = [('mae', 0.0)] + [(method, ratio)
+                              for method in ('partial', 'prmim')
                               for ratio in THROW_RATIOS]
     rows, steps = [], []
     for method, ratio in plans:

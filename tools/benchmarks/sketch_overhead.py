@@ -28,7 +28,7 @@ if REPO_ROOT not in sys.path:
 import mmropim  # noqa: E402,F401
 from mmpretrain.registry import MODELS  # noqa: E402
 from mmropim.models import CountSketch  # noqa: E402
-from mmropim.utils.benchmark_timing import median_ms  # noqa: E402
+from tools.benchmarks.timing import median_ms  # noqa: E402
 from tools.argument_types import (output_file, positive_int,  # noqa: E402
                                   torch_device)
 

@@ -2,7 +2,9 @@
 # embedding interpolated from 8 x 8 to 16 x 16):
 #   python tools/train.py <this config> --cfg-options \
 #     model.backbone.init_cfg.checkpoint=work_dirs/prmim_demo/epoch_20.pth
-_base_ = ['mask-rcnn_ropim-beit-mini-p8_simple-fpn_1xb2-2e_demo-nuclei-128px.py']
+_base_ = [
+    'mask-rcnn_ropim-beit-mini-p8_simple-fpn_1xb2-2e_demo-nuclei-128px.py'
+]
 
 model = dict(
     backbone=dict(

@@ -1,7 +1,10 @@
 # Mask R-CNN, ViTDet-style, on a ROPIM ViT-B/16 (BEiT-style: per-layer
 # relative tables resized to the 16 x 16 windows and the 64 x 64 global
 # grid), LSJ 100 epochs, batch 64.
-_base_ = ['_base_/mask-rcnn_transfer-vit-base-p16_simple-fpn_32xb2-lsj-100e_coco.py']
+_base_ = [
+    '_base_/'
+    'mask-rcnn_transfer-vit-base-p16_simple-fpn_32xb2-lsj-100e_coco.py'
+]
 
 model = dict(
     backbone=dict(

@@ -4,7 +4,7 @@
 # label smoothing 0.1 -- the plain-ViT fine-tuning recipe of
 # ../../ropim/benchmarks/ with PR-MIM's learning rate, layer decay and warmup.
 # The pre-training checkpoint loads as it is:
-#   --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/<run>/epoch_800.pth
+#   --cfg-options model.backbone.init_cfg.checkpoint=CKPT
 _base_ = ['../../ropim/benchmarks/vit-base-p16_8xb128-coslr-100e_in1k.py']
 
 optim_wrapper = dict(

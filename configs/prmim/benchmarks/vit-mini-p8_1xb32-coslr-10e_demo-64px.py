@@ -1,6 +1,6 @@
 # Tiny CPU fine-tuning of a plain-ViT demo checkpoint (MAE / PR-MIM /
 # SimMIM / ROPIM-ViT) on the 14-class demo images:
-#   --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/prmim_demo/epoch_20.pth
+#   --cfg-options model.backbone.init_cfg.checkpoint=CKPT
 _base_ = ['../../ropim/benchmarks/beit-mini-p8_1xb32-coslr-10e_demo-64px.py']
 
 model = dict(

@@ -3,7 +3,7 @@
 # scale 0.001, mixup 0.8, cutmix 1.0, label smoothing 0.1, drop path 0.1.
 # The pre-training checkpoint loads as it is (no key surgery):
 #   python tools/train.py <this config> \
-#     --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/<run>/epoch_300.pth
+#     --cfg-options model.backbone.init_cfg.checkpoint=CKPT
 _base_ = [
     '../../_base_/datasets/imagenet_bs128_finetune_224.py',
     '../../_base_/default_runtime.py',

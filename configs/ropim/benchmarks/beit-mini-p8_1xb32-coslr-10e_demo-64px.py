@@ -1,6 +1,6 @@
 # Tiny CPU fine-tuning of the demo ROPIM model on the 14-class demo images.
-#   python tools/train.py configs/ropim/benchmarks/beit-mini-p8_1xb32-coslr-10e_demo-64px.py \
-#     --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/ropim_demo/epoch_20.pth
+#   python tools/train.py THIS_CONFIG \
+#     --cfg-options model.backbone.init_cfg.checkpoint=CKPT
 _base_ = [
     '../../_base_/datasets/demo_bs32_64px.py',
     '../../_base_/default_runtime.py',

@@ -1,4 +1,5 @@
-# Fine-tune a ROPIM ViT-S/16: 200 epochs, base lr 5e-3 per 512, layer decay 0.65.
+# Fine-tune a ROPIM ViT-S/16: 200 epochs, base lr 5e-3 per 512, layer decay
+# 0.65.
 _base_ = ['beit-base-p16_8xb128-coslr-100e_in1k.py']
 
 model = dict(

@@ -1,4 +1,5 @@
-# Fine-tune a ROPIM ViT-T/16: 100 epochs, base lr 1e-2 per 512, layer decay 0.7.
+# Fine-tune a ROPIM ViT-T/16: 100 epochs, base lr 1e-2 per 512, layer decay
+# 0.7.
 _base_ = ['beit-base-p16_8xb128-coslr-100e_in1k.py']
 
 model = dict(

@@ -1,4 +1,5 @@
-# The ADE20K-style demo set written by tools/dataset_converters/make_demo_data.py
+# The ADE20K-style demo set written by
+# tools/dataset_converters/make_demo_data.py
 # from the annotated nuclei image shipped by stardist: 24 training crops and
 # 4 validation tiles of 128 x 128, classes background / nucleus.
 dataset_type = 'BaseSegDataset'

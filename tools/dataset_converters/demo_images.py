@@ -18,8 +18,8 @@ from PIL import Image
 
 # Photos and textures inside the scikit-image wheel (no pooch download).
 SKIMAGE_SOURCES = ('astronaut', 'brick', 'camera', 'chelsea', 'coffee',
-                   'coins', 'grass', 'gravel', 'hubble_deep_field', 'immunohistochemistry',
-                   'motorcycle', 'rocket')
+                   'coins', 'grass', 'gravel', 'hubble_deep_field',
+                   'immunohistochemistry', 'motorcycle', 'rocket')
 # Photos inside the scikit-learn wheel.
 SKLEARN_SOURCES = ('china.jpg', 'flower.jpg')
 
