@@ -1,8 +1,11 @@
-"""Registers the transfer components into MMSegmentation's and MMDetection's
-registries when those libraries are installed, so that their configs can use
-``type='TransferViT'`` etc. under ``default_scope='mmseg'`` / ``'mmdet'``.
-A name the library already has for another module is left to the library
-(with a warning); nothing is overwritten."""
+"""Importing this module registers the transfer components into
+MMSegmentation's and MMDetection's registries (those installed), so that
+their configs can use ``type='TransferViT'`` etc. under
+``default_scope='mmseg'`` / ``'mmdet'``:
+``custom_imports = dict(imports=['mmropim.downstream'])``. ``import
+mmropim`` alone does not import MMSeg or MMDet. A name the library already
+has for another module is left to the library (with a warning); nothing is
+overwritten."""
 import importlib
 
 from mmengine.logging import print_log
@@ -63,3 +66,6 @@ def register_if_absent(registry, name: str, module) -> bool:
             logger='current', level=30)
         return False
     return True
+
+
+register_downstream()

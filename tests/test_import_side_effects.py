@@ -87,3 +87,28 @@ def test_table_resize_uses_mmpretrain_where_scipy_has_interp2d(monkeypatch):
     monkeypatch.setattr(scipy_compat, 'scipy_has_interp2d', lambda: False)
     assert scipy_compat.relative_table_resizer() is \
         scipy_compat.resize_relative_position_bias_table
+
+
+def test_pre_training_never_imports_mmseg():
+    """``import mmropim`` leaves MMSeg unimported and registers nothing into
+    MMDet (which MMPretrain itself imports where installed);
+    ``mmropim.downstream`` (what the transfer configs' ``custom_imports``
+    name) registers the transfer components into both."""
+    code = (
+        'import sys\n'
+        'import mmropim\n'
+        'from mmdet.registry import MODELS as DET\n'
+        'print("mmseg" in sys.modules, "TransferViT" in DET.module_dict)\n'
+        'import mmropim.downstream\n'
+        'from mmseg.registry import MODELS as SEG\n'
+        'print(sorted(n for n in ("TransferViT", "TransferBEiTViT")'
+        ' if n in SEG.module_dict),'
+        ' sorted(n for n in ("TransferViT", "SimpleFeaturePyramid")'
+        ' if n in DET.module_dict))\n')
+    result = subprocess.run([sys.executable, '-c', code], cwd=REPO_ROOT,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    before, after = result.stdout.strip().splitlines()
+    assert before == 'False False'
+    assert after == ("['TransferBEiTViT', 'TransferViT'] "
+                     "['SimpleFeaturePyramid', 'TransferViT']")

@@ -13,7 +13,7 @@ from mmpretrain.models.utils import resize_pos_embed
 from mmpretrain.registry import MODELS as PRETRAIN_MODELS
 from mmseg.registry import MODELS as SEG_MODELS
 
-import mmropim  # noqa: F401
+import mmropim.downstream  # noqa: F401  (registers into MMSeg, MMDet)
 from mmropim.utils import resize_relative_position_bias_table
 
 from conftest import REPO_ROOT, run_tool

@@ -6,6 +6,8 @@ import torch
 import torch.distributed as dist
 from mmengine.config import Config, ConfigDict
 
+DOWNSTREAM_SCOPES = ('mmseg', 'mmdet')
+
 
 def load_run_config(config: str,
                     work_dir: Optional[str] = None,
@@ -31,6 +33,9 @@ def load_run_config(config: str,
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    if cfg.get('default_scope') in DOWNSTREAM_SCOPES:
+        # a config that forgot custom_imports=['mmropim.downstream']
+        import mmropim.downstream  # noqa: F401
     if launcher != 'none' and not torch.cuda.is_available():
         setup_cpu_distributed(cfg, launcher)
     cfg.launcher = launcher
