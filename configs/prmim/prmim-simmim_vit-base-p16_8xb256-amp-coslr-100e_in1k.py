@@ -52,7 +52,7 @@ train_dataloader = dict(
     batch_size=256,
     num_workers=8,
     # seeded anew each epoch; --resume continues exactly (see
-    # configs/prmim/_base_/datasets/imagenet_bs512_prmim.py)
+    # configs/_base_/datasets/imagenet_bs512_prmim_224.py)
     persistent_workers=False,
     worker_init_fn=dict(type='worker_init_per_epoch'),
     pin_memory=True,

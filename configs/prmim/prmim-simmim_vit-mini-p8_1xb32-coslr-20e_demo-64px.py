@@ -13,9 +13,7 @@ model = dict(
         to_rgb=True),
     backbone=dict(
         type='PRMIMSimMIMViT',
-        arch=dict(
-            embed_dims=96, num_layers=4, num_heads=3,
-            feedforward_channels=384),
+        arch=_base_.mini_arch,
         img_size=64,
         patch_size=8,
         norm_cfg=dict(type='LN', eps=1e-6)),

@@ -1,9 +1,9 @@
 # MAE ViT-B/16 + PR-MIM, throw ratio 0.5 (of all tokens), 100 epochs,
 # warmup 40, 8 GPUs x 512 (paper: 81.8 top-1 after fine-tuning).
 _base_ = [
-    '_base_/models/prmim_vit-base-p16.py',
-    '_base_/datasets/imagenet_bs512_prmim.py',
-    '_base_/schedules/adamw_prmim.py',
+    '../_base_/models/prmim_vit-base-p16.py',
+    '../_base_/datasets/imagenet_bs512_prmim_224.py',
+    '../_base_/schedules/adamw_bs4096_prmim.py',
     '../_base_/default_runtime.py',
 ]
 

@@ -3,21 +3,17 @@
 # furthest sampling + 3x3 aggregator. Build the data first:
 #   python tools/dataset_converters/make_demo_data.py
 _base_ = [
-    '_base_/models/prmim_vit-base-p16.py',
+    '../_base_/models/prmim_vit-base-p16.py',
+    '../_base_/models/vit-mini-p8.py',
     '../_base_/datasets/demo_bs32_64px.py',
-    '_base_/schedules/adamw_prmim.py',
+    '../_base_/schedules/adamw_bs4096_prmim.py',
     '../_base_/schedules/demo_pretrain_20e.py',
     '../_base_/default_runtime.py',
 ]
 
 model = dict(
     backbone=dict(
-        arch=dict(
-            _delete_=True,
-            embed_dims=96,
-            num_layers=4,
-            num_heads=3,
-            feedforward_channels=384),
+        arch=dict(_base_.mini_arch, _delete_=True),
         img_size=64,
         patch_size=8),
     neck=dict(

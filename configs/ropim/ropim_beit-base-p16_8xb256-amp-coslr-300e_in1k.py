@@ -1,8 +1,8 @@
 # ROPIM ViT-B/16 (BEiT-style), 300 epochs on ImageNet-1k, 8 GPUs x 256.
 _base_ = [
-    '_base_/models/ropim_beit-base-p16.py',
-    '_base_/datasets/imagenet_bs128_ropim_224.py',
-    '_base_/schedules/adamw_ropim.py',
+    '../_base_/models/ropim_beit-base-p16.py',
+    '../_base_/datasets/imagenet_bs128_ropim_224.py',
+    '../_base_/schedules/adamw_bs2048_ropim.py',
     '../_base_/default_runtime.py',
 ]
 

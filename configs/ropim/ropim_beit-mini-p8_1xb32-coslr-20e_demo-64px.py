@@ -3,9 +3,10 @@
 # end-to-end run. Build the data first:
 #   python tools/dataset_converters/make_demo_data.py
 _base_ = [
-    '_base_/models/ropim_beit-base-p16.py',
+    '../_base_/models/ropim_beit-base-p16.py',
+    '../_base_/models/vit-mini-p8.py',
     '../_base_/datasets/demo_bs32_64px.py',
-    '_base_/schedules/adamw_ropim.py',
+    '../_base_/schedules/adamw_bs2048_ropim.py',
     '../_base_/schedules/demo_pretrain_20e.py',
     '../_base_/default_runtime.py',
 ]
@@ -13,12 +14,7 @@ _base_ = [
 model = dict(
     data_preprocessor=dict(patch_size=8),
     backbone=dict(
-        arch=dict(
-            _delete_=True,
-            embed_dims=96,
-            num_layers=4,
-            num_heads=3,
-            feedforward_channels=384),
+        arch=dict(_base_.mini_arch, _delete_=True),
         img_size=64,
         patch_size=8,
         drop_path_rate=0.0),

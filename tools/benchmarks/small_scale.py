@@ -70,7 +70,9 @@ METHODS = {
     'SimMIM': (SIMMIM_CFG, [f'{PIPELINE}.3.throw_ratio=0.0']),
     'ROPIM': (ROPIM_CFG, []),
 }
-ARCH = dict(embed_dims=96, num_layers=4, num_heads=3, feedforward_channels=384)
+# the mini ViT of the demo configs, from their shared _base_ model file
+ARCH = Config.fromfile(
+    osp.join(ROOT, 'configs', '_base_', 'models', 'vit-mini-p8.py')).mini_arch
 MEAN = np.array([123.675, 116.28, 103.53])
 STD = np.array([58.395, 57.12, 57.375])
 READOUTS = ('cls', 'mean')

@@ -8,9 +8,7 @@ model = dict(
     backbone=dict(
         _delete_=True,
         type='TransferViT',
-        arch=dict(
-            embed_dims=96, num_layers=4, num_heads=3,
-            feedforward_channels=384),
+        arch=_base_.mini_arch,
         img_size=(128, 128),
         patch_size=8,
         out_indices=(0, 1, 2, 3),

@@ -6,8 +6,10 @@
 _base_ = [
     'mmseg::_base_/default_runtime.py',
     '_base_/demo_nuclei_128px.py',
+    '../../_base_/models/vit-mini-p8.py',
 ]
-custom_imports = dict(imports=['mmropim'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmropim.downstream'], allow_failed_imports=False)
 norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
     type='EncoderDecoder',
@@ -21,9 +23,7 @@ model = dict(
         size=(128, 128)),
     backbone=dict(
         type='TransferBEiTViT',
-        arch=dict(
-            embed_dims=96, num_layers=4, num_heads=3,
-            feedforward_channels=384),
+        arch=_base_.mini_arch,
         img_size=(128, 128),
         patch_size=8,
         out_indices=(0, 1, 2, 3),

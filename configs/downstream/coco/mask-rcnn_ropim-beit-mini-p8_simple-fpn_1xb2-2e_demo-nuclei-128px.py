@@ -7,17 +7,17 @@ _base_ = [
     'mmdet::_base_/models/mask-rcnn_r50_fpn.py',
     'mmdet::_base_/default_runtime.py',
     '_base_/demo_nuclei_coco_128px.py',
+    '../../_base_/models/vit-mini-p8.py',
 ]
-custom_imports = dict(imports=['mmropim'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmropim.downstream'], allow_failed_imports=False)
 norm_cfg = dict(type='LN2d', requires_grad=True)
 model = dict(
     data_preprocessor=dict(pad_size_divisor=32),
     backbone=dict(
         _delete_=True,
         type='TransferBEiTViT',
-        arch=dict(
-            embed_dims=96, num_layers=4, num_heads=3,
-            feedforward_channels=384),
+        arch=_base_.mini_arch,
         img_size=(128, 128),
         patch_size=8,
         out_indices=(3, ),

@@ -5,23 +5,3 @@
 _base_ = ['../prmim_vit-base-p16_8xb512-amp-coslr-100e_in1k.py']
 
 model = dict(head=dict(aggregator=None))
-
-train_dataloader = dict(
-    dataset=dict(pipeline=[
-        dict(type='LoadImageFromFile'),
-        dict(
-            type='RandomResizedCrop',
-            scale=224,
-            crop_ratio_range=(0.2, 1.0),
-            backend='pillow',
-            interpolation='bicubic'),
-        dict(type='RandomFlip', prob=0.5),
-        dict(
-            type='FurthestSampling',
-            input_size=224,
-            patch_size=16,
-            mask_ratio=0.75,
-            throw_ratio=0.5,
-            mode='furthest'),
-        dict(type='PackInputs', algorithm_keys=['throw_mask']),
-    ]))

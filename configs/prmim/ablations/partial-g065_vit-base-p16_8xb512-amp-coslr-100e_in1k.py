@@ -6,22 +6,10 @@ _base_ = ['../prmim_vit-base-p16_8xb512-amp-coslr-100e_in1k.py']
 
 model = dict(head=dict(aggregator=None))
 
+# the base pipeline, FurthestSampling (second to last) changed
 train_dataloader = dict(
     dataset=dict(pipeline=[
-        dict(type='LoadImageFromFile'),
-        dict(
-            type='RandomResizedCrop',
-            scale=224,
-            crop_ratio_range=(0.2, 1.0),
-            backend='pillow',
-            interpolation='bicubic'),
-        dict(type='RandomFlip', prob=0.5),
-        dict(
-            type='FurthestSampling',
-            input_size=224,
-            patch_size=16,
-            mask_ratio=0.75,
-            throw_ratio=0.65,
-            mode='random'),
-        dict(type='PackInputs', algorithm_keys=['throw_mask']),
+        *_base_.train_pipeline[:-2],
+        dict(_base_.train_pipeline[-2], throw_ratio=0.65, mode='random'),
+        _base_.train_pipeline[-1],
     ]))

@@ -1,11 +1,18 @@
 # Fine-tune a PR-MIM (or MAE) ViT-B/16 on ImageNet-1k: 100 epochs, base lr
 # 5e-4 per 256 images, layer decay 0.65, drop path 0.1, global pooling + fc
 # norm, RandAugment (9, 0.5), random erasing 0.25, mixup 0.8, cutmix 1.0,
-# label smoothing 0.1 -- the plain-ViT fine-tuning recipe of
-# ../../ropim/benchmarks/ with PR-MIM's learning rate, layer decay and warmup.
+# label smoothing 0.1 -- the plain-ViT fine-tuning recipe of the ROPIM
+# benchmarks (../../_base_/models/vit-base-p16_finetune.py,
+# ../../_base_/schedules/imagenet_bs1024_finetune_100e.py) with PR-MIM's
+# learning rate, layer decay and warmup.
 # The pre-training checkpoint loads as it is:
 #   --cfg-options model.backbone.init_cfg.checkpoint=CKPT
-_base_ = ['../../ropim/benchmarks/vit-base-p16_8xb128-coslr-100e_in1k.py']
+_base_ = [
+    '../../_base_/models/vit-base-p16_finetune.py',
+    '../../_base_/datasets/imagenet_bs128_finetune_224.py',
+    '../../_base_/schedules/imagenet_bs1024_finetune_100e.py',
+    '../../_base_/default_runtime.py',
+]
 
 optim_wrapper = dict(
     optimizer=dict(lr=5e-4 * 1024 / 256),
@@ -36,3 +43,7 @@ param_scheduler = [
         end=100,
         convert_to_iter_based=True),
 ]
+
+default_hooks = dict(
+    checkpoint=dict(type='SafeCheckpointHook', interval=1, max_keep_ckpts=2,
+                    save_best='auto'))

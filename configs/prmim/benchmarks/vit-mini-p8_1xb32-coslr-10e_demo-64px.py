@@ -1,22 +1,13 @@
 # Tiny CPU fine-tuning of a plain-ViT demo checkpoint (MAE / PR-MIM /
 # SimMIM / ROPIM-ViT) on the 14-class demo images:
 #   --cfg-options model.backbone.init_cfg.checkpoint=CKPT
-_base_ = ['../../ropim/benchmarks/beit-mini-p8_1xb32-coslr-10e_demo-64px.py']
+_base_ = [
+    '../../_base_/models/vit-mini-p8_finetune.py',
+    '../../_base_/datasets/demo_bs32_64px.py',
+    '../../_base_/schedules/demo_finetune_10e.py',
+    '../../_base_/default_runtime.py',
+]
 
-model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='VisionTransformer',
-        arch=dict(
-            embed_dims=96, num_layers=4, num_heads=3,
-            feedforward_channels=384),
-        img_size=64,
-        patch_size=8,
-        drop_path_rate=0.1,
-        norm_cfg=dict(type='LN', eps=1e-6),
-        final_norm=False,
-        out_type='avg_featmap',
-        init_cfg=dict(type='Pretrained', checkpoint='', prefix='backbone.')))
 optim_wrapper = dict(
     paramwise_cfg=dict(
         _delete_=True,
@@ -27,3 +18,5 @@ optim_wrapper = dict(
             '.cls_token': dict(decay_mult=0.0),
             '.pos_embed': dict(decay_mult=0.0),
         }))
+default_hooks = dict(
+    logger=dict(interval=7), checkpoint=dict(interval=5, max_keep_ckpts=1))

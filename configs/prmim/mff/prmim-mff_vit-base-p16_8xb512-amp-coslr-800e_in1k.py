@@ -21,12 +21,5 @@ train_dataloader = dict(
             padding_mode='reflect'),
         dict(type='torchvision/RandomHorizontalFlip', p=0.5),
         dict(type='ToNumpy', to_bgr=True),
-        dict(
-            type='FurthestSampling',
-            input_size=224,
-            patch_size=16,
-            mask_ratio=0.75,
-            throw_ratio=0.5,
-            mode='furthest'),
-        dict(type='PackInputs', algorithm_keys=['throw_mask']),
+        *_base_.train_pipeline[-2:],  # FurthestSampling, PackInputs
     ]))

@@ -7,7 +7,8 @@ _base_ = [
     'mmseg::_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_160k.py',
 ]
-custom_imports = dict(imports=['mmropim'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmropim.downstream'], allow_failed_imports=False)
 # run checkpoints that load with torch.load(weights_only=True), written to a
 # temporary file and renamed into place
 default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))

@@ -8,7 +8,8 @@ _base_ = [
     'mmdet::_base_/models/mask-rcnn_r50_fpn.py',
     'mmdet::common/lsj-100e_coco-instance.py',
 ]
-custom_imports = dict(imports=['mmropim'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmropim.downstream'], allow_failed_imports=False)
 # run checkpoints that load with torch.load(weights_only=True), written to a
 # temporary file and renamed into place
 default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))

@@ -1,0 +1,24 @@
+# Schedule of the tiny CPU fine-tuning configs on the demo images: AdamW lr
+# 2e-3, wd 0.05, layer-wise lr decay 0.75, linear warmup over 1 epoch, cosine
+# to 1e-5 over the other 9; validation every 5 epochs.
+optim_wrapper = dict(
+    optimizer=dict(
+        type='AdamW', lr=2e-3, betas=(0.9, 0.999), weight_decay=0.05),
+    constructor='LearningRateDecayOptimWrapperConstructor',
+    paramwise_cfg=dict(
+        layer_decay_rate=0.75,
+        custom_keys={
+            '.ln': dict(decay_mult=0.0),
+            '.bias': dict(decay_mult=0.0),
+            '.gamma': dict(decay_mult=0.0),
+            'relative_position_bias_table': dict(decay_mult=0.0),
+        }))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-2, by_epoch=True, begin=0, end=1,
+         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', T_max=9, eta_min=1e-5, by_epoch=True,
+         begin=1, end=10, convert_to_iter_based=True),
+]
+train_cfg = dict(by_epoch=True, max_epochs=10, val_interval=5)
+val_cfg = dict()
+test_cfg = dict()

@@ -1,0 +1,46 @@
+# ImageNet-1k fine-tuning schedule (BEiT / ROPIM authors' recipe) for a total
+# batch of 1024: AdamW (0.9, 0.999), wd 0.05, base lr 5e-3 per 512 images,
+# layer-wise lr decay 0.75 (BEiT parameter names), 5 warmup epochs from 1e-3
+# of the lr, then cosine to 1e-6 over 95; validation every epoch.
+optim_wrapper = dict(
+    optimizer=dict(
+        type='AdamW',
+        lr=5e-3 * 1024 / 512,
+        betas=(0.9, 0.999),
+        weight_decay=0.05),
+    constructor='LearningRateDecayOptimWrapperConstructor',
+    paramwise_cfg=dict(
+        layer_decay_rate=0.75,
+        custom_keys={
+            '.ln': dict(decay_mult=0.0),
+            '.bias': dict(decay_mult=0.0),
+            'q_bias': dict(decay_mult=0.0),
+            'v_bias': dict(decay_mult=0.0),
+            '.cls_token': dict(decay_mult=0.0),
+            '.pos_embed': dict(decay_mult=0.0),
+            '.gamma': dict(decay_mult=0.0),
+            'relative_position_bias_table': dict(decay_mult=0.0),
+        }))
+
+param_scheduler = [
+    dict(
+        type='LinearLR',
+        start_factor=1e-3,
+        by_epoch=True,
+        begin=0,
+        end=5,
+        convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=95,
+        eta_min=1e-6,
+        by_epoch=True,
+        begin=5,
+        end=100,
+        convert_to_iter_based=True),
+]
+
+train_cfg = dict(by_epoch=True, max_epochs=100, val_interval=1)
+val_cfg = dict()
+test_cfg = dict()
+auto_scale_lr = dict(base_batch_size=1024)
