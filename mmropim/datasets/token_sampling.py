@@ -11,6 +11,7 @@ On an h x w token grid with N = h * w tokens:
 ``throw_ratio`` is a fraction of ALL N tokens (0 <= throw_ratio < mask_ratio),
 the reading consistent with the PR-MIM paper's cost figures.
 """
+import numbers
 from typing import Tuple
 
 import numpy as np
@@ -29,10 +30,14 @@ def check_ratios(num_tokens: int, mask_ratio: float,
     Returns:
         tuple[int, int]: round(N * mask_ratio), round(N * throw_ratio).
     """
+    for name, ratio in (('mask_ratio', mask_ratio),
+                        ('throw_ratio', throw_ratio)):
+        if isinstance(ratio, bool) or not isinstance(ratio, numbers.Real):
+            raise TypeError(f'{name} must be a number, got {ratio!r}')
     if not 0.0 < mask_ratio < 1.0:
         raise ValueError(
             f'mask_ratio must lie in (0, 1), got {mask_ratio!r}')
-    if throw_ratio < 0.0:
+    if not throw_ratio >= 0.0:  # NaN too
         raise ValueError(
             f'throw_ratio must be >= 0 (a fraction of all tokens), got '
             f'{throw_ratio!r}')

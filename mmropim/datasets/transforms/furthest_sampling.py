@@ -2,6 +2,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmpretrain.registry import TRANSFORMS
 
+from ...utils import check_positive_int
 from ..token_sampling import check_ratios, random_mask, throw_from_mask
 
 
@@ -40,6 +41,8 @@ class FurthestSampling(BaseTransform):
                  mask_ratio: float = 0.75,
                  throw_ratio: float = 0.5,
                  mode: str = 'furthest') -> None:
+        check_positive_int(input_size, 'input_size')
+        check_positive_int(patch_size, 'patch_size')
         if input_size % patch_size:
             raise ValueError(
                 f'input_size {input_size} is not divisible by patch_size '

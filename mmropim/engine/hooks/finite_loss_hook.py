@@ -33,6 +33,13 @@ class FiniteLossHook(Hook):
     def __init__(self,
                  interval: int = 10,
                  max_zero_loss_iters: Optional[int] = None) -> None:
+        if isinstance(interval, bool) or not isinstance(interval, int):
+            raise TypeError(f'interval must be an integer, got {interval!r}')
+        if max_zero_loss_iters is not None and (
+                isinstance(max_zero_loss_iters, bool)
+                or not isinstance(max_zero_loss_iters, int)):
+            raise TypeError('max_zero_loss_iters must be None (no check) or '
+                            f'an integer, got {max_zero_loss_iters!r}')
         if interval < 1:
             raise ValueError(f'interval must be >= 1, got {interval}')
         if max_zero_loss_iters is not None and max_zero_loss_iters < 1:

@@ -115,6 +115,11 @@ class SafeCheckpointHook(CheckpointHook):
                  plain: bool = True,
                  save_random_states: bool = True,
                  **kwargs) -> None:
+        for name, value in (('plain', plain),
+                            ('save_random_states', save_random_states)):
+            if not isinstance(value, bool):
+                raise TypeError(
+                    f'{name} must be True or False, got {value!r}')
         super().__init__(**kwargs)
         self._atomic = self.backend_args is None and \
             self.file_client_args is None

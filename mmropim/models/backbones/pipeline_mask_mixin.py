@@ -35,9 +35,18 @@ class PipelineMaskMixin:
             tuple: The parent's outputs; with a split, first the (B, 1 + Nv,
             C) class + visible tokens after the final norm.
         """
-        check_image_size(x.shape[-2:], self.patch_embed.projection.stride[0])
+        patch_size = self.patch_embed.projection.stride[0]
+        check_image_size(x.shape[-2:], patch_size)
         if token_split is None:
             return super().forward(x, mask=None)
+        grid = tuple(side // patch_size for side in x.shape[-2:])
+        if grid != tuple(self.patch_resolution):
+            # MAE's masked forward adds the position embedding unresized
+            raise ValueError(
+                f'{type(self).__name__} was built for img_size='
+                f'{self.img_size} (a {tuple(self.patch_resolution)} patch '
+                f'grid) but got {x.shape[-2]}x{x.shape[-1]} images (a {grid} '
+                'grid): set img_size to the training input size')
         self._token_split = token_split
         try:
             return super().forward(x, mask=True)

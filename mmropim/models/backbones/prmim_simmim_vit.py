@@ -8,7 +8,8 @@ from mmpretrain.models.utils import resize_pos_embed
 from mmpretrain.registry import MODELS
 
 from ..utils import gather_tokens
-from .vit_tokens import check_image_size, trunc_normal_vit_init
+from .vit_tokens import (arch_num_layers, check_image_size, check_out_indices,
+                         trunc_normal_vit_init)
 
 
 @MODELS.register_module()
@@ -36,6 +37,10 @@ class PRMIMSimMIMViT(VisionTransformer):
                  out_type: str = 'featmap',
                  init_cfg: Optional[Union[dict, List[dict]]] = None,
                  **kwargs) -> None:
+        if 'out_indices' in kwargs:
+            kwargs['out_indices'] = check_out_indices(
+                kwargs['out_indices'],
+                arch_num_layers(self, kwargs.get('arch', 'base')))
         super().__init__(
             final_norm=final_norm,
             out_type=out_type,

@@ -2,6 +2,7 @@ from mmpretrain.models import VisionTransformer
 from mmpretrain.registry import MODELS
 
 from .projected_tokens_mixin import ProjectedTokensMixin
+from .vit_tokens import arch_num_layers, check_out_indices
 
 
 @MODELS.register_module()
@@ -25,4 +26,8 @@ class ROPIMViT(ProjectedTokensMixin, VisionTransformer):
                  final_norm: bool = True,
                  out_type: str = 'featmap',
                  **kwargs) -> None:
+        if 'out_indices' in kwargs:
+            kwargs['out_indices'] = check_out_indices(
+                kwargs['out_indices'],
+                arch_num_layers(self, kwargs.get('arch', 'base')))
         super().__init__(final_norm=final_norm, out_type=out_type, **kwargs)

@@ -7,7 +7,8 @@ from mmpretrain.registry import MODELS
 
 from ...utils.backbone_checkpoint import load_backbone_weights
 from ...utils.scipy_compat import RelativeTableResizeMixin
-from .vit_tokens import (check_relative_position_grid, embed_tokens,
+from .vit_tokens import (arch_num_layers, check_out_indices,
+                         check_relative_position_grid, embed_tokens,
                          tokens_to_featmap)
 
 
@@ -91,9 +92,18 @@ class WindowedAttentionMixin:
 
 
 def check_window_args(window_size, global_indices, num_layers):
+    if not isinstance(global_indices, Sequence):
+        raise TypeError(f'global_indices must be a sequence of layer '
+                        f'indices, got {global_indices!r}')
     if window_size is None:
+        if len(global_indices):
+            raise ValueError(
+                f'global_indices {tuple(global_indices)} only apply with '
+                'window attention: set window_size too (or drop '
+                'global_indices for global attention in every layer)')
         return ()
-    if not isinstance(window_size, int) or window_size < 1:
+    if isinstance(window_size, bool) or not isinstance(window_size, int) \
+            or window_size < 1:
         raise ValueError(
             f'window_size must be a positive integer, got {window_size!r}')
     bad = [i for i in global_indices if not 0 <= i < num_layers]
@@ -101,6 +111,17 @@ def check_window_args(window_size, global_indices, num_layers):
         raise ValueError(f'global_indices {bad} are not layers of a '
                          f'{num_layers}-layer ViT')
     return tuple(global_indices)
+
+
+def check_window_fits(vit) -> None:
+    """Raise a clear error if the window is larger than the patch grid of
+    ``img_size``: its one window would be mostly zero padding."""
+    grid = tuple(vit.patch_resolution)
+    if vit.window_size is not None and vit.window_size > max(grid):
+        raise ValueError(
+            f'window_size={vit.window_size} is larger than the {grid} patch '
+            f'grid of img_size={vit.img_size}: use at most {max(grid)} (or '
+            'window_size=None for global attention)')
 
 
 class LoudPretrainedMixin:
@@ -134,13 +155,15 @@ class TransferViT(LoudPretrainedMixin, WindowedAttentionMixin,
 
     Args:
         out_indices (Sequence[int]): Layers whose tokens are returned as
-            (B, C, H/p, W/p) maps. Defaults to (3, 5, 7, 11).
+            (B, C, H/p, W/p) maps, increasing (negative ones count from the
+            end). Defaults to (3, 5, 7, 11).
         final_norm (bool): Defaults to False.
         window_size (int, optional): ViTDet-style window attention in the
             layers not in ``global_indices`` (see
-            :class:`WindowedAttentionMixin`). None: global everywhere.
+            :class:`WindowedAttentionMixin`), at most the patch grid side
+            of ``img_size``. None: global everywhere.
         global_indices (Sequence[int]): Layers with global attention when
-            ``window_size`` is set, e.g. (2, 5, 8, 11).
+            ``window_size`` is set, e.g. (2, 5, 8, 11); empty without it.
         **kwargs: Other arguments of ``VisionTransformer`` (arch, img_size,
             patch_size, drop_path_rate, init_cfg, ...).
     """
@@ -152,11 +175,14 @@ class TransferViT(LoudPretrainedMixin, WindowedAttentionMixin,
                  global_indices: Sequence[int] = (),
                  **kwargs) -> None:
         kwargs.setdefault('out_type', 'featmap')
+        out_indices = check_out_indices(
+            out_indices, arch_num_layers(self, kwargs.get('arch', 'base')))
         super().__init__(
-            out_indices=list(out_indices), final_norm=final_norm, **kwargs)
+            out_indices=out_indices, final_norm=final_norm, **kwargs)
         self.global_indices = check_window_args(window_size, global_indices,
                                                 self.num_layers)
         self.window_size = window_size
+        check_window_fits(self)
 
 
 @MODELS.register_module()
@@ -170,7 +196,8 @@ class TransferBEiTViT(LoudPretrainedMixin, WindowedAttentionMixin,
     :mod:`mmropim.utils.scipy_compat`).
 
     Args:
-        out_indices (Sequence[int]): Defaults to (3, 5, 7, 11).
+        out_indices (Sequence[int]): Increasing layers (negative ones count
+            from the end). Defaults to (3, 5, 7, 11).
         use_abs_pos_emb (bool): Defaults to False.
         use_rel_pos_bias (bool): Defaults to True.
         use_shared_rel_pos_bias (bool): Defaults to False.
@@ -178,8 +205,10 @@ class TransferBEiTViT(LoudPretrainedMixin, WindowedAttentionMixin,
         final_norm (bool): Defaults to False.
         window_size (int, optional): ViTDet-style window attention; window
             layers get relative tables of the window's size, global layers
-            of the whole grid (both resized from the checkpoint).
-        global_indices (Sequence[int]): Layers with global attention.
+            of the whole grid (both resized from the checkpoint). At most
+            the patch grid side; not combined with ``layer_cfgs``.
+        global_indices (Sequence[int]): Layers with global attention; empty
+            without ``window_size``.
         **kwargs: Other arguments of ``BEiTViT``.
     """
 
@@ -194,19 +223,24 @@ class TransferBEiTViT(LoudPretrainedMixin, WindowedAttentionMixin,
                  global_indices: Sequence[int] = (),
                  **kwargs) -> None:
         kwargs.setdefault('out_type', 'featmap')
-        if window_size is not None:
-            arch = kwargs.get('arch', 'base')
-            num_layers = (arch if isinstance(arch, dict) else
-                          self.arch_zoo[arch.lower()])['num_layers']
+        # an unknown arch (num_layers None) is left to BEiTViT's message
+        num_layers = arch_num_layers(self, kwargs.get('arch', 'base'))
+        out_indices = check_out_indices(out_indices, num_layers)
+        if num_layers is not None:
             global_indices = check_window_args(window_size, global_indices,
                                                num_layers)
+        if window_size is not None and num_layers is not None:
+            if 'layer_cfgs' in kwargs:
+                raise ValueError(
+                    'layer_cfgs cannot be combined with window_size: '
+                    'TransferBEiTViT sets every layer\'s window_size itself')
             kwargs['layer_cfgs'] = [
                 {} if i in global_indices else dict(
                     window_size=(window_size, window_size))
                 for i in range(num_layers)
             ]
         super().__init__(
-            out_indices=list(out_indices),
+            out_indices=out_indices,
             use_abs_pos_emb=use_abs_pos_emb,
             use_rel_pos_bias=use_rel_pos_bias,
             use_shared_rel_pos_bias=use_shared_rel_pos_bias,
@@ -215,6 +249,7 @@ class TransferBEiTViT(LoudPretrainedMixin, WindowedAttentionMixin,
             **kwargs)
         self.window_size = window_size
         self.global_indices = tuple(global_indices)
+        check_window_fits(self)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         grid = tuple(side // self.patch_embed.projection.stride[0]

@@ -1,6 +1,7 @@
 """Token plumbing shared by our ViT forwards (MMPretrain ``VisionTransformer``
 and ``BEiTViT`` subclasses)."""
-from typing import Callable, List, Optional, Tuple
+import numbers
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmpretrain.models.utils import resize_pos_embed
@@ -14,6 +15,59 @@ def trunc_normal_vit_init() -> List[dict]:
         dict(type='TruncNormal', layer='Linear', std=0.02, bias=0.),
         dict(type='Constant', layer='LayerNorm', val=1., bias=0.),
     ]
+
+
+def arch_num_layers(vit_cls, arch) -> Optional[int]:
+    """Depth of an MMPretrain ViT architecture, known before the ViT is built.
+
+    Args:
+        vit_cls: A ``VisionTransformer`` or ``BEiTViT`` (class or instance).
+        arch (str | dict): An ``arch_zoo`` name or a custom arch dict.
+
+    Returns:
+        int | None: ``num_layers``; None for an arch MMPretrain will reject
+        with its own message.
+    """
+    if isinstance(arch, dict):
+        return arch.get('num_layers')
+    if isinstance(arch, str):
+        return vit_cls.arch_zoo.get(arch.lower(), {}).get('num_layers')
+    return None
+
+
+def check_out_indices(out_indices: Union[int, Sequence[int]],
+                      num_layers: Optional[int]) -> List[int]:
+    """Raise a clear error unless ``out_indices`` names layers of the ViT,
+    in increasing order and each once (the ViT returns its maps in layer
+    order and once per layer, whatever order or repeats were asked for).
+
+    Args:
+        out_indices (int | Sequence[int]): Layer indices, negative ones
+            counted from the end; an int is one index, as in MMPretrain.
+        num_layers (int, optional): Depth of the ViT; None skips the check.
+
+    Returns:
+        list[int]: ``out_indices`` as a list, as MMPretrain takes it.
+    """
+    if isinstance(out_indices, numbers.Integral):
+        out_indices = [out_indices]
+    out_indices = list(out_indices)
+    if num_layers is None:
+        return out_indices
+    layers = [
+        i + num_layers if isinstance(i, numbers.Integral) and i < 0 else i
+        for i in out_indices
+    ]
+    valid = all(
+        isinstance(i, numbers.Integral) and not isinstance(i, bool)
+        and 0 <= i < num_layers for i in layers)
+    if not layers or not valid or any(
+            b <= a for a, b in zip(layers, layers[1:])):
+        raise ValueError(
+            f'out_indices must be increasing layer indices of a '
+            f'{num_layers}-layer ViT, each in [{-num_layers}, {num_layers}) '
+            f'(negative ones count from the end), got {tuple(out_indices)}')
+    return out_indices
 
 
 def check_image_size(image_hw: Tuple[int, int], patch_size: int) -> None:

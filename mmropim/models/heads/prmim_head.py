@@ -6,6 +6,7 @@ from mmcv.cnn import build_norm_layer
 from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 
+from ...utils import check_positive_int
 from ..utils import (TokenSplit, build_aggregator, complete_grid,
                      patch_targets)
 
@@ -30,7 +31,7 @@ class PRMIMHead(BaseModule):
 
     Args:
         in_channels (int): Decoder width C_dec. Defaults to 512.
-        patch_size (int): Patch side p. Defaults to 16.
+        patch_size (int): Patch side p, the backbone's. Defaults to 16.
         in_chans (int): Image channels. Defaults to 3.
         aggregator (dict, optional): Config of the aggregator, e.g.
             ``dict(type='SpatialAggregator', kernel_size=7)``; its
@@ -54,6 +55,9 @@ class PRMIMHead(BaseModule):
                      type='PixelReconstructionLoss', criterion='L2'),
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
+        check_positive_int(in_channels, 'in_channels')
+        check_positive_int(patch_size, 'patch_size')
+        check_positive_int(in_chans, 'in_chans')
         self.patch_size = patch_size
         self.norm_pix = norm_pix
         self.aggregator = build_aggregator(aggregator, in_channels)
@@ -96,8 +100,19 @@ class PRMIMHead(BaseModule):
         Returns:
             torch.Tensor: Scalar loss (mean over supervised tokens).
         """
+        if decoded.shape[-1] != self.predict.in_features:
+            raise ValueError(
+                f'in_channels={self.predict.in_features} but the decoder '
+                f'gives {decoded.shape[-1]}-channel tokens: set the head\'s '
+                'in_channels to the decoder width (decoder_embed_dim)')
         grid_hw = (target.shape[-2] // self.patch_size,
                    target.shape[-1] // self.patch_size)
+        if mask[0].numel() != grid_hw[0] * grid_hw[1]:
+            raise ValueError(
+                f'patch_size={self.patch_size} cuts the '
+                f'{target.shape[-2]}x{target.shape[-1]} images into a '
+                f'{grid_hw} grid but the mask has {mask[0].numel()} tokens: '
+                'set the head\'s patch_size to the backbone\'s')
         pred = self.reconstruct(decoded, split, grid_hw)
         # The loss and its denominator in float32 whatever the compute dtype:
         # a (B, N) mask summed in fp16 overflows past 65,504 masked tokens

@@ -5,6 +5,7 @@ from mmengine.model import BaseModule
 
 from mmpretrain.registry import MODELS
 
+from ...utils import check_positive_int
 from ..utils import patch_targets, patchify
 
 
@@ -34,6 +35,7 @@ class ROPIMHead(BaseModule):
                      type='PixelReconstructionLoss', criterion='L1'),
                  norm_target_per_patch: bool = False) -> None:
         super().__init__()
+        check_positive_int(patch_size, 'patch_size')
         self.patch_size = patch_size
         self.norm_target_per_patch = norm_target_per_patch
         self.loss_module = MODELS.build(loss)

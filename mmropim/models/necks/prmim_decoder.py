@@ -1,3 +1,4 @@
+import numbers
 from typing import List, Optional, Union
 
 import torch
@@ -8,6 +9,7 @@ from mmpretrain.models.backbones.vision_transformer import \
 from mmpretrain.models.utils import build_2d_sincos_position_embedding
 from mmpretrain.registry import MODELS
 
+from ...utils import check_positive_int
 from ..utils import gather_tokens
 
 
@@ -23,9 +25,11 @@ class PRMIMDecoder(BaseModule):
     the spatial aggregator.
 
     Args:
-        num_patches (int): Tokens N of the full grid. Defaults to 196.
+        num_patches (int): Tokens N of the full (square) grid, that of the
+            training inputs. Defaults to 196.
         embed_dim (int): Encoder width. Defaults to 1024.
-        decoder_embed_dim (int): Decoder width. Defaults to 512.
+        decoder_embed_dim (int): Decoder width, a multiple of 4 and of
+            ``decoder_num_heads``. Defaults to 512.
         decoder_depth (int): Decoder blocks. Defaults to 8.
         decoder_num_heads (int): Attention heads. Defaults to 16.
         mlp_ratio (float): FFN width ratio. Defaults to 4.
@@ -43,6 +47,31 @@ class PRMIMDecoder(BaseModule):
                  norm_cfg: dict = dict(type='LN', eps=1e-6),
                  init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        check_positive_int(num_patches, 'num_patches')
+        if round(num_patches**.5)**2 != num_patches:
+            raise ValueError(
+                'num_patches must be the token count h * h of a square grid '
+                f'(e.g. 196 for 224 px inputs and 16 px patches), got '
+                f'{num_patches}')
+        check_positive_int(embed_dim, 'embed_dim')
+        check_positive_int(decoder_num_heads, 'decoder_num_heads')
+        check_positive_int(decoder_embed_dim, 'decoder_embed_dim')
+        if isinstance(decoder_depth, bool) \
+                or not isinstance(decoder_depth, int) or decoder_depth < 0:
+            raise ValueError('decoder_depth must be a non-negative integer, '
+                             f'got {decoder_depth!r}')
+        if isinstance(mlp_ratio, bool) \
+                or not isinstance(mlp_ratio, numbers.Real) \
+                or not int(mlp_ratio * decoder_embed_dim) >= 1:
+            raise ValueError(
+                'mlp_ratio must be a number that gives an FFN of at least '
+                f'one channel (int(mlp_ratio * decoder_embed_dim) >= 1), got '
+                f'{mlp_ratio!r}')
+        if decoder_embed_dim % 4 or decoder_embed_dim % decoder_num_heads:
+            raise ValueError(
+                f'decoder_embed_dim must be a multiple of 4 (2-D sin-cos '
+                f'position embedding) and of decoder_num_heads='
+                f'{decoder_num_heads}, got {decoder_embed_dim}')
         self.num_patches = num_patches
         self.decoder_embed = nn.Linear(embed_dim, decoder_embed_dim)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, decoder_embed_dim))
@@ -82,6 +111,11 @@ class PRMIMDecoder(BaseModule):
             torch.Tensor: (B, 1 + Nv + Nr, C_dec) decoded tokens, before the
             final norm.
         """
+        if latent.shape[-1] != self.decoder_embed.in_features:
+            raise ValueError(
+                f'embed_dim={self.decoder_embed.in_features} but the encoder '
+                f'gives {latent.shape[-1]}-channel tokens: set the neck\'s '
+                'embed_dim to the backbone\'s width')
         x = self.decoder_embed(latent)
         num_retained = ids_decoded.shape[1] - (x.shape[1] - 1)
         mask_tokens = self.mask_token.expand(x.shape[0], num_retained, -1)

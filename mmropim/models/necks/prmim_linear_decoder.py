@@ -4,6 +4,7 @@ import torch
 from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 
+from ...utils import check_positive_int
 from ..utils import TokenSplit, build_aggregator, complete_grid
 from .ropim_neck import ROPIMNeck
 
@@ -32,6 +33,7 @@ class PRMIMLinearDecoder(BaseModule):
                  out_channels: int = 3,
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
+        check_positive_int(in_channels, 'in_channels')
         self.aggregator = build_aggregator(aggregator, in_channels)
         self.pixel_decoder = ROPIMNeck(in_channels, patch_size, out_channels)
 

@@ -4,6 +4,8 @@ from mmengine.model import BaseModule
 
 from mmpretrain.registry import MODELS
 
+from ...utils import check_positive_int
+
 
 @MODELS.register_module()
 class ROPIMNeck(BaseModule):
@@ -24,6 +26,9 @@ class ROPIMNeck(BaseModule):
                  out_channels: int = 3,
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
+        check_positive_int(in_channels, 'in_channels')
+        check_positive_int(patch_size, 'patch_size')
+        check_positive_int(out_channels, 'out_channels')
         self.decoder = nn.Sequential(
             nn.Conv2d(in_channels, patch_size**2 * out_channels, 1),
             nn.PixelShuffle(patch_size))

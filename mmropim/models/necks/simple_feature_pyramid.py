@@ -5,6 +5,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModule
 
+from ...utils import check_positive_int
+
 
 class LayerNorm2d(nn.LayerNorm):
     """LayerNorm over the channels of a (B, C, H, W) map (ViTDet's LN2d)."""
@@ -37,7 +39,8 @@ class SimpleFeaturePyramid(BaseModule):
     Args:
         in_channels (int): Channels of the ViT map.
         out_channels (int): Channels of every output level. Defaults to 256.
-        scale_factors (Sequence[float]): Defaults to (4.0, 2.0, 1.0, 0.5).
+        scale_factors (Sequence[float]): A non-empty sequence of 4, 2, 1
+            and 0.5. Defaults to (4.0, 2.0, 1.0, 0.5).
         add_pooled_level (bool): Add the max-pooled extra level. Defaults to
             True.
         init_cfg (dict, optional): Initialization config.
@@ -50,6 +53,17 @@ class SimpleFeaturePyramid(BaseModule):
                  add_pooled_level: bool = True,
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
+        check_positive_int(in_channels, 'in_channels')
+        check_positive_int(out_channels, 'out_channels')
+        if not isinstance(scale_factors, Sequence) or not scale_factors:
+            raise ValueError(f'scale_factors must be a non-empty sequence of '
+                             f'4, 2, 1 and 0.5, got {scale_factors!r}')
+        for scale in scale_factors:
+            if scale in (4.0, 2.0) and in_channels < scale:
+                raise ValueError(
+                    f'in_channels={in_channels} is too small for scale '
+                    f'factor {scale}: its upsampling halves the channels at '
+                    f'every 2x step; use in_channels >= {int(scale)}')
         self.add_pooled_level = add_pooled_level
         self.stages = nn.ModuleList()
         for scale in scale_factors:

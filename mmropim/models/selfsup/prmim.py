@@ -74,6 +74,13 @@ class PRMIM(BaseSelfSupervisor):
             dict[str, torch.Tensor]: ``{'loss': scalar}``.
         """
         mask, throw_mask = collect_masks(data_samples, inputs.device)
+        num_patches = getattr(self.neck, 'num_patches', None)
+        if num_patches is not None and num_patches != mask[0].numel():
+            raise ValueError(
+                f'neck.num_patches={num_patches} but the masks from '
+                f'FurthestSampling hold {mask[0].numel()} tokens (a '
+                f'{tuple(mask.shape[-2:])} grid): set num_patches to '
+                f'{mask[0].numel()}, (input_size / patch_size) ** 2')
         split: TokenSplit = split_tokens(mask, throw_mask)
         encoded = self.backbone(inputs, token_split=split)
         decoded = self.neck(encoded[0], split.ids_decoded)

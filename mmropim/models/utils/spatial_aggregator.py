@@ -6,6 +6,7 @@ from mmengine.model import BaseModule
 
 from mmpretrain.registry import MODELS
 
+from ...utils import check_positive_int
 from .token_grid import TokenSplit, gather_tokens, scatter_to_grid
 
 
@@ -28,8 +29,9 @@ class SpatialAggregator(BaseModule):
     def __init__(self, channels: int, kernel_size: int = 7,
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
-        if not isinstance(kernel_size, int) or kernel_size < 1 \
-                or kernel_size % 2 == 0:
+        check_positive_int(channels, 'channels')
+        if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) \
+                or kernel_size < 1 or kernel_size % 2 == 0:
             raise ValueError(f'kernel_size must be a positive odd integer '
                              f'(the grid keeps its size), got {kernel_size!r}')
         self.kernel_size = kernel_size
