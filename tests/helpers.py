@@ -6,6 +6,6 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from tools.analysis import check_configs  # noqa: E402,F401
+from tools.analysis import check_configs  # noqa: F401
 
 __all__ = ['REPO_ROOT', 'check_configs']

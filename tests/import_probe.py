@@ -55,9 +55,9 @@ def rebound(before, after):
 def stock_losses():
     from mmengine.hub import get_config
     from mmengine.registry import init_default_scope
-
     from mmpretrain.registry import MODELS
     from mmpretrain.structures import DataSample
+
     from tools.analysis.check_configs import narrow_model
     init_default_scope('mmpretrain')
     # image side, mask grid (None: the model masks), second view's side
@@ -113,8 +113,8 @@ def checkpoint_loads(out_dir):
 def main():
     out_dir = sys.argv[1]
     sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-    import mmengine.runner  # noqa: F401
     import mmdet.models  # noqa: F401
+    import mmengine.runner  # noqa: F401
     import mmpretrain.models  # noqa: F401
     import mmseg.models  # noqa: F401
     report = {}

@@ -8,11 +8,10 @@ import numpy as np
 import pytest
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
+from mmpretrain.registry import DATASETS
 from PIL import Image
 
 import mmropim  # noqa: F401
-from mmpretrain.registry import DATASETS
-
 from conftest import REPO_ROOT, ROPIM_TINY_CFG, run_tool
 
 

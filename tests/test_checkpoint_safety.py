@@ -16,10 +16,9 @@ import torch
 from mmengine.logging import HistoryBuffer, MessageHub
 
 from mmropim.engine import SafeCheckpointHook
-from mmropim.utils.plain_state import from_plain, to_plain
 from mmropim.utils import (CheckpointReadError, UntrustedCheckpointError,
                            load_local_checkpoint)
-
+from mmropim.utils.plain_state import from_plain, to_plain
 from conftest import REPO_ROOT, ROPIM_TINY_CFG
 
 UPERNET_TINY_CFG = osp.join(

@@ -6,10 +6,9 @@ import torch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope, init_default_scope
-
-import mmropim  # noqa: F401
 from mmpretrain.registry import MODELS, TRANSFORMS
 
+import mmropim  # noqa: F401
 from conftest import REPO_ROOT
 
 CONFIGS = sorted(

@@ -13,7 +13,6 @@ import torch
 
 from mmropim.engine.hooks import safe_checkpoint_hook
 from mmropim.engine.hooks.safe_checkpoint_hook import write_atomically
-
 from conftest import REPO_ROOT, ROPIM_TINY_CFG
 from crash_probe import CRASH_EXIT_CODE
 

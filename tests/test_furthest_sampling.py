@@ -1,9 +1,8 @@
 import numpy as np
 import pytest
-
-import mmropim  # noqa: F401
 from mmpretrain.registry import TRANSFORMS
 
+import mmropim  # noqa: F401
 from mmropim.datasets.token_sampling import (furthest_retained,
                                              thrown_token_coverage)
 

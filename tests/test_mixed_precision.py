@@ -12,11 +12,10 @@ import torch
 import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-
-import mmropim  # noqa: F401
 from mmpretrain.registry import MODELS, TRANSFORMS
 from mmpretrain.structures import DataSample
 
+import mmropim  # noqa: F401
 from conftest import REPO_ROOT
 from helpers import check_configs
 

@@ -1,11 +1,10 @@
 import numpy as np
 import pytest
 import torch
-
-import mmropim  # noqa: F401
 from mmpretrain.registry import MODELS, TRANSFORMS
 from mmpretrain.structures import DataSample
 
+import mmropim  # noqa: F401
 from mmropim.models.utils import split_tokens
 
 ARCH = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)

@@ -11,7 +11,6 @@ import pytest
 import torch
 
 from mmropim.engine import FiniteLossHook
-
 from conftest import (ITERS_PER_EPOCH, PRMIM_TINY_CFG, REPO_ROOT,
                       ROPIM_TINY_CFG, logged_scalars, run_tool)
 from crash_probe import STOP_EXIT_CODE

@@ -1,11 +1,10 @@
 import pytest
 import torch
-
-import mmropim  # noqa: F401
 from mmpretrain.models import BEiTViT, VisionTransformer
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
+import mmropim  # noqa: F401
 from mmropim.models import CountSketch, ROPIMHead, patchify
 
 MINI_ARCH = dict(

@@ -4,7 +4,6 @@ import pytest
 import torch
 
 from tools.run_config import load_run_config
-
 from conftest import REPO_ROOT
 
 TINY = osp.join(REPO_ROOT, 'configs', 'ropim',

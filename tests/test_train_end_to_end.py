@@ -8,11 +8,10 @@ import os.path as osp
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
+from mmpretrain.registry import MODELS
 
 import mmropim  # noqa: F401
-from mmpretrain.registry import MODELS
 from mmropim.utils import load_local_checkpoint
-
 from conftest import ITERS_PER_EPOCH, REPO_ROOT, logged_scalars, run_tool
 
 FINETUNE_CFG = osp.join(REPO_ROOT, 'configs', 'ropim', 'benchmarks',

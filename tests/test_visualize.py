@@ -5,7 +5,6 @@ import pytest
 from PIL import Image
 
 from mmropim.visualization import sketch_panels, token_state_panel
-
 from conftest import REPO_ROOT, run_tool
 
 ROPIM_CFG = osp.join(REPO_ROOT, 'configs', 'ropim',

@@ -19,11 +19,9 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from mmropim.utils import (extract_backbone_weights,  # noqa: E402
-                           load_local_checkpoint)
-from mmropim.utils.checkpoint_compat import TRUST_CHECKPOINT_HELP  # noqa: E402
-
-from tools.argument_types import existing_file, output_file  # noqa: E402
+from mmropim.utils import extract_backbone_weights, load_local_checkpoint
+from mmropim.utils.checkpoint_compat import TRUST_CHECKPOINT_HELP
+from tools.argument_types import existing_file, output_file
 
 
 def parse_args(argv=None):

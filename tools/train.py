@@ -12,14 +12,14 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-import mmropim  # noqa: E402,F401  (registers components)
-from mmengine.config import DictAction  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
-from mmropim.utils.checkpoint_compat import (  # noqa: E402
-    TRUST_CHECKPOINT_HELP, install_safe_checkpoint_loader)
-from tools.run_config import load_run_config  # noqa: E402
+from mmengine.config import DictAction
+from mmengine.runner import Runner
 
-from tools.argument_types import output_dir  # noqa: E402
+import mmropim  # noqa: F401  (registers components)
+from mmropim.utils.checkpoint_compat import (TRUST_CHECKPOINT_HELP,
+                                             install_safe_checkpoint_loader)
+from tools.argument_types import output_dir
+from tools.run_config import load_run_config
 
 
 def parse_args(argv=None):

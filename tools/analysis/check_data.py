@@ -19,11 +19,11 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-import mmcv  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.registry import DATASETS, init_default_scope  # noqa: E402
+import mmcv
+from mmengine.config import Config, DictAction
+from mmengine.registry import DATASETS, init_default_scope
 
-from tools.argument_types import existing_file, positive_int  # noqa: E402
+from tools.argument_types import existing_file, positive_int
 
 SHOWN = 20
 

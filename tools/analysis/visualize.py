@@ -26,17 +26,16 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-import mmropim  # noqa: E402,F401
-from mmpretrain.registry import MODELS, TRANSFORMS  # noqa: E402
-from mmropim.models.utils import (CountSketch, patchify,  # noqa: E402
-                                  split_tokens)
-from mmropim.utils.checkpoint_compat import (  # noqa: E402
-    TRUST_CHECKPOINT_HELP, install_safe_checkpoint_loader)
-from mmropim.visualization import (hstack, sketch_panels,  # noqa: E402
-                                   token_state_panel, unpatchify)
+from mmpretrain.registry import MODELS, TRANSFORMS
 
-from tools.argument_types import (existing_file, non_negative_int,  # noqa
-                                  output_dir, positive_int)
+import mmropim  # noqa: F401
+from mmropim.models.utils import CountSketch, patchify, split_tokens
+from mmropim.utils.checkpoint_compat import (TRUST_CHECKPOINT_HELP,
+                                             install_safe_checkpoint_loader)
+from mmropim.visualization import (hstack, sketch_panels, token_state_panel,
+                                   unpatchify)
+from tools.argument_types import (existing_file, non_negative_int, output_dir,
+                                  positive_int)
 
 
 def load_image(path: str, size: int) -> np.ndarray:

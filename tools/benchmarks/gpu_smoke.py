@@ -34,23 +34,21 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from mmengine.config import Config  # noqa: E402
-from mmengine.dataset import Compose, default_collate  # noqa: E402
-from mmengine.hub import get_config  # noqa: E402
-from mmengine.logging import MMLogger  # noqa: E402
-from mmengine.optim import build_optim_wrapper  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
+from mmengine.config import Config
+from mmengine.dataset import Compose, default_collate
+from mmengine.hub import get_config
+from mmengine.logging import MMLogger
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import init_default_scope
+from mmpretrain.registry import MODELS
 
-import mmropim  # noqa: E402,F401
-from mmpretrain.registry import MODELS  # noqa: E402
-from tools.analysis.check_configs import (CONFIG_ROOT,  # noqa: E402
-                                          full_size_configs,
-                                          group_by_setting,
-                                          map_amp_to_device, narrow_model,
-                                          smooth_images)
-from tools.argument_types import (existing_file, output_file,  # noqa: E402
-                                  positive_int, torch_device)
-from tools.benchmarks.timing import interleaved_median_ms, timed_ms  # noqa
+import mmropim  # noqa: F401
+from tools.analysis.check_configs import (CONFIG_ROOT, full_size_configs,
+                                          group_by_setting, map_amp_to_device,
+                                          narrow_model, smooth_images)
+from tools.argument_types import (existing_file, output_file, positive_int,
+                                  torch_device)
+from tools.benchmarks.timing import interleaved_median_ms, timed_ms
 
 PRETRAIN_TYPES = ('ROPIM', 'PRMIM', 'PRMIMSimMIM')
 PRMIM_CONFIG = 'prmim/prmim_vit-base-p16_8xb512-amp-coslr-100e_in1k.py'

@@ -35,13 +35,13 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-import mmropim  # noqa: E402,F401
-from mmpretrain.registry import MODELS, TRANSFORMS  # noqa: E402
-from mmpretrain.structures import DataSample  # noqa: E402
-from tools.benchmarks.timing import interleaved_median_ms  # noqa: E402
-from tools.benchmarks.flops import count_flops  # noqa: E402
-from tools.argument_types import (output_file, positive_int,  # noqa: E402
-                                  torch_device)
+from mmpretrain.registry import MODELS, TRANSFORMS
+from mmpretrain.structures import DataSample
+
+import mmropim  # noqa: F401
+from tools.argument_types import output_file, positive_int, torch_device
+from tools.benchmarks.flops import count_flops
+from tools.benchmarks.timing import interleaved_median_ms
 
 CONFIG = osp.join(
     osp.dirname(__file__), '..', '..', 'configs', 'prmim',

@@ -25,12 +25,12 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-import mmropim  # noqa: E402,F401
-from mmpretrain.registry import MODELS  # noqa: E402
-from mmropim.models import CountSketch  # noqa: E402
-from tools.benchmarks.timing import median_ms  # noqa: E402
-from tools.argument_types import (output_file, positive_int,  # noqa: E402
-                                  torch_device)
+from mmpretrain.registry import MODELS
+
+import mmropim  # noqa: F401
+from mmropim.models import CountSketch
+from tools.argument_types import output_file, positive_int, torch_device
+from tools.benchmarks.timing import median_ms
 
 CONFIG = osp.join(
     osp.dirname(__file__), '..', '..', 'configs', 'ropim',

@@ -42,13 +42,14 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-import mmropim  # noqa: E402,F401
-from mmpretrain.registry import MODELS, TRANSFORMS  # noqa: E402
-from mmropim.models.backbones import trunc_normal_vit_init  # noqa: E402
-from mmropim.utils import load_backbone_weights  # noqa: E402
-from tools.benchmarks.flops import count_flops  # noqa: E402
-from tools.argument_types import positive_int  # noqa: E402
-from tools.dataset_converters import write_digits_imagenet_style  # noqa
+from mmpretrain.registry import MODELS, TRANSFORMS
+
+import mmropim  # noqa: F401
+from mmropim.models.backbones import trunc_normal_vit_init
+from mmropim.utils import load_backbone_weights
+from tools.argument_types import positive_int
+from tools.benchmarks.flops import count_flops
+from tools.dataset_converters import write_digits_imagenet_style
 
 PRMIM_CFG = 'configs/prmim/prmim_vit-mini-p8_1xb32-coslr-20e_demo-64px.py'
 SIMMIM_CFG = ('configs/prmim/'

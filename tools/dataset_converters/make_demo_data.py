@@ -25,9 +25,8 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from tools.argument_types import non_negative_int, output_dir  # noqa: E402
-from tools.dataset_converters import (write_ade20k_style,  # noqa: E402
-                                      write_coco_style,
+from tools.argument_types import non_negative_int, output_dir
+from tools.dataset_converters import (write_ade20k_style, write_coco_style,
                                       write_digits_imagenet_style,
                                       write_imagenet_style)
 

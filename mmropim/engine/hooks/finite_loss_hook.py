@@ -14,12 +14,12 @@ class FiniteLossHook(Hook):
     The checks stay on the loss's device (no synchronization): the first bad
     iteration is recorded there, and every ``interval`` iterations (and at
     the last one) the record is read once, the earliest over all ranks under
-    distributed training, so that every rank stops. A NaN / inf loss stops training
-    with a ``FloatingPointError`` naming its first iteration. A loss that is
-    exactly 0 for ``max_zero_loss_iters`` consecutive iterations (a dead
-    loss: e.g. a loss denominator that overflowed in fp16 gives 0, and every
-    gradient is then 0) stops it with a ``RuntimeError`` naming them. The
-    checkpoints written before are kept.
+    distributed training, so that every rank stops. A NaN / inf loss stops
+    training with a ``FloatingPointError`` naming its first iteration. A
+    loss that is exactly 0 for ``max_zero_loss_iters`` consecutive iterations
+    (a dead loss: e.g. a loss denominator that overflowed in fp16 gives 0,
+    and every gradient is then 0) stops it with a ``RuntimeError`` naming
+    them. The checkpoints written before are kept.
 
     Args:
         interval (int): Iterations between reads of the record.

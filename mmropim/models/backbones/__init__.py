@@ -11,6 +11,7 @@ from .vit_tokens import (check_image_size, embed_tokens, tokens_to_featmap,
 
 __all__ = [
     'PipelineMaskMixin', 'PRMIMMFFViT', 'PRMIMSimMIMViT', 'PRMIMViT',
-    'ProjectedTokensMixin', 'check_image_size', 'ROPIMViT', 'ROPIMBEiTViT', 'TransferViT', 'TransferBEiTViT',
+    'ProjectedTokensMixin', 'check_image_size', 'ROPIMViT', 'ROPIMBEiTViT',
+    'TransferViT', 'TransferBEiTViT',
     'embed_tokens', 'tokens_to_featmap', 'trunc_normal_vit_init'
 ]

@@ -17,4 +17,3 @@ class PRMIMViT(PipelineMaskMixin, MAEViT):
         **kwargs: Arguments of ``MAEViT`` (arch, img_size, patch_size, ...);
             ``mask_ratio`` is unused.
     """
-

@@ -7,8 +7,7 @@ from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 
 from ...utils import check_positive_int
-from ..utils import (TokenSplit, build_aggregator, complete_grid,
-                     patch_targets)
+from ..utils import TokenSplit, build_aggregator, complete_grid, patch_targets
 
 
 @MODELS.register_module()

@@ -2,7 +2,6 @@ from typing import Callable
 
 import torch
 from mmengine.model import BaseModule
-
 from mmpretrain.registry import MODELS
 
 from ...utils import check_positive_int

@@ -1,7 +1,6 @@
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
-
 from mmpretrain.registry import MODELS
 
 from ...utils import check_positive_int

@@ -8,6 +8,7 @@ from .token_grid import (TokenSplit, gather_tokens, scatter_to_grid,
 
 __all__ = [
     'CountSketch', 'check_sketch_ratio', 'sketch_size_from_ratio',
-    'patch_targets', 'patchify', 'SpatialAggregator', 'build_aggregator', 'complete_grid', 'TokenSplit', 'gather_tokens', 'scatter_to_grid',
+    'patch_targets', 'patchify', 'SpatialAggregator', 'build_aggregator',
+    'complete_grid', 'TokenSplit', 'gather_tokens', 'scatter_to_grid',
     'split_tokens'
 ]

@@ -3,7 +3,6 @@ from typing import Optional, Tuple
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
-
 from mmpretrain.registry import MODELS
 
 from ...utils import check_positive_int
