@@ -2,16 +2,16 @@ from .pipeline_mask_mixin import PipelineMaskMixin
 from .prmim_mff_vit import PRMIMMFFViT
 from .prmim_simmim_vit import PRMIMSimMIMViT
 from .prmim_vit import PRMIMViT
-from .projected_tokens_mixin import ProjectedTokensMixin
 from .ropim_beit_vit import ROPIMBEiTViT
-from .ropim_vit import ROPIMViT
+from .ropim_vit import ProjectedForwardMixin, ROPIMViT
 from .transfer_vit import TransferBEiTViT, TransferViT
-from .vit_tokens import (check_image_size, embed_tokens, tokens_to_featmap,
+from .vit_token_path import ViTTokenPathMixin
+from .vit_tokens import (check_image_size, tokens_to_featmap,
                          trunc_normal_vit_init)
 
 __all__ = [
-    'PipelineMaskMixin', 'PRMIMMFFViT', 'PRMIMSimMIMViT', 'PRMIMViT',
-    'ProjectedTokensMixin', 'check_image_size', 'ROPIMViT', 'ROPIMBEiTViT',
-    'TransferViT', 'TransferBEiTViT',
-    'embed_tokens', 'tokens_to_featmap', 'trunc_normal_vit_init'
+    'ViTTokenPathMixin', 'PipelineMaskMixin', 'ProjectedForwardMixin',
+    'PRMIMMFFViT', 'PRMIMSimMIMViT', 'PRMIMViT', 'ROPIMViT', 'ROPIMBEiTViT',
+    'TransferViT', 'TransferBEiTViT', 'check_image_size', 'tokens_to_featmap',
+    'trunc_normal_vit_init'
 ]

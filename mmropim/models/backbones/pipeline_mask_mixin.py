@@ -1,28 +1,27 @@
-from typing import Optional, Tuple
+from typing import Tuple
 
 import torch
 
-from ..utils import TokenSplit, gather_tokens
+from ..utils import TokenSplit, mask_and_restore_ids
+from .vit_token_path import ViTTokenPathMixin
 from .vit_tokens import check_image_size
 
 
-class PipelineMaskMixin:
+class PipelineMaskMixin(ViTTokenPathMixin):
     """Makes an MAE-family encoder (``MAEViT`` or a subclass such as
     ``MFFViT``) take its mask from the data pipeline.
 
-    MMPretrain's MAE encoders draw a random mask inside ``forward`` through
-    ``random_masking``. PR-MIM draws mask and thrown tokens together in the
-    ``FurthestSampling`` transform, so this mixin replaces ``random_masking``
-    by a lookup of the batch's :class:`TokenSplit` and otherwise runs the
-    parent's forward unchanged (its outputs too: ``(latent, mask,
-    ids_restore, ...)``). No weight is added: checkpoints load into the
+    MMPretrain's MAE encoders draw a random mask inside ``forward``. PR-MIM
+    draws mask and thrown tokens together in the ``FurthestSampling``
+    transform, so the masked forward here is the token path of
+    :class:`ViTTokenPathMixin` keeping the visible tokens of the batch's
+    :class:`TokenSplit`, and returns what the parent returns: ``(latent,
+    mask, ids_restore, ...)``. No weight is added: checkpoints load into the
     parent class and into ``VisionTransformer`` as they are.
     """
 
-    _token_split: Optional[TokenSplit] = None
-
     def forward(self, x: torch.Tensor,
-                token_split: Optional[TokenSplit] = None) -> Tuple:
+                token_split: TokenSplit = None) -> Tuple:
         """Encode the visible tokens of ``token_split``.
 
         Args:
@@ -32,55 +31,48 @@ class PipelineMaskMixin:
                 ViT forward on all tokens (feature extraction).
 
         Returns:
-            tuple: The parent's outputs; with a split, first the (B, 1 + Nv,
-            C) class + visible tokens after the final norm.
+            tuple: The parent's outputs; with a split, the (B, 1 + Nv, C)
+            class + visible tokens after the final norm, the (B, N) mask,
+            the ids that restore raster order, then :meth:`encode_visible`'s
+            extra outputs.
         """
-        patch_size = self.patch_embed.projection.stride[0]
-        check_image_size(x.shape[-2:], patch_size)
         if token_split is None:
+            check_image_size(x.shape[-2:],
+                             self.patch_embed.projection.stride[0])
             return super().forward(x, mask=None)
-        grid = tuple(side // patch_size for side in x.shape[-2:])
-        if grid != tuple(self.patch_resolution):
-            # MAE's masked forward adds the position embedding unresized
+        patches, grid_hw = self.embed_patches(x)
+        self.check_patch_grid(grid_hw)
+        tokens = self.add_class_token_and_position(
+            patches, grid_hw, ids_kept=token_split.ids_visible)
+        latent, extra_outputs = self.encode_visible(tokens, grid_hw)
+        mask, ids_restore = mask_and_restore_ids(token_split)
+        return (latent, mask, ids_restore, *extra_outputs)
+
+    def encode_visible(self, tokens: torch.Tensor,
+                       grid_hw: Tuple[int, int]) -> Tuple[torch.Tensor, tuple]:
+        """The blocks over the class + visible tokens.
+
+        Returns:
+            tuple: The final-normed tokens and the extra outputs of the
+            parent's masked forward (none for ``MAEViT``).
+        """
+        latent, _ = self.run_layers(tokens, grid_hw)
+        return latent, ()
+
+    def check_patch_grid(self, grid_hw: Tuple[int, int]) -> None:
+        # MAE's masked forward adds the fixed position embedding unresized
+        if tuple(grid_hw) != tuple(self.patch_resolution):
+            patch = self.patch_embed.projection.stride[0]
             raise ValueError(
                 f'{type(self).__name__} was built for img_size='
                 f'{self.img_size} (a {tuple(self.patch_resolution)} patch '
-                f'grid) but got {x.shape[-2]}x{x.shape[-1]} images (a {grid} '
-                'grid): set img_size to the training input size')
-        self._token_split = token_split
-        try:
-            return super().forward(x, mask=True)
-        finally:
-            self._token_split = None
+                f'grid) but got {grid_hw[0] * patch}x{grid_hw[1] * patch} '
+                f'images (a {tuple(grid_hw)} grid): set img_size to the '
+                'training input size')
 
-    def random_masking(
-        self,
-        x: torch.Tensor,
-        mask_ratio: float = 0.75
-    ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Keep the visible tokens of the current split (``mask_ratio`` is
-        ignored: the data pipeline decided).
-
-        Args:
-            x (torch.Tensor): (B, N, C) tokens with position embedding.
-            mask_ratio (float): Unused.
-
-        Returns:
-            tuple: visible tokens (B, Nv, C) in raster order, the (B, N)
-            mask (1 = masked) and the ids that restore raster order from
-            [visible, retained, thrown].
-        """
-        split = self._token_split
-        if split is None:
-            raise RuntimeError(
-                f'{type(self).__name__} masks with the data pipeline\'s '
-                'tokens: call it as backbone(images, token_split=split)')
-        order = torch.cat(
-            [split.ids_visible, split.ids_retained, split.ids_thrown], dim=1)
-        ids_restore = torch.argsort(order, dim=1)
-        # float32 as MAEViT's own mask: a head that sums it (MMPretrain's
-        # PixelReconstructionLoss) overflows in fp16 at real batch sizes
-        mask = torch.ones(order.shape, device=x.device)
-        mask[:, :split.ids_visible.shape[1]] = 0
-        mask = mask.gather(1, ids_restore)
-        return gather_tokens(x, split.ids_visible), mask, ids_restore
+    def random_masking(self, x: torch.Tensor, mask_ratio: float = 0.75):
+        """Not used: the data pipeline draws the mask."""
+        raise RuntimeError(
+            f'{type(self).__name__} masks with the data pipeline\'s tokens '
+            '(FurthestSampling): call it as backbone(images, '
+            'token_split=split)')

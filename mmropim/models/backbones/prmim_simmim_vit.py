@@ -4,16 +4,15 @@ import torch
 import torch.nn as nn
 from mmengine.model.weight_init import trunc_normal_
 from mmpretrain.models import VisionTransformer
-from mmpretrain.models.utils import resize_pos_embed
 from mmpretrain.registry import MODELS
 
-from ..utils import gather_tokens
+from .vit_token_path import ViTTokenPathMixin
 from .vit_tokens import (arch_num_layers, check_image_size, check_out_indices,
                          trunc_normal_vit_init)
 
 
 @MODELS.register_module()
-class PRMIMSimMIMViT(VisionTransformer):
+class PRMIMSimMIMViT(ViTTokenPathMixin, VisionTransformer):
     """Plain ViT for SimMIM with PR-MIM's partial reconstruction.
 
     SimMIM encodes masked tokens too, replacing their embedding with a
@@ -69,27 +68,14 @@ class PRMIMSimMIMViT(VisionTransformer):
             torch.Tensor | tuple: (B, 1 + Nv + Nr, C) tokens after the final
             norm; the ViT outputs when ``mask`` is None.
         """
-        check_image_size(x.shape[-2:], self.patch_embed.projection.stride[0])
         if mask is None:
+            check_image_size(x.shape[-2:],
+                             self.patch_embed.projection.stride[0])
             return super().forward(x)
-        tokens, patch_hw = self.patch_embed(x)
-        weight = mask.flatten(1).unsqueeze(-1).to(tokens.dtype)
-        tokens = tokens * (1. - weight) + self.mask_token * weight
-        pos_embed = resize_pos_embed(
-            self.pos_embed,
-            self.patch_resolution,
-            patch_hw,
-            mode=self.interpolate_mode,
-            num_extra_tokens=self.num_extra_tokens)
-        tokens = tokens + pos_embed[:, self.num_extra_tokens:]
-        if ids_decoded is not None:
-            tokens = gather_tokens(tokens, ids_decoded)
-        cls_token = (self.cls_token + pos_embed[:, :1]).expand(
-            tokens.shape[0], -1, -1)
-        tokens = self.drop_after_pos(torch.cat((cls_token, tokens), dim=1))
-        tokens = self.pre_norm(tokens)
-        for layer in self.layers:
-            tokens = layer(tokens)
-        if self.final_norm:
-            tokens = self.ln1(tokens)
+        patches, grid_hw = self.embed_patches(x)
+        weight = mask.flatten(1).unsqueeze(-1).to(patches.dtype)
+        patches = patches * (1. - weight) + self.mask_token * weight
+        tokens = self.add_class_token_and_position(
+            patches, grid_hw, ids_kept=ids_decoded)
+        tokens, _ = self.run_layers(tokens, grid_hw)
         return tokens

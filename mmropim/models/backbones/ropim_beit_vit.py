@@ -3,13 +3,13 @@ from typing import Tuple
 from mmpretrain.models import BEiTViT
 from mmpretrain.registry import MODELS
 
-from .projected_tokens_mixin import ProjectedTokensMixin
+from .ropim_vit import ProjectedForwardMixin
 from .vit_tokens import (arch_num_layers, check_out_indices,
                          check_relative_position_grid)
 
 
 @MODELS.register_module()
-class ROPIMBEiTViT(ProjectedTokensMixin, BEiTViT):
+class ROPIMBEiTViT(ProjectedForwardMixin, BEiTViT):
     """BEiT-style ViT for ROPIM pre-training, as the ROPIM authors use it.
 
     Defaults follow the authors: no absolute position embedding, a relative
@@ -54,12 +54,7 @@ class ROPIMBEiTViT(ProjectedTokensMixin, BEiTViT):
             **kwargs)
         self._has_rel_pos = use_rel_pos_bias or use_shared_rel_pos_bias
 
-    def _layer_kwargs(self) -> dict:
-        rel_pos_bias = self.rel_pos_bias() \
-            if self.rel_pos_bias is not None else None
-        return dict(rel_pos_bias=rel_pos_bias)
-
-    def _check_patch_resolution(self, patch_hw: Tuple[int, int]) -> None:
+    def check_patch_grid(self, grid_hw: Tuple[int, int]) -> None:
         if self._has_rel_pos:
             check_relative_position_grid(
-                self, patch_hw, 'set img_size to the training input size')
+                self, grid_hw, 'set img_size to the training input size')

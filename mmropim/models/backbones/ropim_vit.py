@@ -1,12 +1,46 @@
+from typing import Callable, Optional, Tuple
+
+import torch
 from mmpretrain.models import VisionTransformer
 from mmpretrain.registry import MODELS
 
-from .projected_tokens_mixin import ProjectedTokensMixin
-from .vit_tokens import arch_num_layers, check_out_indices
+from .vit_token_path import ViTTokenPathMixin
+from .vit_tokens import arch_num_layers, check_image_size, check_out_indices
+
+TokenProjection = Callable[[torch.Tensor], torch.Tensor]
+
+
+class ProjectedForwardMixin(ViTTokenPathMixin):
+    """``forward(x, token_projection)`` of ROPIM's backbones: the token path
+    with the sketch projection applied to the patch embeddings before the
+    class token and position information are added. No parameter is added,
+    so the weights load into the parent class as they are."""
+
+    def forward(self,
+                x: torch.Tensor,
+                token_projection: Optional[TokenProjection] = None
+                ) -> Tuple[torch.Tensor, ...]:
+        """Extract features, projecting the patch embeddings if asked to.
+
+        Args:
+            x (torch.Tensor): Images of shape (B, 3, H, W).
+            token_projection (callable, optional): Maps patch embeddings of
+                shape (B, K, C) to the same shape, e.g. the sketch projector
+                Pi. When None, this is the parent class's forward.
+
+        Returns:
+            tuple[torch.Tensor]: For the projected forward, one feature map
+            of shape (B, C, H / p, W / p) per entry of ``out_indices``.
+        """
+        if token_projection is None:
+            check_image_size(x.shape[-2:],
+                             self.patch_embed.projection.stride[0])
+            return super().forward(x)
+        return self.forward_featmaps(x, patch_transform=token_projection)
 
 
 @MODELS.register_module()
-class ROPIMViT(ProjectedTokensMixin, VisionTransformer):
+class ROPIMViT(ProjectedForwardMixin, VisionTransformer):
     """Plain ViT (absolute position embedding) for ROPIM pre-training.
 
     ``forward(x, token_projection)`` applies the sketch projector to the patch

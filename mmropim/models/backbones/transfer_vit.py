@@ -7,9 +7,9 @@ from mmpretrain.registry import MODELS
 
 from ...utils.backbone_checkpoint import load_backbone_weights
 from ...utils.scipy_compat import RelativeTableResizeMixin
+from .vit_token_path import ViTTokenPathMixin
 from .vit_tokens import (arch_num_layers, check_out_indices,
-                         check_relative_position_grid, embed_tokens,
-                         tokens_to_featmap)
+                         check_relative_position_grid)
 
 
 def window_partition(tokens: torch.Tensor, grid_hw: Tuple[int, int],
@@ -43,7 +43,7 @@ def window_unpartition(windows: torch.Tensor, batch: int,
     return grid[:, :grid_hw[0], :grid_hw[1]].reshape(batch, -1, c)
 
 
-class WindowedAttentionMixin:
+class WindowedAttentionMixin(ViTTokenPathMixin):
     """ViTDet-style attention for detection: most layers attend within
     non-overlapping windows, the layers of ``global_indices`` attend
     globally.
@@ -62,29 +62,22 @@ class WindowedAttentionMixin:
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         if self.window_size is None:
             return super().forward(x)
-        tokens, grid_hw = embed_tokens(self, x)
-        outs = []
-        for i, layer in enumerate(self.layers):
-            if i in self.global_indices:
-                tokens = self._run_layer(layer, tokens)
-            else:
-                tokens = self._run_windowed(layer, tokens, grid_hw)
-            if i == len(self.layers) - 1 and self.final_norm:
-                tokens = self.ln1(tokens)
-            if i in self.out_indices:
-                outs.append(tokens_to_featmap(tokens, grid_hw, 1))
-        return tuple(outs)
+        return self.forward_featmaps(x, run_layer=self.run_layer_windowed)
 
-    def _run_layer(self, layer, tokens):
-        return layer(tokens)
-
-    def _run_windowed(self, layer, tokens, grid_hw):
+    def run_layer_windowed(self, index: int, layer: torch.nn.Module,
+                           tokens: torch.Tensor, grid_hw: Tuple[int, int],
+                           **layer_kwargs) -> torch.Tensor:
+        """One block: global attention for ``global_indices``, otherwise
+        within windows, each with a copy of the class token (averaged back
+        afterwards)."""
+        if index in self.global_indices:
+            return layer(tokens, **layer_kwargs)
         batch = tokens.shape[0]
         windows, padded_hw = window_partition(tokens[:, 1:], grid_hw,
                                               self.window_size)
         per_window = windows.shape[0] // batch
         cls = tokens[:, :1].repeat_interleave(per_window, dim=0)
-        out = self._run_layer(layer, torch.cat([cls, windows], dim=1))
+        out = layer(torch.cat([cls, windows], dim=1), **layer_kwargs)
         cls = out[:, :1].view(batch, per_window, 1, -1).mean(dim=1)
         patches = window_unpartition(out[:, 1:], batch, padded_hw, grid_hw,
                                      self.window_size)
@@ -258,6 +251,3 @@ class TransferBEiTViT(LoudPretrainedMixin, WindowedAttentionMixin,
             self, grid, 'resize or pad the inputs to img_size (e.g. Pad / '
             'BatchFixedSizePad)')
         return super().forward(x)
-
-    def _run_layer(self, layer, tokens):
-        return layer(tokens, rel_pos_bias=None)

@@ -1,10 +1,10 @@
-"""Token plumbing shared by our ViT forwards (MMPretrain ``VisionTransformer``
-and ``BEiTViT`` subclasses)."""
+"""Checks and conversions shared by our ViT backbones (MMPretrain
+``VisionTransformer`` / ``BEiTViT`` / ``MAEViT`` subclasses); their forward
+is :class:`~mmropim.models.backbones.ViTTokenPathMixin`."""
 import numbers
-from typing import Callable, List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
-from mmpretrain.models.utils import resize_pos_embed
 
 
 def trunc_normal_vit_init() -> List[dict]:
@@ -102,43 +102,6 @@ def check_relative_position_grid(vit, grid_hw: Tuple[int, int],
             f'{type(vit).__name__} was built for img_size={vit.img_size} (a '
             f'{tuple(vit.patch_resolution)} patch grid) and its relative '
             f'position tables cannot take a {tuple(grid_hw)} grid: {hint}')
-
-
-def embed_tokens(
-    vit,
-    images: torch.Tensor,
-    token_projection: Optional[Callable[[torch.Tensor], torch.Tensor]] = None
-) -> Tuple[torch.Tensor, Tuple[int, int]]:
-    """Patch embedding, optional projection of the patch tokens, class
-    token, position embedding (if the ViT has one), dropout and pre-norm.
-
-    Args:
-        vit: A ``VisionTransformer`` or ``BEiTViT``.
-        images (torch.Tensor): (B, 3, H, W).
-        token_projection (callable, optional): Applied to the (B, K, C) patch
-            embeddings before anything else is added.
-
-    Returns:
-        tuple: (B, 1 + K, C) tokens and the patch grid (h, w).
-    """
-    tokens, grid_hw = vit.patch_embed(images)
-    if token_projection is not None:
-        tokens = token_projection(tokens)
-    if vit.cls_token is not None:
-        cls_token = vit.cls_token.expand(tokens.shape[0], -1, -1)
-        tokens = torch.cat((cls_token, tokens), dim=1)
-    if vit.pos_embed is not None:
-        tokens = tokens + resize_pos_embed(
-            vit.pos_embed,
-            vit.patch_resolution,
-            grid_hw,
-            mode=vit.interpolate_mode,
-            num_extra_tokens=vit.num_extra_tokens)
-    tokens = vit.drop_after_pos(tokens)
-    pre_norm = getattr(vit, 'pre_norm', None)
-    if pre_norm is not None:
-        tokens = pre_norm(tokens)
-    return tokens, grid_hw
 
 
 def tokens_to_featmap(tokens: torch.Tensor, grid_hw: Tuple[int, int],

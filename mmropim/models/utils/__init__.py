@@ -3,12 +3,13 @@ from .count_sketch import (CountSketch, check_sketch_ratio,
 from .patches import patch_targets, patchify
 from .spatial_aggregator import (SpatialAggregator, build_aggregator,
                                  complete_grid)
-from .token_grid import (TokenSplit, gather_tokens, scatter_to_grid,
-                         split_tokens)
+from .token_grid import (TokenSplit, gather_tokens, mask_and_restore_ids,
+                         scatter_to_grid, split_tokens)
 
 __all__ = [
     'CountSketch', 'check_sketch_ratio', 'sketch_size_from_ratio',
     'patch_targets', 'patchify', 'SpatialAggregator', 'build_aggregator',
-    'complete_grid', 'TokenSplit', 'gather_tokens', 'scatter_to_grid',
+    'complete_grid', 'TokenSplit', 'gather_tokens', 'mask_and_restore_ids',
+    'scatter_to_grid',
     'split_tokens'
 ]

@@ -4,7 +4,7 @@ Tokens of an h x w grid are numbered in raster order. A masked-and-thrown
 split puts every token in one of three groups: visible (encoded), retained
 (masked, decoded with a mask token) and thrown (masked, never decoded).
 """
-from typing import NamedTuple
+from typing import NamedTuple, Tuple
 
 import torch
 
@@ -58,6 +58,27 @@ def split_tokens(mask: torch.Tensor, throw_mask: torch.Tensor) -> TokenSplit:
     return TokenSplit(order[:, :num_visible],
                       order[:, num_visible:num_visible + num_retained],
                       order[:, num_visible + num_retained:])
+
+
+def mask_and_restore_ids(
+        split: TokenSplit) -> Tuple[torch.Tensor, torch.Tensor]:
+    """The mask and restore indices MMPretrain's MAE encoders return.
+
+    Args:
+        split (TokenSplit): Visible / retained / thrown indices.
+
+    Returns:
+        tuple: The (B, N) float32 mask (1 = masked; float32 as ``MAEViT``'s,
+        a head that sums it in fp16 overflows at real batch sizes) and the
+        (B, N) ids that restore raster order from [visible, retained,
+        thrown].
+    """
+    order = torch.cat(
+        [split.ids_visible, split.ids_retained, split.ids_thrown], dim=1)
+    ids_restore = torch.argsort(order, dim=1)
+    mask = torch.ones(order.shape, device=order.device)
+    mask[:, :split.ids_visible.shape[1]] = 0
+    return mask.gather(1, ids_restore), ids_restore
 
 
 def gather_tokens(x: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
