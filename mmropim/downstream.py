@@ -21,7 +21,8 @@ MODELS = dict(
            ('TransferBEiTViT', TransferBEiTViT)],
     mmdet=[('TransferViT', TransferViT), ('TransferBEiTViT', TransferBEiTViT),
            ('SimpleFeaturePyramid', SimpleFeaturePyramid),
-           ('LN2d', LayerNorm2d)])
+           ('LayerNorm2d', LayerNorm2d),
+           ('LN2d', LayerNorm2d)])  # ViTDet's name in MMDet's projects
 CONSTRUCTORS = (BackboneLayerDecayOptimWrapperConstructor, )
 
 

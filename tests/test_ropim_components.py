@@ -26,7 +26,8 @@ def mini_ropim(backbone_type='ROPIMBEiTViT', img_size=32, patch_size=8,
             arch=MINI_ARCH,
             img_size=img_size,
             patch_size=patch_size),
-        neck=dict(type='ROPIMNeck', in_channels=32, patch_size=patch_size),
+        neck=dict(type='SimMIMLinearDecoder', in_channels=32,
+                  encoder_stride=patch_size),
         head=dict(
             type='ROPIMHead',
             patch_size=patch_size,
@@ -136,7 +137,7 @@ def test_head_l2_and_per_patch_normalized_target():
             type='ROPIMHead',
             patch_size=4,
             loss=dict(type='PixelReconstructionLoss', criterion='L2'),
-            norm_target_per_patch=True))
+            norm_pix=True))
     target = torch.randn(2, 3, 8, 8) * 5 + 3
     patches = head.construct_target(target)
     torch.testing.assert_close(patches.mean(-1), torch.zeros(2, 4),
@@ -210,3 +211,25 @@ def test_patchify_round_trip_and_token_order():
     # token 1 is the second patch of the first row
     torch.testing.assert_close(patches[:, 1].reshape(2, 4, 4, 3),
                                images[:, :, 0:4, 4:8].permute(0, 2, 3, 1))
+
+
+def test_renamed_arguments_work_for_one_release_with_a_warning():
+    with pytest.warns(DeprecationWarning, match='norm_target_per_patch is '
+                      'renamed to norm_pix'):
+        head = MODELS.build(
+            dict(type='ROPIMHead', patch_size=4, norm_target_per_patch=True))
+    assert head.norm_pix is True
+    with pytest.warns(DeprecationWarning, match='SimMIMLinearDecoder'):
+        neck = MODELS.build(
+            dict(type='ROPIMNeck', in_channels=8, patch_size=4))
+    stock = MODELS.build(
+        dict(type='SimMIMLinearDecoder', in_channels=8, encoder_stride=4))
+    assert {k: v.shape for k, v in neck.state_dict().items()} == \
+        {k: v.shape for k, v in stock.state_dict().items()}
+    with pytest.warns(DeprecationWarning, match='out_channels is renamed to '
+                      'in_chans'):
+        decoder = MODELS.build(
+            dict(type='PRMIMLinearDecoder', in_channels=8, patch_size=4,
+                 aggregator=None, out_channels=1))
+    assert decoder.pixel_decoder(torch.zeros(2, 8, 3, 3)).shape == \
+        (2, 1, 12, 12)

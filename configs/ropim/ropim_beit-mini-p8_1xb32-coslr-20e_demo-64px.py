@@ -18,7 +18,7 @@ model = dict(
         img_size=64,
         patch_size=8,
         drop_path_rate=0.0),
-    neck=dict(in_channels=96, patch_size=8),
+    neck=dict(in_channels=96, encoder_stride=8),
     head=dict(patch_size=8))
 
 # Pre-training reads the images without labels.

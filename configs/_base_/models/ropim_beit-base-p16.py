@@ -24,9 +24,10 @@ model = dict(
             dict(type='TruncNormal', layer='Linear', std=0.02, bias=0.),
             dict(type='Constant', layer='LayerNorm', val=1., bias=0.),
         ]),
-    neck=dict(type='ROPIMNeck', in_channels=768, patch_size=16),
+    neck=dict(
+        type='SimMIMLinearDecoder', in_channels=768, encoder_stride=16),
     head=dict(
         type='ROPIMHead',
         patch_size=16,
         loss=dict(type='PixelReconstructionLoss', criterion='L1'),
-        norm_target_per_patch=False))
+        norm_pix=False))

@@ -4,7 +4,8 @@ import torch
 from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 
-from ...utils import check_positive_int
+from ...utils.arg_checks import (RENAMED_UNSET, check_positive_int,
+                                 renamed_argument)
 from ..utils import patch_targets, patchify
 
 
@@ -23,20 +24,25 @@ class ROPIMHead(BaseModule):
         loss (dict): Config of a pixel loss taking (pred, target), e.g.
             ``dict(type='PixelReconstructionLoss', criterion='L1')`` or
             ``criterion='L2'``.
-        norm_target_per_patch (bool): Normalize every target patch to zero
-            mean and unit variance (MAE's norm-pix). Defaults to False: the
-            target is the normalized input image.
+        norm_pix (bool): Normalize every target patch to zero mean and unit
+            variance (MAE's ``norm_pix``). Defaults to False: the target is
+            the normalized input image.
+        norm_target_per_patch (bool, optional): Deprecated name of
+            ``norm_pix``, accepted with a warning until the next release.
     """
 
     def __init__(self,
                  patch_size: int,
                  loss: dict = dict(
                      type='PixelReconstructionLoss', criterion='L1'),
-                 norm_target_per_patch: bool = False) -> None:
+                 norm_pix: bool = False,
+                 norm_target_per_patch=RENAMED_UNSET) -> None:
         super().__init__()
         check_positive_int(patch_size, 'patch_size')
         self.patch_size = patch_size
-        self.norm_target_per_patch = norm_target_per_patch
+        self.norm_pix = renamed_argument('ROPIMHead', 'norm_target_per_patch',
+                                         norm_target_per_patch, 'norm_pix',
+                                         norm_pix)
         self.loss_module = MODELS.build(loss)
 
     def construct_target(self, target: torch.Tensor) -> torch.Tensor:
@@ -48,8 +54,7 @@ class ROPIMHead(BaseModule):
         Returns:
             torch.Tensor: Shape (B, K, p * p * C).
         """
-        return patch_targets(target, self.patch_size,
-                             self.norm_target_per_patch)
+        return patch_targets(target, self.patch_size, self.norm_pix)
 
     def loss(self, pred: torch.Tensor, target: torch.Tensor,
              loss_projection: Callable[[torch.Tensor],

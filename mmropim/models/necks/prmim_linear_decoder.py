@@ -5,8 +5,9 @@ from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 
 from ...utils import check_positive_int
+from ...utils.arg_checks import RENAMED_UNSET, renamed_argument
 from ..utils import TokenSplit, build_aggregator, complete_grid
-from .ropim_neck import ROPIMNeck
+from .ropim_neck import PixelShuffleDecoder
 
 
 @MODELS.register_module()
@@ -21,7 +22,9 @@ class PRMIMLinearDecoder(BaseModule):
         patch_size (int): Patch side p.
         aggregator (dict, optional): ``SpatialAggregator`` config (channels
             default to ``in_channels``); None = plain partial reconstruction.
-        out_channels (int): Image channels. Defaults to 3.
+        in_chans (int): Image channels. Defaults to 3.
+        out_channels (int, optional): Deprecated name of ``in_chans``,
+            accepted with a warning until the next release.
         init_cfg (dict, optional): Initialization config.
     """
 
@@ -30,12 +33,16 @@ class PRMIMLinearDecoder(BaseModule):
                  patch_size: int,
                  aggregator: Optional[dict] = dict(
                      type='SpatialAggregator', kernel_size=7),
-                 out_channels: int = 3,
+                 in_chans: int = 3,
+                 out_channels=RENAMED_UNSET,
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         check_positive_int(in_channels, 'in_channels')
+        in_chans = renamed_argument('PRMIMLinearDecoder', 'out_channels',
+                                    out_channels, 'in_chans', in_chans)
         self.aggregator = build_aggregator(aggregator, in_channels)
-        self.pixel_decoder = ROPIMNeck(in_channels, patch_size, out_channels)
+        self.pixel_decoder = PixelShuffleDecoder(in_channels, patch_size,
+                                                 in_chans)
 
     def forward(self, latent: torch.Tensor, split: TokenSplit,
                 grid_hw: Tuple[int, int]) -> torch.Tensor:

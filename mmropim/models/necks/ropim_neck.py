@@ -1,44 +1,61 @@
-import torch
+import warnings
+
 import torch.nn as nn
-from mmengine.model import BaseModule
+from mmpretrain.models.necks import SimMIMLinearDecoder
 from mmpretrain.registry import MODELS
 
 from ...utils import check_positive_int
 
 
+class PixelShuffleDecoder(SimMIMLinearDecoder):
+    """MMPretrain's ``SimMIMLinearDecoder`` (a 1x1 convolution to ``p * p *
+    in_chans`` channels and a pixel shuffle) for any number of image
+    channels; with 3 it is that module, weight names included.
+
+    Args:
+        in_channels (int): Channels of the encoder feature map.
+        encoder_stride (int): Patch size p (the encoder's total stride).
+        in_chans (int): Image channels to reconstruct. Defaults to 3.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 encoder_stride: int,
+                 in_chans: int = 3) -> None:
+        check_positive_int(in_channels, 'in_channels')
+        check_positive_int(encoder_stride, 'encoder_stride')
+        check_positive_int(in_chans, 'in_chans')
+        super().__init__(in_channels, encoder_stride)
+        if in_chans != 3:
+            self.decoder[0] = nn.Conv2d(in_channels,
+                                        encoder_stride**2 * in_chans, 1)
+
+
 @MODELS.register_module()
-class ROPIMNeck(BaseModule):
-    """ROPIM's linear decoder: a 1x1 convolution to ``p * p * out_channels``
-    channels followed by a pixel shuffle, giving a full-resolution image.
+class ROPIMNeck(PixelShuffleDecoder):
+    """Deprecated: ROPIM's linear decoder is MMPretrain's
+    ``SimMIMLinearDecoder`` (same layers, same weight names); use
+    ``dict(type='SimMIMLinearDecoder', in_channels=C, encoder_stride=p)``.
+    Kept for one release, with a ``DeprecationWarning``.
 
     Args:
         in_channels (int): Channels of the encoder feature map.
         patch_size (int): Patch size p of the encoder (its total stride).
         out_channels (int): Channels of the reconstructed image.
             Defaults to 3.
-        init_cfg (dict, optional): Initialization config. Defaults to None.
     """
 
     def __init__(self,
                  in_channels: int,
                  patch_size: int,
-                 out_channels: int = 3,
-                 init_cfg=None) -> None:
-        super().__init__(init_cfg=init_cfg)
-        check_positive_int(in_channels, 'in_channels')
+                 out_channels: int = 3) -> None:
         check_positive_int(patch_size, 'patch_size')
         check_positive_int(out_channels, 'out_channels')
-        self.decoder = nn.Sequential(
-            nn.Conv2d(in_channels, patch_size**2 * out_channels, 1),
-            nn.PixelShuffle(patch_size))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Decode a feature map into pixels.
-
-        Args:
-            x (torch.Tensor): Feature map of shape (B, C, H / p, W / p).
-
-        Returns:
-            torch.Tensor: Reconstruction of shape (B, out_channels, H, W).
-        """
-        return self.decoder(x)
+        super().__init__(in_channels, patch_size, out_channels)
+        warnings.warn(
+            'ROPIMNeck is deprecated and will be removed in the next '
+            'release: it is MMPretrain\'s SimMIMLinearDecoder, use '
+            f'dict(type=\'SimMIMLinearDecoder\', in_channels={in_channels}, '
+            f'encoder_stride={patch_size})',
+            DeprecationWarning,
+            stacklevel=2)

@@ -50,17 +50,6 @@ class PRMIM(BaseSelfSupervisor):
         **kwargs: Other arguments of ``BaseSelfSupervisor``.
     """
 
-    def extract_feat(self, inputs: torch.Tensor):
-        """Features of whole images (no masking).
-
-        Args:
-            inputs (torch.Tensor): (B, 3, H, W).
-
-        Returns:
-            tuple[torch.Tensor]: The backbone's outputs.
-        """
-        return self.backbone(inputs)
-
     def loss(self, inputs: torch.Tensor, data_samples: List[DataSample],
              **kwargs) -> Dict[str, torch.Tensor]:
         """Compute the PR-MIM loss of a batch.

@@ -1,15 +1,16 @@
 from typing import Dict, List
 
 import torch
+from mmpretrain.models import BaseSelfSupervisor
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 from ..utils import split_tokens
-from .prmim import PRMIM, collect_masks
+from .prmim import collect_masks
 
 
 @MODELS.register_module()
-class PRMIMSimMIM(PRMIM):
+class PRMIMSimMIM(BaseSelfSupervisor):
     """SimMIM on a plain ViT with PR-MIM's partial reconstruction.
 
     Thrown masked tokens are dropped from the encoder input; the aggregator

@@ -14,7 +14,7 @@ custom_imports = dict(
 # temporary file and renamed into place
 default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))
 image_size = (1024, 1024)
-norm_cfg = dict(type='LN2d', requires_grad=True)
+norm_cfg = dict(type='LayerNorm2d', requires_grad=True)
 model = dict(
     data_preprocessor=dict(
         pad_size_divisor=32,
