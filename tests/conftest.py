@@ -1,17 +1,10 @@
-import glob
-import json
+"""Session fixtures: the demo data sets and two tiny real pre-training runs
+(shared helpers live in helpers.py)."""
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-ROPIM_TINY_CFG = osp.join(REPO_ROOT, 'configs', 'ropim',
-                          'ropim_beit-mini-p8_1xb32-coslr-20e_demo-64px.py')
-PRMIM_TINY_CFG = osp.join(REPO_ROOT, 'configs', 'prmim',
-                          'prmim_vit-mini-p8_1xb32-coslr-20e_demo-64px.py')
-ITERS_PER_EPOCH = 14  # 14 classes x 32 crops / batch 32
+from helpers import PRMIM_TINY_CFG, REPO_ROOT, ROPIM_TINY_CFG, run_tool
 
 
 @pytest.fixture(scope='session')
@@ -36,26 +29,6 @@ def demo_sets(tmp_path_factory):
 def demo_root(demo_sets):
     """The ImageNet-style demo image set."""
     return osp.join(demo_sets, 'imagenet') + '/'
-
-
-def run_tool(*args):
-    result = subprocess.run([sys.executable, *args],
-                            cwd=REPO_ROOT,
-                            capture_output=True,
-                            text=True,
-                            timeout=900)
-    assert result.returncode == 0, \
-        result.stdout[-3000:] + result.stderr[-3000:]
-    return result.stdout + result.stderr
-
-
-def logged_scalars(work_dir):
-    rows = []
-    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                          'scalars.json'))):
-        with open(path) as f:
-            rows.append([json.loads(line) for line in f])
-    return rows
 
 
 @pytest.fixture(scope='session')

@@ -9,7 +9,7 @@ from mmengine.registry import DefaultScope, init_default_scope
 from mmpretrain.registry import MODELS, TRANSFORMS
 
 import mmropim  # noqa: F401
-from conftest import REPO_ROOT
+from helpers import REPO_ROOT
 
 CONFIGS = sorted(
     p for method in ('ropim', 'prmim') for p in glob.glob(

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from conftest import REPO_ROOT
+from helpers import REPO_ROOT
 
 LINK = re.compile(r'\]\(([^)\s]+)\)')
 DOCS = [osp.join(REPO_ROOT, 'README.md')] + sorted(

@@ -12,7 +12,7 @@ from mmpretrain.registry import DATASETS
 from PIL import Image
 
 import mmropim  # noqa: F401
-from conftest import REPO_ROOT, ROPIM_TINY_CFG, run_tool
+from helpers import REPO_ROOT, ROPIM_TINY_CFG, run_tool
 
 
 def folder_dataset(root):

@@ -4,7 +4,7 @@ import os.path as osp
 
 import numpy as np
 
-from conftest import REPO_ROOT
+from helpers import REPO_ROOT
 
 
 def load_benchmark():

@@ -19,7 +19,7 @@ from mmropim.engine import SafeCheckpointHook
 from mmropim.utils import (CheckpointReadError, UntrustedCheckpointError,
                            load_local_checkpoint)
 from mmropim.utils.plain_state import from_plain, to_plain
-from conftest import REPO_ROOT, ROPIM_TINY_CFG
+from helpers import REPO_ROOT, ROPIM_TINY_CFG
 
 UPERNET_TINY_CFG = osp.join(
     REPO_ROOT, 'configs', 'downstream', 'ade20k',

@@ -15,7 +15,7 @@ from mmseg.registry import MODELS as SEG_MODELS
 
 import mmropim.downstream  # noqa: F401  (registers into MMSeg, MMDet)
 from mmropim.utils import resize_relative_position_bias_table
-from conftest import REPO_ROOT, run_tool
+from helpers import REPO_ROOT, run_tool
 
 MINI = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
 ADE_DIR = osp.join(REPO_ROOT, 'configs', 'downstream', 'ade20k')

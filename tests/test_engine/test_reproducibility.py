@@ -2,7 +2,6 @@
 stops the run with an error naming the iteration."""
 import math
 import os
-import os.path as osp
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -11,9 +10,9 @@ import pytest
 import torch
 
 from mmropim.engine import FiniteLossHook
-from conftest import (ITERS_PER_EPOCH, PRMIM_TINY_CFG, REPO_ROOT,
-                      ROPIM_TINY_CFG, logged_scalars, run_tool)
 from crash_probe import STOP_EXIT_CODE
+from helpers import (ITERS_PER_EPOCH, PRMIM_TINY_CFG, REPO_ROOT,
+                     ROPIM_TINY_CFG, TESTS_DIR, logged_scalars, run_tool)
 
 BATCH = 32  # of the tiny configs
 
@@ -116,7 +115,7 @@ def test_resume_is_exact(config, demo_root, tmp_path):
         "custom_imports = dict(imports=['mmropim', 'crash_probe'])\n"
         "custom_hooks = [dict(type='StopAfterEpochHook', epoch=2)]\n")
     split = str(tmp_path / 'split')
-    environment = dict(os.environ, PYTHONPATH=osp.dirname(__file__))
+    environment = dict(os.environ, PYTHONPATH=TESTS_DIR)
     stopped = subprocess.run(
         [sys.executable, 'tools/train.py', str(stopping), '--work-dir', split,
          '--cfg-options', *options], cwd=REPO_ROOT, capture_output=True,

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from tools.run_config import load_run_config
-from conftest import REPO_ROOT
+from helpers import REPO_ROOT
 
 TINY = osp.join(REPO_ROOT, 'configs', 'ropim',
                 'ropim_beit-mini-p8_1xb32-coslr-20e_demo-64px.py')

@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from mmropim.visualization import sketch_panels, token_state_panel
-from conftest import REPO_ROOT, run_tool
+from helpers import REPO_ROOT, run_tool
 
 ROPIM_CFG = osp.join(REPO_ROOT, 'configs', 'ropim',
                      'ropim_beit-mini-p8_1xb32-coslr-20e_demo-64px.py')

@@ -12,7 +12,7 @@ from mmpretrain.registry import MODELS
 
 import mmropim  # noqa: F401
 from mmropim.utils import load_local_checkpoint
-from conftest import ITERS_PER_EPOCH, REPO_ROOT, logged_scalars, run_tool
+from helpers import ITERS_PER_EPOCH, REPO_ROOT, logged_scalars, run_tool
 
 FINETUNE_CFG = osp.join(REPO_ROOT, 'configs', 'ropim', 'benchmarks',
                         'beit-mini-p8_1xb32-coslr-10e_demo-64px.py')

@@ -7,7 +7,7 @@ import os.path as osp
 
 import pytest
 
-from conftest import PRMIM_TINY_CFG
+from helpers import PRMIM_TINY_CFG
 
 MISSING = 'no/such/file.pth'
 

@@ -11,9 +11,8 @@ import sys
 
 import pytest
 
-from conftest import REPO_ROOT, logged_scalars, run_tool
+from helpers import REPO_ROOT, TESTS_DIR, logged_scalars, run_tool
 
-TESTS_DIR = osp.dirname(osp.abspath(__file__))
 CONFIGS = {
     'ropim': ('configs/ropim/ropim_beit-mini-p8_1xb32-coslr-20e_demo-64px.py',
               ['train_cfg.max_epochs=1'], 'epoch_1.pth'),

@@ -5,7 +5,7 @@ and ROPIM vs MAE."""
 import json
 import os.path as osp
 
-from conftest import run_tool
+from helpers import run_tool
 
 CONFIGS = [
     'configs/ropim/ropim_beit-base-p16_8xb256-amp-coslr-300e_in1k.py',

@@ -16,8 +16,7 @@ from mmpretrain.registry import MODELS, TRANSFORMS
 from mmpretrain.structures import DataSample
 
 import mmropim  # noqa: F401
-from conftest import REPO_ROOT
-from helpers import check_configs
+from helpers import REPO_ROOT, check_configs
 
 ALGORITHMS = {
     'ropim-beit': 'ropim/ropim_beit-base-p16_8xb256-amp-coslr-300e_in1k.py',

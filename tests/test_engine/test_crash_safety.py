@@ -13,8 +13,8 @@ import torch
 
 from mmropim.engine.hooks import safe_checkpoint_hook
 from mmropim.engine.hooks.safe_checkpoint_hook import write_atomically
-from conftest import REPO_ROOT, ROPIM_TINY_CFG
 from crash_probe import CRASH_EXIT_CODE
+from helpers import REPO_ROOT, ROPIM_TINY_CFG, TESTS_DIR
 
 
 def test_failed_write_leaves_the_old_file_and_no_temporary(tmp_path,
@@ -36,7 +36,7 @@ def test_failed_write_leaves_the_old_file_and_no_temporary(tmp_path,
 def train(work_dir, demo_root, flags=(), config=ROPIM_TINY_CFG):
     environment = dict(os.environ)
     environment['PYTHONPATH'] = os.pathsep.join(
-        [osp.join(REPO_ROOT, 'tests'), environment.get('PYTHONPATH', '')])
+        [TESTS_DIR, environment.get('PYTHONPATH', '')])
     return subprocess.run([
         sys.executable, 'tools/train.py', config, '--work-dir',
         work_dir, *flags, '--cfg-options',
