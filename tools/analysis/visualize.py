@@ -32,7 +32,7 @@ import mmropim  # noqa: F401
 from mmropim.models.utils import CountSketch, patchify, split_tokens
 from mmropim.utils.checkpoint_compat import (TRUST_CHECKPOINT_HELP,
                                              install_safe_checkpoint_loader)
-from mmropim.visualization import (hstack, sketch_panels, token_state_panel,
+from tools.analysis.panels import (hstack, sketch_panels, token_state_panel,
                                    unpatchify)
 from tools.argument_types import (existing_file, non_negative_int, output_dir,
                                   positive_int)
