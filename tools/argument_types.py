@@ -9,30 +9,26 @@ import argparse
 import os.path as osp
 
 
-def _integer(text: str) -> int:
+def _integer_at_least(text: str, minimum: int) -> int:
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f'expected an integer, got {text!r}') from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(
+            f'must be an integer >= {minimum}, got {text!r}')
+    return value
 
 
 def positive_int(text: str) -> int:
     """An integer >= 1 (counts of steps, epochs, repeats, images)."""
-    value = _integer(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(
-            f'must be an integer >= 1, got {text!r}')
-    return value
+    return _integer_at_least(text, 1)
 
 
 def non_negative_int(text: str) -> int:
     """An integer >= 0 (random seeds)."""
-    value = _integer(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(
-            f'must be an integer >= 0, got {text!r}')
-    return value
+    return _integer_at_least(text, 0)
 
 
 def existing_file(text: str) -> str:
@@ -97,3 +93,15 @@ def torch_device(text: str) -> str:
                 f'{text!r} asked for, but only {torch.cuda.device_count()} '
                 'CUDA device(s) are visible')
     return text
+
+
+def add_device_and_out_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--device`` (CUDA when present) and ``--out FILE.json`` of the
+    benchmarks."""
+    import torch
+    parser.add_argument(
+        '--device',
+        type=torch_device,
+        default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument(
+        '--out', type=output_file, help='also write the figures as JSON')

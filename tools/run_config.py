@@ -1,12 +1,49 @@
 """Shared config handling of ``tools/train.py`` and ``tools/test.py``."""
+import argparse
+import os
 import os.path as osp
 from typing import Optional
 
 import torch
 import torch.distributed as dist
-from mmengine.config import Config, ConfigDict
+from mmengine.config import Config, ConfigDict, DictAction
+
+from mmropim.utils.checkpoint_compat import TRUST_CHECKPOINT_HELP
 
 DOWNSTREAM_SCOPES = ('mmseg', 'mmdet')
+
+
+def add_run_arguments(parser: argparse.ArgumentParser, job: str) -> None:
+    """The flags ``tools/train.py`` and ``tools/test.py`` share:
+    ``--cfg-options``, ``--launcher``, ``--trust-checkpoint`` and the
+    launcher's ``--local-rank``.
+
+    Args:
+        parser (argparse.ArgumentParser): The tool's parser.
+        job (str): ``'training'`` or ``'testing'``, for the help text.
+    """
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config entries, e.g. train_cfg.max_epochs=2')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help=f'job launcher for distributed {job}')
+    parser.add_argument(
+        '--trust-checkpoint', action='store_true', help=TRUST_CHECKPOINT_HELP)
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def parse_run_arguments(parser: argparse.ArgumentParser,
+                        argv=None) -> argparse.Namespace:
+    """Parse ``argv`` and export ``LOCAL_RANK`` for MMEngine (launchers
+    that pass ``--local-rank`` instead of setting it)."""
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
 
 
 def load_run_config(config: str,

@@ -4,7 +4,6 @@
         [--amp] [--cfg-options key=value ...] [--launcher pytorch]
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
@@ -12,14 +11,13 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 import mmropim  # noqa: F401  (registers components)
-from mmropim.utils.checkpoint_compat import (TRUST_CHECKPOINT_HELP,
-                                             install_safe_checkpoint_loader)
+from mmropim.utils.checkpoint_compat import install_safe_checkpoint_loader
 from tools.argument_types import existing_file, output_dir, output_file
-from tools.run_config import load_run_config
+from tools.run_config import (add_run_arguments, load_run_config,
+                              parse_run_arguments)
 
 METRICS_FORMATS = ('.json', '.yaml', '.yml', '.pkl', '.pickle')
 
@@ -47,22 +45,8 @@ def parse_args(argv=None):
         help='dump the metrics to this file (.json, .yaml or .pkl)')
     parser.add_argument(
         '--amp', action='store_true', help='mixed precision inference')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config entries')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher for distributed testing')
-    parser.add_argument(
-        '--trust-checkpoint', action='store_true', help=TRUST_CHECKPOINT_HELP)
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_run_arguments(parser, 'testing')
+    return parse_run_arguments(parser, argv)
 
 
 def main():

@@ -12,14 +12,13 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 import mmropim  # noqa: F401  (registers components)
-from mmropim.utils.checkpoint_compat import (TRUST_CHECKPOINT_HELP,
-                                             install_safe_checkpoint_loader)
+from mmropim.utils.checkpoint_compat import install_safe_checkpoint_loader
 from tools.argument_types import output_dir
-from tools.run_config import load_run_config
+from tools.run_config import (add_run_arguments, load_run_config,
+                              parse_run_arguments)
 
 
 def parse_args(argv=None):
@@ -46,26 +45,12 @@ def parse_args(argv=None):
         action='store_true',
         help='skip validation during training')
     parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config entries, e.g. train_cfg.max_epochs=2')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher for distributed training')
-    parser.add_argument(
-        '--trust-checkpoint', action='store_true', help=TRUST_CHECKPOINT_HELP)
-    parser.add_argument(
         '--check-data',
         action='store_true',
         help='decode every training image before training and name all '
         'the unreadable ones (tools/analysis/check_data.py)')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_run_arguments(parser, 'training')
+    return parse_run_arguments(parser, argv)
 
 
 def main():

@@ -46,8 +46,8 @@ import mmropim  # noqa: F401
 from tools.analysis.check_configs import (CONFIG_ROOT, full_size_configs,
                                           group_by_setting, map_amp_to_device,
                                           narrow_model, smooth_images)
-from tools.argument_types import (existing_file, output_file, positive_int,
-                                  torch_device)
+from tools.argument_types import (add_device_and_out_arguments, existing_file,
+                                  positive_int)
 from tools.benchmarks.timing import interleaved_median_ms, timed_ms
 
 PRETRAIN_TYPES = ('ROPIM', 'PRMIM', 'PRMIMSimMIM')
@@ -244,12 +244,7 @@ def parse_args(argv=None):
     parser.add_argument('--tiny', action='store_true',
                         help='CPU check: widths / 16, batch 4, 4 steps, 2 '
                         'timed rounds (unless given)')
-    parser.add_argument(
-        '--device',
-        type=torch_device,
-        default='cuda' if torch.cuda.is_available() else 'cpu')
-    parser.add_argument(
-        '--out', type=output_file, help='also write the figures as JSON')
+    add_device_and_out_arguments(parser)
     args = parser.parse_args(argv)
     if args.tiny:
         args.width_divisor = max(args.width_divisor, 16)

@@ -29,7 +29,7 @@ from mmpretrain.registry import MODELS
 
 import mmropim  # noqa: F401
 from mmropim.models import CountSketch
-from tools.argument_types import output_file, positive_int, torch_device
+from tools.argument_types import add_device_and_out_arguments, positive_int
 from tools.benchmarks.timing import median_ms
 
 CONFIG = osp.join(
@@ -41,12 +41,7 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--batch-size', type=positive_int, default=8)
     parser.add_argument('--repeats', type=positive_int, default=5)
-    parser.add_argument(
-        '--device',
-        type=torch_device,
-        default='cuda' if torch.cuda.is_available() else 'cpu')
-    parser.add_argument(
-        '--out', type=output_file, help='also write the figures as JSON')
+    add_device_and_out_arguments(parser)
     return parser.parse_args(argv)
 
 

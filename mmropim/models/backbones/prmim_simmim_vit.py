@@ -7,7 +7,7 @@ from mmpretrain.models import VisionTransformer
 from mmpretrain.registry import MODELS
 
 from .vit_token_path import ViTTokenPathMixin
-from .vit_tokens import (arch_num_layers, check_image_size, check_out_indices,
+from .vit_tokens import (check_image_size, check_out_indices_kwarg,
                          trunc_normal_vit_init)
 
 
@@ -36,10 +36,7 @@ class PRMIMSimMIMViT(ViTTokenPathMixin, VisionTransformer):
                  out_type: str = 'featmap',
                  init_cfg: Optional[Union[dict, List[dict]]] = None,
                  **kwargs) -> None:
-        if 'out_indices' in kwargs:
-            kwargs['out_indices'] = check_out_indices(
-                kwargs['out_indices'],
-                arch_num_layers(self, kwargs.get('arch', 'base')))
+        check_out_indices_kwarg(self, kwargs)
         super().__init__(
             final_norm=final_norm,
             out_type=out_type,

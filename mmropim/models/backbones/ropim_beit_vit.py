@@ -4,8 +4,7 @@ from mmpretrain.models import BEiTViT
 from mmpretrain.registry import MODELS
 
 from .ropim_vit import ProjectedForwardMixin
-from .vit_tokens import (arch_num_layers, check_out_indices,
-                         check_relative_position_grid)
+from .vit_tokens import check_out_indices_kwarg, check_relative_position_grid
 
 
 @MODELS.register_module()
@@ -40,10 +39,7 @@ class ROPIMBEiTViT(ProjectedForwardMixin, BEiTViT):
                  final_norm: bool = True,
                  out_type: str = 'featmap',
                  **kwargs) -> None:
-        if 'out_indices' in kwargs:
-            kwargs['out_indices'] = check_out_indices(
-                kwargs['out_indices'],
-                arch_num_layers(self, kwargs.get('arch', 'base')))
+        check_out_indices_kwarg(self, kwargs)
         super().__init__(
             use_abs_pos_emb=use_abs_pos_emb,
             use_rel_pos_bias=use_rel_pos_bias,

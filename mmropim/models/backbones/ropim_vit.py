@@ -5,7 +5,7 @@ from mmpretrain.models import VisionTransformer
 from mmpretrain.registry import MODELS
 
 from .vit_token_path import ViTTokenPathMixin
-from .vit_tokens import arch_num_layers, check_image_size, check_out_indices
+from .vit_tokens import check_image_size, check_out_indices_kwarg
 
 TokenProjection = Callable[[torch.Tensor], torch.Tensor]
 
@@ -60,8 +60,5 @@ class ROPIMViT(ProjectedForwardMixin, VisionTransformer):
                  final_norm: bool = True,
                  out_type: str = 'featmap',
                  **kwargs) -> None:
-        if 'out_indices' in kwargs:
-            kwargs['out_indices'] = check_out_indices(
-                kwargs['out_indices'],
-                arch_num_layers(self, kwargs.get('arch', 'base')))
+        check_out_indices_kwarg(self, kwargs)
         super().__init__(final_norm=final_norm, out_type=out_type, **kwargs)

@@ -70,6 +70,20 @@ def check_out_indices(out_indices: Union[int, Sequence[int]],
     return out_indices
 
 
+def check_out_indices_kwarg(vit_cls, kwargs: dict) -> None:
+    """Check ``kwargs['out_indices']`` (when given) of a ViT about to be
+    built with ``kwargs``, in place, with :func:`check_out_indices`.
+
+    Args:
+        vit_cls: The ``VisionTransformer`` / ``BEiTViT`` (class or instance).
+        kwargs (dict): Its constructor arguments (arch defaults to 'base').
+    """
+    if 'out_indices' in kwargs:
+        kwargs['out_indices'] = check_out_indices(
+            kwargs['out_indices'],
+            arch_num_layers(vit_cls, kwargs.get('arch', 'base')))
+
+
 def check_image_size(image_hw: Tuple[int, int], patch_size: int) -> None:
     """Raise a clear error unless both image sides are multiples of the patch.
 
