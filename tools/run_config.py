@@ -8,7 +8,8 @@ import torch
 import torch.distributed as dist
 from mmengine.config import Config, ConfigDict, DictAction
 
-from mmropim.utils.checkpoint_compat import TRUST_CHECKPOINT_HELP
+from mmropim.utils.checkpoint_compat import (TRUST_CHECKPOINT_HELP,
+                                             install_safe_checkpoint_loader)
 
 DOWNSTREAM_SCOPES = ('mmseg', 'mmdet')
 
@@ -44,6 +45,23 @@ def parse_run_arguments(parser: argparse.ArgumentParser,
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
+
+
+def run_config_from_args(args: argparse.Namespace) -> Config:
+    """What ``tools/train.py`` and ``tools/test.py`` do first: install the
+    safe checkpoint loader (``--trust-checkpoint`` lifts it) and load the
+    config with the command-line overrides.
+
+    Args:
+        args (argparse.Namespace): From :func:`parse_run_arguments`, with
+            ``config``, ``work_dir`` and ``amp``.
+
+    Returns:
+        Config: The run config.
+    """
+    install_safe_checkpoint_loader(trust=args.trust_checkpoint)
+    return load_run_config(args.config, args.work_dir, args.cfg_options,
+                           args.launcher, args.amp)
 
 
 def load_run_config(config: str,

@@ -14,10 +14,9 @@ if REPO_ROOT not in sys.path:
 from mmengine.runner import Runner
 
 import mmropim  # noqa: F401  (registers components)
-from mmropim.utils.checkpoint_compat import install_safe_checkpoint_loader
 from tools.argument_types import existing_file, output_dir, output_file
-from tools.run_config import (add_run_arguments, load_run_config,
-                              parse_run_arguments)
+from tools.run_config import (add_run_arguments, parse_run_arguments,
+                              run_config_from_args)
 
 METRICS_FORMATS = ('.json', '.yaml', '.yml', '.pkl', '.pickle')
 
@@ -51,9 +50,7 @@ def parse_args(argv=None):
 
 def main():
     args = parse_args()
-    install_safe_checkpoint_loader(trust=args.trust_checkpoint)
-    cfg = load_run_config(args.config, args.work_dir, args.cfg_options,
-                          args.launcher, args.amp)
+    cfg = run_config_from_args(args)
     if cfg.get('test_dataloader') is None:
         raise KeyError(f'{args.config} has no test_dataloader: pre-training '
                        'configs cannot be tested, use a fine-tuning config')

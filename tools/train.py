@@ -15,10 +15,9 @@ if REPO_ROOT not in sys.path:
 from mmengine.runner import Runner
 
 import mmropim  # noqa: F401  (registers components)
-from mmropim.utils.checkpoint_compat import install_safe_checkpoint_loader
 from tools.argument_types import output_dir
-from tools.run_config import (add_run_arguments, load_run_config,
-                              parse_run_arguments)
+from tools.run_config import (add_run_arguments, parse_run_arguments,
+                              run_config_from_args)
 
 
 def parse_args(argv=None):
@@ -55,9 +54,7 @@ def parse_args(argv=None):
 
 def main():
     args = parse_args()
-    install_safe_checkpoint_loader(trust=args.trust_checkpoint)
-    cfg = load_run_config(args.config, args.work_dir, args.cfg_options,
-                          args.launcher, args.amp)
+    cfg = run_config_from_args(args)
     if args.no_validate:
         cfg.val_cfg = None
         cfg.val_dataloader = None

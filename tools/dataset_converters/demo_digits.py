@@ -21,6 +21,8 @@ from typing import Dict, Tuple
 import numpy as np
 from PIL import Image
 
+from .demo_images import write_meta_files
+
 MNIST_PER_CLASS = 500
 MNIST_SIDE = 28
 
@@ -102,8 +104,5 @@ def write_digits_imagenet_style(out_dir: str,
                 image.save(osp.join(folder, filename))
                 lines[split].append(f'{label}/{filename} {label}')
                 counts[split] += 1
-    os.makedirs(osp.join(out_dir, 'meta'), exist_ok=True)
-    for split, split_lines in lines.items():
-        with open(osp.join(out_dir, 'meta', f'{split}.txt'), 'w') as f:
-            f.write('\n'.join(split_lines) + '\n')
+    write_meta_files(out_dir, lines)
     return counts

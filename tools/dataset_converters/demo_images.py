@@ -124,8 +124,19 @@ def write_imagenet_style(out_dir: str,
                 crop.save(osp.join(folder, filename))
                 lines[split].append(f'{name}/{filename} {label}')
                 counts[split] += 1
+    write_meta_files(out_dir, lines)
+    return counts
+
+
+def write_meta_files(out_dir: str, lines: Dict[str, List[str]]) -> None:
+    """Write MMPretrain's annotation lists: ``meta/<split>.txt`` with one
+    ``relative/path.png label`` line per image.
+
+    Args:
+        out_dir (str): The data set root.
+        lines (dict[str, list[str]]): Split name -> its lines.
+    """
     os.makedirs(osp.join(out_dir, 'meta'), exist_ok=True)
     for split, split_lines in lines.items():
         with open(osp.join(out_dir, 'meta', f'{split}.txt'), 'w') as f:
             f.write('\n'.join(split_lines) + '\n')
-    return counts
