@@ -34,7 +34,7 @@ def parse_args(argv=None):
     parser.add_argument(
         '--trust-checkpoint', action='store_true', help=TRUST_CHECKPOINT_HELP)
     args = parser.parse_args(argv)
-    if osp.abspath(args.dst) == osp.abspath(args.src):
+    if osp.realpath(args.dst) == osp.realpath(args.src):
         parser.error(f'dst {args.dst!r} is the source checkpoint; writing '
                      'there would replace it: choose another file name')
     return args

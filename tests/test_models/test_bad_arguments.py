@@ -65,6 +65,19 @@ def test_window_arguments(vit_type, kwargs, error, message):
         build_vit(vit_type, **kwargs)
 
 
+def test_window_attention_needs_one_class_token_and_per_layer_tables():
+    """Without a class token the windows failed in a reshape; a shared
+    relative table (sized for the whole grid) reached the windowed layers
+    and failed in the attention."""
+    with pytest.raises(ValueError, match='window_size=2 needs the class '
+                       'token .* set with_cls_token=True'):
+        build_vit('TransferViT', window_size=2, with_cls_token=False)
+    with pytest.raises(ValueError, match='window_size=2 cannot be combined '
+                       'with use_shared_rel_pos_bias=True'):
+        build_vit('TransferBEiTViT', window_size=2, use_rel_pos_bias=False,
+                  use_shared_rel_pos_bias=True)
+
+
 def test_transfer_beit_window_with_unknown_arch_or_layer_cfgs():
     """An unknown arch was a bare KeyError before BEiTViT could name it;
     layer_cfgs were silently replaced."""

@@ -214,22 +214,26 @@ def test_patchify_round_trip_and_token_order():
 
 
 def test_renamed_arguments_work_for_one_release_with_a_warning():
-    with pytest.warns(DeprecationWarning, match='norm_target_per_patch is '
+    with pytest.warns(FutureWarning, match='norm_target_per_patch is '
                       'renamed to norm_pix'):
         head = MODELS.build(
             dict(type='ROPIMHead', patch_size=4, norm_target_per_patch=True))
     assert head.norm_pix is True
-    with pytest.warns(DeprecationWarning, match='SimMIMLinearDecoder'):
+    with pytest.warns(FutureWarning, match='SimMIMLinearDecoder'):
         neck = MODELS.build(
             dict(type='ROPIMNeck', in_channels=8, patch_size=4))
     stock = MODELS.build(
         dict(type='SimMIMLinearDecoder', in_channels=8, encoder_stride=4))
     assert {k: v.shape for k, v in neck.state_dict().items()} == \
         {k: v.shape for k, v in stock.state_dict().items()}
-    with pytest.warns(DeprecationWarning, match='out_channels is renamed to '
+    with pytest.warns(FutureWarning, match='out_channels is renamed to '
                       'in_chans'):
         decoder = MODELS.build(
             dict(type='PRMIMLinearDecoder', in_channels=8, patch_size=4,
                  aggregator=None, out_channels=1))
     assert decoder.pixel_decoder(torch.zeros(2, 8, 3, 3)).shape == \
         (2, 1, 12, 12)
+
+    with pytest.raises(TypeError, match='give norm_pix only'):
+        MODELS.build(dict(type='ROPIMHead', patch_size=4, norm_pix=True,
+                          norm_target_per_patch=False))

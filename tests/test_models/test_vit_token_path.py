@@ -143,3 +143,28 @@ def test_the_token_path_keeps_no_state(cfg):
     else:
         model(x)
     assert set(vars(model)) == before
+
+
+@pytest.mark.parametrize('backbone', ['PRMIMViT', 'PRMIMMFFViT'])
+def test_pipeline_masked_encoders_extract_features_without_a_split(backbone):
+    """The plain forward (feature extraction, ``extract_feat``) runs the
+    whole image; MFFViT's own forward(x, mask=None) would mask it."""
+    kwargs = dict(out_indices=[1, 3]) if backbone == 'PRMIMMFFViT' else {}
+    model = build(dict(type=backbone, arch=ARCH, img_size=IMG,
+                       patch_size=PATCH, **kwargs))
+    outs = model(images())
+    assert isinstance(outs, tuple) and outs[0].shape[0] == 2
+    assert outs[-1].numel() >= 2 * 16 * 32  # every patch token is there
+
+
+def test_transfer_windows_pad_partial_patches_as_the_plain_forward():
+    """Image sides that are not a multiple of the patch size are padded by
+    MMCV's PatchEmbed, with or without windows."""
+    common = dict(type='TransferViT', arch=ARCH, img_size=40,
+                  patch_size=PATCH, out_indices=(3, ))
+    windowed = build(dict(common, window_size=5, global_indices=(1, )))
+    plain = build(common)
+    plain.load_state_dict(windowed.state_dict())
+    x = torch.randn(1, 3, 36, 36)  # a 5 x 5 grid after padding
+    torch.testing.assert_close(windowed(x)[0], plain(x)[0], rtol=0,
+                               atol=1e-5)

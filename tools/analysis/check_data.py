@@ -12,14 +12,17 @@ training, and names all the bad files at once. ``tools/train.py
 import argparse
 import os.path as osp
 import sys
+import warnings
 from concurrent.futures import ThreadPoolExecutor
-from typing import List, Tuple
+from typing import Iterator, Optional
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
 import mmcv
+from mmcv.transforms import LoadImageFromFile
+from mmengine import fileio
 from mmengine.config import Config, DictAction
 from mmengine.registry import DATASETS, init_default_scope
 
@@ -32,34 +35,37 @@ class UnreadableImagesError(RuntimeError):
     """Some images of a training set cannot be decoded."""
 
 
-def image_paths(dataset_cfg: dict, default_scope: str) -> List[str]:
-    """Every ``img_path`` of a dataset config, in dataset order.
-
-    Args:
-        dataset_cfg (dict): ``train_dataloader.dataset`` of a config
-            (any dataset of MMPretrain, MMSeg or MMDet, wrappers included).
-        default_scope (str): The config's ``default_scope``.
-
-    Returns:
-        list[str]: The image files.
-    """
-    init_default_scope(default_scope)
-    import mmropim  # noqa: F401  (our datasets and transforms)
-    dataset = DATASETS.build(dataset_cfg)
-    dataset.full_init()
-    return [
-        dataset.get_data_info(index)['img_path']
-        for index in range(len(dataset))
-    ]
+def built_datasets(dataset) -> Iterator:
+    """The dataset and every dataset inside its wrappers (``RepeatDataset``,
+    ``ConcatDataset``, ``ClassBalancedDataset``, ...)."""
+    yield dataset
+    inner = getattr(dataset, 'datasets', None) or []
+    if getattr(dataset, 'dataset', None) is not None:
+        inner = [dataset.dataset, *inner]
+    for child in inner:
+        yield from built_datasets(child)
 
 
-def read_error(path: str, color_type: str, backend: str) -> str:
-    """Why an image cannot be decoded as ``LoadImageFromFile`` would, or
-    ``''`` when it can."""
+def image_loader(dataset) -> Optional[LoadImageFromFile]:
+    """The first ``LoadImageFromFile`` (MMCV's, or a subclass) of the
+    pipelines of a built dataset and its wrapped datasets."""
+    for part in built_datasets(dataset):
+        for transform in getattr(getattr(part, 'pipeline', None),
+                                 'transforms', []):
+            if isinstance(transform, LoadImageFromFile):
+                return transform
+    return None
+
+
+def read_error(path: str, loader: LoadImageFromFile) -> str:
+    """Why ``loader`` cannot read the image at ``path`` (through its file
+    backend and decoder), or ``''`` when it can."""
     try:
-        with open(path, 'rb') as file:
-            content = file.read()
-        image = mmcv.imfrombytes(content, flag=color_type, backend=backend)
+        content = fileio.get(path, backend_args=loader.backend_args)
+        image = mmcv.imfrombytes(
+            content,
+            flag=loader.color_type,
+            backend=loader.imdecode_backend)
     except Exception as error:  # any reason: report it with the path
         return f'{type(error).__name__}: {error}'
     if image is None:
@@ -67,38 +73,38 @@ def read_error(path: str, color_type: str, backend: str) -> str:
     return ''
 
 
-def loader_settings(pipeline: list) -> Tuple[str, str]:
-    """``color_type`` and ``imdecode_backend`` of the pipeline's image
-    loader (MMCV's defaults when it sets none)."""
-    for step in pipeline or []:
-        if str(step.get('type', '')).endswith('LoadImageFromFile'):
-            return (step.get('color_type', 'color'),
-                    step.get('imdecode_backend', 'cv2'))
-    return 'color', 'cv2'
-
-
 def check_training_images(cfg: Config, workers: int = 8) -> int:
-    """Decode every training image of ``cfg``; raise if any fails.
+    """Decode every training image of ``cfg`` as the pipeline's
+    ``LoadImageFromFile`` would; raise if any fails.
 
     Args:
         cfg (Config): A run config with a ``train_dataloader``.
         workers (int): Decoding threads.
 
     Returns:
-        int: The number of images checked.
+        int: The number of distinct images checked (0 when the pipeline
+        has no ``LoadImageFromFile``, with a warning).
 
     Raises:
         UnreadableImagesError: Naming every unreadable file (the first
             20, and the count).
     """
-    dataset_cfg = cfg.train_dataloader.dataset
-    paths = image_paths(dataset_cfg, cfg.get('default_scope', 'mmpretrain'))
-    color_type, backend = loader_settings(
-        dataset_cfg.get('pipeline', dataset_cfg.get('dataset', {}).get(
-            'pipeline')))
+    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+    import mmropim  # noqa: F401  (our datasets and transforms)
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    dataset.full_init()
+    loader = image_loader(dataset)
+    if loader is None:
+        warnings.warn('the training pipeline has no LoadImageFromFile: '
+                      'images not checked')
+        return 0
+    # a RepeatDataset / ClassBalancedDataset lists an image several times
+    paths = list(
+        dict.fromkeys(
+            dataset.get_data_info(index)['img_path']
+            for index in range(len(dataset))))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        errors = list(
-            pool.map(lambda p: read_error(p, color_type, backend), paths))
+        errors = list(pool.map(lambda p: read_error(p, loader), paths))
     bad = [(p, e) for p, e in zip(paths, errors) if e]
     if bad:
         listed = '\n'.join(f'  {p}: {e}' for p, e in bad[:SHOWN])

@@ -1,6 +1,7 @@
 from typing import Tuple
 
 import torch
+from mmpretrain.models import VisionTransformer
 
 from ..utils import TokenSplit, mask_and_restore_ids
 from .vit_token_path import ViTTokenPathMixin
@@ -39,11 +40,17 @@ class PipelineMaskMixin(ViTTokenPathMixin):
         if token_split is None:
             check_image_size(x.shape[-2:],
                              self.patch_embed.projection.stride[0])
-            return super().forward(x, mask=None)
+            # the plain ViT forward; MFFViT.forward(x, mask=None) would mask
+            # (it calls MAEViT.forward without the mask argument)
+            return VisionTransformer.forward(self, x)
         patches, grid_hw = self.embed_patches(x)
         self.check_patch_grid(grid_hw)
+        # as MAEViT's masked forward: no dropout or pre-norm after position
         tokens = self.add_class_token_and_position(
-            patches, grid_hw, ids_kept=token_split.ids_visible)
+            patches,
+            grid_hw,
+            ids_kept=token_split.ids_visible,
+            dropout_and_pre_norm=False)
         latent, extra_outputs = self.encode_visible(tokens, grid_hw)
         mask, ids_restore = mask_and_restore_ids(token_split)
         return (latent, mask, ids_restore, *extra_outputs)

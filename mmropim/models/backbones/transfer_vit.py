@@ -58,6 +58,7 @@ class WindowedAttentionMixin(ViTTokenPathMixin):
 
     window_size: Optional[int] = None
     global_indices: Tuple[int, ...] = ()
+    pad_partial_patches = True  # as MMPretrain's ViTs (MMCV's PatchEmbed)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         if self.window_size is None:
@@ -108,13 +109,30 @@ def check_window_args(window_size, global_indices, num_layers):
 
 def check_window_fits(vit) -> None:
     """Raise a clear error if the window is larger than the patch grid of
-    ``img_size``: its one window would be mostly zero padding."""
+    ``img_size`` (its one window would be mostly zero padding), or if the
+    ViT lacks what window attention needs: exactly one class token (each
+    window gets a copy) and no relative position bias shared by all layers
+    (windowed layers need tables of the window's size)."""
+    if vit.window_size is None:
+        return
     grid = tuple(vit.patch_resolution)
-    if vit.window_size is not None and vit.window_size > max(grid):
+    if vit.window_size > max(grid):
         raise ValueError(
             f'window_size={vit.window_size} is larger than the {grid} patch '
             f'grid of img_size={vit.img_size}: use at most {max(grid)} (or '
             'window_size=None for global attention)')
+    if vit.num_extra_tokens != 1:
+        raise ValueError(
+            f'window_size={vit.window_size} needs the class token (each '
+            'window attends with a copy of it): set with_cls_token=True, '
+            'or window_size=None')
+    if getattr(vit, 'rel_pos_bias', None) is not None:
+        raise ValueError(
+            f'window_size={vit.window_size} cannot be combined with '
+            'use_shared_rel_pos_bias=True: windowed layers need relative '
+            'tables of the window\'s size; use per-layer tables '
+            '(use_rel_pos_bias=True, the default), which are resized from '
+            'a shared checkpoint table when the weights load')
 
 
 class LoudPretrainedMixin:

@@ -33,26 +33,34 @@ class ViTTokenPathMixin:
     weights and outputs are those of the parent class.
     """
 
+    #: Let MMCV's ``PatchEmbed`` zero-pad image sides that are not a
+    #: multiple of the patch size (the transfer backbones, as MMPretrain's
+    #: ViTs do); pre-training backbones raise instead (their targets are
+    #: cut into whole patches).
+    pad_partial_patches: bool = False
+
     def embed_patches(self, images: torch.Tensor
                       ) -> Tuple[torch.Tensor, GridHW]:
         """Patch embedding.
 
         Args:
-            images (torch.Tensor): (B, 3, H, W), H and W multiples of the
-                patch size.
+            images (torch.Tensor): (B, 3, H, W); H and W multiples of the
+                patch size unless ``pad_partial_patches``.
 
         Returns:
             tuple: (B, N, C) patch tokens and the patch grid (h, w).
         """
-        check_image_size(images.shape[-2:],
-                         self.patch_embed.projection.stride[0])
+        if not self.pad_partial_patches:
+            check_image_size(images.shape[-2:],
+                             self.patch_embed.projection.stride[0])
         return self.patch_embed(images)
 
     def add_class_token_and_position(
             self,
             patches: torch.Tensor,
             grid_hw: GridHW,
-            ids_kept: Optional[torch.Tensor] = None) -> torch.Tensor:
+            ids_kept: Optional[torch.Tensor] = None,
+            dropout_and_pre_norm: bool = True) -> torch.Tensor:
         """Add the position embedding (resized to ``grid_hw``; none for a
         BEiT-style ViT without one), keep the tokens of ``ids_kept``,
         prepend the class token (with its position), then dropout and
@@ -63,6 +71,9 @@ class ViTTokenPathMixin:
             grid_hw (tuple[int, int]): Their patch grid.
             ids_kept (torch.Tensor, optional): (B, M) raster indices of the
                 tokens to keep; all when None.
+            dropout_and_pre_norm (bool): Apply ``drop_after_pos`` and
+                ``pre_norm`` (MMPretrain's ViT forward does; ``MAEViT``'s
+                masked forward does not). Defaults to True.
 
         Returns:
             torch.Tensor: (B, extra + M, C) tokens for the first block.
@@ -85,6 +96,8 @@ class ViTTokenPathMixin:
                 cls_token = cls_token + pos_embed[:, :extra]
             patches = torch.cat(
                 (cls_token.expand(patches.shape[0], -1, -1), patches), dim=1)
+        if not dropout_and_pre_norm:
+            return patches
         tokens = self.drop_after_pos(patches)
         pre_norm = getattr(self, 'pre_norm', None)
         return tokens if pre_norm is None else pre_norm(tokens)

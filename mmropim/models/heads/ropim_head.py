@@ -42,7 +42,7 @@ class ROPIMHead(BaseModule):
         self.patch_size = patch_size
         self.norm_pix = renamed_argument('ROPIMHead', 'norm_target_per_patch',
                                          norm_target_per_patch, 'norm_pix',
-                                         norm_pix)
+                                         norm_pix, False)
         self.loss_module = MODELS.build(loss)
 
     def construct_target(self, target: torch.Tensor) -> torch.Tensor:

@@ -39,7 +39,7 @@ class PRMIMLinearDecoder(BaseModule):
         super().__init__(init_cfg=init_cfg)
         check_positive_int(in_channels, 'in_channels')
         in_chans = renamed_argument('PRMIMLinearDecoder', 'out_channels',
-                                    out_channels, 'in_chans', in_chans)
+                                    out_channels, 'in_chans', in_chans, 3)
         self.aggregator = build_aggregator(aggregator, in_channels)
         self.pixel_decoder = PixelShuffleDecoder(in_channels, patch_size,
                                                  in_chans)

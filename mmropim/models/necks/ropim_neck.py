@@ -1,4 +1,6 @@
+import copy
 import warnings
+from typing import Optional
 
 import torch.nn as nn
 from mmpretrain.models.necks import SimMIMLinearDecoder
@@ -16,16 +18,19 @@ class PixelShuffleDecoder(SimMIMLinearDecoder):
         in_channels (int): Channels of the encoder feature map.
         encoder_stride (int): Patch size p (the encoder's total stride).
         in_chans (int): Image channels to reconstruct. Defaults to 3.
+        init_cfg (dict, optional): Initialization config. Defaults to None.
     """
 
     def __init__(self,
                  in_channels: int,
                  encoder_stride: int,
-                 in_chans: int = 3) -> None:
+                 in_chans: int = 3,
+                 init_cfg: Optional[dict] = None) -> None:
         check_positive_int(in_channels, 'in_channels')
         check_positive_int(encoder_stride, 'encoder_stride')
         check_positive_int(in_chans, 'in_chans')
         super().__init__(in_channels, encoder_stride)
+        self.init_cfg = copy.deepcopy(init_cfg)
         if in_chans != 3:
             self.decoder[0] = nn.Conv2d(in_channels,
                                         encoder_stride**2 * in_chans, 1)
@@ -36,26 +41,28 @@ class ROPIMNeck(PixelShuffleDecoder):
     """Deprecated: ROPIM's linear decoder is MMPretrain's
     ``SimMIMLinearDecoder`` (same layers, same weight names); use
     ``dict(type='SimMIMLinearDecoder', in_channels=C, encoder_stride=p)``.
-    Kept for one release, with a ``DeprecationWarning``.
+    Kept for one release, with a ``FutureWarning``.
 
     Args:
         in_channels (int): Channels of the encoder feature map.
         patch_size (int): Patch size p of the encoder (its total stride).
         out_channels (int): Channels of the reconstructed image.
             Defaults to 3.
+        init_cfg (dict, optional): Initialization config. Defaults to None.
     """
 
     def __init__(self,
                  in_channels: int,
                  patch_size: int,
-                 out_channels: int = 3) -> None:
+                 out_channels: int = 3,
+                 init_cfg: Optional[dict] = None) -> None:
         check_positive_int(patch_size, 'patch_size')
         check_positive_int(out_channels, 'out_channels')
-        super().__init__(in_channels, patch_size, out_channels)
+        super().__init__(in_channels, patch_size, out_channels, init_cfg)
         warnings.warn(
             'ROPIMNeck is deprecated and will be removed in the next '
             'release: it is MMPretrain\'s SimMIMLinearDecoder, use '
             f'dict(type=\'SimMIMLinearDecoder\', in_channels={in_channels}, '
             f'encoder_stride={patch_size})',
-            DeprecationWarning,
+            FutureWarning,
             stacklevel=2)
