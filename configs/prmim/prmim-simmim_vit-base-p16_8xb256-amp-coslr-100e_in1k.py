@@ -3,7 +3,10 @@
 # the encoder drops thrown tokens, a 7x7 depth-wise aggregator rebuilds them,
 # SimMIM's linear decoder and masked L1 loss follow. 100 epochs, warmup 10,
 # SimMIM's optimizer (lr 2e-4 per 512 images, clip 5).
-_base_ = ['../_base_/default_runtime.py']
+_base_ = [
+    '../_base_/datasets/imagenet_bs512_prmim_224.py',
+    '../_base_/default_runtime.py'
+]
 
 model = dict(
     type='PRMIMSimMIM',
@@ -29,40 +32,19 @@ model = dict(
         patch_size=16,
         loss=dict(type='PixelReconstructionLoss', criterion='L1', channel=3)))
 
+# the PR-MIM ImageNet data, with SimMIM's crop (0.67-1.0, 3:4-4:3) and
+# SimMIM's mask ratio, 256 images per GPU
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    _base_.train_pipeline[0],
     dict(
-        type='RandomResizedCrop',
-        scale=224,
+        _base_.train_pipeline[1],
         crop_ratio_range=(0.67, 1.0),
-        aspect_ratio_range=(3. / 4., 4. / 3.),
-        backend='pillow',
-        interpolation='bicubic'),
-    dict(type='RandomFlip', prob=0.5),
-    dict(
-        type='FurthestSampling',
-        input_size=224,
-        patch_size=16,
-        mask_ratio=0.6,
-        throw_ratio=0.3,
-        mode='furthest'),
-    dict(type='PackInputs', algorithm_keys=['throw_mask']),
+        aspect_ratio_range=(3. / 4., 4. / 3.)),
+    _base_.train_pipeline[2],
+    dict(_base_.train_pipeline[3], mask_ratio=0.6, throw_ratio=0.3),
+    _base_.train_pipeline[4],
 ]
-train_dataloader = dict(
-    batch_size=256,
-    num_workers=8,
-    # seeded anew each epoch; --resume continues exactly (see
-    # configs/_base_/datasets/imagenet_bs512_prmim_224.py)
-    persistent_workers=False,
-    worker_init_fn=dict(type='worker_init_per_epoch'),
-    pin_memory=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(
-        type='ImageNet',
-        data_root='data/imagenet/',
-        split='train',
-        pipeline=train_pipeline))
+train_dataloader = dict(batch_size=256, dataset=dict(pipeline=train_pipeline))
 
 optim_wrapper = dict(
     type='AmpOptimWrapper',
