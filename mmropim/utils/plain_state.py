@@ -9,7 +9,7 @@ tensors instead, and :func:`from_plain` rebuilds it
 (:class:`mmropim.engine.SafeCheckpointHook` calls them).
 """
 from collections import Counter, OrderedDict, deque
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from mmengine.logging import HistoryBuffer
@@ -24,6 +24,22 @@ def _numpy_array(array: np.ndarray) -> dict:
                         f'plain checkpoint (dtype {array.dtype})')
     return {TAG: 'ndarray', 'dtype': array.dtype.str,
             'shape': list(array.shape), 'data': array.ravel().tolist()}
+
+
+def _map_items(value: Any, convert: Callable[[Any], Any]) -> Any:
+    """``convert`` applied to every item of a dict, list or plain tuple (a
+    dict subclass other than ``OrderedDict`` becomes a ``dict``); any other
+    value unchanged."""
+    if isinstance(value, dict):
+        mapped = type(value)() if type(value) in (dict, OrderedDict) else {}
+        for key, item in value.items():
+            mapped[key] = convert(item)
+        return mapped
+    if isinstance(value, list):
+        return [convert(v) for v in value]
+    if isinstance(value, tuple) and type(value) is tuple:
+        return tuple(convert(v) for v in value)
+    return value
 
 
 def to_plain(value: Any) -> Any:
@@ -59,16 +75,7 @@ def to_plain(value: Any) -> Any:
     if isinstance(value, deque):
         return {TAG: 'deque', 'maxlen': value.maxlen,
                 'items': [to_plain(v) for v in value]}
-    if isinstance(value, dict):
-        plain = type(value)() if type(value) in (dict, OrderedDict) else {}
-        for key, item in value.items():
-            plain[key] = to_plain(item)
-        return plain
-    if isinstance(value, list):
-        return [to_plain(v) for v in value]
-    if isinstance(value, tuple) and type(value) is tuple:
-        return tuple(to_plain(v) for v in value)
-    return value
+    return _map_items(value, to_plain)
 
 
 def from_plain(value: Any) -> Any:
@@ -101,11 +108,4 @@ def from_plain(value: Any) -> Any:
         if kind is not None:
             raise ValueError(f'unknown {TAG} entry {kind!r} in a checkpoint '
                              '(written by a newer mmropim?)')
-        for key in list(value):
-            value[key] = from_plain(value[key])
-        return value
-    if isinstance(value, list):
-        return [from_plain(v) for v in value]
-    if isinstance(value, tuple) and type(value) is tuple:
-        return tuple(from_plain(v) for v in value)
-    return value
+    return _map_items(value, from_plain)

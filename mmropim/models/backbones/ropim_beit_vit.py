@@ -21,30 +21,26 @@ class ROPIMBEiTViT(ProjectedForwardMixin, BEiTViT):
     when it loads them).
 
     Args:
-        use_abs_pos_emb (bool): Defaults to False.
         use_rel_pos_bias (bool): Per-layer relative position bias.
             Defaults to False.
         use_shared_rel_pos_bias (bool): Defaults to True.
-        layer_scale_init_value (float): Defaults to 0.1.
         final_norm (bool): Defaults to True.
         out_type (str): Output of the plain forward. Defaults to 'featmap'.
-        **kwargs: Other arguments of ``BEiTViT``.
+        **kwargs: Other arguments of ``BEiTViT``, whose defaults
+            ``use_abs_pos_emb=False`` and ``layer_scale_init_value=0.1`` are
+            the authors'.
     """
 
     def __init__(self,
-                 use_abs_pos_emb: bool = False,
                  use_rel_pos_bias: bool = False,
                  use_shared_rel_pos_bias: bool = True,
-                 layer_scale_init_value: float = 0.1,
                  final_norm: bool = True,
                  out_type: str = 'featmap',
                  **kwargs) -> None:
         check_out_indices_kwarg(self, kwargs)
         super().__init__(
-            use_abs_pos_emb=use_abs_pos_emb,
             use_rel_pos_bias=use_rel_pos_bias,
             use_shared_rel_pos_bias=use_shared_rel_pos_bias,
-            layer_scale_init_value=layer_scale_init_value,
             final_norm=final_norm,
             out_type=out_type,
             **kwargs)

@@ -209,27 +209,19 @@ class TransferBEiTViT(LoudPretrainedMixin, WindowedAttentionMixin,
     Args:
         out_indices (Sequence[int]): Increasing layers (negative ones count
             from the end). Defaults to (3, 5, 7, 11).
-        use_abs_pos_emb (bool): Defaults to False.
-        use_rel_pos_bias (bool): Defaults to True.
-        use_shared_rel_pos_bias (bool): Defaults to False.
-        layer_scale_init_value (float): Defaults to 0.1.
-        final_norm (bool): Defaults to False.
         window_size (int, optional): ViTDet-style window attention; window
             layers get relative tables of the window's size, global layers
             of the whole grid (both resized from the checkpoint). At most
             the patch grid side; not combined with ``layer_cfgs``.
         global_indices (Sequence[int]): Layers with global attention; empty
             without ``window_size``.
-        **kwargs: Other arguments of ``BEiTViT``.
+        **kwargs: Other arguments of ``BEiTViT``, with its defaults: no
+            absolute position embedding, a relative position bias per layer,
+            layer scale 0.1, no final norm.
     """
 
     def __init__(self,
                  out_indices: Sequence[int] = (3, 5, 7, 11),
-                 use_abs_pos_emb: bool = False,
-                 use_rel_pos_bias: bool = True,
-                 use_shared_rel_pos_bias: bool = False,
-                 layer_scale_init_value: float = 0.1,
-                 final_norm: bool = False,
                  window_size: Optional[int] = None,
                  global_indices: Sequence[int] = (),
                  **kwargs) -> None:
@@ -250,14 +242,7 @@ class TransferBEiTViT(LoudPretrainedMixin, WindowedAttentionMixin,
                     window_size=(window_size, window_size))
                 for i in range(num_layers)
             ]
-        super().__init__(
-            out_indices=out_indices,
-            use_abs_pos_emb=use_abs_pos_emb,
-            use_rel_pos_bias=use_rel_pos_bias,
-            use_shared_rel_pos_bias=use_shared_rel_pos_bias,
-            layer_scale_init_value=layer_scale_init_value,
-            final_norm=final_norm,
-            **kwargs)
+        super().__init__(out_indices=out_indices, **kwargs)
         self.window_size = window_size
         self.global_indices = tuple(global_indices)
         check_window_fits(self)

@@ -44,21 +44,17 @@ class ROPIMNeck(PixelShuffleDecoder):
     Kept for one release, with a ``FutureWarning``.
 
     Args:
-        in_channels (int): Channels of the encoder feature map.
-        patch_size (int): Patch size p of the encoder (its total stride).
-        out_channels (int): Channels of the reconstructed image.
-            Defaults to 3.
-        init_cfg (dict, optional): Initialization config. Defaults to None.
+        in_channels (int): As in ``PixelShuffleDecoder``.
+        patch_size (int): ``PixelShuffleDecoder``'s ``encoder_stride``.
+        out_channels (int): ``PixelShuffleDecoder``'s ``in_chans``.
+        **kwargs: ``init_cfg``.
     """
 
-    def __init__(self,
-                 in_channels: int,
-                 patch_size: int,
-                 out_channels: int = 3,
-                 init_cfg: Optional[dict] = None) -> None:
+    def __init__(self, in_channels: int, patch_size: int,
+                 out_channels: int = 3, **kwargs) -> None:
         check_positive_int(patch_size, 'patch_size')
         check_positive_int(out_channels, 'out_channels')
-        super().__init__(in_channels, patch_size, out_channels, init_cfg)
+        super().__init__(in_channels, patch_size, out_channels, **kwargs)
         warnings.warn(
             'ROPIMNeck is deprecated and will be removed in the next '
             'release: it is MMPretrain\'s SimMIMLinearDecoder, use '

@@ -33,8 +33,37 @@ def collect_masks(data_samples: List[DataSample],
     return (torch.stack(masks).to(device), torch.stack(throws).to(device))
 
 
+class PipelineMaskSelfSupervisor(BaseSelfSupervisor):
+    """Base of the algorithms whose ``mask`` and ``throw_mask`` come from
+    ``FurthestSampling`` in the data pipeline: :meth:`loss` stacks them,
+    splits the tokens and hands both to :meth:`loss_on_split`."""
+
+    def loss(self, inputs: torch.Tensor, data_samples: List[DataSample],
+             **kwargs) -> Dict[str, torch.Tensor]:
+        """Compute the loss of a batch.
+
+        Args:
+            inputs (torch.Tensor): (B, C, H, W) normalized images.
+            data_samples (list[DataSample]): Samples with ``mask`` and
+                ``throw_mask`` from ``FurthestSampling``.
+
+        Returns:
+            dict[str, torch.Tensor]: ``loss`` and any logged scalars.
+        """
+        mask, throw_mask = collect_masks(data_samples, inputs.device)
+        return self.loss_on_split(inputs, mask, throw_mask,
+                                  split_tokens(mask, throw_mask))
+
+    def loss_on_split(self, inputs: torch.Tensor, mask: torch.Tensor,
+                      throw_mask: torch.Tensor,
+                      split: TokenSplit) -> Dict[str, torch.Tensor]:
+        """The loss given the (B, h, w) mask and throw mask and their token
+        split."""
+        raise NotImplementedError
+
+
 @MODELS.register_module()
-class PRMIM(BaseSelfSupervisor):
+class PRMIM(PipelineMaskSelfSupervisor):
     """MAE with PR-MIM's progressive partial reconstruction.
 
     `PR-MIM: Delving Deeper into Partial Reconstruction in Masked Image
@@ -50,19 +79,10 @@ class PRMIM(BaseSelfSupervisor):
         **kwargs: Other arguments of ``BaseSelfSupervisor``.
     """
 
-    def loss(self, inputs: torch.Tensor, data_samples: List[DataSample],
-             **kwargs) -> Dict[str, torch.Tensor]:
-        """Compute the PR-MIM loss of a batch.
-
-        Args:
-            inputs (torch.Tensor): (B, 3, H, W) normalized images.
-            data_samples (list[DataSample]): Samples with ``mask`` and
-                ``throw_mask`` from ``FurthestSampling``.
-
-        Returns:
-            dict[str, torch.Tensor]: ``{'loss': scalar}``.
-        """
-        mask, throw_mask = collect_masks(data_samples, inputs.device)
+    def loss_on_split(self, inputs: torch.Tensor, mask: torch.Tensor,
+                      throw_mask: torch.Tensor,
+                      split: TokenSplit) -> Dict[str, torch.Tensor]:
+        """PR-MIM's loss over all masked tokens, and MFF's fusion weights."""
         num_patches = getattr(self.neck, 'num_patches', None)
         if num_patches is not None and num_patches != mask[0].numel():
             raise ValueError(
@@ -70,7 +90,6 @@ class PRMIM(BaseSelfSupervisor):
                 f'FurthestSampling hold {mask[0].numel()} tokens (a '
                 f'{tuple(mask.shape[-2:])} grid): set num_patches to '
                 f'{mask[0].numel()}, (input_size / patch_size) ** 2')
-        split: TokenSplit = split_tokens(mask, throw_mask)
         encoded = self.backbone(inputs, token_split=split)
         decoded = self.neck(encoded[0], split.ids_decoded)
         losses = dict(loss=self.head.loss(decoded, split, inputs, mask))

@@ -1,16 +1,14 @@
-from typing import Dict, List
+from typing import Dict
 
 import torch
-from mmpretrain.models import BaseSelfSupervisor
 from mmpretrain.registry import MODELS
-from mmpretrain.structures import DataSample
 
-from ..utils import split_tokens
-from .prmim import collect_masks
+from ..utils import TokenSplit
+from .prmim import PipelineMaskSelfSupervisor
 
 
 @MODELS.register_module()
-class PRMIMSimMIM(BaseSelfSupervisor):
+class PRMIMSimMIM(PipelineMaskSelfSupervisor):
     """SimMIM on a plain ViT with PR-MIM's partial reconstruction.
 
     Thrown masked tokens are dropped from the encoder input; the aggregator
@@ -24,20 +22,11 @@ class PRMIMSimMIM(BaseSelfSupervisor):
         **kwargs: Other arguments of ``BaseSelfSupervisor``.
     """
 
-    def loss(self, inputs: torch.Tensor, data_samples: List[DataSample],
-             **kwargs) -> Dict[str, torch.Tensor]:
-        """Compute the masked L1 loss of a batch.
-
-        Args:
-            inputs (torch.Tensor): (B, 3, H, W) normalized images.
-            data_samples (list[DataSample]): Samples with ``mask`` and
-                ``throw_mask`` from ``FurthestSampling``.
-
-        Returns:
-            dict[str, torch.Tensor]: ``{'loss': scalar}``.
-        """
-        mask, throw_mask = collect_masks(data_samples, inputs.device)
-        split = split_tokens(mask, throw_mask)
+    def loss_on_split(self, inputs: torch.Tensor, mask: torch.Tensor,
+                      throw_mask: torch.Tensor,
+                      split: TokenSplit) -> Dict[str, torch.Tensor]:
+        """SimMIM's masked L1 loss over the masked tokens that get a
+        prediction (all of them with an aggregator)."""
         latent = self.backbone(inputs, mask, split.ids_decoded)
         reconstruction = self.neck(latent, split, tuple(mask.shape[-2:]))
         supervised = mask.bool()
