@@ -93,15 +93,3 @@ def torch_device(text: str) -> str:
                 f'{text!r} asked for, but only {torch.cuda.device_count()} '
                 'CUDA device(s) are visible')
     return text
-
-
-def add_device_and_out_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--device`` (CUDA when present) and ``--out FILE.json`` of the
-    benchmarks."""
-    import torch
-    parser.add_argument(
-        '--device',
-        type=torch_device,
-        default='cuda' if torch.cuda.is_available() else 'cpu')
-    parser.add_argument(
-        '--out', type=output_file, help='also write the figures as JSON')

@@ -10,19 +10,28 @@ from mmengine.config import Config, ConfigDict, DictAction
 
 from mmropim.utils.checkpoint_compat import (TRUST_CHECKPOINT_HELP,
                                              install_safe_checkpoint_loader)
+from tools.argument_types import output_dir
 
 DOWNSTREAM_SCOPES = ('mmseg', 'mmdet')
 
 
-def add_run_arguments(parser: argparse.ArgumentParser, job: str) -> None:
-    """The flags ``tools/train.py`` and ``tools/test.py`` share:
-    ``--cfg-options``, ``--launcher``, ``--trust-checkpoint`` and the
-    launcher's ``--local-rank``.
+def run_parser(description: str, job: str,
+               work_dir_help: str) -> argparse.ArgumentParser:
+    """A parser with what ``tools/train.py`` and ``tools/test.py`` share:
+    the config, ``--work-dir``, ``--amp``, ``--cfg-options``,
+    ``--launcher``, ``--trust-checkpoint`` and the launcher's
+    ``--local-rank``.
 
     Args:
-        parser (argparse.ArgumentParser): The tool's parser.
-        job (str): ``'training'`` or ``'testing'``, for the help text.
+        description (str): What the tool does.
+        job (str): ``'training'`` or ``'testing'``, for the help texts.
+        work_dir_help (str): What the tool writes into ``--work-dir``.
     """
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument('config', help='config file path')
+    parser.add_argument('--work-dir', type=output_dir, help=work_dir_help)
+    parser.add_argument(
+        '--amp', action='store_true', help=f'mixed precision {job}')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -36,6 +45,7 @@ def add_run_arguments(parser: argparse.ArgumentParser, job: str) -> None:
     parser.add_argument(
         '--trust-checkpoint', action='store_true', help=TRUST_CHECKPOINT_HELP)
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    return parser
 
 
 def parse_run_arguments(parser: argparse.ArgumentParser,

@@ -14,9 +14,9 @@ if REPO_ROOT not in sys.path:
 from mmengine.runner import Runner
 
 import mmropim  # noqa: F401  (registers components)
-from tools.argument_types import existing_file, output_dir, output_file
-from tools.run_config import (add_run_arguments, parse_run_arguments,
-                              run_config_from_args)
+from tools.argument_types import existing_file, output_file
+from tools.run_config import (parse_run_arguments, run_config_from_args,
+                              run_parser)
 
 METRICS_FORMATS = ('.json', '.yaml', '.yml', '.pkl', '.pickle')
 
@@ -32,19 +32,14 @@ def metrics_file(text: str) -> str:
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Test a checkpoint')
-    parser.add_argument('config', help='config file path')
+    parser = run_parser('Test a checkpoint', 'testing',
+                        'folder for the evaluation log')
     parser.add_argument(
         'checkpoint', type=existing_file, help='checkpoint file')
-    parser.add_argument(
-        '--work-dir', type=output_dir, help='folder for the evaluation log')
     parser.add_argument(
         '--out',
         type=metrics_file,
         help='dump the metrics to this file (.json, .yaml or .pkl)')
-    parser.add_argument(
-        '--amp', action='store_true', help='mixed precision inference')
-    add_run_arguments(parser, 'testing')
     return parse_run_arguments(parser, argv)
 
 

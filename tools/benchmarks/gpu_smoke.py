@@ -20,8 +20,6 @@
         [--parts smoke compare] [--out gpu_smoke.json]
     python tools/benchmarks/gpu_smoke.py --device cpu --tiny   # CPU check
 """
-import argparse
-import json
 import os
 import os.path as osp
 import statistics
@@ -37,17 +35,16 @@ if REPO_ROOT not in sys.path:
 from mmengine.config import Config
 from mmengine.dataset import Compose, default_collate
 from mmengine.hub import get_config
-from mmengine.logging import MMLogger
 from mmengine.optim import build_optim_wrapper
-from mmengine.registry import init_default_scope
 from mmpretrain.registry import MODELS
 
 import mmropim  # noqa: F401
 from tools.analysis.check_configs import (CONFIG_ROOT, full_size_configs,
                                           group_by_setting, map_amp_to_device,
                                           narrow_model, smooth_images)
-from tools.argument_types import (add_device_and_out_arguments, existing_file,
-                                  positive_int)
+from tools.argument_types import existing_file, positive_int
+from tools.benchmarks.common import (benchmark_parser, start_benchmark,
+                                     write_out_json)
 from tools.benchmarks.timing import interleaved_median_ms, timed_ms
 
 PRETRAIN_TYPES = ('ROPIM', 'PRMIM', 'PRMIMSimMIM')
@@ -224,7 +221,7 @@ def config_setting(name: str, relpath: str) -> tuple:
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = benchmark_parser(__doc__, batch_size=None, repeats=5)
     parser.add_argument(
         '--configs',
         nargs='*',
@@ -235,16 +232,11 @@ def parse_args(argv=None):
                         choices=['smoke', 'compare'])
     parser.add_argument('--iters', type=positive_int,
                         help='smoke steps per setting (default 20, --tiny 4)')
-    parser.add_argument('--repeats', type=positive_int, default=5,
-                        help='timed rounds of the comparisons')
-    parser.add_argument('--batch-size', type=positive_int,
-                        help='per-GPU batch (default: each config\'s)')
     parser.add_argument('--width-divisor', type=positive_int, default=1,
                         help='divide every width (narrow models)')
     parser.add_argument('--tiny', action='store_true',
                         help='CPU check: widths / 16, batch 4, 4 steps, 2 '
                         'timed rounds (unless given)')
-    add_device_and_out_arguments(parser)
     args = parser.parse_args(argv)
     if args.tiny:
         args.width_divisor = max(args.width_divisor, 16)
@@ -258,8 +250,7 @@ def parse_args(argv=None):
 def main():
     args = parse_args()
     device = torch.device(args.device)
-    MMLogger.get_instance('gpu_smoke', log_level='WARNING')
-    init_default_scope('mmpretrain')
+    start_benchmark('gpu_smoke')
     torch.manual_seed(0)
     np.random.seed(0)
     pool = list(smooth_images(256 if not args.tiny else 16, 256).numpy())
@@ -328,9 +319,7 @@ def main():
                 print(f'  {row["method"]:<13} {row["step_ms"]:9.1f} ms '
                       f'({row["time_x_first"]:.3f}x), '
                       f'{row["images_per_s"]:.0f} img/s{memory}')
-    if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(report, f, indent=2)
+    write_out_json(args, report)
     failed = [
         r for r in report['smoke'] if 'error' in r
         or not (r['finite'] and r['nonzero'] and r['falling'])

@@ -16,9 +16,7 @@ run on one device with the same images:
     python tools/benchmarks/prmim_cost.py [--batch-size 4] [--repeats 3]
         [--device cpu|cuda] [--out prmim_cost.json]
 """
-import argparse
 import copy
-import json
 import math
 import os.path as osp
 import random
@@ -27,9 +25,7 @@ import time
 
 import numpy as np
 import torch
-from mmengine.config import Config
-from mmengine.logging import MMLogger
-from mmengine.registry import init_default_scope
+from mmengine.hub import get_config
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO_ROOT not in sys.path:
@@ -39,30 +35,14 @@ from mmpretrain.registry import MODELS, TRANSFORMS
 from mmpretrain.structures import DataSample
 
 import mmropim  # noqa: F401
-from tools.argument_types import add_device_and_out_arguments, positive_int
+from tools.benchmarks.common import (benchmark_parser, load_config,
+                                     start_benchmark, write_out_json)
 from tools.benchmarks.flops import count_flops
 from tools.benchmarks.timing import interleaved_median_ms
 
-CONFIG = osp.join(
-    osp.dirname(__file__), '..', '..', 'configs', 'prmim',
-    'prmim_vit-base-p16_8xb512-amp-coslr-100e_in1k.py')
-MAE_MODEL = dict(
-    type='MAE',
-    backbone=dict(type='MAEViT', arch='b', patch_size=16, mask_ratio=0.75),
-    neck=dict(
-        type='MAEPretrainDecoder',
-        patch_size=16,
-        in_chans=3,
-        embed_dim=768,
-        decoder_embed_dim=512,
-        decoder_depth=8,
-        decoder_num_heads=16,
-        mlp_ratio=4.),
-    head=dict(
-        type='MAEPretrainHead',
-        norm_pix=True,
-        patch_size=16,
-        loss=dict(type='PixelReconstructionLoss', criterion='L2')))
+CONFIG = 'prmim/prmim_vit-base-p16_8xb512-amp-coslr-100e_in1k.py'
+# MMPretrain's own MAE ViT-B/16 model, as its MAE configs build it
+MAE_CONFIG = 'mmpretrain::_base_/models/mae_vit-base-p16.py'
 THROW_RATIOS = (0.0, 0.25, 0.5, 0.65)
 
 
@@ -133,12 +113,12 @@ def masked_samples(batch, throw_ratio, mode):
 
 
 def build_models(device):
-    cfg = Config.fromfile(CONFIG)
+    cfg = load_config(CONFIG)
     prmim = MODELS.build(cfg.model)
     partial_cfg = copy.deepcopy(cfg.model)
     partial_cfg.head.aggregator = None
     partial = MODELS.build(partial_cfg)
-    mae = MODELS.build(MAE_MODEL)
+    mae = MODELS.build(get_config(MAE_CONFIG).model)
     for model in (prmim, partial, mae):
         model.init_weights()
         model.to(device).train()
@@ -146,18 +126,14 @@ def build_models(device):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--batch-size', type=positive_int, default=4)
-    parser.add_argument('--repeats', type=positive_int, default=3)
-    add_device_and_out_arguments(parser)
-    return parser.parse_args(argv)
+    return benchmark_parser(__doc__, batch_size=4,
+                            repeats=3).parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
     device = torch.device(args.device)
-    MMLogger.get_instance('prmim_cost', log_level='WARNING')
-    init_default_scope('mmpretrain')
+    start_benchmark('prmim_cost')
     torch.manual_seed(0)
     np.random.seed(0)
 
@@ -244,19 +220,13 @@ def main(argv=None):
     print(f'furthest sampling per image (data worker): {sampling_ms:.3f} ms '
           f'vectorized vs {python_loop_ms:.2f} ms plain-Python loop '
           f'({python_loop_ms / sampling_ms:.0f}x)')
-    if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(
-                dict(
-                    device=str(device),
-                    batch_size=args.batch_size,
-                    torch=torch.__version__,
-                    rows=rows,
-                    aggregator_gflops=aggregator_gflops,
-                    furthest_sampling_ms_per_image=sampling_ms,
-                    python_loop_ms_per_image=python_loop_ms),
-                f,
-                indent=2)
+    write_out_json(
+        args,
+        dict(device=str(device), batch_size=args.batch_size,
+             torch=torch.__version__, rows=rows,
+             aggregator_gflops=aggregator_gflops,
+             furthest_sampling_ms_per_image=sampling_ms,
+             python_loop_ms_per_image=python_loop_ms))
 
 
 if __name__ == '__main__':

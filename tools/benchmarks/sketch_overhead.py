@@ -11,15 +11,10 @@ Measured side by side in one run, on one device:
     python tools/benchmarks/sketch_overhead.py [--batch-size 8] [--repeats 5]
         [--device cpu|cuda] [--out sketch_overhead.json]
 """
-import argparse
-import json
 import os.path as osp
 import sys
 
 import torch
-from mmengine.config import Config
-from mmengine.logging import MMLogger
-from mmengine.registry import init_default_scope
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO_ROOT not in sys.path:
@@ -29,20 +24,16 @@ from mmpretrain.registry import MODELS
 
 import mmropim  # noqa: F401
 from mmropim.models import CountSketch
-from tools.argument_types import add_device_and_out_arguments, positive_int
+from tools.benchmarks.common import (benchmark_parser, load_config,
+                                     start_benchmark, write_out_json)
 from tools.benchmarks.timing import median_ms
 
-CONFIG = osp.join(
-    osp.dirname(__file__), '..', '..', 'configs', 'ropim',
-    'ropim_beit-base-p16_8xb256-amp-coslr-300e_in1k.py')
+CONFIG = 'ropim/ropim_beit-base-p16_8xb256-amp-coslr-300e_in1k.py'
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--batch-size', type=positive_int, default=8)
-    parser.add_argument('--repeats', type=positive_int, default=5)
-    add_device_and_out_arguments(parser)
-    return parser.parse_args(argv)
+    return benchmark_parser(__doc__, batch_size=8,
+                            repeats=5).parse_args(argv)
 
 
 def main(argv=None):
@@ -50,9 +41,8 @@ def main(argv=None):
     device = torch.device(args.device)
     torch.manual_seed(0)
 
-    MMLogger.get_instance('sketch_overhead', log_level='WARNING')
-    init_default_scope('mmpretrain')
-    cfg = Config.fromfile(CONFIG)
+    start_benchmark('sketch_overhead')
+    cfg = load_config(CONFIG)
     model = MODELS.build(cfg.model).to(device)
     model.init_weights()
     model.train()
@@ -112,9 +102,7 @@ def main(argv=None):
     print(f'sketch share of the step: {100 * fast_ms / step_ms:.3f}% '
           f'(target < 1%)')
     print(f'dense / fast: {dense_ms / fast_ms:.2f}x')
-    if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(result, f, indent=2)
+    write_out_json(args, result)
 
 
 if __name__ == '__main__':

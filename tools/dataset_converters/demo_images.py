@@ -111,32 +111,42 @@ def write_imagenet_style(out_dir: str,
     if size < 8:
         raise ValueError(f'size must be at least 8 pixels, got {size}')
     rng = np.random.default_rng(seed)
-    counts = {'train': 0, 'val': 0}
-    lines = {'train': [], 'val': []}
+    writer = ClassFolderWriter(out_dir)
     for label, (name, load) in enumerate(sorted(source_images().items())):
         image = _to_rgb_uint8(load())
         for split, num in (('train', train_per_class),
                            ('val', val_per_class)):
-            folder = osp.join(out_dir, split, name)
-            os.makedirs(folder, exist_ok=True)
             for i, crop in enumerate(random_crops(image, num, size, rng)):
-                filename = f'{name}_{i:04d}.png'
-                crop.save(osp.join(folder, filename))
-                lines[split].append(f'{name}/{filename} {label}')
-                counts[split] += 1
-    write_meta_files(out_dir, lines)
-    return counts
+                writer.add(split, name, label, f'{name}_{i:04d}.png', crop)
+    return writer.finish()
 
 
-def write_meta_files(out_dir: str, lines: Dict[str, List[str]]) -> None:
-    """Write MMPretrain's annotation lists: ``meta/<split>.txt`` with one
-    ``relative/path.png label`` line per image.
+class ClassFolderWriter:
+    """Writes an ImageNet-style tree: ``<split>/<class>/<file>`` images and
+    MMPretrain's annotation lists ``meta/<split>.txt`` (one
+    ``<class>/<file> <label>`` line per image).
 
     Args:
         out_dir (str): The data set root.
-        lines (dict[str, list[str]]): Split name -> its lines.
     """
-    os.makedirs(osp.join(out_dir, 'meta'), exist_ok=True)
-    for split, split_lines in lines.items():
-        with open(osp.join(out_dir, 'meta', f'{split}.txt'), 'w') as f:
-            f.write('\n'.join(split_lines) + '\n')
+
+    def __init__(self, out_dir: str) -> None:
+        self.out_dir = out_dir
+        self.lines: Dict[str, List[str]] = {'train': [], 'val': []}
+
+    def add(self, split: str, class_name: str, label: int, filename: str,
+            image: Image.Image) -> None:
+        """Save ``image`` as ``<split>/<class_name>/<filename>``."""
+        folder = osp.join(self.out_dir, split, class_name)
+        os.makedirs(folder, exist_ok=True)
+        image.save(osp.join(folder, filename))
+        self.lines[split].append(f'{class_name}/{filename} {label}')
+
+    def finish(self) -> Dict[str, int]:
+        """Write the annotation lists; returns the images per split."""
+        os.makedirs(osp.join(self.out_dir, 'meta'), exist_ok=True)
+        for split, lines in self.lines.items():
+            with open(osp.join(self.out_dir, 'meta', f'{split}.txt'),
+                      'w') as f:
+                f.write('\n'.join(lines) + '\n')
+        return {split: len(lines) for split, lines in self.lines.items()}

@@ -16,7 +16,7 @@ from typing import Dict
 import numpy as np
 from PIL import Image
 
-from .demo_segmentation import crop_corners, stardist_nuclei
+from .demo_segmentation import nuclei_crops
 
 
 def instance_annotations(labels: np.ndarray, image_id: int,
@@ -52,40 +52,31 @@ def instance_annotations(labels: np.ndarray, image_id: int,
 
 
 def write_coco_style(out_dir: str,
-                     crop_size: int = 128,
-                     num_train: int = 24,
-                     seed: int = 0,
-                     min_area: int = 16) -> Dict[str, int]:
+                     min_area: int = 16,
+                     **crop_args) -> Dict[str, int]:
     """Write image crops and COCO instance annotations.
 
     Args:
         out_dir (str): Root folder.
-        crop_size (int): Side of the square crops. Defaults to 128.
-        num_train (int): Random training crops. Defaults to 24.
-        seed (int): Random seed.
         min_area (int): Smallest instance area kept, in pixels.
+        **crop_args: Arguments of :func:`.demo_segmentation.nuclei_crops`.
 
     Returns:
         dict[str, int]: Number of annotations per split.
     """
-    image, labels = stardist_nuclei()
     counts = {}
     os.makedirs(osp.join(out_dir, 'annotations'), exist_ok=True)
-    for split, corners in crop_corners(image.shape[:2], crop_size, num_train,
-                                       seed).items():
+    for split, pairs in nuclei_crops(**crop_args).items():
         name = 'train' if split == 'training' else 'val'
         os.makedirs(osp.join(out_dir, name), exist_ok=True)
         images, annotations = [], []
-        for i, (top, left) in enumerate(corners):
-            window = (slice(top, top + crop_size),
-                      slice(left, left + crop_size))
+        for i, (image, labels) in enumerate(pairs):
             filename = f'nuclei_{i:04d}.png'
-            Image.fromarray(image[window]).save(
-                osp.join(out_dir, name, filename))
+            Image.fromarray(image).save(osp.join(out_dir, name, filename))
             images.append(
-                dict(id=i + 1, file_name=filename, height=crop_size,
-                     width=crop_size))
-            annotations += instance_annotations(labels[window], i + 1,
+                dict(id=i + 1, file_name=filename, height=image.shape[0],
+                     width=image.shape[1]))
+            annotations += instance_annotations(labels, i + 1,
                                                 len(annotations) + 1,
                                                 min_area)
         with open(osp.join(out_dir, 'annotations',

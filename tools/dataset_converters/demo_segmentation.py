@@ -15,7 +15,7 @@ quarter, so the splits do not overlap::
 import importlib.util
 import os
 import os.path as osp
-from typing import Dict, Tuple
+from typing import Dict, List, Tuple
 
 import numpy as np
 from PIL import Image
@@ -67,33 +67,49 @@ def crop_corners(image_hw: Tuple[int, int], crop_size: int, num_train: int,
     return dict(training=training, validation=validation)
 
 
-def write_ade20k_style(out_dir: str,
-                       crop_size: int = 128,
-                       num_train: int = 24,
-                       seed: int = 0) -> Dict[str, int]:
-    """Write image / index-mask PNG pairs in ADE20K's folder layout.
+def nuclei_crops(crop_size: int = 128,
+                 num_train: int = 24,
+                 seed: int = 0) -> Dict[str, List[Tuple[np.ndarray,
+                                                        np.ndarray]]]:
+    """Crops of the nuclei image and of its instance labels per split.
 
     Args:
-        out_dir (str): Root folder.
         crop_size (int): Side of the square crops. Defaults to 128.
         num_train (int): Random training crops. Defaults to 24.
         seed (int): Random seed.
 
     Returns:
-        dict[str, int]: Number of pairs per split.
+        dict[str, list]: ``training`` and ``validation`` lists of (uint8
+        RGB crop, int64 instance-label crop) pairs.
     """
     image, labels = stardist_nuclei()
-    semantic = (labels > 0).astype(np.uint8)
-    crops = crop_corners(image.shape[:2], crop_size, num_train, seed)
-    for split, corners in crops.items():
+    crops = {}
+    for split, corners in crop_corners(image.shape[:2], crop_size, num_train,
+                                       seed).items():
+        windows = [(slice(top, top + crop_size),
+                    slice(left, left + crop_size)) for top, left in corners]
+        crops[split] = [(image[w], labels[w]) for w in windows]
+    return crops
+
+
+def write_ade20k_style(out_dir: str, **crop_args) -> Dict[str, int]:
+    """Write image / index-mask PNG pairs in ADE20K's folder layout.
+
+    Args:
+        out_dir (str): Root folder.
+        **crop_args: Arguments of :func:`nuclei_crops`.
+
+    Returns:
+        dict[str, int]: Number of pairs per split.
+    """
+    crops = nuclei_crops(**crop_args)
+    for split, pairs in crops.items():
         os.makedirs(osp.join(out_dir, 'images', split), exist_ok=True)
         os.makedirs(osp.join(out_dir, 'annotations', split), exist_ok=True)
-        for i, (top, left) in enumerate(corners):
-            window = (slice(top, top + crop_size), slice(left,
-                                                         left + crop_size))
+        for i, (image, labels) in enumerate(pairs):
             name = f'nuclei_{i:04d}.png'
-            Image.fromarray(image[window]).save(
+            Image.fromarray(image).save(
                 osp.join(out_dir, 'images', split, name))
-            Image.fromarray(semantic[window]).save(
+            Image.fromarray((labels > 0).astype(np.uint8)).save(
                 osp.join(out_dir, 'annotations', split, name))
-    return {split: len(corners) for split, corners in crops.items()}
+    return {split: len(pairs) for split, pairs in crops.items()}
