@@ -3,7 +3,6 @@
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
         [--auto-scale-lr] [--cfg-options key=value ...] [--launcher pytorch]
 """
-import argparse
 import os
 import os.path as osp
 import sys
@@ -15,16 +14,14 @@ if REPO_ROOT not in sys.path:
 from mmengine.runner import Runner
 
 import mmropim  # noqa: F401  (registers components)
-from tools.argument_types import output_dir
-from tools.run_config import (add_run_arguments, parse_run_arguments,
-                              run_config_from_args)
+from mmropim.models import check_pipeline_mask_config
+from tools.run_config import (parse_run_arguments, run_config_from_args,
+                              run_parser)
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Train a model')
-    parser.add_argument('config', help='config file path')
-    parser.add_argument(
-        '--work-dir', type=output_dir, help='folder for logs and checkpoints')
+    parser = run_parser('Train a model', 'training',
+                        'folder for logs and checkpoints')
     parser.add_argument(
         '--resume',
         nargs='?',
@@ -32,8 +29,6 @@ def parse_args(argv=None):
         const='auto',
         help='resume from the given checkpoint, or from the latest one in '
         'the work dir when no path is given')
-    parser.add_argument(
-        '--amp', action='store_true', help='automatic mixed precision')
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
@@ -48,13 +43,13 @@ def parse_args(argv=None):
         action='store_true',
         help='decode every training image before training and name all '
         'the unreadable ones (tools/analysis/check_data.py)')
-    add_run_arguments(parser, 'training')
     return parse_run_arguments(parser, argv)
 
 
 def main():
     args = parse_args()
     cfg = run_config_from_args(args)
+    check_pipeline_mask_config(cfg)
     if args.no_validate:
         cfg.val_cfg = None
         cfg.val_dataloader = None

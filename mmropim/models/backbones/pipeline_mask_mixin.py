@@ -1,4 +1,4 @@
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 from mmpretrain.models import VisionTransformer
@@ -19,7 +19,24 @@ class PipelineMaskMixin(ViTTokenPathMixin):
     :class:`TokenSplit`, and returns what the parent returns: ``(latent,
     mask, ids_restore, ...)``. No weight is added: checkpoints load into the
     parent class and into ``VisionTransformer`` as they are.
+
+    The parent's ``mask_ratio`` is accepted so that configs inheriting
+    MMPretrain's MAE / MFF encoders build, but the mask is the pipeline's:
+    when it is given, a batch whose mask ratio differs is an error that
+    says to set ``FurthestSampling``'s ``mask_ratio`` instead.
+
+    Args:
+        mask_ratio (float, optional): What ``FurthestSampling`` must mask;
+            None (default) checks nothing.
+        **kwargs: Arguments of the parent encoder.
     """
+
+    def __init__(self, *args, mask_ratio: Optional[float] = None,
+                 **kwargs) -> None:
+        if mask_ratio is not None:
+            kwargs['mask_ratio'] = mask_ratio
+        super().__init__(*args, **kwargs)
+        self.expected_mask_ratio = mask_ratio
 
     def forward(self, x: torch.Tensor,
                 token_split: TokenSplit = None) -> Tuple:
@@ -45,6 +62,7 @@ class PipelineMaskMixin(ViTTokenPathMixin):
             return VisionTransformer.forward(self, x)
         patches, grid_hw = self.embed_patches(x)
         self.check_patch_grid(grid_hw)
+        self.check_mask_ratio(token_split, grid_hw[0] * grid_hw[1])
         # as MAEViT's masked forward: no dropout or pre-norm after position
         tokens = self.add_class_token_and_position(
             patches,
@@ -76,6 +94,23 @@ class PipelineMaskMixin(ViTTokenPathMixin):
                 f'grid) but got {grid_hw[0] * patch}x{grid_hw[1] * patch} '
                 f'images (a {tuple(grid_hw)} grid): set img_size to the '
                 'training input size')
+
+    def check_mask_ratio(self, token_split: TokenSplit,
+                         num_tokens: int) -> None:
+        """Raise if ``mask_ratio`` was given and the pipeline's mask has
+        another ratio (it would be silently ignored)."""
+        if self.expected_mask_ratio is None:
+            return
+        num_masked = num_tokens - token_split.ids_visible.shape[1]
+        if abs(num_masked - num_tokens * self.expected_mask_ratio) >= 1:
+            raise ValueError(
+                f'{type(self).__name__}.mask_ratio='
+                f'{self.expected_mask_ratio} but the data pipeline masks '
+                f'{num_masked} of {num_tokens} tokens '
+                f'({num_masked / num_tokens:.3f}): the mask comes from '
+                f'FurthestSampling, set its mask_ratio='
+                f'{self.expected_mask_ratio} (or drop the backbone\'s '
+                'mask_ratio, which only checks it)')
 
     def random_masking(self, x: torch.Tensor, mask_ratio: float = 0.75):
         """Not used: the data pipeline draws the mask."""

@@ -15,5 +15,6 @@ class PRMIMViT(PipelineMaskMixin, MAEViT):
 
     Args:
         **kwargs: Arguments of ``MAEViT`` (arch, img_size, patch_size, ...);
-            ``mask_ratio`` is unused.
+            ``mask_ratio`` only checks the pipeline's mask (see
+            :class:`PipelineMaskMixin`).
     """

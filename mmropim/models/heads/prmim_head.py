@@ -58,6 +58,7 @@ class PRMIMHead(BaseModule):
         check_positive_int(patch_size, 'patch_size')
         check_positive_int(in_chans, 'in_chans')
         self.patch_size = patch_size
+        self.in_chans = in_chans
         self.norm_pix = norm_pix
         self.aggregator = build_aggregator(aggregator, in_channels)
         self.norm = build_norm_layer(norm_cfg, in_channels)[1]

@@ -34,6 +34,12 @@ class PRMIMDecoder(BaseModule):
         decoder_num_heads (int): Attention heads. Defaults to 16.
         mlp_ratio (float): FFN width ratio. Defaults to 4.
         norm_cfg (dict): Norm of the blocks. Defaults to LN, eps 1e-6.
+        patch_size (int, optional): ``MAEPretrainDecoder``'s patch size,
+            accepted so that configs inheriting MMPretrain's MAE neck build:
+            PR-MIM predicts pixels in ``PRMIMHead``, and ``PRMIM`` checks
+            that the head has the same. Defaults to None.
+        in_chans (int, optional): ``MAEPretrainDecoder``'s image channels,
+            checked against the head's likewise. Defaults to None.
         init_cfg (dict | list, optional): Initialization config.
     """
 
@@ -45,8 +51,16 @@ class PRMIMDecoder(BaseModule):
                  decoder_num_heads: int = 16,
                  mlp_ratio: float = 4.,
                  norm_cfg: dict = dict(type='LN', eps=1e-6),
+                 patch_size: Optional[int] = None,
+                 in_chans: Optional[int] = None,
                  init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        for name, value in (('patch_size', patch_size),
+                            ('in_chans', in_chans)):
+            if value is not None:
+                check_positive_int(value, name)
+        self.patch_size = patch_size
+        self.in_chans = in_chans
         check_positive_int(num_patches, 'num_patches')
         if round(num_patches**.5)**2 != num_patches:
             raise ValueError(

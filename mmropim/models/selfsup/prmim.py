@@ -1,10 +1,13 @@
-from typing import Dict, List, Tuple
+from typing import Dict, Iterator, List, Tuple
 
 import torch
 from mmpretrain.models import BaseSelfSupervisor
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
+from ..backbones.pipeline_mask_mixin import PipelineMaskMixin
+from ..heads import PRMIMHead
+from ..necks import PRMIMDecoder
 from ..utils import TokenSplit, split_tokens
 
 
@@ -33,10 +36,79 @@ def collect_masks(data_samples: List[DataSample],
     return (torch.stack(masks).to(device), torch.stack(throws).to(device))
 
 
+def _pipeline_types(dataset_cfg) -> Iterator[str]:
+    """Transform type names of a dataset config and of its wrapped ones."""
+    if not isinstance(dataset_cfg, dict):
+        return
+    for transform in dataset_cfg.get('pipeline') or []:
+        kind = transform.get('type') if isinstance(transform, dict) else None
+        name = kind if isinstance(kind, str) else getattr(kind, '__name__', '')
+        yield name.split('.')[-1]
+    inner = dataset_cfg.get('datasets') or []
+    for child in [dataset_cfg.get('dataset'), *inner]:
+        yield from _pipeline_types(child)
+
+
+def check_pipeline_mask_config(cfg) -> None:
+    """Refuse a training config that draws PR-MIM's masks in the pipeline
+    for a model that would ignore them, or builds a model that needs them
+    from a pipeline that does not draw them.
+
+    ``tools/train.py`` calls it before building the runner.
+
+    Args:
+        cfg (Config): The full config, with ``model`` and
+            ``train_dataloader``.
+
+    Raises:
+        ValueError: Naming the model type and the missing piece.
+    """
+    model_type = cfg.get('model', {}).get('type')
+    dataloader = cfg.get('train_dataloader') or {}
+    if not isinstance(model_type, str) or not dataloader:
+        return
+    model_cls = MODELS.get(model_type)
+    takes_masks = isinstance(model_cls, type) and issubclass(
+        model_cls, PipelineMaskSelfSupervisor)
+    samples = 'FurthestSampling' in set(
+        _pipeline_types(dataloader.get('dataset')))
+    if samples and not takes_masks:
+        raise ValueError(
+            f'the training pipeline has FurthestSampling but the model is '
+            f'{model_type!r}, which draws its own mask and would ignore the '
+            "pipeline's: use type='PRMIM' (PRMIMViT, PRMIMDecoder, "
+            "PRMIMHead) or 'PRMIMSimMIM', or remove FurthestSampling")
+    if takes_masks and not samples:
+        raise ValueError(
+            f'the model is {model_type!r}, which takes its mask from the data '
+            "pipeline, but the training pipeline has no FurthestSampling: add "
+            "dict(type='FurthestSampling', ...) after the crop and "
+            "dict(type='PackInputs', algorithm_keys=['throw_mask'])")
+
+
 class PipelineMaskSelfSupervisor(BaseSelfSupervisor):
     """Base of the algorithms whose ``mask`` and ``throw_mask`` come from
     ``FurthestSampling`` in the data pipeline: :meth:`loss` stacks them,
-    splits the tokens and hands both to :meth:`loss_on_split`."""
+    splits the tokens and hands both to :meth:`loss_on_split`.
+
+    A subclass lists in :meth:`required_parts` the classes its parts must
+    be; a config that mixes in only some of them (e.g. ``MAEViT``, which
+    draws its own mask) is refused when the model is built.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for part, (cls, advice) in self.required_parts().items():
+            module = getattr(self, part, None)
+            if not isinstance(module, cls):
+                raise TypeError(
+                    f'{type(self).__name__} got {type(module).__name__} as '
+                    f'its {part}: {advice}')
+
+    @staticmethod
+    def required_parts() -> Dict[str, Tuple[type, str]]:
+        """Part name -> (class it must be an instance of, what to use)."""
+        return {}
 
     def loss(self, inputs: torch.Tensor, data_samples: List[DataSample],
              **kwargs) -> Dict[str, torch.Tensor]:
@@ -78,6 +150,31 @@ class PRMIM(PipelineMaskSelfSupervisor):
         head (dict): ``PRMIMHead``.
         **kwargs: Other arguments of ``BaseSelfSupervisor``.
     """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ('patch_size', 'in_chans'):
+            value = getattr(self.neck, name)
+            if value is not None and value != getattr(self.head, name):
+                raise ValueError(
+                    f'neck.{name}={value} but head.{name}='
+                    f'{getattr(self.head, name)}: PR-MIM predicts pixels in '
+                    f'PRMIMHead, set the same {name} on both (or drop the '
+                    'neck\'s)')
+
+    @staticmethod
+    def required_parts() -> Dict[str, Tuple[type, str]]:
+        return dict(
+            backbone=(PipelineMaskMixin,
+                      'PR-MIM takes the mask from FurthestSampling in the '
+                      'data pipeline, so use PRMIMViT (PRMIMMFFViT for MFF) '
+                      'instead of an encoder that draws its own mask'),
+            neck=(PRMIMDecoder,
+                  'use PRMIMDecoder, which decodes only the visible and '
+                  'retained tokens'),
+            head=(PRMIMHead,
+                  'use PRMIMHead, which rebuilds the thrown tokens and '
+                  'takes the loss over all masked tokens'))
 
     def loss_on_split(self, inputs: torch.Tensor, mask: torch.Tensor,
                       throw_mask: torch.Tensor,

@@ -1,8 +1,10 @@
-from typing import Dict
+from typing import Dict, Tuple
 
 import torch
 from mmpretrain.registry import MODELS
 
+from ..backbones import PRMIMSimMIMViT
+from ..necks import PRMIMLinearDecoder
 from ..utils import TokenSplit
 from .prmim import PipelineMaskSelfSupervisor
 
@@ -21,6 +23,16 @@ class PRMIMSimMIM(PipelineMaskSelfSupervisor):
         head (dict): MMPretrain's ``SimMIMHead``.
         **kwargs: Other arguments of ``BaseSelfSupervisor``.
     """
+
+    @staticmethod
+    def required_parts() -> Dict[str, Tuple[type, str]]:
+        return dict(
+            backbone=(PRMIMSimMIMViT,
+                      'use PRMIMSimMIMViT, which drops the thrown tokens '
+                      'from the encoder input'),
+            neck=(PRMIMLinearDecoder,
+                  'use PRMIMLinearDecoder, which rebuilds the thrown '
+                  'tokens before the pixel decoder'))
 
     def loss_on_split(self, inputs: torch.Tensor, mask: torch.Tensor,
                       throw_mask: torch.Tensor,

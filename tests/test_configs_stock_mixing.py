@@ -1,0 +1,155 @@
+"""PR-MIM mixed into MMPretrain's own MAE / MFF configs
+(``_base_ = 'mmpretrain::...'``), and the clear errors of half-done mixes."""
+import copy
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmpretrain.registry import MODELS
+
+from mmropim.models import check_pipeline_mask_config, split_tokens
+from helpers import PRMIM_TINY_CFG, REPO_ROOT, logged_scalars, run_tool
+
+STOCK_MIXES = [
+    'configs/prmim/stock/'
+    'prmim-stock-mae_vit-base-p16_8xb512-amp-coslr-300e_in1k.py',
+    'configs/prmim/stock/'
+    'prmim-stock-mff_vit-base-p16_8xb512-amp-coslr-800e_in1k.py',
+]
+
+
+def write_harness(tmp_path, base, data_root, **extra):
+    """A config inheriting ``base`` that trains 2 iterations of batch 2 on
+    the demo images, in fp32 (fp16 autocast of a ViT-B is minutes per step
+    on a CPU), without checkpoints."""
+    lines = [
+        f'_base_ = {base!r}',
+        'optim_wrapper = dict(_delete_=True, type="OptimWrapper", '
+        'optimizer=_base_.optim_wrapper.optimizer, '
+        'paramwise_cfg=_base_.optim_wrapper.paramwise_cfg)',
+        'train_dataloader = dict(batch_size=2, num_workers=0, '
+        'persistent_workers=False, dataset=dict(data_root='
+        f'{data_root!r}, indices=4))',
+        'train_cfg = dict(max_epochs=1)',
+        'default_hooks = dict(checkpoint=None, logger=dict(interval=1))',
+    ] + [f'{key} = {value}' for key, value in extra.items()]
+    path = tmp_path / 'harness.py'
+    path.write_text('\n'.join(lines) + '\n')
+    return str(path)
+
+
+@pytest.mark.parametrize('config', STOCK_MIXES)
+def test_stock_mix_trains_through_train_py(config, demo_root, tmp_path):
+    cfg = Config.fromfile(osp.join(REPO_ROOT, config))
+    # the stock parts' arguments reached ours and the stock run settings
+    # stayed
+    assert cfg.model.type == 'PRMIM'
+    assert cfg.model.backbone.arch == 'b'
+    assert cfg.model.backbone.mask_ratio == 0.75
+    assert cfg.model.neck.patch_size == 16
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+    types = [t['type'] for t in cfg.train_dataloader.dataset.pipeline]
+    assert types[-2:] == ['FurthestSampling', 'PackInputs']
+    harness = write_harness(tmp_path, osp.join(REPO_ROOT, config), demo_root)
+    work_dir = tmp_path / 'work'
+    run_tool('tools/train.py', harness, '--work-dir', str(work_dir))
+    losses = [row['loss'] for row in logged_scalars(str(work_dir))[-1]
+              if 'loss' in row]
+    assert len(losses) == 2
+    assert all(torch.isfinite(torch.tensor(losses))) and min(losses) > 0
+
+
+def test_train_py_refuses_furthest_sampling_for_plain_mae(demo_root,
+                                                          tmp_path):
+    stock = 'mmpretrain::mae/mae_vit-base-p16_8xb512-amp-coslr-300e_in1k.py'
+    harness = write_harness(
+        tmp_path,
+        stock,
+        demo_root,
+        custom_imports="dict(imports=['mmropim'])",
+        train_pipeline="[*_base_.train_pipeline[:-1], dict(type="
+        "'FurthestSampling'), dict(type='PackInputs', algorithm_keys="
+        "['throw_mask'])]")
+    with open(harness, 'a') as f:
+        f.write('train_dataloader = dict(dataset=dict(pipeline='
+                'train_pipeline))\n')
+    with pytest.raises(AssertionError) as error:
+        run_tool('tools/train.py', harness, '--work-dir',
+                 str(tmp_path / 'work'))
+    assert "FurthestSampling but the model is 'MAE'" in str(error.value)
+
+
+def tiny_prmim_cfg():
+    return copy.deepcopy(Config.fromfile(PRMIM_TINY_CFG))
+
+
+def test_pipeline_check_on_configs():
+    cfg = tiny_prmim_cfg()
+    check_pipeline_mask_config(cfg)  # the shipped config is whole
+    mae = copy.deepcopy(cfg)
+    mae.model.type = 'MAE'
+    with pytest.raises(ValueError, match="model is 'MAE', which draws"):
+        check_pipeline_mask_config(mae)
+    wrapped = copy.deepcopy(mae)  # inside a dataset wrapper too
+    wrapped.train_dataloader.dataset = dict(
+        type='RepeatDataset', times=2, dataset=mae.train_dataloader.dataset)
+    with pytest.raises(ValueError, match='FurthestSampling'):
+        check_pipeline_mask_config(wrapped)
+    no_sampling = copy.deepcopy(cfg)
+    no_sampling.train_dataloader.dataset.pipeline = [
+        t for t in cfg.train_dataloader.dataset.pipeline
+        if t['type'] != 'FurthestSampling'
+    ]
+    with pytest.raises(ValueError, match='has no FurthestSampling'):
+        check_pipeline_mask_config(no_sampling)
+
+
+@pytest.mark.parametrize('part, stock, advice', [
+    ('backbone', dict(type='MAEViT'), 'use PRMIMViT'),
+    ('neck', dict(type='MAEPretrainDecoder'), 'use PRMIMDecoder'),
+    ('head', dict(type='MAEPretrainHead'), 'use PRMIMHead'),
+])
+def test_half_done_mix_names_the_missing_part(part, stock, advice):
+    init_default_scope('mmpretrain')
+    model_cfg = tiny_prmim_cfg().model
+    keep = {
+        'backbone': ('arch', 'img_size', 'patch_size'),
+        'neck': ('embed_dim', 'decoder_embed_dim', 'decoder_depth',
+                 'decoder_num_heads', 'num_patches'),
+        'head': ('patch_size', 'norm_pix', 'loss'),
+    }[part]
+    model_cfg[part] = dict(
+        stock, **{k: model_cfg[part][k]
+                  for k in keep if k in model_cfg[part]})
+    with pytest.raises(TypeError, match=advice):
+        MODELS.build(model_cfg)
+
+
+def test_neck_and_head_pixel_arguments_must_agree():
+    init_default_scope('mmpretrain')
+    model_cfg = tiny_prmim_cfg().model
+    model_cfg.neck.patch_size = model_cfg.head.patch_size
+    model_cfg.neck.in_chans = 3
+    MODELS.build(copy.deepcopy(model_cfg))  # the stock keys, agreeing
+    model_cfg.neck.patch_size = model_cfg.head.patch_size * 2
+    with pytest.raises(ValueError, match='neck.patch_size=.*head.patch_size'):
+        MODELS.build(model_cfg)
+
+
+def test_backbone_mask_ratio_checks_the_pipeline_mask():
+    init_default_scope('mmpretrain')
+    backbone_cfg = tiny_prmim_cfg().model.backbone
+    images = torch.randn(2, 3, 64, 64)
+    mask = torch.zeros(2, 64, dtype=torch.bool)
+    mask[:, :48] = True  # 0.75 of the 8 x 8 tokens
+    split = split_tokens(mask, torch.zeros_like(mask))
+    same = MODELS.build(dict(backbone_cfg, mask_ratio=0.75))
+    assert same(images, token_split=split)[0].shape[1] == 1 + 16
+    other = MODELS.build(dict(backbone_cfg, mask_ratio=0.6))
+    with pytest.raises(ValueError,
+                       match=r'masks 48 of 64 tokens .*FurthestSampling'):
+        other(images, token_split=split)
+    unset = MODELS.build(backbone_cfg)  # no mask_ratio: nothing to check
+    unset(images, token_split=split)
