@@ -124,6 +124,43 @@ def load_run_config(config: str,
     return cfg
 
 
+def train_on_image_folder(cfg: Config, data_root: str) -> None:
+    """Pre-train on every image below ``data_root`` (nested folders, any
+    format Pillow reads, no labels): the training dataset becomes
+    MMPretrain's ``CustomDataset`` without labels, read through the
+    config's own pipeline, whose ``LoadImageFromFile`` becomes
+    :class:`~mmropim.datasets.LoadImageWithPillow` (grayscale, alpha,
+    palette and 16-bit images as 8-bit color). Validation is switched off
+    (there are no labels).
+
+    Args:
+        cfg (Config): A pre-training config; changed in place.
+        data_root (str): The image folder.
+    """
+    from mmropim.datasets import pillow_extensions
+    dataloader = cfg.get('train_dataloader')
+    if not dataloader:
+        raise ValueError('--data-root needs a config with train_dataloader')
+    dataset = dataloader.dataset
+    while 'pipeline' not in dataset and 'dataset' in dataset:
+        dataset = dataset.dataset  # under RepeatDataset and the like
+    pipeline = [
+        dict(type='LoadImageWithPillow') if isinstance(t, dict)
+        and str(t.get('type')).endswith('LoadImageFromFile') else t
+        for t in dataset.get('pipeline', [])
+    ]
+    dataloader.dataset = dict(
+        type='CustomDataset',
+        data_root=data_root,
+        ann_file='',
+        data_prefix='',
+        with_label=False,
+        extensions=pillow_extensions(),
+        pipeline=pipeline)
+    for key in ('val_dataloader', 'val_evaluator', 'val_cfg'):
+        cfg[key] = None
+
+
 def setup_cpu_distributed(cfg: Config, launcher: str) -> None:
     """Distributed training on CPUs: a gloo process group and a CPU DDP
     wrapper, where MMEngine would bind every process to a GPU.

@@ -15,8 +15,9 @@ from mmengine.runner import Runner
 
 import mmropim  # noqa: F401  (registers components)
 from mmropim.models import check_pipeline_mask_config
+from tools.argument_types import existing_dir
 from tools.run_config import (parse_run_arguments, run_config_from_args,
-                              run_parser)
+                              run_parser, train_on_image_folder)
 
 
 def parse_args(argv=None):
@@ -39,6 +40,11 @@ def parse_args(argv=None):
         action='store_true',
         help='skip validation during training')
     parser.add_argument(
+        '--data-root',
+        type=existing_dir,
+        help='pre-train on every image below this folder (nested folders, '
+        'any format Pillow reads, no labels) through the config\'s pipeline')
+    parser.add_argument(
         '--check-data',
         action='store_true',
         help='decode every training image before training and name all '
@@ -49,6 +55,8 @@ def parse_args(argv=None):
 def main():
     args = parse_args()
     cfg = run_config_from_args(args)
+    if args.data_root:
+        train_on_image_folder(cfg, args.data_root)
     check_pipeline_mask_config(cfg)
     if args.no_validate:
         cfg.val_cfg = None

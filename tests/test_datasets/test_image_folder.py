@@ -1,0 +1,89 @@
+"""Pre-training on a folder of the user's own mixed images: nested folders,
+several formats and modes (grayscale, RGBA, palette, 16-bit), through
+``tools/train.py --data-root``; and the folder's mean/std tool."""
+import numpy as np
+import pytest
+from PIL import Image
+
+from mmropim.datasets import LoadImageWithPillow, to_8bit_rgb
+from tools.analysis import image_mean_std
+from helpers import PRMIM_TINY_CFG, logged_scalars, run_tool
+
+
+@pytest.fixture(scope='module')
+def mixed_folder(tmp_path_factory):
+    """Real photos from scikit-image's wheel, written in the modes and
+    formats users' folders hold, two levels deep."""
+    from skimage import data
+    root = tmp_path_factory.mktemp('own_images')
+    (root / 'a' / 'b').mkdir(parents=True)
+    (root / 'c').mkdir()
+    astronaut = Image.fromarray(data.astronaut()).resize((96, 96))
+    camera = Image.fromarray(data.camera()).resize((80, 80))
+    coffee = Image.fromarray(data.coffee()).resize((100, 72))
+    astronaut.save(root / 'astronaut.jpg')
+    camera.save(root / 'a' / 'camera_gray.png')  # mode L
+    rgba = coffee.convert('RGBA')
+    rgba.putalpha(128)
+    rgba.save(root / 'a' / 'b' / 'coffee_rgba.png')
+    astronaut.convert('P', palette=Image.ADAPTIVE).save(root / 'c' / 'p.gif')
+    deep = (np.asarray(camera, np.uint16) * 257)  # full 16-bit range
+    Image.fromarray(deep).save(root / 'c' / 'camera_16bit.tif')
+    coffee.save(root / 'c' / 'coffee.bmp')
+    (root / 'c' / 'notes.txt').write_text('not an image')
+    return root
+
+
+def test_conversions_keep_the_values(mixed_folder):
+    with Image.open(mixed_folder / 'c' / 'camera_16bit.tif') as image:
+        assert image.mode.startswith('I;16')
+        deep = to_8bit_rgb(image)
+    with Image.open(mixed_folder / 'a' / 'camera_gray.png') as image:
+        gray = to_8bit_rgb(image)
+    # 16-bit scaled back to the 8-bit values, not clipped to white
+    np.testing.assert_array_equal(deep, gray)
+    assert gray.shape[-1] == 3 and (gray[..., 0] == gray[..., 2]).all()
+    with Image.open(mixed_folder / 'a' / 'b' / 'coffee_rgba.png') as image:
+        rgba = to_8bit_rgb(image)
+    with Image.open(mixed_folder / 'c' / 'coffee.bmp') as image:
+        np.testing.assert_array_equal(rgba, to_8bit_rgb(image))  # alpha off
+    results = LoadImageWithPillow()(
+        dict(img_path=str(mixed_folder / 'c' / 'coffee.bmp')))
+    np.testing.assert_array_equal(results['img'], rgba[..., ::-1])  # BGR
+    assert results['img_shape'] == (72, 100)
+
+
+def test_unreadable_image_is_named(tmp_path):
+    bad = tmp_path / 'broken.png'
+    bad.write_bytes(b'\x89PNG not really')
+    with pytest.raises(OSError, match='broken.png'):
+        LoadImageWithPillow()(dict(img_path=str(bad)))
+
+
+def test_mean_std_tool_matches_all_pixels(mixed_folder, capsys):
+    mean, std = image_mean_std.main([str(mixed_folder)])
+    pixels = []
+    for path in image_mean_std.image_files(str(mixed_folder)):
+        with Image.open(path) as image:
+            pixels.append(to_8bit_rgb(image).reshape(-1, 3))
+    assert len(pixels) == 6  # the text file is not an image
+    pixels = np.concatenate(pixels).astype(np.float64)
+    np.testing.assert_allclose(mean, pixels.mean(axis=0), rtol=1e-9)
+    np.testing.assert_allclose(std, pixels.std(axis=0), rtol=1e-6)
+    assert 'model.data_preprocessor.mean=[' in capsys.readouterr().out
+
+
+def test_train_py_pretrains_on_the_folder(mixed_folder, tmp_path):
+    work_dir = tmp_path / 'work'
+    out = run_tool('tools/train.py', PRMIM_TINY_CFG, '--data-root',
+                   str(mixed_folder), '--work-dir', str(work_dir),
+                   '--cfg-options', 'train_cfg.max_epochs=2',
+                   'train_dataloader.batch_size=3',
+                   'train_dataloader.num_workers=0',
+                   'train_dataloader.persistent_workers=False',
+                   'default_hooks.logger.interval=1')
+    losses = [row['loss'] for row in logged_scalars(str(work_dir))[-1]
+              if 'loss' in row]
+    assert len(losses) == 4  # 6 images, batch 3, 2 epochs
+    assert all(np.isfinite(losses))
+    assert 'Epoch(train) [2][2/2]' in out
