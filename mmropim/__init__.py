@@ -10,7 +10,7 @@ safe checkpoint loader is installed by our tools
 (:func:`mmropim.utils.install_safe_checkpoint_loader`), and the SciPy >= 1.14
 fix applies to our backbones only (:mod:`mmropim.utils.scipy_compat`).
 """
-from . import datasets, engine, models  # noqa: F401  (registers them)
+from . import datasets, engine, models, visualization  # noqa: F401
 from .version import __version__
 
 __all__ = ['__version__']

@@ -21,17 +21,19 @@ STOCK_MIXES = [
 
 
 def write_harness(tmp_path, base, data_root, **extra):
-    """A config inheriting ``base`` that trains 2 iterations of batch 2 on
+    """A config inheriting ``base`` that trains 2 iterations of batch 1 on
     the demo images, in fp32 (fp16 autocast of a ViT-B is minutes per step
-    on a CPU), without checkpoints."""
+    on a CPU; tests/test_tools/test_full_size_configs.py runs these configs
+    narrowed at their batch of 512 under fp16 autocast), without
+    checkpoints."""
     lines = [
         f'_base_ = {base!r}',
         'optim_wrapper = dict(_delete_=True, type="OptimWrapper", '
         'optimizer=_base_.optim_wrapper.optimizer, '
         'paramwise_cfg=_base_.optim_wrapper.paramwise_cfg)',
-        'train_dataloader = dict(batch_size=2, num_workers=0, '
+        'train_dataloader = dict(batch_size=1, num_workers=0, '
         'persistent_workers=False, dataset=dict(data_root='
-        f'{data_root!r}, indices=4))',
+        f'{data_root!r}, indices=2))',
         'train_cfg = dict(max_epochs=1)',
         'default_hooks = dict(checkpoint=None, logger=dict(interval=1))',
     ] + [f'{key} = {value}' for key, value in extra.items()]

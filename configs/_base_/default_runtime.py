@@ -16,7 +16,11 @@ default_hooks = dict(
 # stop with an error naming the iteration if the loss becomes NaN / inf, or
 # is exactly 0 (a dead loss) for 20 iterations in a row
 custom_hooks = [
-    dict(type='FiniteLossHook', interval=10, max_zero_loss_iters=20)
+    dict(type='FiniteLossHook', interval=10, max_zero_loss_iters=20),
+    # pictures of the current batch's reconstructions every `interval`
+    # iterations into the visualizer's backends (work dir, TensorBoard,
+    # W&B); switch on with --cfg-options custom_hooks.1.enable=True
+    dict(type='MIMVisualizationHook', enable=False, interval=1000),
 ]
 
 env_cfg = dict(

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tools.analysis.panels import sketch_panels, token_state_panel
+from mmropim.visualization.panels import sketch_panels, token_state_panel
 from helpers import REPO_ROOT, run_tool
 
 ROPIM_CFG = osp.join(REPO_ROOT, 'configs', 'ropim',

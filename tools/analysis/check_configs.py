@@ -92,11 +92,13 @@ def training_dataset(dataset_cfg: dict) -> dict:
 
 def setting_key(cfg: Config) -> str:
     """What a short run of a config depends on: model, training pipeline,
-    per-GPU batch and optimizer wrapper without the learning rate. Configs
-    with equal keys differ only in their schedule (learning rate, warm-up,
+    per-GPU batch and optimizer wrapper without the learning rate and the
+    layer-wise decay rate (a per-layer learning-rate factor). Configs with
+    equal keys differ only in their schedule (learning rates, warm-up,
     epochs) or runtime."""
     optim_wrapper = copy.deepcopy(cfg.optim_wrapper.to_dict())
     optim_wrapper.get('optimizer', {}).pop('lr', None)
+    optim_wrapper.get('paramwise_cfg', {}).pop('layer_decay_rate', None)
     return json.dumps([
         cfg.model.to_dict(),
         [dict(t) for t in training_dataset(cfg.train_dataloader.dataset)

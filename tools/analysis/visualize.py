@@ -29,11 +29,11 @@ if REPO_ROOT not in sys.path:
 from mmpretrain.registry import MODELS, TRANSFORMS
 
 import mmropim  # noqa: F401
-from mmropim.models.utils import CountSketch, patchify, split_tokens
+from mmropim.models.utils import CountSketch
 from mmropim.utils.checkpoint_compat import (TRUST_CHECKPOINT_HELP,
                                              install_safe_checkpoint_loader)
-from tools.analysis.panels import (hstack, sketch_panels, token_state_panel,
-                                   unpatchify)
+from mmropim.visualization import (hstack, prmim_panels, ropim_panels,
+                                   sketch_panels, token_state_panel)
 from tools.argument_types import (existing_file, non_negative_int, output_dir,
                                   positive_int)
 
@@ -62,14 +62,6 @@ def normalized_input(model, image: np.ndarray) -> torch.Tensor:
     return (pixels - preprocessor.mean) / preprocessor.std
 
 
-def denormalize(inputs: torch.Tensor, model) -> np.ndarray:
-    """Inverse of :func:`normalized_input` for one image, as uint8."""
-    preprocessor = model.data_preprocessor
-    pixels = inputs[0] * preprocessor.std[:, 0, 0, None, None] + \
-        preprocessor.mean[:, 0, 0, None, None]
-    return pixels.clamp(0, 255).round().byte().permute(1, 2, 0).numpy()
-
-
 def ropim_figures(cfg, image, args):
     backbone = cfg.model.backbone
     patch, rho = backbone.patch_size, cfg.model.data_preprocessor.rho
@@ -82,17 +74,8 @@ def ropim_figures(cfg, image, args):
         sketch = CountSketch.draw(
             1, num_tokens, rho,
             generator=torch.Generator().manual_seed(args.seed))
-        with torch.no_grad():
-            reconstruction = model.reconstruct(inputs, sketch)
-        # the loss only constrains the complement: show what the model put
-        # there on top of the part the encoder saw, Pi x + (I - Pi) x_hat
-        grid = (image.shape[0] // patch, image.shape[1] // patch)
-        seen = sketch.project(patchify(inputs, patch))
-        filled = seen + sketch.complement(patchify(reconstruction, patch))
-        figures['ropim_reconstruction'] = [
-            denormalize(unpatchify(seen, grid, patch), model),
-            denormalize(unpatchify(filled, grid, patch), model), image
-        ]
+        figures['ropim_reconstruction'] = ropim_panels(model, inputs,
+                                                       sketch)[0]
     return figures
 
 
@@ -114,25 +97,10 @@ def prmim_figures(cfg, image, args):
     }
     if args.checkpoint:
         model = build_model(cfg, args.checkpoint)
-        inputs = normalized_input(model, image)
         mask, throw = (torch.from_numpy(m)[None] for m in masks['furthest'])
-        split = split_tokens(mask, throw)
-        grid = tuple(mask.shape[-2:])
-        with torch.no_grad():
-            latent = model.backbone(inputs, token_split=split)[0]
-            decoded = model.neck(latent, split.ids_decoded)
-            pred = model.head.reconstruct(decoded, split, grid)
-        target = patchify(inputs, patch)
-        if model.head.norm_pix:  # back from per-patch normalized pixels
-            pred = pred * (target.var(-1, keepdim=True) + 1e-6)**.5 + \
-                target.mean(-1, keepdim=True)
-        masked = mask.flatten(1).bool()[..., None]
-        recon = torch.where(masked, pred, target)
-        grey = torch.where(masked, torch.zeros_like(target), target)
-        figures['prmim_reconstruction'] = [
-            denormalize(unpatchify(grey, grid, patch), model),
-            denormalize(unpatchify(recon, grid, patch), model), image
-        ]
+        visible, _, rebuilt, _ = prmim_panels(
+            model, normalized_input(model, image), mask, throw)[0]
+        figures['prmim_reconstruction'] = [visible, rebuilt, image]
     return figures
 
 

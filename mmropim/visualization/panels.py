@@ -11,7 +11,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from mmropim.models.utils import CountSketch, patchify
+from ..models.utils import CountSketch, patchify
 
 # RGB tints of the token states
 RETAINED = np.array([40, 110, 255], dtype=np.float64)

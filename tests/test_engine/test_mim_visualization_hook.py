@@ -1,0 +1,67 @@
+"""MIMVisualizationHook: pictures of the current batch during training,
+written through MMEngine's visualizer, without changing the run."""
+import glob
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+from PIL import Image
+
+from mmropim.visualization import MIMVisualizationHook
+from helpers import PRMIM_TINY_CFG, ROPIM_TINY_CFG, logged_scalars, run_tool
+
+SHORT_RUN = [
+    'train_dataloader.dataset.indices=8', 'train_dataloader.batch_size=4',
+    'train_dataloader.num_workers=0',
+    'train_dataloader.persistent_workers=False', 'train_cfg.max_epochs=2',
+    'default_hooks.logger.interval=1'
+]
+
+
+def train(config, work_dir, *options):
+    run_tool('tools/train.py', config, '--work-dir', str(work_dir),
+             '--cfg-options', *SHORT_RUN, *options)
+    losses = [row['loss'] for row in logged_scalars(str(work_dir))[-1]
+              if 'loss' in row]
+    images = sorted(glob.glob(osp.join(str(work_dir), '*', 'vis_data',
+                                       'vis_image', '*.png')))
+    return losses, images
+
+
+def test_off_in_every_shipped_config():
+    for path in (ROPIM_TINY_CFG, PRMIM_TINY_CFG):
+        hooks = [h for h in Config.fromfile(path).custom_hooks
+                 if h['type'] == 'MIMVisualizationHook']
+        assert len(hooks) == 1 and hooks[0]['enable'] is False
+
+
+@pytest.mark.parametrize('config, panels', [(ROPIM_TINY_CFG, 3),
+                                            (PRMIM_TINY_CFG, 4)])
+def test_pictures_land_in_the_work_dir_and_training_is_unchanged(
+        config, panels, tmp_path):
+    off_losses, off_images = train(config, tmp_path / 'off')
+    on_losses, on_images = train(config, tmp_path / 'on',
+                                 'custom_hooks.1.enable=True',
+                                 'custom_hooks.1.interval=2',
+                                 'custom_hooks.1.max_images=2')
+    assert off_images == []
+    names = sorted(osp.basename(p) for p in on_images)
+    assert names == [f'reconstruction_{i}_{step}.png'
+                     for i in (0, 1) for step in (2, 4)]
+    with Image.open(on_images[0]) as image:  # 64 px panels, 4 px gaps
+        assert image.size == (panels * 64 + (panels - 1) * 4, 64)
+        assert len(set(image.getdata())) > 100  # a picture, not a blank
+    # drawing restores the random state and train mode: same losses
+    assert len(on_losses) == 4
+    assert on_losses == off_losses
+
+
+def test_bad_arguments_and_models_are_named():
+    with pytest.raises(ValueError, match='interval'):
+        MIMVisualizationHook(interval=0)
+
+    class Runner:
+        model = object()
+
+    with pytest.raises(TypeError, match='draws ROPIM and PRMIM models'):
+        MIMVisualizationHook(enable=True).before_train(Runner())
