@@ -93,3 +93,27 @@ def torch_device(text: str) -> str:
                 f'{text!r} asked for, but only {torch.cuda.device_count()} '
                 'CUDA device(s) are visible')
     return text
+
+
+def checkpoint_converter_parser(doc: str, src_help: str,
+                                dst_help: str) -> argparse.ArgumentParser:
+    """The arguments of the checkpoint converters: an existing ``src``, a
+    writable ``dst`` and ``--trust-checkpoint``; parse them with
+    :func:`parse_converter_args`."""
+    from mmropim.utils.checkpoint_compat import TRUST_CHECKPOINT_HELP
+    parser = argparse.ArgumentParser(description=doc.split('\n')[0])
+    parser.add_argument('src', type=existing_file, help=src_help)
+    parser.add_argument('dst', type=output_file, help=dst_help)
+    parser.add_argument(
+        '--trust-checkpoint', action='store_true', help=TRUST_CHECKPOINT_HELP)
+    return parser
+
+
+def parse_converter_args(parser: argparse.ArgumentParser,
+                         argv=None) -> argparse.Namespace:
+    """Parse, refusing a ``dst`` that is ``src`` (it would be replaced)."""
+    args = parser.parse_args(argv)
+    if osp.realpath(args.dst) == osp.realpath(args.src):
+        parser.error(f'dst {args.dst!r} is the source checkpoint; writing '
+                     'there would replace it: choose another file name')
+    return args

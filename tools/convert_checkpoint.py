@@ -9,7 +9,6 @@ it as they read the full checkpoint; MMPretrain's ``VisionTransformer`` /
     python tools/convert_checkpoint.py work_dirs/ropim/epoch_300.pth \
         ropim_vit-base-p16_backbone.pth
 """
-import argparse
 import os.path as osp
 import sys
 
@@ -20,24 +19,16 @@ if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
 from mmropim.utils import extract_backbone_weights, load_local_checkpoint
-from mmropim.utils.checkpoint_compat import TRUST_CHECKPOINT_HELP
-from tools.argument_types import existing_file, output_file
+from tools.argument_types import (checkpoint_converter_parser,
+                                  parse_converter_args)
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument(
-        'src', type=existing_file, help='pre-training checkpoint')
-    parser.add_argument('dst', type=output_file, help='output file')
+    parser = checkpoint_converter_parser(__doc__, 'pre-training checkpoint',
+                                         'output file')
     parser.add_argument(
         '--prefix', default='backbone.', help='prefix of the backbone keys')
-    parser.add_argument(
-        '--trust-checkpoint', action='store_true', help=TRUST_CHECKPOINT_HELP)
-    args = parser.parse_args(argv)
-    if osp.realpath(args.dst) == osp.realpath(args.src):
-        parser.error(f'dst {args.dst!r} is the source checkpoint; writing '
-                     'there would replace it: choose another file name')
-    return args
+    return parse_converter_args(parser, argv)
 
 
 def main(argv=None):

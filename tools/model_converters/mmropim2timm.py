@@ -18,7 +18,6 @@ A pre-training checkpoint gives the encoder with its final norm (timm's
 (timm's ``global_pool='avg'``). Pre-training-only parts (decoders, heads, the
 MAE mask token, MFF's fusion layers) are left out and listed.
 """
-import argparse
 import os.path as osp
 import re
 import sys
@@ -31,8 +30,8 @@ if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
 from mmropim.utils import extract_backbone_weights, load_local_checkpoint
-from mmropim.utils.checkpoint_compat import TRUST_CHECKPOINT_HELP
-from tools.argument_types import existing_file, output_file
+from tools.argument_types import (checkpoint_converter_parser,
+                                  parse_converter_args)
 
 # (pattern, replacement) on backbone keys, first match wins
 RENAMES = [
@@ -173,19 +172,11 @@ def save_state(state: Dict[str, torch.Tensor], path: str) -> None:
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument(
-        'src', type=existing_file, help='pre-training or fine-tuning '
-        'checkpoint (or a backbone file of tools/convert_checkpoint.py)')
-    parser.add_argument(
-        'dst', type=output_file, help='output (.safetensors for safetensors)')
-    parser.add_argument(
-        '--trust-checkpoint', action='store_true', help=TRUST_CHECKPOINT_HELP)
-    args = parser.parse_args(argv)
-    if osp.realpath(args.dst) == osp.realpath(args.src):
-        parser.error(f'dst {args.dst!r} is the source checkpoint: choose '
-                     'another file name')
-    return args
+    return parse_converter_args(
+        checkpoint_converter_parser(
+            __doc__, 'pre-training or fine-tuning checkpoint (or a backbone '
+            'file of tools/convert_checkpoint.py)',
+            'output (.safetensors for safetensors)'), argv)
 
 
 def main(argv=None):

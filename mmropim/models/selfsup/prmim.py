@@ -91,24 +91,22 @@ class PipelineMaskSelfSupervisor(BaseSelfSupervisor):
     ``FurthestSampling`` in the data pipeline: :meth:`loss` stacks them,
     splits the tokens and hands both to :meth:`loss_on_split`.
 
-    A subclass lists in :meth:`required_parts` the classes its parts must
+    A subclass lists in ``required_parts`` the classes its parts must
     be; a config that mixes in only some of them (e.g. ``MAEViT``, which
     draws its own mask) is refused when the model is built.
     """
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        for part, (cls, advice) in self.required_parts().items():
+        for part, (cls, advice) in self.required_parts.items():
             module = getattr(self, part, None)
             if not isinstance(module, cls):
                 raise TypeError(
                     f'{type(self).__name__} got {type(module).__name__} as '
                     f'its {part}: {advice}')
 
-    @staticmethod
-    def required_parts() -> Dict[str, Tuple[type, str]]:
-        """Part name -> (class it must be an instance of, what to use)."""
-        return {}
+    #: part name -> (class it must be an instance of, what to use)
+    required_parts: Dict[str, Tuple[type, str]] = {}
 
     def loss(self, inputs: torch.Tensor, data_samples: List[DataSample],
              **kwargs) -> Dict[str, torch.Tensor]:
@@ -162,19 +160,15 @@ class PRMIM(PipelineMaskSelfSupervisor):
                     f'PRMIMHead, set the same {name} on both (or drop the '
                     'neck\'s)')
 
-    @staticmethod
-    def required_parts() -> Dict[str, Tuple[type, str]]:
-        return dict(
-            backbone=(PipelineMaskMixin,
-                      'PR-MIM takes the mask from FurthestSampling in the '
-                      'data pipeline, so use PRMIMViT (PRMIMMFFViT for MFF) '
-                      'instead of an encoder that draws its own mask'),
-            neck=(PRMIMDecoder,
-                  'use PRMIMDecoder, which decodes only the visible and '
-                  'retained tokens'),
-            head=(PRMIMHead,
-                  'use PRMIMHead, which rebuilds the thrown tokens and '
-                  'takes the loss over all masked tokens'))
+    required_parts = dict(
+        backbone=(PipelineMaskMixin,
+                  'PR-MIM takes the mask from FurthestSampling in the data '
+                  'pipeline, so use PRMIMViT (PRMIMMFFViT for MFF) instead '
+                  'of an encoder that draws its own mask'),
+        neck=(PRMIMDecoder, 'use PRMIMDecoder, which decodes only the '
+              'visible and retained tokens'),
+        head=(PRMIMHead, 'use PRMIMHead, which rebuilds the thrown tokens '
+              'and takes the loss over all masked tokens'))
 
     def loss_on_split(self, inputs: torch.Tensor, mask: torch.Tensor,
                       throw_mask: torch.Tensor,

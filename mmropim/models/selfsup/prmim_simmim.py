@@ -1,4 +1,4 @@
-from typing import Dict, Tuple
+from typing import Dict
 
 import torch
 from mmpretrain.registry import MODELS
@@ -24,16 +24,6 @@ class PRMIMSimMIM(PipelineMaskSelfSupervisor):
         **kwargs: Other arguments of ``BaseSelfSupervisor``.
     """
 
-    @staticmethod
-    def required_parts() -> Dict[str, Tuple[type, str]]:
-        return dict(
-            backbone=(PRMIMSimMIMViT,
-                      'use PRMIMSimMIMViT, which drops the thrown tokens '
-                      'from the encoder input'),
-            neck=(PRMIMLinearDecoder,
-                  'use PRMIMLinearDecoder, which rebuilds the thrown '
-                  'tokens before the pixel decoder'))
-
     def loss_on_split(self, inputs: torch.Tensor, mask: torch.Tensor,
                       throw_mask: torch.Tensor,
                       split: TokenSplit) -> Dict[str, torch.Tensor]:
@@ -46,3 +36,9 @@ class PRMIMSimMIM(PipelineMaskSelfSupervisor):
             supervised = supervised & ~throw_mask.bool()
         loss = self.head.loss(reconstruction, inputs, supervised.float())
         return dict(loss=loss)
+
+    required_parts = dict(
+        backbone=(PRMIMSimMIMViT, 'use PRMIMSimMIMViT, which drops the '
+                  'thrown tokens from the encoder input'),
+        neck=(PRMIMLinearDecoder, 'use PRMIMLinearDecoder, which rebuilds '
+              'the thrown tokens before the pixel decoder'))
