@@ -21,19 +21,19 @@ STOCK_MIXES = [
 
 
 def write_harness(tmp_path, base, data_root, **extra):
-    """A config inheriting ``base`` that trains 2 iterations of batch 1 on
-    the demo images, in fp32 (fp16 autocast of a ViT-B is minutes per step
-    on a CPU; tests/test_tools/test_full_size_configs.py runs these configs
-    narrowed at their batch of 512 under fp16 autocast), without
-    checkpoints."""
+    """A config inheriting ``base`` that trains 2 iterations of batch 2 on
+    the demo images, in fp32 (fp16 autocast is minutes per step on a CPU;
+    tests/test_tools/test_full_size_configs.py runs these configs narrowed
+    at their batch of 512 under fp16 autocast), without checkpoints; the
+    ``extra`` entries (e.g. a narrower model) are added as they are."""
     lines = [
         f'_base_ = {base!r}',
         'optim_wrapper = dict(_delete_=True, type="OptimWrapper", '
         'optimizer=_base_.optim_wrapper.optimizer, '
         'paramwise_cfg=_base_.optim_wrapper.paramwise_cfg)',
-        'train_dataloader = dict(batch_size=1, num_workers=0, '
+        'train_dataloader = dict(batch_size=2, num_workers=0, '
         'persistent_workers=False, dataset=dict(data_root='
-        f'{data_root!r}, indices=2))',
+        f'{data_root!r}, indices=4))',
         'train_cfg = dict(max_epochs=1)',
         'default_hooks = dict(checkpoint=None, logger=dict(interval=1))',
     ] + [f'{key} = {value}' for key, value in extra.items()]
@@ -52,9 +52,21 @@ def test_stock_mix_trains_through_train_py(config, demo_root, tmp_path):
     assert cfg.model.backbone.mask_ratio == 0.75
     assert cfg.model.neck.patch_size == 16
     assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+    # the stock config resumes by itself: its checkpoints must load safely
+    assert cfg.resume and cfg.default_hooks.checkpoint.type == \
+        'SafeCheckpointHook'
     types = [t['type'] for t in cfg.train_dataloader.dataset.pipeline]
     assert types[-2:] == ['FurthestSampling', 'PackInputs']
-    harness = write_harness(tmp_path, osp.join(REPO_ROOT, config), demo_root)
+    # the ViT-B narrowed to 2 layers of 96 channels (building and
+    # initializing a ViT-B is most of a run on the CPU); the stock keys stay
+    out_indices = ', out_indices=[0, 1]' if 'mff' in config else ''
+    harness = write_harness(
+        tmp_path, osp.join(REPO_ROOT, config), demo_root,
+        model='dict(backbone=dict(arch=dict(_delete_=True, embed_dims=96, '
+        'num_layers=2, '
+        f'num_heads=3, feedforward_channels=384){out_indices}), '
+        'neck=dict(embed_dim=96, decoder_embed_dim=64, decoder_depth=1, '
+        'decoder_num_heads=2), head=dict(in_channels=64))')
     work_dir = tmp_path / 'work'
     run_tool('tools/train.py', harness, '--work-dir', str(work_dir))
     losses = [row['loss'] for row in logged_scalars(str(work_dir))[-1]
@@ -90,6 +102,12 @@ def tiny_prmim_cfg():
 def test_pipeline_check_on_configs():
     cfg = tiny_prmim_cfg()
     check_pipeline_mask_config(cfg)  # the shipped config is whole
+    nested = copy.deepcopy(cfg)  # FurthestSampling inside RandomApply
+    pipeline = nested.train_dataloader.dataset.pipeline
+    index = [t['type'] for t in pipeline].index('FurthestSampling')
+    pipeline[index] = dict(type='RandomApply', transforms=[pipeline[index]],
+                           prob=1.0)
+    check_pipeline_mask_config(nested)
     mae = copy.deepcopy(cfg)
     mae.model.type = 'MAE'
     with pytest.raises(ValueError, match="model is 'MAE', which draws"):

@@ -141,15 +141,32 @@ def train_on_image_folder(cfg: Config, data_root: str) -> None:
     dataloader = cfg.get('train_dataloader')
     if not dataloader:
         raise ValueError('--data-root needs a config with train_dataloader')
-    dataset = dataloader.dataset
+    parent, dataset = dataloader, dataloader.dataset
     while 'pipeline' not in dataset and 'dataset' in dataset:
-        dataset = dataset.dataset  # under RepeatDataset and the like
+        parent, dataset = dataset, dataset.dataset  # keep RepeatDataset...
+    if 'pipeline' not in dataset:
+        raise ValueError(
+            '--data-root replaces the training dataset under its wrappers '
+            f'but found no pipeline in {dict(dataset)!r} (several datasets '
+            'in a ConcatDataset?): set the dataset in the config instead')
+
+    def is_loader(transform) -> bool:
+        kind = transform.get('type') if isinstance(transform, dict) else None
+        name = kind if isinstance(kind, str) else getattr(kind, '__name__',
+                                                          '')
+        return name.split('.')[-1] == 'LoadImageFromFile'
+
     pipeline = [
-        dict(type='LoadImageWithPillow') if isinstance(t, dict)
-        and str(t.get('type')).endswith('LoadImageFromFile') else t
-        for t in dataset.get('pipeline', [])
+        dict(type='LoadImageWithPillow') if is_loader(t) else t
+        for t in dataset.pipeline
     ]
-    dataloader.dataset = dict(
+    if pipeline == list(dataset.pipeline):
+        raise ValueError(
+            '--data-root swaps the pipeline\'s LoadImageFromFile for '
+            'LoadImageWithPillow (any format and mode), but the training '
+            'pipeline has no LoadImageFromFile: '
+            f'{[t.get("type") for t in dataset.pipeline]}')
+    parent.dataset = dict(
         type='CustomDataset',
         data_root=data_root,
         ann_file='',

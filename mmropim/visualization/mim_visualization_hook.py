@@ -2,6 +2,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 import torch
+from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmpretrain.registry import HOOKS
@@ -59,9 +60,9 @@ class MIMVisualizationHook(Hook):
                          batch_idx: int,
                          data_batch: Optional[dict] = None,
                          outputs: Optional[dict] = None) -> None:
-        if not self.enable or data_batch is None \
+        if not self.enable or data_batch is None or not is_main_process() \
                 or not self.every_n_train_iters(runner, self.interval):
-            return
+            return  # only the main process writes; RNG forked, no drift
         for index, row in enumerate(self.draw(self._model(runner),
                                               data_batch)):
             runner.visualizer.add_image(

@@ -31,6 +31,7 @@ def mixed_folder(tmp_path_factory):
     Image.fromarray(deep).save(root / 'c' / 'camera_16bit.tif')
     coffee.save(root / 'c' / 'coffee.bmp')
     (root / 'c' / 'notes.txt').write_text('not an image')
+    (root / 'c' / 'clip.mpg').write_bytes(b'\x00\x00\x01\xba')  # a video
     return root
 
 
@@ -53,6 +54,17 @@ def test_conversions_keep_the_values(mixed_folder):
     assert results['img_shape'] == (72, 100)
 
 
+def test_photo_is_turned_upright_by_its_exif_orientation(tmp_path):
+    photo = Image.fromarray(
+        np.arange(40 * 60 * 3, dtype=np.uint8).reshape(40, 60, 3))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # the camera was turned: rotate 90 degrees to view
+    photo.save(tmp_path / 'turned.jpg', exif=exif)
+    results = LoadImageWithPillow()(
+        dict(img_path=str(tmp_path / 'turned.jpg')))
+    assert results['img'].shape == (60, 40, 3)
+
+
 def test_unreadable_image_is_named(tmp_path):
     bad = tmp_path / 'broken.png'
     bad.write_bytes(b'\x89PNG not really')
@@ -66,7 +78,7 @@ def test_mean_std_tool_matches_all_pixels(mixed_folder, capsys):
     for path in image_mean_std.image_files(str(mixed_folder)):
         with Image.open(path) as image:
             pixels.append(to_8bit_rgb(image).reshape(-1, 3))
-    assert len(pixels) == 6  # the text file is not an image
+    assert len(pixels) == 6  # the text and video files are no images
     pixels = np.concatenate(pixels).astype(np.float64)
     np.testing.assert_allclose(mean, pixels.mean(axis=0), rtol=1e-9)
     np.testing.assert_allclose(std, pixels.std(axis=0), rtol=1e-6)
@@ -87,3 +99,24 @@ def test_train_py_pretrains_on_the_folder(mixed_folder, tmp_path):
     assert len(losses) == 4  # 6 images, batch 3, 2 epochs
     assert all(np.isfinite(losses))
     assert 'Epoch(train) [2][2/2]' in out
+
+
+def test_data_root_keeps_dataset_wrappers_and_names_a_missing_loader(
+        mixed_folder):
+    from mmengine.config import Config
+
+    from tools.run_config import train_on_image_folder
+    cfg = Config.fromfile(PRMIM_TINY_CFG)
+    cfg.train_dataloader.dataset = dict(
+        type='RepeatDataset', times=3, dataset=cfg.train_dataloader.dataset)
+    train_on_image_folder(cfg, str(mixed_folder))
+    wrapper = cfg.train_dataloader.dataset
+    assert wrapper.type == 'RepeatDataset' and wrapper.times == 3
+    assert wrapper.dataset.type == 'CustomDataset'
+    assert wrapper.dataset.pipeline[0] == dict(type='LoadImageWithPillow')
+    assert cfg.val_dataloader is None
+    no_loader = Config.fromfile(PRMIM_TINY_CFG)
+    no_loader.train_dataloader.dataset.pipeline = \
+        no_loader.train_dataloader.dataset.pipeline[1:]
+    with pytest.raises(ValueError, match='has no LoadImageFromFile'):
+        train_on_image_folder(no_loader, str(mixed_folder))

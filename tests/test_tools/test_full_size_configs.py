@@ -44,13 +44,21 @@ def test_every_kind_of_config_is_covered():
     assert len(CONFIGS) >= 35
 
 
+def iterations(path):
+    """2 (the step after the first update shows an fp16 overflow or a dead
+    loss); 1 for the 100-epoch ablations, which differ from the checked
+    PR-MIM config only in FurthestSampling's throw ratio / mode and the
+    aggregator (the suite's time budget)."""
+    return 1 if config_id(path).startswith('prmim/ablations/') else 2
+
+
 def check(path, demo_sets, tmp_path, batch):
     cfg = check_configs.Config.fromfile(path)
     result = check_configs.check_config(
-        path, str(tmp_path), demo_sets, iters=2, batch_size=batch,
-        **narrowing(cfg))
+        path, str(tmp_path), demo_sets, iters=iterations(path),
+        batch_size=batch, **narrowing(cfg))
     assert check_configs.problems(result) == []
-    assert len(result['losses']) == 2
+    assert len(result['losses']) == iterations(path)
     assert result['input_shape'][0] == batch
     if cfg.optim_wrapper.get('type') == 'AmpOptimWrapper':
         assert result['optim_wrapper'] == 'CPUAmpOptimWrapper'

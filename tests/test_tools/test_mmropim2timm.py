@@ -117,6 +117,7 @@ def test_finetuned_classifier_gives_timm_logits(tmp_path):
     (dict(type='PRMIMViT', arch='b'), 'vit_base_patch16_224'),
     (dict(type='PRMIMViT', arch='deit-small'), 'vit_small_patch16_224'),
     (dict(type='ROPIMBEiTViT', arch='base'), 'beit_base_patch16_224'),
+    (dict(type='PRMIMViT', arch='b', img_size=192), 'vit_base_patch16_224'),
 ])
 def test_full_size_checkpoint_loads_into_the_named_timm_model(
         backbone, model_name, tmp_path, capsys):
@@ -134,3 +135,34 @@ def test_checkpoint_without_vit_is_refused(tmp_path):
     save_checkpoint(ckpt, {'stem.conv.weight': torch.zeros(1)})
     with pytest.raises(KeyError, match="'stem.conv.weight' has no timm"):
         mmropim2timm.main([str(ckpt), str(tmp_path / 'out.pth')])
+
+
+def test_layer_scale_vit_gives_timm_features(tmp_path, capsys):
+    init_default_scope('mmpretrain')
+    ours = perturbed(MODELS.build(dict(
+        type='VisionTransformer', layer_scale_init_value=0.1,
+        out_type='raw', final_norm=True, **MINI)))
+    ckpt = tmp_path / 'ls.pth'
+    save_checkpoint(ckpt, ours.state_dict())
+    state = convert(tmp_path, ckpt)
+    constructor = capsys.readouterr().out.split('into: ')[-1].strip()
+    assert 'init_values=0.1' in constructor and 'mlp_ratio=4' in constructor
+    theirs = eval(constructor.split('  #')[0].replace('NUM_HEADS', '3'),
+                  {'timm': timm}).eval()
+    theirs.load_state_dict(state, strict=True)
+    images = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(ours(images)[-1],
+                                   theirs.forward_features(images),
+                                   rtol=1e-4, atol=1e-4)
+
+
+def test_two_final_norms_are_refused_before_writing(tmp_path):
+    init_default_scope('mmpretrain')
+    backbone = MODELS.build(dict(type='VisionTransformer', final_norm=True,
+                                 out_type='avg_featmap', **MINI))
+    ckpt = tmp_path / 'both.pth'
+    save_checkpoint(ckpt, backbone.state_dict())
+    with pytest.raises(ValueError, match='final norm .* and a norm after'):
+        mmropim2timm.main([str(ckpt), str(tmp_path / 'out.pth')])
+    assert not (tmp_path / 'out.pth').exists()

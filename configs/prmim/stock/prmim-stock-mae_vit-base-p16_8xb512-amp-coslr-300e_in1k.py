@@ -6,6 +6,9 @@
 # checked against the head's.
 _base_ = 'mmpretrain::mae/mae_vit-base-p16_8xb512-amp-coslr-300e_in1k.py'
 custom_imports = dict(imports=['mmropim'], allow_failed_imports=False)
+# checkpoints that resume with torch.load(weights_only=True) (the stock
+# config resumes automatically), with every rank's random states
+default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))
 
 train_dataloader = dict(
     # MMEngine passes every key of collate_fn to the function, including the

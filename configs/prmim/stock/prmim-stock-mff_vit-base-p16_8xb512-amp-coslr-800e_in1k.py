@@ -3,6 +3,9 @@
 # pipeline's mask; MFF's out_indices and fusion stay as they are.
 _base_ = 'mmpretrain::mff/mff_vit-base-p16_8xb512-amp-coslr-800e_in1k.py'
 custom_imports = dict(imports=['mmropim'], allow_failed_imports=False)
+# checkpoints that resume with torch.load(weights_only=True) (the stock
+# config resumes automatically), with every rank's random states
+default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))
 
 train_dataloader = dict(
     # MMEngine passes every key of collate_fn to the function, including the

@@ -5,14 +5,19 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmengine.fileio import get
 from mmpretrain.registry import TRANSFORMS
-from PIL import Image
+from PIL import Image, ImageOps
+
+# still-image formats Pillow decodes itself (Image.OPEN also lists formats
+# it only identifies, or reads through outside tools: video, HDF5, EPS ...)
+IMAGE_FORMATS = ('BMP', 'DIB', 'GIF', 'ICO', 'JPEG', 'JPEG2000', 'PCX',
+                 'PNG', 'PPM', 'QOI', 'SGI', 'TGA', 'TIFF', 'WEBP')
 
 
 def pillow_extensions() -> Tuple[str, ...]:
-    """File extensions of every format Pillow can open, sorted."""
+    """File extensions of the still-image formats Pillow decodes, sorted."""
     return tuple(
         sorted(ext for ext, fmt in Image.registered_extensions().items()
-               if fmt in Image.OPEN))
+               if fmt in IMAGE_FORMATS))
 
 
 def to_8bit_rgb(image: Image.Image) -> np.ndarray:
@@ -53,6 +58,7 @@ class LoadImageWithPillow(BaseTransform):
     Pillow path clips 16-bit images to white. This transform gives what
     ``LoadImageFromFile`` gives for an ordinary color photo: (H, W, 3)
     uint8 in BGR order (the data preprocessors' ``to_rgb=True`` expects it),
+    turned upright by its EXIF orientation,
     with ``img_shape`` and ``ori_shape``; see :func:`to_8bit_rgb` for the
     conversions.
 
@@ -78,8 +84,8 @@ class LoadImageWithPillow(BaseTransform):
         path = results['img_path']
         try:
             with Image.open(io.BytesIO(get(path, self.backend_args))) as im:
-                im.load()
-                rgb = to_8bit_rgb(im)
+                # turned upright as LoadImageFromFile turns photos
+                rgb = to_8bit_rgb(ImageOps.exif_transpose(im))
         except (OSError, ValueError, Image.DecompressionBombError) as error:
             raise OSError(f'cannot decode {path} as an image: {error}') \
                 from error

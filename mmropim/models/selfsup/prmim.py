@@ -36,14 +36,26 @@ def collect_masks(data_samples: List[DataSample],
     return (torch.stack(masks).to(device), torch.stack(throws).to(device))
 
 
+def _transform_types(transforms) -> Iterator[str]:
+    """Type names of transform configs and of those they nest
+    (``RandomApply``, ``MultiView`` ...)."""
+    for transform in transforms:
+        if isinstance(transform, (list, tuple)):  # MultiView's per view
+            yield from _transform_types(transform)
+            continue
+        if not isinstance(transform, dict):
+            continue
+        kind = transform.get('type')
+        name = kind if isinstance(kind, str) else getattr(kind, '__name__', '')
+        yield name.split('.')[-1]
+        yield from _transform_types(transform.get('transforms') or [])
+
+
 def _pipeline_types(dataset_cfg) -> Iterator[str]:
     """Transform type names of a dataset config and of its wrapped ones."""
     if not isinstance(dataset_cfg, dict):
         return
-    for transform in dataset_cfg.get('pipeline') or []:
-        kind = transform.get('type') if isinstance(transform, dict) else None
-        name = kind if isinstance(kind, str) else getattr(kind, '__name__', '')
-        yield name.split('.')[-1]
+    yield from _transform_types(dataset_cfg.get('pipeline') or [])
     inner = dataset_cfg.get('datasets') or []
     for child in [dataset_cfg.get('dataset'), *inner]:
         yield from _pipeline_types(child)
