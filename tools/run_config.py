@@ -124,6 +124,14 @@ def load_run_config(config: str,
     return cfg
 
 
+def training_dataset(dataset_cfg: dict) -> dict:
+    """The dataset under any wrappers (``RepeatDataset`` ...), the one with
+    the pipeline."""
+    while 'pipeline' not in dataset_cfg and 'dataset' in dataset_cfg:
+        dataset_cfg = dataset_cfg['dataset']
+    return dataset_cfg
+
+
 def train_on_image_folder(cfg: Config, data_root: str) -> None:
     """Pre-train on every image below ``data_root`` (nested folders, any
     format Pillow reads, no labels): the training dataset becomes
@@ -138,26 +146,19 @@ def train_on_image_folder(cfg: Config, data_root: str) -> None:
         data_root (str): The image folder.
     """
     from mmropim.datasets import pillow_extensions
+    from mmropim.utils import config_type_name
     dataloader = cfg.get('train_dataloader')
     if not dataloader:
         raise ValueError('--data-root needs a config with train_dataloader')
-    parent, dataset = dataloader, dataloader.dataset
-    while 'pipeline' not in dataset and 'dataset' in dataset:
-        parent, dataset = dataset, dataset.dataset  # keep RepeatDataset...
+    dataset = training_dataset(dataloader.dataset)  # under RepeatDataset...
     if 'pipeline' not in dataset:
         raise ValueError(
             '--data-root replaces the training dataset under its wrappers '
             f'but found no pipeline in {dict(dataset)!r} (several datasets '
             'in a ConcatDataset?): set the dataset in the config instead')
-
-    def is_loader(transform) -> bool:
-        kind = transform.get('type') if isinstance(transform, dict) else None
-        name = kind if isinstance(kind, str) else getattr(kind, '__name__',
-                                                          '')
-        return name.split('.')[-1] == 'LoadImageFromFile'
-
     pipeline = [
-        dict(type='LoadImageWithPillow') if is_loader(t) else t
+        dict(type='LoadImageWithPillow')
+        if config_type_name(t) == 'LoadImageFromFile' else t
         for t in dataset.pipeline
     ]
     if pipeline == list(dataset.pipeline):
@@ -166,7 +167,8 @@ def train_on_image_folder(cfg: Config, data_root: str) -> None:
             'LoadImageWithPillow (any format and mode), but the training '
             'pipeline has no LoadImageFromFile: '
             f'{[t.get("type") for t in dataset.pipeline]}')
-    parent.dataset = dict(
+    dataset.clear()  # in place: the wrappers keep their settings
+    dataset.update(
         type='CustomDataset',
         data_root=data_root,
         ann_file='',

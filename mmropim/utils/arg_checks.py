@@ -55,3 +55,13 @@ def renamed_argument(owner: str, old_name: str, old_value, new_name: str,
 
 
 RENAMED_UNSET = _UNSET
+
+
+def config_type_name(cfg) -> str:
+    """The class name a component config's ``type`` names: a string without
+    its scope prefix (``'mmpretrain.FurthestSampling'`` ->
+    ``'FurthestSampling'``), or the name of a class given as the type; ``''``
+    for anything else."""
+    kind = cfg.get('type') if isinstance(cfg, dict) else None
+    name = kind if isinstance(kind, str) else getattr(kind, '__name__', '')
+    return name.split('.')[-1]

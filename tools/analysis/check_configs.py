@@ -39,6 +39,8 @@ if REPO_ROOT not in sys.path:  # run as a script: tools.* importable
     sys.path.insert(0, REPO_ROOT)
 CONFIG_ROOT = osp.join(REPO_ROOT, 'configs')
 
+from tools.run_config import training_dataset
+
 # Config keys that hold a channel width (and only a width).
 WIDTH_KEYS = frozenset({
     'embed_dims', 'embed_dim', 'decoder_embed_dim', 'in_channels',
@@ -80,14 +82,6 @@ def full_size_configs() -> List[str]:
     paths = glob.glob(osp.join(CONFIG_ROOT, '**', '*.py'), recursive=True)
     return sorted(p for p in paths
                   if '_base_' not in p.split(os.sep) and not is_demo_config(p))
-
-
-def training_dataset(dataset_cfg: dict) -> dict:
-    """The dataset under any wrappers (``RepeatDataset`` ...), the one with
-    the pipeline."""
-    while 'pipeline' not in dataset_cfg and 'dataset' in dataset_cfg:
-        dataset_cfg = dataset_cfg['dataset']
-    return dataset_cfg
 
 
 def setting_key(cfg: Config) -> str:

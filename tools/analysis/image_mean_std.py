@@ -18,13 +18,12 @@ import sys
 from typing import List, Tuple
 
 import numpy as np
-from PIL import Image
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from mmropim.datasets import pillow_extensions, to_8bit_rgb
+from mmropim.datasets import LoadImageWithPillow, pillow_extensions
 from tools.argument_types import existing_dir, positive_int
 
 
@@ -45,12 +44,10 @@ def mean_std(paths: List[str]) -> Tuple[np.ndarray, np.ndarray, int]:
     total = np.zeros(3)
     squares = np.zeros(3)
     count = 0
+    load = LoadImageWithPillow()
     for path in paths:
-        try:
-            with Image.open(path) as image:
-                pixels = to_8bit_rgb(image).reshape(-1, 3).astype(np.float64)
-        except OSError as error:
-            raise OSError(f'cannot decode {path}: {error}') from error
+        bgr = load(dict(img_path=path))['img']
+        pixels = bgr[..., ::-1].reshape(-1, 3).astype(np.float64)
         total += pixels.sum(axis=0)
         squares += (pixels**2).sum(axis=0)
         count += len(pixels)

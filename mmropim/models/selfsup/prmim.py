@@ -5,6 +5,7 @@ from mmpretrain.models import BaseSelfSupervisor
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
+from ...utils import config_type_name
 from ..backbones.pipeline_mask_mixin import PipelineMaskMixin
 from ..heads import PRMIMHead
 from ..necks import PRMIMDecoder
@@ -45,9 +46,7 @@ def _transform_types(transforms) -> Iterator[str]:
             continue
         if not isinstance(transform, dict):
             continue
-        kind = transform.get('type')
-        name = kind if isinstance(kind, str) else getattr(kind, '__name__', '')
-        yield name.split('.')[-1]
+        yield config_type_name(transform)
         yield from _transform_types(transform.get('transforms') or [])
 
 
