@@ -1,8 +1,10 @@
-"""PR-MIM mixed into MMPretrain's own MAE / MFF configs
-(``_base_ = 'mmpretrain::...'``), and the clear errors of half-done mixes."""
+"""PR-MIM mixed into MMPretrain's own MAE / MFF configs and ROPIM into its
+BEiT config (``_base_ = 'mmpretrain::...'``), and the clear errors of
+half-done mixes."""
 import copy
 import os.path as osp
 
+import mmpretrain
 import pytest
 import torch
 from mmengine.config import Config
@@ -10,7 +12,8 @@ from mmengine.registry import init_default_scope
 from mmpretrain.registry import MODELS
 
 from mmropim.models import check_pipeline_mask_config, split_tokens
-from helpers import PRMIM_TINY_CFG, REPO_ROOT, logged_scalars, run_tool
+from helpers import (PRMIM_TINY_CFG, REPO_ROOT, ROPIM_TINY_CFG, logged_scalars,
+                     run_tool)
 
 STOCK_MIXES = [
     'configs/prmim/stock/'
@@ -18,6 +21,13 @@ STOCK_MIXES = [
     'configs/prmim/stock/'
     'prmim-stock-mff_vit-base-p16_8xb512-amp-coslr-800e_in1k.py',
 ]
+ROPIM_STOCK_MIX = ('configs/ropim/stock/'
+                   'ropim-stock-beit_beit-base-p16_8xb256-amp-coslr-300e_'
+                   'in1k.py')
+# the ViT-B narrowed to 2 layers of 96 channels (building and initializing a
+# ViT-B is most of a run on the CPU); the stock keys stay
+NARROW_ARCH = ('arch=dict(_delete_=True, embed_dims=96, num_layers=2, '
+               'num_heads=3, feedforward_channels=384)')
 
 
 def write_harness(tmp_path, base, data_root, **extra):
@@ -57,22 +67,60 @@ def test_stock_mix_trains_through_train_py(config, demo_root, tmp_path):
         'SafeCheckpointHook'
     types = [t['type'] for t in cfg.train_dataloader.dataset.pipeline]
     assert types[-2:] == ['FurthestSampling', 'PackInputs']
-    # the ViT-B narrowed to 2 layers of 96 channels (building and
-    # initializing a ViT-B is most of a run on the CPU); the stock keys stay
     out_indices = ', out_indices=[0, 1]' if 'mff' in config else ''
     harness = write_harness(
         tmp_path, osp.join(REPO_ROOT, config), demo_root,
-        model='dict(backbone=dict(arch=dict(_delete_=True, embed_dims=96, '
-        'num_layers=2, '
-        f'num_heads=3, feedforward_channels=384){out_indices}), '
+        model=f'dict(backbone=dict({NARROW_ARCH}{out_indices}), '
         'neck=dict(embed_dim=96, decoder_embed_dim=64, decoder_depth=1, '
         'decoder_num_heads=2), head=dict(in_channels=64))')
+    assert_trains_two_iterations(harness, tmp_path)
+
+
+def assert_trains_two_iterations(harness, tmp_path):
     work_dir = tmp_path / 'work'
     run_tool('tools/train.py', harness, '--work-dir', str(work_dir))
     losses = [row['loss'] for row in logged_scalars(str(work_dir))[-1]
               if 'loss' in row]
     assert len(losses) == 2
     assert all(torch.isfinite(torch.tensor(losses))) and min(losses) > 0
+
+
+def without_scope(value):
+    """A config value without the ``_scope_`` keys MMEngine adds to the
+    dicts of a package base."""
+    if isinstance(value, dict):
+        return {
+            k: without_scope(v)
+            for k, v in value.items() if k != '_scope_'
+        }
+    if isinstance(value, (list, tuple)):
+        return type(value)(without_scope(v) for v in value)
+    return value
+
+
+def test_ropim_stock_beit_mix_trains_through_train_py(demo_root, tmp_path):
+    config = osp.join(REPO_ROOT, ROPIM_STOCK_MIX)
+    cfg = Config.fromfile(config)
+    stock = Config.fromfile(
+        osp.join(osp.dirname(mmpretrain.__file__), '.mim', 'configs', 'beit',
+                 'beit_beit-base-p16_8xb256-amp-coslr-300e_in1k.py'))
+    # the stock backbone's arguments and run settings carried over
+    backbone = cfg.model.backbone
+    assert backbone.type == 'ROPIMBEiTViT'
+    for key in ('arch', 'patch_size', 'drop_path_rate',
+                'layer_scale_init_value', 'out_type', 'init_cfg'):
+        assert backbone[key] == stock.model.backbone[key], key
+    for key in ('optim_wrapper', 'param_scheduler', 'train_cfg'):
+        assert without_scope(cfg[key]) == stock[key], key
+    assert cfg.model.target_generator is None and cfg.data_preprocessor is None
+    assert cfg.model.data_preprocessor.mean == stock.data_preprocessor.mean
+    types = [t['type'] for t in cfg.train_dataloader.dataset.pipeline]
+    assert 'BEiTMaskGenerator' not in types
+    harness = write_harness(
+        tmp_path, config, demo_root,
+        model=f'dict(backbone=dict({NARROW_ARCH}), '
+        'neck=dict(in_channels=96))')
+    assert_trains_two_iterations(harness, tmp_path)
 
 
 def test_train_py_refuses_furthest_sampling_for_plain_mae(demo_root,
@@ -173,3 +221,67 @@ def test_backbone_mask_ratio_checks_the_pipeline_mask():
         other(images, token_split=split)
     unset = MODELS.build(backbone_cfg)  # no mask_ratio: nothing to check
     unset(images, token_split=split)
+
+
+def tiny_ropim_model_cfg():
+    return copy.deepcopy(Config.fromfile(ROPIM_TINY_CFG).model)
+
+
+@pytest.mark.parametrize('part, stock, advice', [
+    ('backbone', dict(type='BEiTPretrainViT'), 'use ROPIMBEiTViT'),
+    ('head', dict(type='BEiTV1Head', embed_dims=32, num_embed=16,
+                  loss=dict(type='CrossEntropyLoss')), 'use ROPIMHead'),
+    ('data_preprocessor', dict(type='TwoNormDataPreprocessor', mean=[0] * 3,
+                               std=[1] * 3, second_mean=[0] * 3,
+                               second_std=[1] * 3), 'SketchDataPreprocessor'),
+])
+def test_half_done_ropim_mix_names_the_missing_part(part, stock, advice):
+    init_default_scope('mmpretrain')
+    model_cfg = tiny_ropim_model_cfg()
+    if part == 'backbone':
+        stock = dict(stock, **{k: model_cfg.backbone[k]
+                               for k in ('arch', 'img_size', 'patch_size')})
+    model_cfg[part] = stock
+    with pytest.raises(TypeError, match=f'as its {part}: .*{advice}'):
+        MODELS.build(model_cfg)
+
+
+def test_ropim_refuses_a_target_generator():
+    init_default_scope('mmpretrain')
+    model_cfg = tiny_ropim_model_cfg()
+    model_cfg.target_generator = dict(type='DALL-E')  # never built
+    with pytest.raises(ValueError, match="'DALL-E': set "
+                       r'model.target_generator=None'):
+        MODELS.build(model_cfg)
+
+
+def test_pipeline_check_refuses_masks_for_ropim():
+    cfg = copy.deepcopy(Config.fromfile(ROPIM_TINY_CFG))
+    check_pipeline_mask_config(cfg)  # the shipped config is whole
+    pipeline = cfg.train_dataloader.dataset.pipeline
+    pipeline.insert(-1, dict(type='BEiTMaskGenerator', input_size=8))
+    with pytest.raises(ValueError, match="BEiTMaskGenerator but the model "
+                       "is 'ROPIM'.*remove BEiTMaskGenerator"):
+        check_pipeline_mask_config(cfg)
+    pipeline[-2] = dict(type='FurthestSampling')
+    with pytest.raises(ValueError, match='has FurthestSampling but .*ROPIM'):
+        check_pipeline_mask_config(cfg)
+
+
+def test_ropim_backbone_takes_beitv2_stock_outputs():
+    """MMPretrain's BEiT v2 config asks its backbone for two outputs,
+    un-normalized, as 'raw' tokens: ROPIM reconstructs from the last."""
+    init_default_scope('mmpretrain')
+    model_cfg = tiny_ropim_model_cfg()
+    model_cfg.backbone.update(
+        type='ROPIMBEiTViT', out_indices=[-2, -1], final_norm=False,
+        out_type='raw')
+    model = MODELS.build(model_cfg)
+    size = model_cfg.backbone.img_size
+    images = torch.randint(0, 256, (2, 3, size, size), dtype=torch.uint8)
+    data = model.data_preprocessor(
+        dict(inputs=images, data_samples=None), training=True)
+    loss = model(**data, mode='loss')['loss']
+    assert torch.isfinite(loss) and loss > 0
+    loss.backward()
+    assert model.backbone.layers[-1].ffn.layers[1].weight.grad.abs().sum() > 0

@@ -59,9 +59,11 @@ class SketchDataPreprocessor(SelfSupDataPreprocessor):
         data = super().forward(data, training)
         inputs, data_samples = data['inputs'], data['data_samples']
         if not isinstance(inputs, torch.Tensor):
-            raise TypeError('SketchDataPreprocessor expects one view per '
-                            'image (a (B, C, H, W) batch), got a list of '
-                            f'{len(inputs)} views')
+            raise TypeError(
+                'SketchDataPreprocessor expects one view per image (a (B, C, '
+                f'H, W) batch), got a list of {len(inputs)} views: drop the '
+                "pipeline's second view (e.g. second_size of "
+                'RandomResizedCropAndInterpolationWithTwoPic, or MultiView)')
         check_image_size(inputs.shape[-2:], self.patch_size)
         num_tokens = (inputs.shape[-2] // self.patch_size) * (
             inputs.shape[-1] // self.patch_size)

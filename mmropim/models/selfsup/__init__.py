@@ -1,9 +1,11 @@
-from .prmim import (PRMIM, PipelineMaskSelfSupervisor,
-                    check_pipeline_mask_config, collect_masks)
+from .part_checked import PartCheckedSelfSupervisor
+from .pipeline_checks import check_pipeline_mask_config
+from .prmim import PRMIM, PipelineMaskSelfSupervisor, collect_masks
 from .prmim_simmim import PRMIMSimMIM
 from .ropim import ROPIM, collect_sketch
 
 __all__ = [
-    'PRMIM', 'PRMIMSimMIM', 'PipelineMaskSelfSupervisor', 'ROPIM',
-    'check_pipeline_mask_config', 'collect_masks', 'collect_sketch'
+    'PRMIM', 'PRMIMSimMIM', 'PartCheckedSelfSupervisor',
+    'PipelineMaskSelfSupervisor', 'ROPIM', 'check_pipeline_mask_config',
+    'collect_masks', 'collect_sketch'
 ]

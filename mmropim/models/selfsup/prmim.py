@@ -1,15 +1,14 @@
-from typing import Dict, Iterator, List, Tuple
+from typing import Dict, List, Tuple
 
 import torch
-from mmpretrain.models import BaseSelfSupervisor
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from ...utils import config_type_name
 from ..backbones.pipeline_mask_mixin import PipelineMaskMixin
 from ..heads import PRMIMHead
 from ..necks import PRMIMDecoder
 from ..utils import TokenSplit, split_tokens
+from .part_checked import PartCheckedSelfSupervisor
 
 
 def collect_masks(data_samples: List[DataSample],
@@ -37,87 +36,12 @@ def collect_masks(data_samples: List[DataSample],
     return (torch.stack(masks).to(device), torch.stack(throws).to(device))
 
 
-def _transform_types(transforms) -> Iterator[str]:
-    """Type names of transform configs and of those they nest
-    (``RandomApply``, ``MultiView`` ...)."""
-    for transform in transforms:
-        if isinstance(transform, (list, tuple)):  # MultiView's per view
-            yield from _transform_types(transform)
-            continue
-        if not isinstance(transform, dict):
-            continue
-        yield config_type_name(transform)
-        yield from _transform_types(transform.get('transforms') or [])
-
-
-def _pipeline_types(dataset_cfg) -> Iterator[str]:
-    """Transform type names of a dataset config and of its wrapped ones."""
-    if not isinstance(dataset_cfg, dict):
-        return
-    yield from _transform_types(dataset_cfg.get('pipeline') or [])
-    inner = dataset_cfg.get('datasets') or []
-    for child in [dataset_cfg.get('dataset'), *inner]:
-        yield from _pipeline_types(child)
-
-
-def check_pipeline_mask_config(cfg) -> None:
-    """Refuse a training config that draws PR-MIM's masks in the pipeline
-    for a model that would ignore them, or builds a model that needs them
-    from a pipeline that does not draw them.
-
-    ``tools/train.py`` calls it before building the runner.
-
-    Args:
-        cfg (Config): The full config, with ``model`` and
-            ``train_dataloader``.
-
-    Raises:
-        ValueError: Naming the model type and the missing piece.
-    """
-    model_type = cfg.get('model', {}).get('type')
-    dataloader = cfg.get('train_dataloader') or {}
-    if not isinstance(model_type, str) or not dataloader:
-        return
-    model_cls = MODELS.get(model_type)
-    takes_masks = isinstance(model_cls, type) and issubclass(
-        model_cls, PipelineMaskSelfSupervisor)
-    samples = 'FurthestSampling' in set(
-        _pipeline_types(dataloader.get('dataset')))
-    if samples and not takes_masks:
-        raise ValueError(
-            f'the training pipeline has FurthestSampling but the model is '
-            f'{model_type!r}, which draws its own mask and would ignore the '
-            "pipeline's: use type='PRMIM' (PRMIMViT, PRMIMDecoder, "
-            "PRMIMHead) or 'PRMIMSimMIM', or remove FurthestSampling")
-    if takes_masks and not samples:
-        raise ValueError(
-            f'the model is {model_type!r}, which takes its mask from the data '
-            "pipeline, but the training pipeline has no FurthestSampling: add "
-            "dict(type='FurthestSampling', ...) after the crop and "
-            "dict(type='PackInputs', algorithm_keys=['throw_mask'])")
-
-
-class PipelineMaskSelfSupervisor(BaseSelfSupervisor):
+class PipelineMaskSelfSupervisor(PartCheckedSelfSupervisor):
     """Base of the algorithms whose ``mask`` and ``throw_mask`` come from
     ``FurthestSampling`` in the data pipeline: :meth:`loss` stacks them,
-    splits the tokens and hands both to :meth:`loss_on_split`.
-
-    A subclass lists in ``required_parts`` the classes its parts must
-    be; a config that mixes in only some of them (e.g. ``MAEViT``, which
-    draws its own mask) is refused when the model is built.
+    splits the tokens and hands both to :meth:`loss_on_split`. Subclasses
+    list their parts in ``required_parts``.
     """
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        for part, (cls, advice) in self.required_parts.items():
-            module = getattr(self, part, None)
-            if not isinstance(module, cls):
-                raise TypeError(
-                    f'{type(self).__name__} got {type(module).__name__} as '
-                    f'its {part}: {advice}')
-
-    #: part name -> (class it must be an instance of, what to use)
-    required_parts: Dict[str, Tuple[type, str]] = {}
 
     def loss(self, inputs: torch.Tensor, data_samples: List[DataSample],
              **kwargs) -> Dict[str, torch.Tensor]:

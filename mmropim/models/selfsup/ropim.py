@@ -2,11 +2,15 @@ from typing import Dict, List, Optional, Union
 
 import torch
 import torch.nn as nn
-from mmpretrain.models import BaseSelfSupervisor
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
+from ...utils import config_type_name
+from ..backbones.ropim_vit import ProjectedForwardMixin
+from ..data_preprocessors import SketchDataPreprocessor
+from ..heads import ROPIMHead
 from ..utils import CountSketch
+from .part_checked import PartCheckedSelfSupervisor
 
 
 def collect_sketch(data_samples: List[DataSample]) -> CountSketch:
@@ -29,7 +33,7 @@ def collect_sketch(data_samples: List[DataSample]) -> CountSketch:
 
 
 @MODELS.register_module()
-class ROPIM(BaseSelfSupervisor):
+class ROPIM(PartCheckedSelfSupervisor):
     """Random Orthogonal Projection Image Modeling.
 
     `Pre-training with Random Orthogonal Projection Image Modeling
@@ -43,14 +47,31 @@ class ROPIM(BaseSelfSupervisor):
         backbone (dict): A ViT whose ``forward(x, token_projection)`` applies
             the projection to the patch embeddings, e.g. ``ROPIMViT`` or
             ``ROPIMBEiTViT``.
-        neck (dict): The linear decoder, ``ROPIMNeck``.
+        neck (dict): The linear decoder, e.g. ``SimMIMLinearDecoder``.
         head (dict): The complement-space loss, ``ROPIMHead``.
         swap_subspaces (bool): The authors' ablation: feed (I - Pi) Phi to the
             encoder and measure the loss with Pi. Defaults to False.
         data_preprocessor (dict): Must draw the sketches, i.e.
             ``SketchDataPreprocessor``.
-        **kwargs: Other arguments of ``BaseSelfSupervisor``.
+        **kwargs: Other arguments of ``BaseSelfSupervisor``; a
+            ``target_generator`` (e.g. the DALL-E tokenizer a stock BEiT
+            config carries) is refused: ROPIM's targets are the pixels.
     """
+
+    required_parts = dict(
+        backbone=(ProjectedForwardMixin,
+                  'ROPIM projects the patch embeddings inside the encoder, '
+                  'so use ROPIMBEiTViT (BEiT-style) or ROPIMViT, whose '
+                  'forward takes the token projection'),
+        head=(ROPIMHead, 'use ROPIMHead, which takes the loss in the '
+              'complement subspace of the sketch'),
+        data_preprocessor=(
+            SketchDataPreprocessor,
+            "use dict(type='SketchDataPreprocessor', ...), which draws the "
+            'count sketches (when model.data_preprocessor is unset, '
+            "MMEngine gives the model the config's top-level "
+            'data_preprocessor: set that one to None or to the sketch '
+            'preprocessor)'))
 
     def __init__(self,
                  backbone: dict,
@@ -59,6 +80,15 @@ class ROPIM(BaseSelfSupervisor):
                  swap_subspaces: bool = False,
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
                  **kwargs) -> None:
+        target_generator = kwargs.get('target_generator')
+        if target_generator is not None:
+            name = config_type_name(target_generator) or type(
+                target_generator).__name__
+            raise ValueError(
+                'ROPIM reconstructs pixels and uses no target generator, '
+                f'got target_generator of type {name!r}: set '
+                'model.target_generator=None (a stock BEiT config carries '
+                'its tokenizer there)')
         data_preprocessor = data_preprocessor or dict(
             type='SketchDataPreprocessor')
         super().__init__(
