@@ -31,6 +31,22 @@ def non_negative_int(text: str) -> int:
     return _integer_at_least(text, 0)
 
 
+def high_bit_range(text: str):
+    """'full', 'image' or a bit count in 1..32 (how ``LoadImageWithPillow``
+    maps images of more than 8 bits to 0..255)."""
+    if text in ('full', 'image'):
+        return text
+    try:
+        bits = int(text)
+    except ValueError:
+        bits = None
+    if bits is None or not 1 <= bits <= 32:
+        raise argparse.ArgumentTypeError(
+            f'expected "full", "image" or the bits the values use (an '
+            f'integer in 1..32, e.g. 12), got {text!r}')
+    return bits
+
+
 def existing_file(text: str) -> str:
     """The path of a file that exists."""
     if osp.isdir(text):

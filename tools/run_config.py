@@ -2,7 +2,7 @@
 import argparse
 import os
 import os.path as osp
-from typing import Optional
+from typing import Optional, Union
 
 import torch
 import torch.distributed as dist
@@ -132,33 +132,47 @@ def training_dataset(dataset_cfg: dict) -> dict:
     return dataset_cfg
 
 
-def train_on_image_folder(cfg: Config, data_root: str) -> None:
+def train_on_image_folder(cfg: Config,
+                          data_root: str,
+                          high_bit_range: Union[str, int] = 'full') -> None:
     """Pre-train on every image below ``data_root`` (nested folders, any
     format Pillow reads, no labels): the training dataset becomes
     MMPretrain's ``CustomDataset`` without labels, read through the
     config's own pipeline, whose ``LoadImageFromFile`` becomes
-    :class:`~mmropim.datasets.LoadImageWithPillow` (grayscale, alpha,
-    palette and 16-bit images as 8-bit color). Validation is switched off
-    (there are no labels).
+    :class:`~mmropim.datasets.LoadImageWithPillow` with as many channels as
+    the backbone's ``in_channels`` (1: grayscale, 3: color, 4: color +
+    alpha; 16-bit images scaled by ``high_bit_range``). Validation is
+    switched off (there are no labels).
 
     Args:
         cfg (Config): A pre-training config; changed in place.
         data_root (str): The image folder.
+        high_bit_range (str | int): ``LoadImageWithPillow``'s: 'full',
+            'image' or the bits the values use. Defaults to 'full'.
+
+    Raises:
+        ValueError: When the backbone's ``in_channels`` is not 1, 3 or 4, or
+            the data preprocessor's mean / std / ``to_rgb`` do not fit it.
     """
     from mmropim.datasets import pillow_extensions
     from mmropim.utils import config_type_name
     dataloader = cfg.get('train_dataloader')
     if not dataloader:
         raise ValueError('--data-root needs a config with train_dataloader')
+    channels = check_image_channels(cfg)
     dataset = training_dataset(dataloader.dataset)  # under RepeatDataset...
     if 'pipeline' not in dataset:
         raise ValueError(
             '--data-root replaces the training dataset under its wrappers '
             f'but found no pipeline in {dict(dataset)!r} (several datasets '
             'in a ConcatDataset?): set the dataset in the config instead')
+    loader = dict(type='LoadImageWithPillow')
+    if channels != 3:
+        loader.update(channels=channels)
+    if high_bit_range != 'full':
+        loader.update(high_bit_range=high_bit_range)
     pipeline = [
-        dict(type='LoadImageWithPillow')
-        if config_type_name(t) == 'LoadImageFromFile' else t
+        loader if config_type_name(t) == 'LoadImageFromFile' else t
         for t in dataset.pipeline
     ]
     if pipeline == list(dataset.pipeline):
@@ -178,6 +192,50 @@ def train_on_image_folder(cfg: Config, data_root: str) -> None:
         pipeline=pipeline)
     for key in ('val_dataloader', 'val_evaluator', 'val_cfg'):
         cfg[key] = None
+
+
+def check_image_channels(cfg: Config) -> int:
+    """The channel count ``--data-root`` reads images with: the backbone's
+    ``in_channels`` (3 when unset), checked against the data preprocessor.
+
+    Args:
+        cfg (Config): A pre-training config.
+
+    Returns:
+        int: 1, 3 or 4.
+
+    Raises:
+        ValueError: Naming the setting that does not fit.
+    """
+    from mmropim.datasets.transforms.load_image_with_pillow import CHANNELS
+    model = cfg.get('model') or {}
+    channels = (model.get('backbone') or {}).get('in_channels', 3)
+    if channels not in CHANNELS:
+        raise ValueError(
+            f'--data-root reads images as 1 (gray), 3 (color) or 4 (color + '
+            f'alpha) channels, but model.backbone.in_channels={channels!r}')
+    preprocessor = model.get('data_preprocessor') or cfg.get(
+        'data_preprocessor') or {}
+    # MMEngine's preprocessors take 1 value (for every channel) or 3
+    allowed = (1, ) if channels == 4 else sorted({1, channels})
+    for key in ('mean', 'std'):
+        values = preprocessor.get(key)
+        if values is not None and len(values) not in allowed:
+            raise ValueError(
+                f'the data preprocessor\'s {key} has {len(values)} values '
+                f'but the backbone takes in_channels={channels}: give '
+                f'{" or ".join(map(str, allowed))} (MMEngine\'s preprocessors '
+                'take one value for all channels, or 3; '
+                'tools/analysis/image_mean_std.py DIR '
+                f'--channels {channels} prints them)')
+    if channels != 3 and any(
+            preprocessor.get(key)
+            for key in ('to_rgb', 'bgr_to_rgb', 'rgb_to_bgr')):
+        raise ValueError(
+            f'the data preprocessor swaps color channels (to_rgb=True) but '
+            f'images are read with {channels} channel(s) (gray / RGBA, '
+            'already in order): set model.data_preprocessor.to_rgb=False')
+    return channels
 
 
 def setup_cpu_distributed(cfg: Config, launcher: str) -> None:

@@ -15,7 +15,7 @@ from mmengine.runner import Runner
 
 import mmropim  # noqa: F401  (registers components)
 from mmropim.models import check_pipeline_mask_config
-from tools.argument_types import existing_dir
+from tools.argument_types import existing_dir, high_bit_range
 from tools.run_config import (parse_run_arguments, run_config_from_args,
                               run_parser, train_on_image_folder)
 
@@ -43,7 +43,15 @@ def parse_args(argv=None):
         '--data-root',
         type=existing_dir,
         help='pre-train on every image below this folder (nested folders, '
-        'any format Pillow reads, no labels) through the config\'s pipeline')
+        'any format Pillow reads, no labels) through the config\'s pipeline, '
+        'with the backbone\'s in_channels (1 gray, 3 color, 4 color + alpha)')
+    parser.add_argument(
+        '--high-bit-range',
+        type=high_bit_range,
+        default='full',
+        help='with --data-root: how 16-bit images map to 8 bits: "full" '
+        '(0..65535, the default), "image" (each image\'s own min..max) or '
+        'the bits the values use, e.g. 12')
     parser.add_argument(
         '--check-data',
         action='store_true',
@@ -56,7 +64,10 @@ def main():
     args = parse_args()
     cfg = run_config_from_args(args)
     if args.data_root:
-        train_on_image_folder(cfg, args.data_root)
+        train_on_image_folder(cfg, args.data_root, args.high_bit_range)
+    elif args.high_bit_range != 'full':
+        raise ValueError('--high-bit-range applies to --data-root, which '
+                         'was not given')
     check_pipeline_mask_config(cfg)
     if args.no_validate:
         cfg.val_cfg = None

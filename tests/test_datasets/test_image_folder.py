@@ -1,13 +1,16 @@
 """Pre-training on a folder of the user's own mixed images: nested folders,
 several formats and modes (grayscale, RGBA, palette, 16-bit), through
-``tools/train.py --data-root``; and the folder's mean/std tool."""
+``tools/train.py --data-root``, read as 3 channels or kept as 1 / 4 as the
+backbone's ``in_channels`` says; and the folder's mean/std tool."""
+import copy
+
 import numpy as np
 import pytest
 from PIL import Image
 
-from mmropim.datasets import LoadImageWithPillow, to_8bit_rgb
+from mmropim.datasets import LoadImageWithPillow, to_8bit_array, to_8bit_rgb
 from tools.analysis import image_mean_std
-from helpers import PRMIM_TINY_CFG, logged_scalars, run_tool
+from helpers import PRMIM_TINY_CFG, ROPIM_TINY_CFG, logged_scalars, run_tool
 
 
 @pytest.fixture(scope='module')
@@ -54,6 +57,43 @@ def test_conversions_keep_the_values(mixed_folder):
     assert results['img_shape'] == (72, 100)
 
 
+def test_channels_kept_as_asked(mixed_folder):
+    with Image.open(mixed_folder / 'a' / 'b' / 'coffee_rgba.png') as image:
+        rgba = to_8bit_array(image, 4)
+        gray = to_8bit_array(image, 1)
+        luma = np.asarray(image.convert('RGB').convert('L'))
+    assert rgba.shape[-1] == 4 and (rgba[..., 3] == 128).all()  # alpha kept
+    np.testing.assert_array_equal(gray[..., 0], luma)
+    with Image.open(mixed_folder / 'astronaut.jpg') as image:
+        opaque = to_8bit_array(image, 4)
+    assert (opaque[..., 3] == 255).all()
+    path = str(mixed_folder / 'a' / 'b' / 'coffee_rgba.png')
+    assert LoadImageWithPillow(channels=1)(dict(img_path=path))['img'] \
+        .shape == (72, 100)  # 2-D, as LoadImageFromFile's grayscale
+    np.testing.assert_array_equal(
+        LoadImageWithPillow(channels=4)(dict(img_path=path))['img'], rgba)
+    with pytest.raises(ValueError, match=r'channels must be one of \(1, 3, '
+                       r'4\).*got 2'):
+        LoadImageWithPillow(channels=2)
+
+
+def test_high_bit_range_scales_12_bit_data(tmp_path):
+    from skimage import data
+    camera = data.camera()
+    twelve = camera.astype(np.uint16) * 16  # 12-bit values in a 16-bit file
+    Image.fromarray(twelve).save(tmp_path / 'sensor.tif')
+    with Image.open(tmp_path / 'sensor.tif') as image:
+        full = to_8bit_array(image, 1)  # 0..65535: dark
+        bits = to_8bit_array(image, 1, high_bit_range=12)
+        stretched = to_8bit_array(image, 1, high_bit_range='image')
+    assert full.max() <= 16
+    np.testing.assert_allclose(
+        bits[..., 0], camera * 255.0 * 16 / 4095, atol=0.51)  # 0..4095
+    assert stretched.min() == 0 and stretched.max() == 255
+    with pytest.raises(ValueError, match=r"high_bit_range must be .*got 40"):
+        LoadImageWithPillow(high_bit_range=40)
+
+
 def test_photo_is_turned_upright_by_its_exif_orientation(tmp_path):
     photo = Image.fromarray(
         np.arange(40 * 60 * 3, dtype=np.uint8).reshape(40, 60, 3))
@@ -83,6 +123,88 @@ def test_mean_std_tool_matches_all_pixels(mixed_folder, capsys):
     np.testing.assert_allclose(mean, pixels.mean(axis=0), rtol=1e-9)
     np.testing.assert_allclose(std, pixels.std(axis=0), rtol=1e-6)
     assert 'model.data_preprocessor.mean=[' in capsys.readouterr().out
+
+
+def test_mean_std_tool_with_one_channel(mixed_folder, capsys):
+    mean, std = image_mean_std.main([str(mixed_folder), '--channels', '1'])
+    pixels = np.concatenate([
+        LoadImageWithPillow(channels=1)(dict(img_path=path))['img'].ravel()
+        for path in image_mean_std.image_files(str(mixed_folder))
+    ]).astype(np.float64)
+    np.testing.assert_allclose(mean, [pixels.mean()], rtol=1e-9)
+    np.testing.assert_allclose(std, [pixels.std()], rtol=1e-6)
+    assert 'model.data_preprocessor.to_rgb=False' in capsys.readouterr().out
+    # RGBA: one figure over all channels, that of all the values
+    mean, std = image_mean_std.main([str(mixed_folder), '--channels', '4'])
+    values = np.concatenate([
+        LoadImageWithPillow(channels=4)(dict(img_path=path))['img'].ravel()
+        for path in image_mean_std.image_files(str(mixed_folder))
+    ]).astype(np.float64)
+    np.testing.assert_allclose([mean[0], std[0]],
+                               [values.mean(), values.std()], rtol=1e-6)
+
+
+@pytest.mark.parametrize('config, channels, options', [
+    (PRMIM_TINY_CFG, 1, ['model.head.in_chans=1']),
+    (ROPIM_TINY_CFG, 4, [
+        'model.neck.type=PixelShuffleDecoder', 'model.neck.in_chans=4',
+    ]),
+])
+def test_train_py_keeps_in_channels(mixed_folder, tmp_path, config, channels,
+                                    options):
+    """Gray (PR-MIM) and RGBA (ROPIM) images train as the backbone's
+    in_channels says, 16-bit read as 12-bit data."""
+    work_dir = tmp_path / 'work'
+    run_tool('tools/train.py', config, '--data-root', str(mixed_folder),
+             '--high-bit-range', '12', '--work-dir', str(work_dir),
+             '--cfg-options', f'model.backbone.in_channels={channels}',
+             # one value for every channel (MMEngine takes 1 or 3)
+             'model.data_preprocessor.mean=[127.0]',
+             'model.data_preprocessor.std=[64.0]',
+             'model.data_preprocessor.to_rgb=False', *options,
+             'train_cfg.max_epochs=1', 'train_dataloader.batch_size=3',
+             'train_dataloader.num_workers=0',
+             'train_dataloader.persistent_workers=False',
+             'default_hooks.logger.interval=1')
+    losses = [row['loss'] for row in logged_scalars(str(work_dir))[-1]
+              if 'loss' in row]
+    assert len(losses) == 2 and all(np.isfinite(losses))
+
+
+def test_data_root_checks_the_preprocessor_against_in_channels(
+        mixed_folder):
+    from mmengine.config import Config
+
+    from tools.run_config import train_on_image_folder
+    cfg = Config.fromfile(PRMIM_TINY_CFG)
+    cfg.model.backbone.in_channels = 1
+    with pytest.raises(ValueError, match=r"mean has 3 values but the "
+                       r"backbone takes in_channels=1.*--channels 1"):
+        train_on_image_folder(copy.deepcopy(cfg), str(mixed_folder))
+    cfg.model.data_preprocessor.update(mean=[127.0], std=[64.0])
+    with pytest.raises(ValueError, match='set model.data_preprocessor.'
+                       'to_rgb=False'):
+        train_on_image_folder(copy.deepcopy(cfg), str(mixed_folder))
+    cfg.model.backbone.in_channels = 2
+    with pytest.raises(ValueError, match='in_channels=2'):
+        train_on_image_folder(copy.deepcopy(cfg), str(mixed_folder))
+
+
+def test_model_refuses_a_reconstruction_of_other_channels():
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmpretrain.registry import MODELS
+    init_default_scope('mmpretrain')
+    ropim = Config.fromfile(ROPIM_TINY_CFG).model
+    ropim.backbone.in_channels = 4
+    with pytest.raises(ValueError, match='takes 4-channel images but '
+                       "SimMIMLinearDecoder reconstructs 3.*PixelShuffle"):
+        MODELS.build(ropim)
+    prmim = Config.fromfile(PRMIM_TINY_CFG).model
+    prmim.backbone.in_channels = 1
+    with pytest.raises(ValueError, match='takes 1-channel images but '
+                       'PRMIMHead reconstructs 3.*head.in_chans=1'):
+        MODELS.build(prmim)
 
 
 def test_train_py_pretrains_on_the_folder(mixed_folder, tmp_path):

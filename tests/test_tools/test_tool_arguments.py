@@ -56,6 +56,12 @@ CASES = [
      "argument src: '{dir}' is a folder; expected a file"),
     ('tools/train.py', ['{cfg}', '--data-root', MISSING],
      f"argument --data-root: no such folder: '{MISSING}'"),
+    ('tools/train.py', ['{cfg}', '--data-root', '{dir}', '--high-bit-range',
+                        '40'],
+     'argument --high-bit-range: expected "full", "image" or the bits the '
+     "values use (an integer in 1..32, e.g. 12), got '40'"),
+    ('tools/analysis/image_mean_std.py', ['{dir}', '--channels', '2'],
+     'argument --channels: invalid choice: 2'),
     ('tools/model_converters/mmropim2timm.py', ['{ckpt}', '{ckpt}'],
      "dst '{ckpt}' is the source checkpoint"),
     ('tools/model_converters/mmropim2timm.py', ['{ckpt}', '{dir}'],

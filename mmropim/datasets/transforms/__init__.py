@@ -1,8 +1,8 @@
 from .furthest_sampling import FurthestSampling
 from .load_image_with_pillow import (LoadImageWithPillow, pillow_extensions,
-                                     to_8bit_rgb)
+                                     to_8bit_array, to_8bit_rgb)
 
 __all__ = [
     'FurthestSampling', 'LoadImageWithPillow', 'pillow_extensions',
-    'to_8bit_rgb'
+    'to_8bit_array', 'to_8bit_rgb'
 ]

@@ -28,13 +28,22 @@ class PipelineMaskMixin(ViTTokenPathMixin):
     Args:
         mask_ratio (float, optional): What ``FurthestSampling`` must mask;
             None (default) checks nothing.
+        in_channels (int): Image channels, as ``VisionTransformer``'s
+            (MMPretrain's MAE encoders do not take it; it goes to their
+            ``patch_cfg``). Defaults to 3.
         **kwargs: Arguments of the parent encoder.
     """
 
-    def __init__(self, *args, mask_ratio: Optional[float] = None,
+    def __init__(self,
+                 *args,
+                 mask_ratio: Optional[float] = None,
+                 in_channels: int = 3,
                  **kwargs) -> None:
         if mask_ratio is not None:
             kwargs['mask_ratio'] = mask_ratio
+        if in_channels != 3:
+            kwargs['patch_cfg'] = dict(
+                kwargs.get('patch_cfg') or {}, in_channels=in_channels)
         super().__init__(*args, **kwargs)
         self.expected_mask_ratio = mask_ratio
 

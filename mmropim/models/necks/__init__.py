@@ -1,5 +1,7 @@
 from .prmim_decoder import PRMIMDecoder
 from .prmim_linear_decoder import PRMIMLinearDecoder
-from .ropim_neck import ROPIMNeck
+from .ropim_neck import PixelShuffleDecoder, ROPIMNeck
 
-__all__ = ['PRMIMDecoder', 'PRMIMLinearDecoder', 'ROPIMNeck']
+__all__ = [
+    'PRMIMDecoder', 'PRMIMLinearDecoder', 'PixelShuffleDecoder', 'ROPIMNeck'
+]

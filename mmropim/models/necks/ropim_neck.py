@@ -9,10 +9,12 @@ from mmpretrain.registry import MODELS
 from ...utils import check_positive_int
 
 
+@MODELS.register_module()
 class PixelShuffleDecoder(SimMIMLinearDecoder):
     """MMPretrain's ``SimMIMLinearDecoder`` (a 1x1 convolution to ``p * p *
     in_chans`` channels and a pixel shuffle) for any number of image
-    channels; with 3 it is that module, weight names included.
+    channels; with 3 it is that module, weight names included. ROPIM's
+    linear decoder for grayscale (1) or RGBA (4) images.
 
     Args:
         in_channels (int): Channels of the encoder feature map.
@@ -34,6 +36,7 @@ class PixelShuffleDecoder(SimMIMLinearDecoder):
         if in_chans != 3:
             self.decoder[0] = nn.Conv2d(in_channels,
                                         encoder_stride**2 * in_chans, 1)
+        self.in_chans = in_chans
 
 
 @MODELS.register_module()

@@ -1,5 +1,6 @@
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
+import torch.nn as nn
 from mmpretrain.models import BaseSelfSupervisor
 
 
@@ -26,3 +27,29 @@ class PartCheckedSelfSupervisor(BaseSelfSupervisor):
                 raise TypeError(
                     f'{type(self).__name__} got {type(module).__name__} as '
                     f'its {part}: {advice}')
+
+    def check_image_channels(self, decoded: Optional[int], part: str,
+                             advice: str) -> None:
+        """Raise unless the part that reconstructs the image gives as many
+        channels as the backbone takes.
+
+        Args:
+            decoded (int, optional): Channels the reconstruction has; None
+                when the part does not say.
+            part (str): The part and setting, e.g. ``'head.in_chans'``.
+            advice (str): What to set, given the backbone's channels.
+        """
+        taken = backbone_image_channels(self.backbone)
+        if None not in (decoded, taken) and decoded != taken:
+            raise ValueError(
+                f'the backbone takes {taken}-channel images but {part} '
+                f'reconstructs {decoded}: {type(self).__name__} reconstructs '
+                f'its input, {advice.format(taken)}')
+
+
+def backbone_image_channels(backbone: nn.Module) -> Optional[int]:
+    """The image channels a ViT's patch embedding takes (None when it has
+    no ``patch_embed.projection``)."""
+    projection = getattr(getattr(backbone, 'patch_embed', None), 'projection',
+                         None)
+    return getattr(projection, 'in_channels', None)

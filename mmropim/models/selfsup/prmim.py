@@ -94,6 +94,8 @@ class PRMIM(PipelineMaskSelfSupervisor):
                     f'{getattr(self.head, name)}: PR-MIM predicts pixels in '
                     f'PRMIMHead, set the same {name} on both (or drop the '
                     'neck\'s)')
+        self.check_image_channels(self.head.in_chans, 'PRMIMHead',
+                                  'set head.in_chans={}')
 
     required_parts = dict(
         backbone=(PipelineMaskMixin,

@@ -2,6 +2,7 @@ from typing import Dict, List, Optional, Union
 
 import torch
 import torch.nn as nn
+from mmpretrain.models.necks import SimMIMLinearDecoder
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
@@ -98,6 +99,13 @@ class ROPIM(PartCheckedSelfSupervisor):
             data_preprocessor=data_preprocessor,
             **kwargs)
         self.swap_subspaces = swap_subspaces
+        if isinstance(self.neck, SimMIMLinearDecoder):
+            stride = self.neck.decoder[1].upscale_factor
+            self.check_image_channels(
+                self.neck.decoder[0].out_channels // stride**2,
+                type(self.neck).__name__,
+                "use neck=dict(type='PixelShuffleDecoder', in_channels=..., "
+                'encoder_stride=..., in_chans={})')
 
     def extract_feat(self, inputs: torch.Tensor):
         """Features of unprojected images (for evaluation and analysis).
