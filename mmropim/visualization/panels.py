@@ -34,8 +34,11 @@ def to_uint8(image: torch.Tensor) -> np.ndarray:
     return (255 * array + 0.5).astype(np.uint8)
 
 
-def sketch_panels(image: np.ndarray, patch_size: int, rho: float,
-                  seed: int = 0) -> Sequence[np.ndarray]:
+def sketch_panels(image: np.ndarray,
+                  patch_size: int,
+                  rho: float,
+                  seed: int = 0,
+                  hash_layout: str = 'blocks') -> Sequence[np.ndarray]:
     """Original, Pi image and (I - Pi) image.
 
     The projection acts on pixels centred on the image mean; the complement
@@ -46,6 +49,7 @@ def sketch_panels(image: np.ndarray, patch_size: int, rho: float,
         patch_size (int): Patch side p.
         rho (float): Sketch ratio K'/K.
         seed (int): Seed of the sketch.
+        hash_layout (str): The preprocessor's, see ``CountSketch.draw``.
 
     Returns:
         list[np.ndarray]: Three (H, W, 3) uint8 panels.
@@ -55,8 +59,11 @@ def sketch_panels(image: np.ndarray, patch_size: int, rho: float,
     grid = (pixels.shape[2] // patch_size, pixels.shape[3] // patch_size)
     patches = patchify(pixels - mean, patch_size)
     sketch = CountSketch.draw(
-        1, patches.shape[1], rho,
-        generator=torch.Generator().manual_seed(seed))
+        1,
+        patches.shape[1],
+        rho,
+        generator=torch.Generator().manual_seed(seed),
+        hash_layout=hash_layout)
     projected = unpatchify(sketch.project(patches), grid, patch_size)
     removed = unpatchify(sketch.complement(patches), grid, patch_size)
     return [image, to_uint8(projected[0] + mean), to_uint8(removed[0] + 0.5)]

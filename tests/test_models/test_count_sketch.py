@@ -45,6 +45,42 @@ def test_rows_of_p_are_orthogonal_and_hash_is_balanced(num_tokens, rho):
 
 
 @pytest.mark.parametrize('num_tokens,rho', CASES)
+def test_authors_layout_gives_each_bucket_one_token_per_raster_block(
+        num_tokens, rho):
+    """The default layout is the authors': token i takes entry i of the
+    concatenated bucket permutations, so every block of K' consecutive
+    tokens holds K' distinct buckets (a bucket's tokens are spread over the
+    image, one per block); 'shuffled' mixes entries over all positions."""
+    sketch = CountSketch.draw(6, num_tokens, rho)
+    k_prime = sketch.sketch_size
+    for start in range(0, num_tokens, k_prime):
+        block = sketch.hashes[:, start:start + k_prime]
+        for row in block:
+            assert len(row.unique()) == len(row)  # one token per bucket
+    if k_prime > 1:  # drawn anew per image
+        assert not torch.equal(sketch.hashes[0], sketch.hashes[1])
+
+
+def test_shuffled_layout_lets_neighbours_share_a_bucket():
+    blocks = CountSketch.draw(64, 196, 1 / 7,
+                              generator=torch.Generator().manual_seed(0))
+    shuffled = CountSketch.draw(64, 196, 1 / 7, hash_layout='shuffled',
+                                generator=torch.Generator().manual_seed(0))
+
+    def neighbours_sharing(sketch):  # horizontal neighbours, 14 x 14 grid
+        grid = sketch.hashes.view(-1, 14, 14)
+        return (grid[..., 1:] == grid[..., :-1]).sum().item()
+
+    assert neighbours_sharing(blocks) == 0  # 14 < K' = 28: within a block
+    assert neighbours_sharing(shuffled) > 0
+    sizes = shuffled.bucket_sizes  # still balanced
+    assert sizes.min() >= 7 and sizes.max() <= 7
+    with pytest.raises(ValueError, match="hash_layout must be one of "
+                       r"\('blocks', 'shuffled'\).*got 'raster'"):
+        CountSketch.draw(1, 196, 1 / 7, hash_layout='raster')
+
+
+@pytest.mark.parametrize('num_tokens,rho', CASES)
 def test_projection_and_complement_sum_to_identity(num_tokens, rho):
     sketch = CountSketch.draw(2, num_tokens, rho)
     pi = sketch.matrix().double()

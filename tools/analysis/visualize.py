@@ -64,16 +64,23 @@ def normalized_input(model, image: np.ndarray) -> torch.Tensor:
 
 def ropim_figures(cfg, image, args):
     backbone = cfg.model.backbone
-    patch, rho = backbone.patch_size, cfg.model.data_preprocessor.rho
-    figures = {'ropim_projection': sketch_panels(image, patch, rho,
-                                                 args.seed)}
+    preprocessor = cfg.model.data_preprocessor
+    patch, rho = backbone.patch_size, preprocessor.rho
+    layout = preprocessor.get('hash_layout', 'blocks')
+    figures = {
+        'ropim_projection':
+        sketch_panels(image, patch, rho, args.seed, layout)
+    }
     if args.checkpoint:
         model = build_model(cfg, args.checkpoint)
         inputs = normalized_input(model, image)
         num_tokens = (image.shape[0] // patch) * (image.shape[1] // patch)
         sketch = CountSketch.draw(
-            1, num_tokens, rho,
-            generator=torch.Generator().manual_seed(args.seed))
+            1,
+            num_tokens,
+            rho,
+            generator=torch.Generator().manual_seed(args.seed),
+            hash_layout=layout)
         figures['ropim_reconstruction'] = ropim_panels(model, inputs,
                                                        sketch)[0]
     return figures

@@ -6,7 +6,7 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 from ..backbones.vit_tokens import check_image_size
-from ..utils import CountSketch, check_sketch_ratio
+from ..utils import CountSketch, check_hash_layout, check_sketch_ratio
 
 
 @MODELS.register_module()
@@ -27,12 +27,17 @@ class SketchDataPreprocessor(SelfSupDataPreprocessor):
         patch_size (int): Patch size of the backbone; K = (H/p) * (W/p).
         rho (float): Sketch ratio K'/K in (0, 1). Defaults to 1/7, the
             authors' 28 of 196 tokens.
+        hash_layout (str): 'blocks' (default, the authors': each raster
+            block of K' tokens gives every bucket one token) or 'shuffled'
+            (bucket entries shuffled over all positions), see
+            :meth:`CountSketch.draw`.
         mean, std, to_rgb, ...: As in ``SelfSupDataPreprocessor``.
     """
 
     def __init__(self,
                  patch_size: int = 16,
                  rho: float = 1 / 7,
+                 hash_layout: str = 'blocks',
                  mean: Optional[Sequence[Union[float, int]]] = None,
                  std: Optional[Sequence[Union[float, int]]] = None,
                  to_rgb: bool = False,
@@ -42,6 +47,8 @@ class SketchDataPreprocessor(SelfSupDataPreprocessor):
             raise ValueError(
                 f'patch_size must be a positive integer, got {patch_size!r}')
         check_sketch_ratio(rho)
+        check_hash_layout(hash_layout)
+        self.hash_layout = hash_layout
         self.patch_size = patch_size
         self.rho = rho
 
@@ -70,7 +77,11 @@ class SketchDataPreprocessor(SelfSupDataPreprocessor):
         if data_samples is None:
             data_samples = [DataSample() for _ in range(inputs.shape[0])]
         sketch = CountSketch.draw(
-            inputs.shape[0], num_tokens, self.rho, device=inputs.device)
+            inputs.shape[0],
+            num_tokens,
+            self.rho,
+            device=inputs.device,
+            hash_layout=self.hash_layout)
         for sample, hashes, signs in zip(data_samples, sketch.hashes,
                                          sketch.signs):
             sample.set_field(hashes, 'sketch_hash')

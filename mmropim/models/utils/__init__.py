@@ -1,5 +1,5 @@
-from .count_sketch import (CountSketch, check_sketch_ratio,
-                           sketch_size_from_ratio)
+from .count_sketch import (HASH_LAYOUTS, CountSketch, check_hash_layout,
+                           check_sketch_ratio, sketch_size_from_ratio)
 from .patches import patch_targets, patchify
 from .spatial_aggregator import (SpatialAggregator, build_aggregator,
                                  complete_grid)
@@ -7,7 +7,8 @@ from .token_grid import (TokenSplit, gather_tokens, mask_and_restore_ids,
                          scatter_to_grid, split_tokens)
 
 __all__ = [
-    'CountSketch', 'check_sketch_ratio', 'sketch_size_from_ratio',
+    'HASH_LAYOUTS', 'CountSketch', 'check_hash_layout', 'check_sketch_ratio',
+    'sketch_size_from_ratio',
     'patch_targets', 'patchify', 'SpatialAggregator', 'build_aggregator',
     'complete_grid', 'TokenSplit', 'gather_tokens', 'mask_and_restore_ids',
     'scatter_to_grid',

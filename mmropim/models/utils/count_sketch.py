@@ -30,6 +30,17 @@ def check_sketch_ratio(rho: float) -> None:
                          f'interval (0, 1), got {rho!r}')
 
 
+#: how ``CountSketch.draw`` lays the buckets over the token positions
+HASH_LAYOUTS = ('blocks', 'shuffled')
+
+
+def check_hash_layout(hash_layout: str) -> None:
+    """Raise unless ``hash_layout`` is one of :data:`HASH_LAYOUTS`."""
+    if hash_layout not in HASH_LAYOUTS:
+        raise ValueError(f'hash_layout must be one of {HASH_LAYOUTS} '
+                         f"('blocks' is the authors'), got {hash_layout!r}")
+
+
 def sketch_size_from_ratio(num_tokens: int, rho: float) -> int:
     """Sketch size K' = round(rho * K), validated.
 
@@ -113,12 +124,17 @@ class CountSketch:
              num_tokens: int,
              rho: float,
              generator: Optional[torch.Generator] = None,
-             device: Optional[torch.device] = None) -> 'CountSketch':
+             device: Optional[torch.device] = None,
+             hash_layout: str = 'blocks') -> 'CountSketch':
         """Draw an independent balanced sketch for each image.
 
         The hash is balanced (every bucket holds floor(K/K') or ceil(K/K')
-        tokens): random permutations of the K' buckets are concatenated, cut
-        to K entries and shuffled over the token positions. Exactly K // 2
+        tokens): random permutations of the K' buckets are concatenated and
+        cut to K entries. With ``hash_layout='blocks'`` (the authors') token
+        i takes entry i, so every consecutive raster block of K' tokens
+        gives each bucket one token and a bucket's tokens are spread over
+        the image; ``'shuffled'`` also shuffles the entries over the token
+        positions, so neighbouring tokens may share a bucket. Exactly K // 2
         signs are -1, at random positions.
 
         Args:
@@ -129,10 +145,13 @@ class CountSketch:
             generator (torch.Generator, optional): Source of randomness;
                 the global torch RNG when None.
             device (torch.device, optional): Device of the sketch.
+            hash_layout (str): 'blocks' (default, the authors') or
+                'shuffled'.
 
         Returns:
             CountSketch: B sketches of K tokens into K' buckets.
         """
+        check_hash_layout(hash_layout)
         sketch_size = sketch_size_from_ratio(num_tokens, rho)
         if batch_size < 1:
             raise ValueError(f'batch_size must be >= 1, got {batch_size}')
@@ -145,8 +164,10 @@ class CountSketch:
 
         repeats = math.ceil(num_tokens / sketch_size)
         buckets = random_permutations(batch_size, repeats, sketch_size)
-        buckets = buckets.flatten(1)[:, :num_tokens]
-        hashes = buckets.gather(1, random_permutations(batch_size, num_tokens))
+        hashes = buckets.flatten(1)[:, :num_tokens]
+        if hash_layout == 'shuffled':
+            hashes = hashes.gather(
+                1, random_permutations(batch_size, num_tokens))
         signs = torch.where(
             random_permutations(batch_size, num_tokens) < num_tokens // 2,
             -1.0, 1.0)
