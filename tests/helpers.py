@@ -45,7 +45,44 @@ def logged_scalars(work_dir):
     return rows
 
 
+# Weight decay as the references apply it (BEiT / ROPIM authors' and MAE's
+# param groups, MMPretrain's MAE / BEiT configs): none on any 1-D parameter
+# (norms, biases incl. q_bias / v_bias, layer scale) nor on the class /
+# mask tokens and position embeddings; every other parameter, relative
+# position tables included, is decayed.
+NO_DECAY_NAMES = ('pos_embed', 'cls_token', 'mask_token')
+
+
+def weight_decay_violations(model, optimizer):
+    """Names of the parameters whose weight decay breaks the rule above."""
+    decay = {
+        id(param): group['weight_decay']
+        for group in optimizer.param_groups for param in group['params']
+    }
+    base = optimizer.defaults['weight_decay']
+    wrong = []
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        exempt = param.ndim == 1 or any(k in name for k in NO_DECAY_NAMES)
+        if decay[id(param)] != (0.0 if exempt else base):
+            wrong.append(f'{name} {tuple(param.shape)}: {decay[id(param)]}')
+    return wrong
+
+
+def fp32_optim_wrapper_cfg(optim_wrapper_cfg):
+    """A copy of an optimizer wrapper config that builds without CUDA
+    (``AmpOptimWrapper`` -> ``OptimWrapper``)."""
+    cfg = optim_wrapper_cfg.copy()
+    if cfg.get('type') == 'AmpOptimWrapper':
+        cfg.type = 'OptimWrapper'
+        cfg.pop('loss_scale', None)
+        cfg.pop('dtype', None)
+    return cfg
+
+
 __all__ = [
     'TESTS_DIR', 'REPO_ROOT', 'ROPIM_TINY_CFG', 'PRMIM_TINY_CFG',
-    'ITERS_PER_EPOCH', 'check_configs', 'run_tool', 'logged_scalars'
+    'ITERS_PER_EPOCH', 'check_configs', 'run_tool', 'logged_scalars',
+    'weight_decay_violations', 'fp32_optim_wrapper_cfg'
 ]

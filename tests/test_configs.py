@@ -9,7 +9,7 @@ from mmengine.registry import DefaultScope, init_default_scope
 from mmpretrain.registry import MODELS, TRANSFORMS
 
 import mmropim  # noqa: F401
-from helpers import REPO_ROOT
+from helpers import REPO_ROOT, fp32_optim_wrapper_cfg, weight_decay_violations
 
 CONFIGS = sorted(
     p for method in ('ropim', 'prmim') for p in glob.glob(
@@ -53,14 +53,12 @@ def test_config_loads_and_builds(path):
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         init_default_scope('mmpretrain')
         model = MODELS.build(cfg.model)
-        optim_wrapper_cfg = cfg.optim_wrapper.copy()
-        if optim_wrapper_cfg.get('type') == 'AmpOptimWrapper':
-            optim_wrapper_cfg.type = 'OptimWrapper'  # no CUDA here
-            optim_wrapper_cfg.pop('loss_scale')
-        build_optim_wrapper(model, optim_wrapper_cfg)
+        wrapper = build_optim_wrapper(
+            model, fp32_optim_wrapper_cfg(cfg.optim_wrapper))  # no CUDA
         pipeline = [
             TRANSFORMS.build(t) for t in cfg.train_dataloader.dataset.pipeline
         ]
+    assert weight_decay_violations(model, wrapper.optimizer) == []
     if cfg.model.type == 'ROPIM':
         assert '/stock/' in path or \
             cfg.optim_wrapper.optimizer.betas == (0.9, 0.95)
@@ -80,6 +78,12 @@ def test_config_loads_and_builds(path):
         assert cfg.optim_wrapper.constructor == \
             'LearningRateDecayOptimWrapperConstructor'
         assert 0.6 <= cfg.optim_wrapper.paramwise_cfg.layer_decay_rate < 1
+        if config_id(path).startswith('ropim/benchmarks/') and \
+                'demo' not in path:  # the ROPIM authors' fine-tuning
+            assert cfg.optim_wrapper.clip_grad.max_norm == 5.0
+            warmup = cfg.param_scheduler[0]
+            assert warmup.start_factor * cfg.optim_wrapper.optimizer.lr == \
+                pytest.approx(1e-6)
 
 
 def test_vit_base_pretraining_model_runs_forward_backward_on_cpu():

@@ -56,10 +56,8 @@ optim_wrapper = dict(
         weight_decay=0.05),
     clip_grad=dict(max_norm=5.0),
     paramwise_cfg=dict(
+        flat_decay_mult=0.0,  # norms, biases and every other 1-D parameter
         custom_keys={
-            'norm': dict(decay_mult=0.0),
-            'ln': dict(decay_mult=0.0),
-            'bias': dict(decay_mult=0.0),
             'pos_embed': dict(decay_mult=0.),
             'mask_token': dict(decay_mult=0.),
             'cls_token': dict(decay_mult=0.),

@@ -55,9 +55,12 @@ test_dataloader = None
 test_evaluator = None
 test_cfg = None
 
-optim_wrapper = dict(type='OptimWrapper', _delete_=True,
-                     optimizer=dict(type='AdamW', lr=1.5e-3,
-                                    betas=(0.9, 0.95), weight_decay=0.05))
+optim_wrapper = dict(
+    type='OptimWrapper',  # fp32 on the CPU
+    _delete_=True,
+    optimizer=dict(
+        type='AdamW', lr=1.5e-3, betas=(0.9, 0.95), weight_decay=0.05),
+    paramwise_cfg=_base_.optim_wrapper.paramwise_cfg)
 auto_scale_lr = dict(base_batch_size=32)
 default_hooks = dict(
     logger=dict(interval=7),

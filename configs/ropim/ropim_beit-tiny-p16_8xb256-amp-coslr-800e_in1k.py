@@ -1,4 +1,6 @@
 # ROPIM ViT-T/16 (BEiT-style, DeiT-T widths), 800 epochs, lr 1e-3 per 512.
+# The authors pre-train ViT-T this way on ImageNet-100; on ImageNet-1k it is
+# an extrapolation of their setting, not a reproduction.
 _base_ = ['ropim_beit-base-p16_8xb256-amp-coslr-300e_in1k.py']
 
 model = dict(

@@ -15,7 +15,8 @@ from mmseg.registry import MODELS as SEG_MODELS
 
 import mmropim.downstream  # noqa: F401  (registers into MMSeg, MMDet)
 from mmropim.utils import resize_relative_position_bias_table
-from helpers import REPO_ROOT, run_tool
+from helpers import (REPO_ROOT, fp32_optim_wrapper_cfg, run_tool,
+                     weight_decay_violations)
 
 MINI = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
 ADE_DIR = osp.join(REPO_ROOT, 'configs', 'downstream', 'ade20k')
@@ -190,6 +191,9 @@ def test_downstream_config_loads_and_builds(path):
                                              'TransferBEiTViT')
     assert cfg.optim_wrapper.constructor == \
         'BackboneLayerDecayOptimWrapperConstructor'
+    wrapper = build_optim_wrapper(model,
+                                  fp32_optim_wrapper_cfg(cfg.optim_wrapper))
+    assert weight_decay_violations(model, wrapper.optimizer) == []
 
 
 def test_full_size_segmentor_runs_a_forward_pass_on_cpu():
@@ -314,6 +318,10 @@ def test_detection_config_loads_and_builds(path):
     model = DET_MODELS.build(cfg.model)
     assert type(model.neck).__name__ == 'SimpleFeaturePyramid'
     assert model.backbone.window_size is not None
+    wrapper = build_optim_wrapper(model,
+                                  fp32_optim_wrapper_cfg(cfg.optim_wrapper))
+    # SyncBN / LN2d weights and q_bias / v_bias are not decayed
+    assert weight_decay_violations(model, wrapper.optimizer) == []
 
 
 def test_full_size_detector_runs_a_forward_pass_on_cpu():

@@ -11,14 +11,14 @@ optim_wrapper = dict(
         eps=1e-8,
         weight_decay=0.05),
     clip_grad=dict(max_norm=5.0),
+    # the authors' groups: no decay on 1-D parameters (norms, biases,
+    # q_bias / v_bias, layer scale) and the class token / position
+    # embedding; the relative position table is decayed
     paramwise_cfg=dict(
-        norm_decay_mult=0.0,
-        bias_decay_mult=0.0,
+        flat_decay_mult=0.0,
         custom_keys={
             'pos_embed': dict(decay_mult=0.),
             'cls_token': dict(decay_mult=0.),
-            'relative_position_bias_table': dict(decay_mult=0.),
-            'gamma': dict(decay_mult=0.),
         }))
 
 auto_scale_lr = dict(base_batch_size=2048)

@@ -7,11 +7,13 @@ optim_wrapper = dict(
     constructor='LearningRateDecayOptimWrapperConstructor',
     paramwise_cfg=dict(
         layer_decay_rate=0.75,
+        # BEiT's / MAE's groups: no decay on 1-D parameters (norms, biases,
+        # q_bias / v_bias, layer scale), the class token and the position
+        # embedding; relative position tables are decayed
+        flat_decay_mult=0.0,
         custom_keys={
-            '.ln': dict(decay_mult=0.0),
-            '.bias': dict(decay_mult=0.0),
-            '.gamma': dict(decay_mult=0.0),
-            'relative_position_bias_table': dict(decay_mult=0.0),
+            '.cls_token': dict(decay_mult=0.0),
+            '.pos_embed': dict(decay_mult=0.0),
         }))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-2, by_epoch=True, begin=0, end=1,

@@ -65,7 +65,13 @@ optim_wrapper = dict(
     optimizer=dict(
         type='AdamW', lr=2e-4, betas=(0.9, 0.999), weight_decay=0.1),
     constructor='BackboneLayerDecayOptimWrapperConstructor',
-    paramwise_cfg=dict(layer_decay_rate=0.7))
+    paramwise_cfg=dict(
+        layer_decay_rate=0.7,
+        flat_decay_mult=0.0,  # the full-size configs' decay groups
+        custom_keys={
+            '.cls_token': dict(decay_mult=0.0),
+            '.pos_embed': dict(decay_mult=0.0),
+        }))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=5),
 ]

@@ -19,9 +19,8 @@ optim_wrapper = dict(
     paramwise_cfg=dict(
         _delete_=True,
         layer_decay_rate=0.65,
+        flat_decay_mult=0.0,  # MAE: no decay on 1-D parameters
         custom_keys={
-            '.ln': dict(decay_mult=0.0),
-            '.bias': dict(decay_mult=0.0),
             '.cls_token': dict(decay_mult=0.0),
             '.pos_embed': dict(decay_mult=0.0),
         }))

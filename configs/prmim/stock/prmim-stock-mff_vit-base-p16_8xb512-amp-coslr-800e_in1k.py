@@ -6,6 +6,8 @@ custom_imports = dict(imports=['mmropim'], allow_failed_imports=False)
 # checkpoints that resume with torch.load(weights_only=True) (the stock
 # config resumes automatically), with every rank's random states
 default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))
+# MAE's decay keys name its decoder norm 'ln'; PRMIMHead's norm is 1-D too
+optim_wrapper = dict(paramwise_cfg=dict(flat_decay_mult=0.0))
 
 train_dataloader = dict(
     # MMEngine passes every key of collate_fn to the function, including the

@@ -8,7 +8,7 @@ optim_wrapper = dict(paramwise_cfg=dict(layer_decay_rate=0.65))
 param_scheduler = [
     dict(
         type='LinearLR',
-        start_factor=1e-3,
+        start_factor=1e-6 / (5e-3 * 1024 / 512),
         by_epoch=True,
         begin=0,
         end=5,

@@ -73,13 +73,13 @@ optim_wrapper = dict(
     constructor='BackboneLayerDecayOptimWrapperConstructor',
     paramwise_cfg=dict(
         layer_decay_rate=0.65,
+        # no decay on 1-D parameters (norms incl. SyncBN, biases incl.
+        # q_bias / v_bias, layer scale), the class token and the position
+        # embedding (MAE's / BEiT's groups); relative position tables decay
+        flat_decay_mult=0.0,
         custom_keys={
-            '.ln': dict(decay_mult=0.0),
-            '.bias': dict(decay_mult=0.0),
             '.cls_token': dict(decay_mult=0.0),
             '.pos_embed': dict(decay_mult=0.0),
-            '.gamma': dict(decay_mult=0.0),
-            'relative_position_bias_table': dict(decay_mult=0.0),
         }))
 param_scheduler = [
     dict(

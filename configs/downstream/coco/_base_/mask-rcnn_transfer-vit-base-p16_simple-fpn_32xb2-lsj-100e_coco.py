@@ -71,14 +71,14 @@ optim_wrapper = dict(
     constructor='BackboneLayerDecayOptimWrapperConstructor',
     paramwise_cfg=dict(
         layer_decay_rate=0.7,
+        # no decay on 1-D parameters (norms incl. SyncBN / LN2d, biases incl.
+        # q_bias / v_bias, layer scale), the class token and the position
+        # embedding; relative position tables decay (ViTDet decays biases:
+        # docs/fidelity.md)
+        flat_decay_mult=0.0,
         custom_keys={
-            '.ln': dict(decay_mult=0.0),
-            '.bias': dict(decay_mult=0.0),
-            'norm': dict(decay_mult=0.0),
             '.cls_token': dict(decay_mult=0.0),
             '.pos_embed': dict(decay_mult=0.0),
-            '.gamma': dict(decay_mult=0.0),
-            'relative_position_bias_table': dict(decay_mult=0.0),
         }))
 param_scheduler = [
     dict(
