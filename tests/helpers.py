@@ -70,6 +70,17 @@ def weight_decay_violations(model, optimizer):
     return wrong
 
 
+def ffn_branches_dropping_twice(model):
+    """Names of MMPretrain BEiT layers whose FFN has a drop path of its own
+    besides the layer's (the FFN branch would be dropped twice)."""
+    from mmpretrain.models.backbones.beit import BEiTTransformerEncoderLayer
+    return [
+        name for name, module in model.named_modules()
+        if isinstance(module, BEiTTransformerEncoderLayer)
+        and type(module.ffn.dropout_layer).__name__ != 'Identity'
+    ]
+
+
 def fp32_optim_wrapper_cfg(optim_wrapper_cfg):
     """A copy of an optimizer wrapper config that builds without CUDA
     (``AmpOptimWrapper`` -> ``OptimWrapper``)."""
@@ -84,5 +95,6 @@ def fp32_optim_wrapper_cfg(optim_wrapper_cfg):
 __all__ = [
     'TESTS_DIR', 'REPO_ROOT', 'ROPIM_TINY_CFG', 'PRMIM_TINY_CFG',
     'ITERS_PER_EPOCH', 'check_configs', 'run_tool', 'logged_scalars',
-    'weight_decay_violations', 'fp32_optim_wrapper_cfg'
+    'weight_decay_violations', 'fp32_optim_wrapper_cfg',
+    'ffn_branches_dropping_twice'
 ]

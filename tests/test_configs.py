@@ -9,7 +9,8 @@ from mmengine.registry import DefaultScope, init_default_scope
 from mmpretrain.registry import MODELS, TRANSFORMS
 
 import mmropim  # noqa: F401
-from helpers import REPO_ROOT, fp32_optim_wrapper_cfg, weight_decay_violations
+from helpers import (REPO_ROOT, ffn_branches_dropping_twice,
+                     fp32_optim_wrapper_cfg, weight_decay_violations)
 
 CONFIGS = sorted(
     p for method in ('ropim', 'prmim') for p in glob.glob(
@@ -59,6 +60,7 @@ def test_config_loads_and_builds(path):
             TRANSFORMS.build(t) for t in cfg.train_dataloader.dataset.pipeline
         ]
     assert weight_decay_violations(model, wrapper.optimizer) == []
+    assert ffn_branches_dropping_twice(model) == []
     if cfg.model.type == 'ROPIM':
         assert '/stock/' in path or \
             cfg.optim_wrapper.optimizer.betas == (0.9, 0.95)

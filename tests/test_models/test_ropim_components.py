@@ -237,3 +237,20 @@ def test_renamed_arguments_work_for_one_release_with_a_warning():
     with pytest.raises(TypeError, match='give norm_pix only'):
         MODELS.build(dict(type='ROPIMHead', patch_size=4, norm_pix=True,
                           norm_target_per_patch=False))
+
+
+@pytest.mark.parametrize('once', [True, False])
+def test_beit_ffn_branch_is_dropped_once(once):
+    """With ``drop_path_once`` (the default, BEiT's and the authors') the
+    FFN itself is deterministic in training and only the layer drops the
+    branch; MMPretrain's layer (``drop_path_once=False``) drops inside the
+    FFN too."""
+    backbone = MODELS.build(
+        dict(type='ROPIMBEiTViT', arch=MINI_ARCH, img_size=32, patch_size=8,
+             drop_path_rate=0.5, drop_path_once=once))
+    ffn = backbone.layers[-1].ffn.train()
+    tokens = torch.randn(64, 4, 32)
+    torch.manual_seed(0)
+    trained = ffn(tokens)
+    expected = ffn.eval()(tokens)
+    assert torch.allclose(trained, expected) == once

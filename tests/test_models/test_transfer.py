@@ -15,8 +15,8 @@ from mmseg.registry import MODELS as SEG_MODELS
 
 import mmropim.downstream  # noqa: F401  (registers into MMSeg, MMDet)
 from mmropim.utils import resize_relative_position_bias_table
-from helpers import (REPO_ROOT, fp32_optim_wrapper_cfg, run_tool,
-                     weight_decay_violations)
+from helpers import (REPO_ROOT, ffn_branches_dropping_twice,
+                     fp32_optim_wrapper_cfg, run_tool, weight_decay_violations)
 
 MINI = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
 ADE_DIR = osp.join(REPO_ROOT, 'configs', 'downstream', 'ade20k')
@@ -194,6 +194,7 @@ def test_downstream_config_loads_and_builds(path):
     wrapper = build_optim_wrapper(model,
                                   fp32_optim_wrapper_cfg(cfg.optim_wrapper))
     assert weight_decay_violations(model, wrapper.optimizer) == []
+    assert ffn_branches_dropping_twice(model) == []
 
 
 def test_full_size_segmentor_runs_a_forward_pass_on_cpu():
@@ -322,6 +323,7 @@ def test_detection_config_loads_and_builds(path):
                                   fp32_optim_wrapper_cfg(cfg.optim_wrapper))
     # SyncBN / LN2d weights and q_bias / v_bias are not decayed
     assert weight_decay_violations(model, wrapper.optimizer) == []
+    assert ffn_branches_dropping_twice(model) == []
 
 
 def test_full_size_detector_runs_a_forward_pass_on_cpu():

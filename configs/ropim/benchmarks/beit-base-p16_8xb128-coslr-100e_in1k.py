@@ -25,6 +25,9 @@ model = dict(
         use_shared_rel_pos_bias=False,
         final_norm=False,
         out_type='avg_featmap',
+        # stochastic depth once on the FFN branch, as BEiT / the authors
+        # (MMPretrain's BEiT layer also gives its FFN a DropPath)
+        layer_cfgs=dict(ffn_cfg=dict(add_identity=False, dropout_layer=None)),
         init_cfg=dict(
             type='Pretrained',
             checkpoint=_base_.pretrained,

@@ -22,6 +22,8 @@ model = dict(
         use_shared_rel_pos_bias=False,
         final_norm=False,
         out_type='avg_featmap',
+        # stochastic depth once on the FFN branch, as the full-size configs
+        layer_cfgs=dict(ffn_cfg=dict(add_identity=False, dropout_layer=None)),
         init_cfg=dict(type='Pretrained', checkpoint='', prefix='backbone.')))
 
 default_hooks = dict(

@@ -5,6 +5,7 @@ from mmpretrain.registry import MODELS
 
 from .ropim_vit import ProjectedForwardMixin
 from .vit_tokens import check_out_indices_kwarg, check_relative_position_grid
+from .vit_tokens import drop_path_once as single_drop_path
 
 
 @MODELS.register_module()
@@ -26,6 +27,9 @@ class ROPIMBEiTViT(ProjectedForwardMixin, BEiTViT):
         use_shared_rel_pos_bias (bool): Defaults to True.
         final_norm (bool): Defaults to True.
         out_type (str): Output of the plain forward. Defaults to 'featmap'.
+        drop_path_once (bool): Apply stochastic depth once on the FFN
+            branch, as the authors do (MMPretrain's BEiT layer applies it
+            twice: see :func:`drop_path_once`). Defaults to True.
         **kwargs: Other arguments of ``BEiTViT``, whose defaults
             ``use_abs_pos_emb=False`` and ``layer_scale_init_value=0.1`` are
             the authors'.
@@ -36,8 +40,12 @@ class ROPIMBEiTViT(ProjectedForwardMixin, BEiTViT):
                  use_shared_rel_pos_bias: bool = True,
                  final_norm: bool = True,
                  out_type: str = 'featmap',
+                 drop_path_once: bool = True,
                  **kwargs) -> None:
         check_out_indices_kwarg(self, kwargs)
+        if drop_path_once:
+            kwargs['layer_cfgs'] = single_drop_path(
+                kwargs.get('layer_cfgs', dict()))
         super().__init__(
             use_rel_pos_bias=use_rel_pos_bias,
             use_shared_rel_pos_bias=use_shared_rel_pos_bias,

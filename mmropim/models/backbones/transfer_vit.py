@@ -10,6 +10,7 @@ from ...utils.scipy_compat import RelativeTableResizeMixin
 from .vit_token_path import ViTTokenPathMixin
 from .vit_tokens import (arch_num_layers, check_out_indices,
                          check_relative_position_grid)
+from .vit_tokens import drop_path_once as single_drop_path
 
 
 def window_partition(tokens: torch.Tensor, grid_hw: Tuple[int, int],
@@ -215,6 +216,8 @@ class TransferBEiTViT(LoudPretrainedMixin, WindowedAttentionMixin,
             the patch grid side; not combined with ``layer_cfgs``.
         global_indices (Sequence[int]): Layers with global attention; empty
             without ``window_size``.
+        drop_path_once (bool): Stochastic depth once on the FFN branch, as
+            BEiT (MMPretrain's layer applies it twice). Defaults to True.
         **kwargs: Other arguments of ``BEiTViT``, with its defaults: no
             absolute position embedding, a relative position bias per layer,
             layer scale 0.1, no final norm.
@@ -224,6 +227,7 @@ class TransferBEiTViT(LoudPretrainedMixin, WindowedAttentionMixin,
                  out_indices: Sequence[int] = (3, 5, 7, 11),
                  window_size: Optional[int] = None,
                  global_indices: Sequence[int] = (),
+                 drop_path_once: bool = True,
                  **kwargs) -> None:
         kwargs.setdefault('out_type', 'featmap')
         # an unknown arch (num_layers None) is left to BEiTViT's message
@@ -242,6 +246,9 @@ class TransferBEiTViT(LoudPretrainedMixin, WindowedAttentionMixin,
                     window_size=(window_size, window_size))
                 for i in range(num_layers)
             ]
+        if drop_path_once:
+            kwargs['layer_cfgs'] = single_drop_path(
+                kwargs.get('layer_cfgs', dict()))
         super().__init__(out_indices=out_indices, **kwargs)
         self.window_size = window_size
         self.global_indices = tuple(global_indices)

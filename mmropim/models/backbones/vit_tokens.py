@@ -84,6 +84,35 @@ def check_out_indices_kwarg(vit_cls, kwargs: dict) -> None:
             arch_num_layers(vit_cls, kwargs.get('arch', 'base')))
 
 
+def drop_path_once(layer_cfgs: Union[dict, Sequence[dict]]
+                   ) -> Union[dict, List[dict]]:
+    """``layer_cfgs`` of MMPretrain's ``BEiTViT`` whose FFN applies no drop
+    path of its own.
+
+    ``BEiTTransformerEncoderLayer`` gives its FFN a ``DropPath`` output
+    layer and applies its own ``drop_path`` after the FFN again, so the FFN
+    branch of a sample is dropped with probability 1 - (1 - p)^2 and scaled
+    by 1 / (1 - p)^2; BEiT's and the ROPIM authors' layers drop it once.
+    Settings a config gives in ``ffn_cfg`` are kept.
+
+    Args:
+        layer_cfgs (dict | Sequence[dict]): ``BEiTViT``'s ``layer_cfgs``.
+
+    Returns:
+        dict | list[dict]: The same with ``ffn_cfg.dropout_layer=None``.
+    """
+
+    def once(cfg: dict) -> dict:
+        ffn_cfg = dict(cfg.get('ffn_cfg') or {})
+        ffn_cfg.setdefault('add_identity', False)  # the layer's default
+        ffn_cfg.setdefault('dropout_layer', None)
+        return dict(cfg, ffn_cfg=ffn_cfg)
+
+    if isinstance(layer_cfgs, dict):
+        return once(layer_cfgs)
+    return [once(cfg) for cfg in layer_cfgs]
+
+
 def check_image_size(image_hw: Tuple[int, int], patch_size: int) -> None:
     """Raise a clear error unless both image sides are multiples of the patch.
 
