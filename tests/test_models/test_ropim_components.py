@@ -1,5 +1,8 @@
+import math
+
 import pytest
 import torch
+import torch.nn as nn
 from mmpretrain.models import BEiTViT, VisionTransformer
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
@@ -254,3 +257,31 @@ def test_beit_ffn_branch_is_dropped_once(once):
     trained = ffn(tokens)
     expected = ffn.eval()(tokens)
     assert torch.allclose(trained, expected) == once
+
+
+def test_beit_backbone_is_initialized_as_the_authors():
+    backbone = MODELS.build(
+        dict(type='ROPIMBEiTViT', arch=dict(MINI_ARCH, num_layers=3),
+             img_size=32, patch_size=8,
+             init_cfg=[dict(type='Constant', layer='LayerNorm', val=1.,
+                            bias=0.)]))
+    backbone.init_weights()
+    linears = [m for m in backbone.modules() if isinstance(m, nn.Linear)]
+    for module in linears + [backbone.patch_embed.projection]:
+        assert module.weight.abs().max() <= 0.02  # cut at +-1 std
+        assert module.bias is None or not module.bias.any()
+    # std of N(0, 0.02^2) cut at +-1 std: 0.02 * 0.54
+    for weight in (backbone.patch_embed.projection.weight,
+                   backbone.layers[0].attn.qkv.weight):
+        assert 0.009 < weight.std() < 0.0125
+    assert 0 < backbone.cls_token.abs().max() <= 0.02
+    for depth, layer in enumerate(backbone.layers, start=1):
+        for rescaled in (layer.attn.proj.weight, layer.ffn.layers[1].weight):
+            assert rescaled.abs().max() <= 0.02 / math.sqrt(2 * depth)
+    assert layer.ffn.layers[0][0].weight.abs().max() > 0.02 / math.sqrt(6)
+    plain = MODELS.build(
+        dict(type='ROPIMBEiTViT', arch=MINI_ARCH, img_size=32, patch_size=8,
+             authors_init=False))
+    plain.init_weights()  # MMPretrain's: Xavier FFN, zero class token
+    assert plain.layers[0].ffn.layers[1].weight.abs().max() > 0.02
+    assert not plain.cls_token.any()

@@ -1,11 +1,45 @@
+import math
 from typing import Tuple
 
+import torch
+import torch.nn as nn
 from mmpretrain.models import BEiTViT
 from mmpretrain.registry import MODELS
 
 from .ropim_vit import ProjectedForwardMixin
 from .vit_tokens import check_out_indices_kwarg, check_relative_position_grid
 from .vit_tokens import drop_path_once as single_drop_path
+
+INIT_STD = 0.02
+
+
+def _trunc_normal(tensor: torch.Tensor) -> None:
+    nn.init.trunc_normal_(tensor, std=INIT_STD, a=-INIT_STD, b=INIT_STD)
+
+
+@torch.no_grad()
+def beit_authors_init(vit: BEiTViT) -> None:
+    """Initialize a ``BEiTViT`` as BEiT's / the ROPIM authors' pre-training
+    code does: truncated normal (std 0.02, cut at +-1 std) Linear and
+    patch-embedding weights with zero biases, the class token likewise, and
+    the output projections of attention and FFN of layer l (from 1)
+    divided by sqrt(2 l). LayerNorms and the relative position tables keep
+    the values ``init_cfg`` gave them.
+
+    Args:
+        vit (BEiTViT): The backbone, changed in place.
+    """
+    for module in vit.modules():
+        if isinstance(module, (nn.Linear, nn.Conv2d)):
+            _trunc_normal(module.weight)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+    if getattr(vit, 'cls_token', None) is not None:
+        _trunc_normal(vit.cls_token)
+    for depth, layer in enumerate(vit.layers, start=1):
+        scale = math.sqrt(2.0 * depth)
+        layer.attn.proj.weight.div_(scale)
+        layer.ffn.layers[1].weight.div_(scale)  # the FFN's second Linear
 
 
 @MODELS.register_module()
@@ -30,6 +64,13 @@ class ROPIMBEiTViT(ProjectedForwardMixin, BEiTViT):
         drop_path_once (bool): Apply stochastic depth once on the FFN
             branch, as the authors do (MMPretrain's BEiT layer applies it
             twice: see :func:`drop_path_once`). Defaults to True.
+        authors_init (bool): After ``init_cfg`` (unless it loads a
+            checkpoint), initialize as the authors' BEiT-based code: every
+            Linear and the patch-embedding convolution truncated normal with
+            std 0.02 cut at +-1 std, zero biases, the class token likewise,
+            and each layer's ``attn.proj`` / FFN output weights divided by
+            sqrt(2 * layer) (layers counted from 1). False keeps
+            MMPretrain's (``init_cfg``, then Xavier FFNs). Defaults to True.
         **kwargs: Other arguments of ``BEiTViT``, whose defaults
             ``use_abs_pos_emb=False`` and ``layer_scale_init_value=0.1`` are
             the authors'.
@@ -41,6 +82,7 @@ class ROPIMBEiTViT(ProjectedForwardMixin, BEiTViT):
                  final_norm: bool = True,
                  out_type: str = 'featmap',
                  drop_path_once: bool = True,
+                 authors_init: bool = True,
                  **kwargs) -> None:
         check_out_indices_kwarg(self, kwargs)
         if drop_path_once:
@@ -53,6 +95,14 @@ class ROPIMBEiTViT(ProjectedForwardMixin, BEiTViT):
             out_type=out_type,
             **kwargs)
         self._has_rel_pos = use_rel_pos_bias or use_shared_rel_pos_bias
+        self.authors_init = authors_init
+
+    def init_weights(self) -> None:
+        super().init_weights()
+        loads = isinstance(self.init_cfg, dict) and \
+            self.init_cfg.get('type') == 'Pretrained'
+        if self.authors_init and not loads:
+            beit_authors_init(self)
 
     def check_patch_grid(self, grid_hw: Tuple[int, int]) -> None:
         if self._has_rel_pos:
