@@ -47,11 +47,15 @@ def high_bit_range(text: str):
     return bits
 
 
-def existing_file(text: str) -> str:
-    """The path of a file that exists."""
+def _refuse_folder(text: str, expected: str) -> None:
     if osp.isdir(text):
         raise argparse.ArgumentTypeError(
-            f'{text!r} is a folder; expected a file')
+            f'{text!r} is a folder; expected {expected}')
+
+
+def existing_file(text: str) -> str:
+    """The path of a file that exists."""
+    _refuse_folder(text, 'a file')
     if not osp.isfile(text):
         raise argparse.ArgumentTypeError(f'no such file: {text!r}')
     return text
@@ -77,9 +81,7 @@ def output_dir(text: str) -> str:
 
 def output_file(text: str) -> str:
     """A file to write: not a folder, and its folder must exist."""
-    if osp.isdir(text):
-        raise argparse.ArgumentTypeError(
-            f'{text!r} is a folder; expected a file name to write')
+    _refuse_folder(text, 'a file name to write')
     folder = osp.dirname(osp.abspath(text))
     if not osp.isdir(folder):
         raise argparse.ArgumentTypeError(

@@ -4,6 +4,7 @@ import json
 import os.path as osp
 from typing import Optional
 
+import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.logging import MMLogger
@@ -56,7 +57,19 @@ def load_config(relpath: str) -> Config:
     return Config.fromfile(osp.join(CONFIG_ROOT, relpath))
 
 
-def start_benchmark(name: str) -> None:
-    """Log only warnings under ``name`` and build in MMPretrain's scope."""
+def start_benchmark(name: str, device: str) -> torch.device:
+    """Log only warnings under ``name``, build in MMPretrain's scope and seed
+    torch and numpy with 0.
+
+    Args:
+        name (str): The benchmark's logger name.
+        device (str): The ``--device`` flag.
+
+    Returns:
+        torch.device: The device to run on.
+    """
     MMLogger.get_instance(name, log_level='WARNING')
     init_default_scope('mmpretrain')
+    torch.manual_seed(0)
+    np.random.seed(0)
+    return torch.device(device)

@@ -249,10 +249,7 @@ def parse_args(argv=None):
 
 def main():
     args = parse_args()
-    device = torch.device(args.device)
-    start_benchmark('gpu_smoke')
-    torch.manual_seed(0)
-    np.random.seed(0)
+    device = start_benchmark('gpu_smoke', args.device)
     pool = list(smooth_images(256 if not args.tiny else 16, 256).numpy())
     report = dict(
         device=torch.cuda.get_device_name(device)

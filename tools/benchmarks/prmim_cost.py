@@ -12,9 +12,8 @@ run on one device with the same images:
 - on a GPU, the CUDA peak memory of a step above the resident weights;
 - the aggregator's share of the FLOPs, and the data-pipeline cost of
   furthest sampling per image against a plain-Python greedy loop.
-
-    python tools/benchmarks/prmim_cost.py [--batch-size 4] [--repeats 3]
-        [--device cpu|cuda] [--out prmim_cost.json]
+Flags (``--help``): the benchmarks' ``--batch-size`` (4), ``--repeats`` (3),
+``--device`` and ``--out FILE.json``.
 """
 import copy
 import math
@@ -125,17 +124,12 @@ def build_models(device):
     return dict(mae=mae, partial=partial, prmim=prmim)
 
 
-def parse_args(argv=None):
-    return benchmark_parser(__doc__, batch_size=4,
-                            repeats=3).parse_args(argv)
+parse_args = benchmark_parser(__doc__, batch_size=4, repeats=3).parse_args
 
 
 def main(argv=None):
     args = parse_args(argv)
-    device = torch.device(args.device)
-    start_benchmark('prmim_cost')
-    torch.manual_seed(0)
-    np.random.seed(0)
+    device = start_benchmark('prmim_cost', args.device)
 
     models = build_models(device)
     images = torch.randn(args.batch_size, 3, 224, 224, device=device)

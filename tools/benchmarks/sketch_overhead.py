@@ -7,9 +7,7 @@ Measured side by side in one run, on one device:
    target patches (B, 196, 768 each);
 2. the same work through dense (B, K, K) projector matrices;
 3. one ROPIM ViT-B/16 training step (forward + backward, sketch included).
-
-    python tools/benchmarks/sketch_overhead.py [--batch-size 8] [--repeats 5]
-        [--device cpu|cuda] [--out sketch_overhead.json]
+``python tools/benchmarks/sketch_overhead.py --help`` lists the flags.
 """
 import os.path as osp
 import sys
@@ -31,17 +29,12 @@ from tools.benchmarks.timing import median_ms
 CONFIG = 'ropim/ropim_beit-base-p16_8xb256-amp-coslr-300e_in1k.py'
 
 
-def parse_args(argv=None):
-    return benchmark_parser(__doc__, batch_size=8,
-                            repeats=5).parse_args(argv)
+parse_args = benchmark_parser(__doc__, batch_size=8, repeats=5).parse_args
 
 
 def main(argv=None):
     args = parse_args(argv)
-    device = torch.device(args.device)
-    torch.manual_seed(0)
-
-    start_benchmark('sketch_overhead')
+    device = start_benchmark('sketch_overhead', args.device)
     cfg = load_config(CONFIG)
     model = MODELS.build(cfg.model).to(device)
     model.init_weights()

@@ -1,7 +1,8 @@
 # ImageNet-1k fine-tuning schedule (BEiT / ROPIM authors' recipe) for a total
 # batch of 1024: AdamW (0.9, 0.999), wd 0.05, base lr 5e-3 per 512 images,
-# layer-wise lr decay 0.75 (BEiT parameter names), 5 warmup epochs from 1e-3
-# of the lr, then cosine to 1e-6 over 95; validation every epoch.
+# layer-wise lr decay 0.75 (BEiT parameter names), gradients clipped at 5.0,
+# 5 warmup epochs from lr 1e-6 (1e-4 of the lr), then cosine to 1e-6 over 95;
+# validation every epoch.
 optim_wrapper = dict(
     optimizer=dict(
         type='AdamW',
@@ -9,6 +10,7 @@ optim_wrapper = dict(
         betas=(0.9, 0.999),
         weight_decay=0.05),
     constructor='LearningRateDecayOptimWrapperConstructor',
+    clip_grad=dict(max_norm=5.0),  # the ROPIM authors' fine-tuning
     paramwise_cfg=dict(
         layer_decay_rate=0.75,
         # BEiT's / MAE's groups: no decay on 1-D parameters (norms, biases,
@@ -23,7 +25,7 @@ optim_wrapper = dict(
 param_scheduler = [
     dict(
         type='LinearLR',
-        start_factor=1e-3,
+        start_factor=1e-4,  # from lr 1e-6 (BEiT's / the ROPIM authors')
         by_epoch=True,
         begin=0,
         end=5,

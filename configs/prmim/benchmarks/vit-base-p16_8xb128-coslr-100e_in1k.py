@@ -4,7 +4,7 @@
 # label smoothing 0.1 -- the plain-ViT fine-tuning recipe of the ROPIM
 # benchmarks (../../_base_/models/vit-base-p16_finetune.py,
 # ../../_base_/schedules/imagenet_bs1024_finetune_100e.py) with PR-MIM's
-# learning rate, layer decay and warmup.
+# learning rate and layer decay, without gradient clipping.
 # The pre-training checkpoint loads as it is:
 #   --cfg-options model.backbone.init_cfg.checkpoint=CKPT
 _base_ = [
@@ -16,6 +16,7 @@ _base_ = [
 
 optim_wrapper = dict(
     optimizer=dict(lr=5e-4 * 1024 / 256),
+    clip_grad=None,  # MAE's fine-tuning clips no gradient
     paramwise_cfg=dict(
         _delete_=True,
         layer_decay_rate=0.65,
@@ -25,23 +26,6 @@ optim_wrapper = dict(
             '.pos_embed': dict(decay_mult=0.0),
         }))
 
-param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=1e-4,
-        by_epoch=True,
-        begin=0,
-        end=5,
-        convert_to_iter_based=True),
-    dict(
-        type='CosineAnnealingLR',
-        T_max=95,
-        eta_min=1e-6,
-        by_epoch=True,
-        begin=5,
-        end=100,
-        convert_to_iter_based=True),
-]
 
 default_hooks = dict(
     checkpoint=dict(type='SafeCheckpointHook', interval=1, max_keep_ckpts=2,

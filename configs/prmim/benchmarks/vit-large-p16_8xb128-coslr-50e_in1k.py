@@ -8,21 +8,8 @@ model = dict(
 optim_wrapper = dict(
     optimizer=dict(lr=1e-3 * 1024 / 256),
     paramwise_cfg=dict(layer_decay_rate=0.75))
-param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=1e-4,
-        by_epoch=True,
-        begin=0,
-        end=5,
-        convert_to_iter_based=True),
-    dict(
-        type='CosineAnnealingLR',
-        T_max=45,
-        eta_min=1e-6,
-        by_epoch=True,
-        begin=5,
-        end=50,
-        convert_to_iter_based=True),
+param_scheduler = [  # 5 warmup epochs, cosine over 45
+    _base_.param_scheduler[0],
+    dict(_base_.param_scheduler[1], T_max=45, end=50),
 ]
 train_cfg = dict(max_epochs=50)

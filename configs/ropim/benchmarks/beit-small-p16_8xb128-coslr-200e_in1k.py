@@ -5,21 +5,8 @@ _base_ = ['beit-base-p16_8xb128-coslr-100e_in1k.py']
 model = dict(
     backbone=dict(arch='deit-small'), head=dict(in_channels=384))
 optim_wrapper = dict(paramwise_cfg=dict(layer_decay_rate=0.65))
-param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=1e-6 / (5e-3 * 1024 / 512),
-        by_epoch=True,
-        begin=0,
-        end=5,
-        convert_to_iter_based=True),
-    dict(
-        type='CosineAnnealingLR',
-        T_max=195,
-        eta_min=1e-6,
-        by_epoch=True,
-        begin=5,
-        end=200,
-        convert_to_iter_based=True),
+param_scheduler = [  # 5 warmup epochs (from lr 1e-6), cosine over 195
+    _base_.param_scheduler[0],
+    dict(_base_.param_scheduler[1], T_max=195, end=200),
 ]
 train_cfg = dict(max_epochs=200)

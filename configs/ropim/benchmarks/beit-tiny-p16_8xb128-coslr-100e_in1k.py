@@ -9,20 +9,7 @@ model = dict(
 optim_wrapper = dict(
     optimizer=dict(lr=1e-2 * 1024 / 512),
     paramwise_cfg=dict(layer_decay_rate=0.7))
-param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=1e-6 / (1e-2 * 1024 / 512),  # warmup from lr 1e-6
-        by_epoch=True,
-        begin=0,
-        end=5,
-        convert_to_iter_based=True),
-    dict(
-        type='CosineAnnealingLR',
-        T_max=95,
-        eta_min=1e-6,
-        by_epoch=True,
-        begin=5,
-        end=100,
-        convert_to_iter_based=True),
+param_scheduler = [  # warmup from lr 1e-6 at this lr
+    dict(_base_.param_scheduler[0], start_factor=1e-6 / (1e-2 * 1024 / 512)),
+    _base_.param_scheduler[1],
 ]

@@ -26,6 +26,13 @@ HIGH_BIT_MODES = ('I;16', 'I;16B', 'I;16L', 'I;16N', 'I', 'F')
 CHANNELS = (1, 3, 4)
 
 
+def check_channels(channels: int) -> None:
+    """Raise unless ``channels`` is one of :data:`CHANNELS`."""
+    if channels not in CHANNELS:
+        raise ValueError(f'channels must be one of {CHANNELS} (gray, color, '
+                         f'color + alpha), got {channels!r}')
+
+
 def check_high_bit_range(high_bit_range: Union[str, int]) -> None:
     """Raise unless ``high_bit_range`` is 'full', 'image' or a bit count in
     1..32 (see :func:`to_8bit_array`)."""
@@ -80,9 +87,7 @@ def to_8bit_array(image: Image.Image,
     Returns:
         np.ndarray: (H, W, channels) uint8, gray / RGB / RGBA order.
     """
-    if channels not in CHANNELS:
-        raise ValueError(f'channels must be one of {CHANNELS} (gray, color, '
-                         f'color + alpha), got {channels!r}')
+    check_channels(channels)
     check_high_bit_range(high_bit_range)
     if image.mode in HIGH_BIT_MODES:
         image = _high_bit_to_8bit(image, high_bit_range)
@@ -132,9 +137,7 @@ class LoadImageWithPillow(BaseTransform):
                  high_bit_range: Union[str, int] = 'full',
                  to_float32: bool = False,
                  backend_args: Optional[dict] = None) -> None:
-        if channels not in CHANNELS:
-            raise ValueError(f'channels must be one of {CHANNELS} (gray, '
-                             f'color, color + alpha), got {channels!r}')
+        check_channels(channels)
         check_high_bit_range(high_bit_range)
         self.channels = channels
         self.high_bit_range = high_bit_range
