@@ -10,9 +10,11 @@ position table into every layer.
 
 Unlike ``init_cfg=dict(type='Pretrained')`` (``strict=False``, which happily
 loads nothing), :func:`load_backbone_weights` reports what it loaded and
-raises when a backbone parameter is not in the checkpoint.
+raises when a backbone parameter is not in the checkpoint, except those a
+transfer recipe initializes fresh and names explicitly (e.g. MAE's ADE20K
+recipe adds zero relative position biases and layer scale).
 """
-from typing import Dict
+from typing import Dict, Sequence
 
 import torch
 import torch.nn as nn
@@ -46,16 +48,23 @@ def extract_backbone_weights(checkpoint: dict,
 
 def load_backbone_weights(backbone: nn.Module,
                           filename: str,
-                          prefix: str = 'backbone.') -> dict:
+                          prefix: str = 'backbone.',
+                          fresh: Sequence[str] = ()) -> dict:
     """Load pre-trained weights into a backbone, loudly.
 
     Args:
         backbone (nn.Module): The downstream backbone.
         filename (str): A pre-training or converted checkpoint.
         prefix (str): Prefix of the backbone keys in a full model.
+        fresh (Sequence[str]): Endings of parameter names the transfer
+            recipe initializes itself (e.g. ``'relative_position_bias_table'``,
+            ``'gamma_1'``): when the checkpoint lacks them they keep their
+            initialization and are logged by name; any other missing
+            parameter raises.
 
     Returns:
-        dict: ``loaded``, ``missing_buffers`` and ``unexpected`` key lists.
+        dict: ``loaded``, ``fresh`` (parameters left initialized),
+        ``missing_buffers`` and ``unexpected`` key lists.
     """
     if not filename:
         raise ValueError(
@@ -73,6 +82,8 @@ def load_backbone_weights(backbone: nn.Module,
                          f'{type(backbone).__name__}: {error}') from error
     parameters = {name for name, _ in backbone.named_parameters()}
     missing = sorted(set(result.missing_keys) & parameters)
+    initialized = [name for name in missing if name.endswith(tuple(fresh))]
+    missing = [name for name in missing if name not in initialized]
     if missing:
         raise KeyError(
             f'{filename} lacks {len(missing)} of the {len(parameters)} '
@@ -80,12 +91,15 @@ def load_backbone_weights(backbone: nn.Module,
             f'the checkpoint of a pre-training run of the same architecture '
             f'(keys under "{prefix}")')
     report = dict(
-        loaded=sorted(parameters),
+        loaded=sorted(parameters - set(initialized)),
+        fresh=initialized,
         missing_buffers=sorted(set(result.missing_keys) - parameters),
         unexpected=sorted(result.unexpected_keys))
     print_log(
-        f'loaded {len(parameters)} backbone weights from {filename}; '
-        f'rebuilt buffers: {len(report["missing_buffers"])}; unused '
-        f'checkpoint keys: {report["unexpected"] or "none"}',
+        f'loaded {len(report["loaded"])} backbone weights from {filename}; '
+        f'initialized by the transfer recipe, not in the checkpoint: '
+        f'{initialized or "none"}; rebuilt buffers: '
+        f'{len(report["missing_buffers"])}; unused checkpoint keys: '
+        f'{report["unexpected"] or "none"}',
         logger='current')
     return report

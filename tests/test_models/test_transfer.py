@@ -14,7 +14,8 @@ from mmpretrain.registry import MODELS as PRETRAIN_MODELS
 from mmseg.registry import MODELS as SEG_MODELS
 
 import mmropim.downstream  # noqa: F401  (registers into MMSeg, MMDet)
-from mmropim.utils import resize_relative_position_bias_table
+from mmropim.utils import (load_backbone_weights,
+                           resize_relative_position_bias_table)
 from helpers import (REPO_ROOT, ffn_branches_dropping_twice,
                      fp32_optim_wrapper_cfg, run_tool, weight_decay_violations)
 
@@ -112,6 +113,48 @@ def test_vit_style_checkpoint_loads_into_downstream_backbone(
             expected = resize_pos_embed(expected, (4, 4), (8, 8), 'bicubic',
                                         1)
         torch.testing.assert_close(value, expected)
+
+
+MAE_RECIPE = dict(
+    use_abs_pos_emb=True, use_rel_pos_bias=True, use_shared_rel_pos_bias=False,
+    layer_scale_init_value=1.0, bias=True,
+    fresh_parameters=('relative_position_bias_table', 'gamma_1', 'gamma_2'))
+
+
+def test_mae_recipe_adds_zero_relative_bias_and_layer_scale(tmp_path):
+    """MAE's ADE20K recipe on an MAE / PR-MIM checkpoint: every weight of
+    the checkpoint loads (position embedding resized), the relative position
+    tables start at zero and the layer scales at 1.0; they are named in the
+    log. Any other weight the checkpoint lacks still raises."""
+    path = str(tmp_path / 'prmim.pth')
+    source = save_pretraining_checkpoint('PRMIMViT', path)
+    backbone = build_seg_backbone('TransferBEiTViT', path, **MAE_RECIPE)
+    report = load_backbone_weights(backbone, path, 'backbone.',
+                                   MAE_RECIPE['fresh_parameters'])
+    assert len(report['fresh']) == 3 * MINI['num_layers']
+    backbone.init_weights()
+    fresh = 0
+    for key, value in backbone.named_parameters():
+        if key.endswith('relative_position_bias_table'):
+            assert not value.any()
+            fresh += 1
+        elif key.endswith(('gamma_1', 'gamma_2')):
+            assert (value == 1.0).all()
+            fresh += 1
+        elif key == 'pos_embed':
+            torch.testing.assert_close(
+                value, resize_pos_embed(source['backbone.pos_embed'], (4, 4),
+                                        (8, 8), 'bicubic', 1))
+        else:
+            torch.testing.assert_close(value, source['backbone.' + key])
+    assert fresh == 3 * MINI['num_layers']
+    state = torch.load(path)['state_dict']
+    del state['backbone.layers.0.attn.qkv.bias']  # not in the allow-list
+    torch.save({'state_dict': state}, path)
+    with pytest.raises(KeyError,
+                       match=r'lacks 1 .*layers\.0\.attn\.qkv\.bias'):
+        build_seg_backbone('TransferBEiTViT', path,
+                           **MAE_RECIPE).init_weights()
 
 
 @pytest.mark.parametrize('registry,window', downstream_registries())
@@ -227,7 +270,13 @@ def test_tiny_transfer_from_our_pretraining_checkpoints(
              'train_cfg.max_iters=10', 'train_cfg.val_interval=10',
              'default_hooks.checkpoint.interval=10', *data)
     with open(glob.glob(osp.join(work_dir, '*', '*.log'))[0]) as f:
-        assert f'backbone weights from {checkpoint}' in f.read()
+        log = f.read()
+    assert f'backbone weights from {checkpoint}' in log
+    # PR-MIM transfers with MAE's recipe: zero relative position biases and
+    # layer scale added, named in the log
+    assert ("initialized by the transfer recipe, not in the checkpoint: "
+            "['layers.0.attn.relative_position_bias_table'" in log) == (
+                method == 'prmim')
     out = str(tmp_path_factory.mktemp('metrics') / 'seg.json')
     run_tool('tools/test.py', config, osp.join(work_dir, 'iter_10.pth'),
              '--work-dir', work_dir, '--out', out, '--cfg-options', *data)

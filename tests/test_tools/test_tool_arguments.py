@@ -60,6 +60,9 @@ CASES = [
                         '40'],
      'argument --high-bit-range: expected "full", "image" or the bits the '
      "values use (an integer in 1..32, e.g. 12), got '40'"),
+    ('tools/benchmarks/gpu_smoke.py', ['--iters', '2'],
+     "argument --iters: the smoke compares each loss with the same batch's "
+     '2 steps earlier: give more than 2, got 2'),
     ('tools/analysis/image_mean_std.py', ['{dir}', '--channels', '2'],
      'argument --channels: invalid choice: 2'),
     ('tools/model_converters/mmropim2timm.py', ['{ckpt}', '{ckpt}'],

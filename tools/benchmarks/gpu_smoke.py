@@ -6,7 +6,9 @@
    (no warm-up, so that the loss moves within a few steps). Images are
    synthetic (``smooth_images``, a pool of 256) passed through the
    config's own pipeline after ``LoadImageFromFile``. Reported per setting:
-   first / last loss (finite, non-zero, falling), images/s (median step) and
+   first / last loss (finite, non-zero, falling: on average below the loss
+   of the same batch ``NUM_BATCHES`` steps earlier, as the batches cycle and
+   differ in difficulty), images/s (median step) and
    ``torch.cuda.max_memory_allocated``. Configs that differ only in their
    schedule (learning rate, warm-up, epochs) share one run.
 2. MMPretrain's stock MAE ViT-B/16 config vs plain partial reconstruction
@@ -137,13 +139,17 @@ def smoke_groups(paths: list) -> list:
     return groups
 
 
+#: smoke batches, cycled: a batch comes back every NUM_BATCHES steps
+NUM_BATCHES = 2
+
+
 def smoke(cfg: Config, device: torch.device, iters: int, batch_size: int,
           width_divisor: int, pool: list) -> dict:
     """Train ``iters`` steps of one config's setting; see the module doc."""
     model, optim_wrapper = build_setting(cfg.model, cfg.optim_wrapper, device,
                                          width_divisor)
     batches = make_batches(cfg.train_dataloader.dataset.pipeline, pool,
-                           batch_size, num_batches=4)
+                           batch_size, num_batches=NUM_BATCHES)
     if device.type == 'cuda':
         torch.cuda.reset_peak_memory_stats(device)
     losses, seconds = [], []
@@ -152,12 +158,16 @@ def smoke(cfg: Config, device: torch.device, iters: int, batch_size: int,
             train_step_fn(model, optim_wrapper, batches[i % len(batches)],
                           losses), device) / 1000)
     steady = seconds[min(3, len(seconds) - 1):]
-    head, tail = losses[:3], losses[-3:]
+    # each loss against the same batch's, NUM_BATCHES steps earlier
+    changes = [
+        losses[i] - losses[i - NUM_BATCHES]
+        for i in range(NUM_BATCHES, len(losses))
+    ]
     row = dict(
         losses=losses,
         finite=all(np.isfinite(losses)),
         nonzero=all(v != 0 for v in losses),
-        falling=statistics.mean(tail) < statistics.mean(head),
+        falling=statistics.mean(changes) < 0,
         step_ms=1000 * statistics.median(steady),
         images_per_s=batch_size / statistics.median(steady),
         peak_mb=torch.cuda.max_memory_allocated(device) / 2**20
@@ -231,7 +241,8 @@ def parse_args(argv=None):
     parser.add_argument('--parts', nargs='+', default=['smoke', 'compare'],
                         choices=['smoke', 'compare'])
     parser.add_argument('--iters', type=positive_int,
-                        help='smoke steps per setting (default 20, --tiny 4)')
+                        help='smoke steps per setting, more than 2 (default '
+                        '20, --tiny 4)')
     parser.add_argument('--width-divisor', type=positive_int, default=1,
                         help='divide every width (narrow models)')
     parser.add_argument('--tiny', action='store_true',
@@ -244,6 +255,10 @@ def parse_args(argv=None):
         args.iters = args.iters or 4
         args.repeats = min(args.repeats, 2)
     args.iters = args.iters or 20
+    if args.iters <= NUM_BATCHES and 'smoke' in args.parts:
+        parser.error(f'argument --iters: the smoke compares each loss with '
+                     f'the same batch\'s {NUM_BATCHES} steps earlier: give '
+                     f'more than {NUM_BATCHES}, got {args.iters}')
     return args
 
 

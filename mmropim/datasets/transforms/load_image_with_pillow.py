@@ -137,12 +137,12 @@ class LoadImageWithPillow(BaseTransform):
                  high_bit_range: Union[str, int] = 'full',
                  to_float32: bool = False,
                  backend_args: Optional[dict] = None) -> None:
-        check_channels(channels)
-        check_high_bit_range(high_bit_range)
         self.channels = channels
         self.high_bit_range = high_bit_range
         self.to_float32 = to_float32
         self.backend_args = backend_args
+        check_channels(channels)
+        check_high_bit_range(high_bit_range)
 
     def transform(self, results: dict) -> dict:
         """Read ``results['img_path']`` into ``results['img']``.

@@ -150,9 +150,22 @@ class LoudPretrainedMixin:
         self.init_cfg = None  # default init for anything not loaded
         super().init_weights()
         self.init_cfg = init_cfg
-        load_backbone_weights(self, init_cfg.get('checkpoint'),
-                              init_cfg.get('prefix', 'backbone.'))
+        report = load_backbone_weights(self, init_cfg.get('checkpoint'),
+                                       init_cfg.get('prefix', 'backbone.'),
+                                       getattr(self, 'fresh_parameters', ()))
+        self.init_fresh_parameters(report['fresh'])
         self._is_init = True
+
+    def init_fresh_parameters(self, names: Sequence[str]) -> None:
+        """Initialize the parameters the checkpoint lacked and the recipe
+        allows (``fresh_parameters``): relative position tables start at
+        zero (no bias, as MAE's transfer recipe); others keep their
+        construction values (layer scale at ``layer_scale_init_value``)."""
+        parameters = dict(self.named_parameters())
+        with torch.no_grad():
+            for name in names:
+                if name.endswith('relative_position_bias_table'):
+                    parameters[name].zero_()
 
 
 @MODELS.register_module()
@@ -218,6 +231,13 @@ class TransferBEiTViT(LoudPretrainedMixin, WindowedAttentionMixin,
             without ``window_size``.
         drop_path_once (bool): Stochastic depth once on the FFN branch, as
             BEiT (MMPretrain's layer applies it twice). Defaults to True.
+        fresh_parameters (Sequence[str]): Endings of parameter names the
+            recipe adds to a checkpoint that lacks them, e.g.
+            ``('relative_position_bias_table', 'gamma_1', 'gamma_2')`` for
+            MAE's ADE20K recipe on an MAE / PR-MIM checkpoint (zero relative
+            position biases, layer scale ``layer_scale_init_value``); they
+            are logged when they stay fresh, and any other missing weight
+            still raises. Defaults to () (every weight from the checkpoint).
         **kwargs: Other arguments of ``BEiTViT``, with its defaults: no
             absolute position embedding, a relative position bias per layer,
             layer scale 0.1, no final norm.
@@ -228,8 +248,15 @@ class TransferBEiTViT(LoudPretrainedMixin, WindowedAttentionMixin,
                  window_size: Optional[int] = None,
                  global_indices: Sequence[int] = (),
                  drop_path_once: bool = True,
+                 fresh_parameters: Sequence[str] = (),
                  **kwargs) -> None:
         kwargs.setdefault('out_type', 'featmap')
+        if isinstance(fresh_parameters, str) or not all(
+                isinstance(name, str) and name for name in fresh_parameters):
+            raise TypeError(
+                'fresh_parameters must be a sequence of parameter name '
+                f'endings, got {fresh_parameters!r}')
+        self.fresh_parameters = tuple(fresh_parameters)
         # an unknown arch (num_layers None) is left to BEiTViT's message
         num_layers = arch_num_layers(self, kwargs.get('arch', 'base'))
         out_indices = check_out_indices(out_indices, num_layers)
