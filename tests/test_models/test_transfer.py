@@ -368,6 +368,12 @@ def test_detection_config_loads_and_builds(path):
     model = DET_MODELS.build(cfg.model)
     assert type(model.neck).__name__ == 'SimpleFeaturePyramid'
     assert model.backbone.window_size is not None
+    if 'demo' not in path:  # ViTDet's windows
+        assert model.backbone.window_size == 14
+    # ViTDet's LN2d eps, in the neck and the heads
+    norms = [m for m in model.modules()
+             if type(m).__name__ == 'LayerNorm2d']
+    assert norms and all(m.eps == 1e-6 for m in norms)
     wrapper = build_optim_wrapper(model,
                                   fp32_optim_wrapper_cfg(cfg.optim_wrapper))
     # SyncBN / LN2d weights and q_bias / v_bias are not decayed

@@ -1,5 +1,5 @@
 # Mask R-CNN, ViTDet-style, on a ROPIM ViT-B/16 (BEiT-style: per-layer
-# relative tables resized to the 16 x 16 windows and the 64 x 64 global
+# relative tables resized to the 14 x 14 windows and the 64 x 64 global
 # grid), LSJ 100 epochs, batch 64.
 _base_ = [
     '_base_/'
@@ -17,7 +17,7 @@ model = dict(
         drop_path_rate=0.1,
         layer_scale_init_value=0.1,
         norm_cfg=dict(type='LN', eps=1e-6),
-        window_size=16,
+        window_size=14,
         global_indices=(2, 5, 8, 11),
         init_cfg=dict(type='Pretrained', checkpoint='',
                       prefix='backbone.')))

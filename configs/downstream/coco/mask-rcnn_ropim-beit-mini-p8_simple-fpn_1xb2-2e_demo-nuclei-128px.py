@@ -11,7 +11,7 @@ _base_ = [
 ]
 custom_imports = dict(
     imports=['mmropim.downstream'], allow_failed_imports=False)
-norm_cfg = dict(type='LayerNorm2d', requires_grad=True)
+norm_cfg = dict(type='LayerNorm2d', eps=1e-6, requires_grad=True)
 model = dict(
     data_preprocessor=dict(pad_size_divisor=32),
     backbone=dict(

@@ -9,7 +9,18 @@ from ...utils import check_positive_int
 
 
 class LayerNorm2d(nn.LayerNorm):
-    """LayerNorm over the channels of a (B, C, H, W) map (ViTDet's LN2d)."""
+    """LayerNorm over the channels of a (B, C, H, W) map (ViTDet's LN2d).
+
+    Args:
+        normalized_shape (int): The channels C.
+        eps (float): ViTDet's 1e-6 by default (``nn.LayerNorm``'s is 1e-5;
+            configs that build it through ``norm_cfg`` give it, as MMCV's
+            ``build_norm_layer`` fills in 1e-5).
+        **kwargs: Other arguments of ``nn.LayerNorm``.
+    """
+
+    def __init__(self, normalized_shape, eps: float = 1e-6, **kwargs) -> None:
+        super().__init__(normalized_shape, eps=eps, **kwargs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)

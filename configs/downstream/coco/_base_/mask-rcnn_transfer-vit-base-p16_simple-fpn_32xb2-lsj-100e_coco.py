@@ -1,9 +1,10 @@
 # Mask R-CNN on a pre-trained ViT-B/16, ViTDet-style: window attention (14 x
-# 14 windows here 16 x 16, which divide the 64 x 64 grid of 1024 px inputs)
-# with global attention in layers 3, 6, 9, 12; simple feature pyramid with
-# LN2d; 4conv1fc box head and mask head with LN2d; LSJ 1024, 100 epochs
-# (RepeatDataset x4, 25 epochs), batch 64, AdamW lr 1e-4, wd 0.1, layer decay
-# 0.7. Concrete configs choose the backbone style and the checkpoint.
+# 14 windows, ViTDet's: the 64 x 64 grid of 1024 px inputs is zero-padded to
+# 70 x 70) with global attention in layers 3, 6, 9, 12; simple feature
+# pyramid with LN2d (eps 1e-6, ViTDet's); 4conv1fc box head and mask head
+# with LN2d; LSJ 1024, 100 epochs (RepeatDataset x4, 25 epochs), batch 64,
+# AdamW lr 1e-4, wd 0.1, layer decay 0.7. Concrete configs choose the
+# backbone style and the checkpoint.
 _base_ = [
     'mmdet::_base_/models/mask-rcnn_r50_fpn.py',
     'mmdet::common/lsj-100e_coco-instance.py',
@@ -14,7 +15,7 @@ custom_imports = dict(
 # temporary file and renamed into place
 default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))
 image_size = (1024, 1024)
-norm_cfg = dict(type='LayerNorm2d', requires_grad=True)
+norm_cfg = dict(type='LayerNorm2d', eps=1e-6, requires_grad=True)
 model = dict(
     data_preprocessor=dict(
         pad_size_divisor=32,
@@ -30,7 +31,7 @@ model = dict(
         out_indices=(11, ),
         drop_path_rate=0.1,
         norm_cfg=dict(type='LN', eps=1e-6),
-        window_size=16,
+        window_size=14,
         global_indices=(2, 5, 8, 11),
         init_cfg=dict(type='Pretrained', checkpoint='', prefix='backbone.')),
     neck=dict(
