@@ -53,8 +53,10 @@ def logged_scalars(work_dir):
 NO_DECAY_NAMES = ('pos_embed', 'cls_token', 'mask_token')
 
 
-def weight_decay_violations(model, optimizer):
-    """Names of the parameters whose weight decay breaks the rule above."""
+def weight_decay_violations(model, optimizer, decayed=()):
+    """Names of the parameters whose weight decay breaks the rule above;
+    names containing an entry of ``decayed`` are decayed instead (a
+    reference recipe that decays e.g. its mask token)."""
     decay = {
         id(param): group['weight_decay']
         for group in optimizer.param_groups for param in group['params']
@@ -64,7 +66,9 @@ def weight_decay_violations(model, optimizer):
     for name, param in model.named_parameters():
         if not param.requires_grad:
             continue
-        exempt = param.ndim == 1 or any(k in name for k in NO_DECAY_NAMES)
+        exempt = param.ndim == 1 or any(
+            k in name for k in NO_DECAY_NAMES
+            if not any(d in name for d in decayed))
         if decay[id(param)] != (0.0 if exempt else base):
             wrong.append(f'{name} {tuple(param.shape)}: {decay[id(param)]}')
     return wrong

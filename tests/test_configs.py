@@ -59,7 +59,12 @@ def test_config_loads_and_builds(path):
         pipeline = [
             TRANSFORMS.build(t) for t in cfg.train_dataloader.dataset.pipeline
         ]
-    assert weight_decay_violations(model, wrapper.optimizer) == []
+    # SimMIM's ViT decays its mask token (VisionTransformerForSimMIM does
+    # not list it in no_weight_decay, unlike SimMIM's Swin)
+    simmim_vit = cfg.model.backbone.get('type') == 'PRMIMSimMIMBEiTViT'
+    assert weight_decay_violations(
+        model, wrapper.optimizer,
+        decayed=('mask_token', ) if simmim_vit else ()) == []
     assert ffn_branches_dropping_twice(model) == []
     if cfg.model.type == 'ROPIM':
         assert '/stock/' in path or \
@@ -86,6 +91,43 @@ def test_config_loads_and_builds(path):
             warmup = cfg.param_scheduler[0]
             assert warmup.start_factor * cfg.optim_wrapper.optimizer.lr == \
                 pytest.approx(1e-6)
+
+
+def epoch_learning_rates(cfg):
+    """The learning rate of each epoch under the config's schedulers (as
+    MMEngine steps them once per epoch)."""
+    from mmengine.registry import PARAM_SCHEDULERS
+    param = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([param], lr=cfg.optim_wrapper.optimizer.lr)
+    schedulers = [
+        PARAM_SCHEDULERS.build(
+            dict({k: v
+                  for k, v in s.items() if k != 'convert_to_iter_based'},
+                 optimizer=optimizer)) for s in cfg.param_scheduler
+    ]
+    rates = []
+    for _ in range(cfg.train_cfg.max_epochs):
+        rates.append(optimizer.param_groups[0]['lr'])
+        optimizer.step()
+        for scheduler in schedulers:
+            scheduler.step()
+    return rates
+
+
+@pytest.mark.parametrize('epochs,step_epoch', [(800, 700), (100, 88)])
+def test_simmim_vit_schedule_steps_where_simmim_does(epochs, step_epoch):
+    """SimMIM's ViT-B: warmup over 10 epochs from 5e-7 per 512 to 1e-4 per
+    512, x0.1 at epoch 700 of 800 (MMEngine counts milestones from the
+    scheduler's ``begin``: a milestone of 700 would step at 710)."""
+    cfg = Config.fromfile(osp.join(
+        REPO_ROOT, 'configs', 'prmim', 'prmim-simmim_vit-base-p16_8xb256-'
+        f'amp-coslr-{epochs}e_in1k.py'))
+    rates = epoch_learning_rates(cfg)
+    peak = 1e-4 * 2048 / 512
+    assert rates[0] == pytest.approx(5e-7 * 2048 / 512)
+    assert rates[10] == rates[step_epoch - 1] == pytest.approx(peak)
+    assert rates[step_epoch] == rates[-1] == pytest.approx(peak / 10)
+    assert len(rates) == epochs
 
 
 def test_vit_base_pretraining_model_runs_forward_backward_on_cpu():

@@ -29,6 +29,33 @@ def test_exact_counts_and_throw_within_mask(throw_ratio, mode):
         assert retained.sum() == 147 - round(196 * throw_ratio)
 
 
+@pytest.mark.parametrize('mode', ['furthest', 'random'])
+def test_simmim_mask_blocks(mode):
+    """mask_patch_size=32 (SimMIM's ViT recipe): whole 2 x 2 token blocks
+    are masked, ceil(49 * 0.6) = 30 of the 7 x 7 blocks as SimMIM's mask
+    generator; the throw is still chosen token by token."""
+    transform = TRANSFORMS.build(
+        dict(type='FurthestSampling', mask_ratio=0.6, throw_ratio=0.3,
+             mask_patch_size=32, mode=mode))
+    split_blocks = 0
+    for seed in range(20):
+        mask, throw = sample(transform, seed)
+        blocks = mask.reshape(7, 2, 7, 2).transpose(0, 2, 1, 3)
+        block_sums = blocks.reshape(49, 4).sum(1)
+        assert set(block_sums.tolist()) <= {0, 4}
+        assert mask.sum() == 4 * 30 == 120
+        assert throw.sum() == round(196 * 0.3) == 59
+        assert not (throw.astype(bool) & ~mask.astype(bool)).any()
+        thrown_per_block = throw.reshape(7, 2, 7, 2).sum((1, 3))
+        split_blocks += int(((thrown_per_block > 0) &
+                             (thrown_per_block < 4)).sum())
+    # some masked blocks are partly retained, partly thrown
+    assert split_blocks > 0
+    # the token-level default is unchanged: 147 single tokens at 0.75
+    token_mask, _ = sample(TRANSFORMS.build(dict(type='FurthestSampling')), 0)
+    assert token_mask.sum() == 147
+
+
 def test_same_seed_same_masks_other_seed_other_masks():
     transform = TRANSFORMS.build(dict(type='FurthestSampling'))
     first, second = sample(transform, seed=7), sample(transform, seed=7)
@@ -88,6 +115,10 @@ def test_retained_tokens_are_spread_out():
      r'16'),
     (dict(mask_ratio=1.0), r'mask_ratio must lie in \(0, 1\), got 1.0'),
     (dict(mode='nearest'), r"mode must be 'furthest' or 'random'"),
+    (dict(mask_patch_size=24), r'mask_patch_size 24 must be a multiple of '
+     r'patch_size 16 that divides input_size 224'),
+    (dict(mask_patch_size=48), r'mask_patch_size 48 must be a multiple'),
+    (dict(mask_patch_size=0), r'mask_patch_size must be a positive integer'),
 ])
 def test_bad_arguments_are_rejected(kwargs, message):
     with pytest.raises(ValueError, match=message):

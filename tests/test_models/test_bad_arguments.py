@@ -40,7 +40,8 @@ def test_transfer_vit_out_indices(out_indices):
 
 
 @pytest.mark.parametrize('vit_type', [
-    'TransferBEiTViT', 'ROPIMViT', 'ROPIMBEiTViT', 'PRMIMSimMIMViT'])
+    'TransferBEiTViT', 'ROPIMViT', 'ROPIMBEiTViT', 'PRMIMSimMIMViT',
+    'PRMIMSimMIMBEiTViT'])
 def test_out_indices_beyond_depth_of_other_vits(vit_type):
     with pytest.raises(ValueError, match=OUT_INDICES_MESSAGE + r'\(2,\)'):
         build_vit(vit_type, out_indices=(2, ))

@@ -194,13 +194,14 @@ def test_masks_with_unequal_counts_are_rejected():
         split_tokens(mask[:1], torch.tensor([[0, 0, 1, 0]]))
 
 
-def simmim_cfg(aggregator=dict(type='SpatialAggregator', kernel_size=3)):
+def simmim_cfg(aggregator=dict(type='SpatialAggregator', kernel_size=3),
+               backbone='PRMIMSimMIMViT'):
     return dict(
         type='PRMIMSimMIM',
         data_preprocessor=dict(
             type='SelfSupDataPreprocessor', mean=[127.5] * 3, std=[64.] * 3),
         backbone=dict(
-            type='PRMIMSimMIMViT', arch=ARCH, img_size=IMG, patch_size=PATCH),
+            type=backbone, arch=ARCH, img_size=IMG, patch_size=PATCH),
         neck=dict(
             type='PRMIMLinearDecoder',
             in_channels=32,
@@ -213,10 +214,12 @@ def simmim_cfg(aggregator=dict(type='SpatialAggregator', kernel_size=3)):
                       channel=3)))
 
 
+@pytest.mark.parametrize('backbone', ['PRMIMSimMIMViT', 'PRMIMSimMIMBEiTViT'])
 @pytest.mark.parametrize('throw_ratio', [0.0, 0.5])
 def test_simmim_encoder_sees_n_times_one_minus_gamma_plus_one_tokens(
-        throw_ratio):
-    model = build(simmim_cfg(**({} if throw_ratio else dict(aggregator=None))))
+        throw_ratio, backbone):
+    model = build(simmim_cfg(
+        backbone=backbone, **({} if throw_ratio else dict(aggregator=None))))
     lengths = []
     model.backbone.layers[0].register_forward_hook(
         lambda module, args, out: lengths.append(args[0].shape[1]))
@@ -227,6 +230,10 @@ def test_simmim_encoder_sees_n_times_one_minus_gamma_plus_one_tokens(
     assert model.backbone.mask_token.grad.abs().sum() > 0
     if throw_ratio > 0:
         assert model.neck.aggregator.conv.weight.grad.abs().sum() > 0
+    if backbone == 'PRMIMSimMIMBEiTViT':  # SimMIM's ViT recipe
+        table = model.backbone.rel_pos_bias.relative_position_bias_table
+        assert table.grad.abs().sum() > 0
+        assert model.backbone.layers[0].gamma_1.grad.abs().sum() > 0
 
 
 @pytest.mark.parametrize('cfg', [prmim_cfg, simmim_cfg])

@@ -63,11 +63,13 @@ def downstream_registries():
     ]
 
 
+@pytest.mark.parametrize('pretraining_backbone',
+                         ['ROPIMBEiTViT', 'PRMIMSimMIMBEiTViT'])
 @pytest.mark.parametrize('registry,window', downstream_registries())
 def test_beit_style_checkpoint_loads_into_downstream_backbone(
-        registry, window, tmp_path):
-    path = str(tmp_path / 'ropim.pth')
-    source = save_pretraining_checkpoint('ROPIMBEiTViT', path)
+        registry, window, pretraining_backbone, tmp_path):
+    path = str(tmp_path / 'beit_style.pth')
+    source = save_pretraining_checkpoint(pretraining_backbone, path)
     backbone = build_seg_backbone('TransferBEiTViT', path, registry,
                                   **window)
     backbone.init_weights()

@@ -108,6 +108,65 @@ def test_kept_tokens_carry_their_own_positions():
     torch.testing.assert_close(kept, expected, rtol=0, atol=0)
 
 
+def test_shared_relative_bias_follows_the_kept_tokens():
+    """SimMIM's ViT recipe (shared relative position bias) with dropped
+    tokens: keeping every token in another order gives the same token
+    outputs in that order (attention is permutation-equivariant only if
+    the bias is cut to the same order), and a kept subset sees the bias of
+    its own positions."""
+    model = build(dict(type='PRMIMSimMIMBEiTViT', arch=ARCH, img_size=IMG,
+                       patch_size=PATCH))
+    with torch.no_grad():  # a bias that matters (the table starts at zero)
+        model.rel_pos_bias.relative_position_bias_table.normal_(0, 1.0)
+    model.eval()
+    x, mask = images(), torch.zeros(2, 16)
+    mask[:, ::3] = 1
+    everything = model(x, mask=mask)
+    order = torch.stack([torch.randperm(16), torch.randperm(16)])
+    permuted = model(x, mask=mask, ids_decoded=order)
+    expected = everything[:, 1:].gather(
+        1, order.unsqueeze(-1).expand(-1, -1, 32))
+    torch.testing.assert_close(permuted[:, 1:], expected, rtol=0, atol=1e-5)
+    torch.testing.assert_close(permuted[:, 0], everything[:, 0], rtol=0,
+                               atol=1e-5)
+    # a subset: per image, rows and columns of the kept positions
+    _, _, split = a_split()
+    bias = model.layer_kwargs(split.ids_decoded)['rel_pos_bias']
+    full = model.rel_pos_bias()
+    rows = torch.cat([torch.zeros(2, 1, dtype=torch.long),
+                      split.ids_decoded + 1], 1)
+    assert bias.shape == (2, 2, rows.shape[1], rows.shape[1])
+    for b in range(2):
+        torch.testing.assert_close(bias[b], full[:, rows[b]][:, :, rows[b]])
+    assert not torch.equal(bias[0], bias[1])  # different kept tokens
+
+
+def test_simmim_beit_backbone_defaults_and_init():
+    """SimMIM's ViT: no absolute position, a shared relative bias, layer
+    scale 0.1, output projections of layer l divided by sqrt(2 l), one
+    drop path per branch; per-layer tables are refused (they cannot follow
+    dropped tokens)."""
+    arch = dict(ARCH, num_layers=8)
+    model = build(dict(type='PRMIMSimMIMBEiTViT', arch=arch, img_size=IMG,
+                       patch_size=PATCH, drop_path_rate=0.1))
+    assert model.pos_embed is None and model.rel_pos_bias is not None
+    assert all(layer.gamma_1.eq(0.1).all() for layer in model.layers)
+    assert model.layers[-1].ffn.dropout_layer is None \
+        or isinstance(model.layers[-1].ffn.dropout_layer, torch.nn.Identity)
+    # std 0.02 cut at +-1 std (std 0.0108), divided by sqrt(2 l)
+    first = model.layers[0].attn.proj.weight
+    last = model.layers[7].ffn.layers[1].weight
+    assert first.abs().max() <= 0.02 / 2**0.5
+    assert 0.0068 < first.std() < 0.0084  # 0.0108 / sqrt(2) = 0.0076
+    assert 0.0024 < last.std() < 0.0030  # 0.0108 / sqrt(16) = 0.0027
+    assert model.mask_token.std() > 0
+    with pytest.raises(ValueError, match='use_rel_pos_bias=True.*shared'):
+        MODELS.build(dict(type='PRMIMSimMIMBEiTViT', arch=ARCH, img_size=IMG,
+                          patch_size=PATCH, use_rel_pos_bias=True))
+    with pytest.raises(ValueError, match=r'img_size=\(32, 32\).*\(6, 6\) grid'):
+        model(torch.randn(1, 3, 48, 48), mask=torch.zeros(1, 36))
+
+
 @pytest.mark.parametrize('backbone', ['TransferViT', 'TransferBEiTViT'])
 def test_one_window_over_the_whole_grid_is_global_attention(backbone):
     common = dict(type=backbone, arch=ARCH, img_size=IMG, patch_size=PATCH,
@@ -127,6 +186,7 @@ def test_one_window_over_the_whole_grid_is_global_attention(backbone):
     dict(type='PRMIMViT'),
     dict(type='PRMIMMFFViT', out_indices=[1, 3]),
     dict(type='PRMIMSimMIMViT'),
+    dict(type='PRMIMSimMIMBEiTViT'),
 ], ids=lambda cfg: cfg['type'])
 def test_the_token_path_keeps_no_state(cfg):
     model = build(dict(cfg, arch=ARCH, img_size=IMG, patch_size=PATCH))

@@ -3,6 +3,7 @@ import importlib.util
 import os.path as osp
 
 import numpy as np
+import pytest
 
 from helpers import REPO_ROOT
 
@@ -90,23 +91,29 @@ def test_schedule_options_fit_every_config_used_to_the_epochs():
     bench = load_benchmark()
     # longer runs warm up for a tenth of the epochs
     assert 'param_scheduler.1.begin=10' in bench.schedule_options(100)
-    configs = [config for config, _ in bench.METHODS.values()]
-    for config in set(configs) | {bench.FINETUNE_CFG}:
-        cfg = bench.load_config(config,
-                                bench.schedule_options(7) + [bench.NO_FLIP])
+    configs = {config for config, _, finetune in bench.METHODS.values()}
+    configs |= {finetune for _, _, finetune in bench.METHODS.values()}
+    assert bench.BEIT_FINETUNE_CFG in configs
+    for config in configs:
+        cfg = bench.load_config(
+            config,
+            bench.schedule_options(7) + [bench.no_flip(config),
+                                         bench.seed_option(2)])
         warmup, cosine = cfg.param_scheduler
         assert (warmup.type, cosine.type) == ('LinearLR',
                                               'CosineAnnealingLR'), config
         assert (warmup.begin, warmup.end) == (0, 1)
         assert (cosine.begin, cosine.end, cosine.T_max) == (1, 7, 6)
         assert cfg.train_cfg.max_epochs == 7
-        flip = cfg.train_dataloader.dataset.pipeline[2]
-        assert (flip.type, flip.prob) == ('RandomFlip', 0.0), config
+        assert cfg.randomness.seed == 2
+        flips = [t for t in cfg.train_dataloader.dataset.pipeline
+                 if t.type == 'RandomFlip']
+        assert [flip.prob for flip in flips] == [0.0], config
 
 
 def test_method_options_change_existing_keys_only():
     bench = load_benchmark()
-    for name, (config, options) in bench.METHODS.items():
+    for name, (config, options, _) in bench.METHODS.items():
         cfg = bench.load_config(config)
         for option in options:
             key, value = option.split('=', 1)
@@ -115,17 +122,72 @@ def test_method_options_change_existing_keys_only():
             for part in parents:
                 node = node[int(part)] if part.isdigit() else node[part]
             assert leaf in node, f'{name}: {key} is not in {config}'
-            if 'pipeline.3' in key:
+            if 'pipeline.' in key:
                 assert node.type == 'FurthestSampling', (name, key)
 
 
-def test_verdicts_name_the_methods_at_or_below_random_init():
+def test_ropim_runs_on_the_authors_backbone_at_their_lr_relative_to_mae():
+    """The ROPIM authors: BEiT-style ViT, 1.5e-4 per 512 images; MAE (and
+    PR-MIM): 1.5e-4 per 256. The tiny ROPIM run gets half MAE's lr, and is
+    fine-tuned as a BEiT-style ViT."""
     bench = load_benchmark()
-    columns = bench.COLUMNS
-    rows = [dict(method='random init', **dict.fromkeys(columns, 50.0)),
-            dict(method='A', **dict.fromkeys(columns, 60.0)),
-            dict(method='B', **dict.fromkeys(columns, 60.0))]
-    rows[2]['knn_mean'] = 50.0
+    ropim_config, options, finetune = bench.METHODS['ROPIM (BEiT)']
+    mae_config, mae_options, _ = bench.METHODS['MAE']
+    ropim = bench.load_config(ropim_config, options)
+    mae = bench.load_config(mae_config, mae_options)
+    assert ropim.model.backbone.type == 'ROPIMBEiTViT'
+    assert ropim.model.backbone.get('authors_init', True)
+    assert ropim.train_dataloader.batch_size == mae.train_dataloader.batch_size
+    assert ropim.optim_wrapper.optimizer.lr == pytest.approx(
+        mae.optim_wrapper.optimizer.lr / 2)
+    assert bench.load_config(finetune).model.backbone.type == 'BEiTViT'
+    # the frozen read-out is that backbone, final-normed, all tokens
+    vit = bench.feature_backbone(finetune)
+    assert type(vit).__name__ == 'BEiTViT' and vit.final_norm
+    assert vit.out_type == 'raw'
+
+
+def rows_over_seeds(values):
+    """One list of rows per seed: method -> that seed's value in every
+    column."""
+    columns = load_benchmark().COLUMNS
+    return [[
+        dict(method=method, seed=seed, pretrain_gflops=0.0, pretrain_s=1.0,
+             **dict.fromkeys(columns, per_seed[seed]))
+        for method, per_seed in values.items()
+    ] for seed in range(len(next(iter(values.values()))))]
+
+
+def test_summary_is_mean_and_sample_std_over_seeds():
+    bench = load_benchmark()
+    rows = bench.summarize(rows_over_seeds(
+        {'random init': [50.0, 52.0, 54.0], 'A': [60.0, 60.0, 63.0]}))
+    assert [r['method'] for r in rows] == ['random init', 'A']
+    assert rows[0]['knn_cls'] == 52.0 and rows[0]['knn_cls_std'] == 2.0
+    assert rows[1]['finetune_top1'] == 61.0
+    assert rows[1]['finetune_top1_std'] == pytest.approx(3**0.5)
+    assert rows[0]['seeds'] == 3
+    assert '| 52.0 ± 2.0 |' in bench.markdown_table(rows)
+
+
+def test_verdicts_account_for_the_spread():
+    bench = load_benchmark()
+    # A: +10 with a small spread (above); B: +2 with a large spread (tie);
+    # C: -10 (below)
+    rows = bench.summarize(rows_over_seeds({
+        'random init': [50.0, 51.0, 49.0],
+        'A': [60.0, 61.0, 59.0],
+        'B': [44.0, 60.0, 52.0],
+        'C': [40.0, 41.0, 39.0],
+    }))
     lines = bench.verdicts(rows)
-    assert lines[0] == 'knn_cls: every method beats random init'
-    assert lines[2] == 'knn_mean: not above random init: B'
+    assert lines[0] == ('knn_cls vs random init: above: A (+10.0); '
+                        'below: C (-10.0); tie: B (+2.0)')
+    assert len(lines) == len(bench.COLUMNS)  # no claim names A, B or C
+    word, difference, error = bench.compare(rows[2], rows[0], 'knn_cls')
+    assert word == 'tie' and difference == pytest.approx(2.0)
+    assert error == pytest.approx(((8.0**2 + 1.0**2) / 3)**0.5)
+    # with one seed, the sign decides
+    one = bench.summarize(rows_over_seeds({'random init': [50.0],
+                                           'A': [50.5]}))
+    assert bench.compare(one[1], one[0], 'knn_cls')[0] == 'above'

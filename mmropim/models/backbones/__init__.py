@@ -1,6 +1,6 @@
 from .pipeline_mask_mixin import PipelineMaskMixin
 from .prmim_mff_vit import PRMIMMFFViT
-from .prmim_simmim_vit import PRMIMSimMIMViT
+from .prmim_simmim_vit import PRMIMSimMIMBEiTViT, PRMIMSimMIMViT
 from .prmim_vit import PRMIMViT
 from .ropim_beit_vit import ROPIMBEiTViT
 from .ropim_vit import ProjectedForwardMixin, ROPIMViT
@@ -11,7 +11,8 @@ from .vit_tokens import (check_image_size, tokens_to_featmap,
 
 __all__ = [
     'ViTTokenPathMixin', 'PipelineMaskMixin', 'ProjectedForwardMixin',
-    'PRMIMMFFViT', 'PRMIMSimMIMViT', 'PRMIMViT', 'ROPIMViT', 'ROPIMBEiTViT',
+    'PRMIMMFFViT', 'PRMIMSimMIMViT', 'PRMIMSimMIMBEiTViT', 'PRMIMViT',
+    'ROPIMViT', 'ROPIMBEiTViT',
     'TransferViT', 'TransferBEiTViT', 'check_image_size', 'tokens_to_featmap',
     'trunc_normal_vit_init'
 ]

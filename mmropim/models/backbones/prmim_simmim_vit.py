@@ -1,25 +1,67 @@
-from typing import List, Optional, Union
+from typing import List, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
 from mmengine.model.weight_init import trunc_normal_
-from mmpretrain.models import VisionTransformer
+from mmpretrain.models import BEiTViT, VisionTransformer
 from mmpretrain.registry import MODELS
 
+from .ropim_beit_vit import beit_authors_init, trunc_normal_one_std
 from .vit_token_path import ViTTokenPathMixin
 from .vit_tokens import (check_image_size, check_out_indices_kwarg,
-                         trunc_normal_vit_init)
+                         check_relative_position_grid)
+from .vit_tokens import drop_path_once as single_drop_path
+from .vit_tokens import trunc_normal_vit_init
+
+
+class SimMIMMaskedForwardMixin(ViTTokenPathMixin):
+    """SimMIM's masked forward with PR-MIM's partial reconstruction, for a
+    ViT with a ``mask_token`` (the two backbones below).
+
+    SimMIM encodes masked tokens too, replacing their embedding with the
+    learnable mask token. The thrown masked tokens are dropped from the
+    encoder's sequence (N * (1 - throw_ratio) + 1 tokens), which is where
+    the saving comes from; a spatial aggregator after the encoder rebuilds
+    them (``PRMIMLinearDecoder``).
+    """
+
+    def forward(self,
+                x: torch.Tensor,
+                mask: Optional[torch.Tensor] = None,
+                ids_decoded: Optional[torch.Tensor] = None):
+        """Encode visible and retained tokens (masked ones as mask tokens).
+
+        Args:
+            x (torch.Tensor): Images (B, 3, H, W).
+            mask (torch.Tensor, optional): (B, N) or (B, h, w), 1 = masked.
+                When None, the parent ViT's plain forward.
+            ids_decoded (torch.Tensor, optional): (B, Nv + Nr) positions the
+                encoder keeps; all N when None (plain SimMIM).
+
+        Returns:
+            torch.Tensor | tuple: (B, 1 + Nv + Nr, C) tokens after the final
+            norm; the ViT outputs when ``mask`` is None.
+        """
+        if mask is None:
+            check_image_size(x.shape[-2:],
+                             self.patch_embed.projection.stride[0])
+            return super().forward(x)
+        patches, grid_hw = self.embed_patches(x)
+        self.check_patch_grid(grid_hw)
+        weight = mask.flatten(1).unsqueeze(-1).to(patches.dtype)
+        patches = patches * (1. - weight) + self.mask_token * weight
+        tokens = self.add_class_token_and_position(
+            patches, grid_hw, ids_kept=ids_decoded)
+        tokens, _ = self.run_layers(tokens, grid_hw, ids_kept=ids_decoded)
+        return tokens
 
 
 @MODELS.register_module()
-class PRMIMSimMIMViT(ViTTokenPathMixin, VisionTransformer):
-    """Plain ViT for SimMIM with PR-MIM's partial reconstruction.
-
-    SimMIM encodes masked tokens too, replacing their embedding with a
-    learnable mask token. Here the thrown masked tokens are dropped from the
-    encoder's sequence (N * (1 - throw_ratio) + 1 tokens), which is where the
-    saving comes from; a spatial aggregator after the encoder rebuilds them
-    (``PRMIMLinearDecoder``). MMPretrain 1.2.0 has SimMIM for Swin only.
+class PRMIMSimMIMViT(SimMIMMaskedForwardMixin, VisionTransformer):
+    """Plain ViT (absolute position embedding) for SimMIM with PR-MIM's
+    partial reconstruction; see :class:`SimMIMMaskedForwardMixin`.
+    MMPretrain 1.2.0 has SimMIM for Swin only. SimMIM's own ViT recipe is
+    :class:`PRMIMSimMIMBEiTViT`.
 
     Args:
         final_norm (bool): Defaults to True.
@@ -48,31 +90,82 @@ class PRMIMSimMIMViT(ViTTokenPathMixin, VisionTransformer):
         super().init_weights()
         trunc_normal_(self.mask_token, mean=0, std=.02)
 
-    def forward(self,
-                x: torch.Tensor,
-                mask: Optional[torch.Tensor] = None,
-                ids_decoded: Optional[torch.Tensor] = None):
-        """Encode visible and retained tokens (masked ones as mask tokens).
 
-        Args:
-            x (torch.Tensor): Images (B, 3, H, W).
-            mask (torch.Tensor, optional): (B, N) or (B, h, w), 1 = masked.
-                When None, the plain ViT forward.
-            ids_decoded (torch.Tensor, optional): (B, Nv + Nr) positions the
-                encoder keeps; all N when None (plain SimMIM).
+@MODELS.register_module()
+class PRMIMSimMIMBEiTViT(SimMIMMaskedForwardMixin, BEiTViT):
+    """The ViT of SimMIM's ViT-B recipe, with PR-MIM's partial
+    reconstruction; see :class:`SimMIMMaskedForwardMixin`.
 
-        Returns:
-            torch.Tensor | tuple: (B, 1 + Nv + Nr, C) tokens after the final
-            norm; the ViT outputs when ``mask`` is None.
-        """
-        if mask is None:
-            check_image_size(x.shape[-2:],
-                             self.patch_embed.projection.stride[0])
-            return super().forward(x)
-        patches, grid_hw = self.embed_patches(x)
-        weight = mask.flatten(1).unsqueeze(-1).to(patches.dtype)
-        patches = patches * (1. - weight) + self.mask_token * weight
-        tokens = self.add_class_token_and_position(
-            patches, grid_hw, ids_kept=ids_decoded)
-        tokens, _ = self.run_layers(tokens, grid_hw)
-        return tokens
+    Defaults are SimMIM's ViT (its ``vision_transformer.py`` and ViT-B
+    config): no absolute position embedding, one relative position bias
+    shared by all layers (cut to the kept tokens of each image when thrown
+    tokens are dropped), layer scale 0.1, q/v bias, LayerNorm eps 1e-6, a
+    final norm, stochastic depth once per branch, and BEiT's initialization
+    (see ``authors_init``). Its weights load into
+    ``BEiTViT`` for fine-tuning, as the ROPIM ones do.
+
+    Args:
+        use_rel_pos_bias (bool): Per-layer relative position tables. They
+            cannot follow the dropped tokens, so only False is accepted.
+            Defaults to False.
+        use_shared_rel_pos_bias (bool): Defaults to True.
+        layer_scale_init_value (float): Defaults to 0.1.
+        final_norm (bool): Defaults to True.
+        out_type (str): Output of the plain forward. Defaults to 'featmap'.
+        drop_path_once (bool): Stochastic depth once on the FFN branch, as
+            SimMIM's block (MMPretrain's BEiT layer applies it twice).
+            Defaults to True.
+        authors_init (bool): After ``init_cfg`` (unless it loads a
+            checkpoint), SimMIM's ViT initialization, which is BEiT's:
+            Linear and patch-embedding weights, the class and mask tokens
+            truncated normal with std 0.02 cut at +-1 std
+            (``VisionTransformerForSimMIM._trunc_normal_``), zero biases,
+            each layer's attention / FFN output weights divided by
+            sqrt(2 * layer). Defaults to True.
+        **kwargs: Other arguments of ``BEiTViT``.
+    """
+
+    def __init__(self,
+                 use_rel_pos_bias: bool = False,
+                 use_shared_rel_pos_bias: bool = True,
+                 layer_scale_init_value: float = 0.1,
+                 final_norm: bool = True,
+                 out_type: str = 'featmap',
+                 drop_path_once: bool = True,
+                 authors_init: bool = True,
+                 **kwargs) -> None:
+        check_out_indices_kwarg(self, kwargs)
+        if use_rel_pos_bias:
+            raise ValueError(
+                'PRMIMSimMIMBEiTViT got use_rel_pos_bias=True: per-layer '
+                'relative position tables are built for the full token '
+                'sequence and cannot follow the thrown tokens the encoder '
+                'drops; use use_shared_rel_pos_bias=True (SimMIM\'s ViT '
+                'recipe), or use_abs_pos_emb=True')
+        if drop_path_once:
+            kwargs['layer_cfgs'] = single_drop_path(
+                kwargs.get('layer_cfgs', dict()))
+        super().__init__(
+            use_rel_pos_bias=False,
+            use_shared_rel_pos_bias=use_shared_rel_pos_bias,
+            layer_scale_init_value=layer_scale_init_value,
+            final_norm=final_norm,
+            out_type=out_type,
+            **kwargs)
+        self.authors_init = authors_init
+        self.mask_token = nn.Parameter(torch.zeros(1, 1, self.embed_dims))
+
+    def init_weights(self) -> None:
+        super().init_weights()
+        loads = isinstance(self.init_cfg, dict) and \
+            self.init_cfg.get('type') == 'Pretrained'
+        if self.authors_init and not loads:
+            beit_authors_init(self)
+            trunc_normal_one_std(self.mask_token)
+        elif not loads:
+            trunc_normal_(self.mask_token, mean=0, std=.02)
+
+    def check_patch_grid(self, grid_hw: Tuple[int, int]) -> None:
+        if self.rel_pos_bias is not None:
+            check_relative_position_grid(
+                self, grid_hw, 'set img_size to the training input size')

@@ -13,7 +13,8 @@ from .vit_tokens import drop_path_once as single_drop_path
 INIT_STD = 0.02
 
 
-def _trunc_normal(tensor: torch.Tensor) -> None:
+def trunc_normal_one_std(tensor: torch.Tensor) -> None:
+    """BEiT's ``trunc_normal_``: std 0.02, cut at +-1 std."""
     nn.init.trunc_normal_(tensor, std=INIT_STD, a=-INIT_STD, b=INIT_STD)
 
 
@@ -31,11 +32,11 @@ def beit_authors_init(vit: BEiTViT) -> None:
     """
     for module in vit.modules():
         if isinstance(module, (nn.Linear, nn.Conv2d)):
-            _trunc_normal(module.weight)
+            trunc_normal_one_std(module.weight)
             if module.bias is not None:
                 nn.init.zeros_(module.bias)
     if getattr(vit, 'cls_token', None) is not None:
-        _trunc_normal(vit.cls_token)
+        trunc_normal_one_std(vit.cls_token)
     for depth, layer in enumerate(vit.layers, start=1):
         scale = math.sqrt(2.0 * depth)
         layer.attn.proj.weight.div_(scale)

@@ -102,19 +102,39 @@ class ViTTokenPathMixin:
         pre_norm = getattr(self, 'pre_norm', None)
         return tokens if pre_norm is None else pre_norm(tokens)
 
-    def layer_kwargs(self) -> dict:
+    def layer_kwargs(self, ids_kept: Optional[torch.Tensor] = None) -> dict:
         """Extra arguments of every block: BEiT's shared relative position
-        bias (``None`` for per-layer tables); none for a plain ViT."""
+        bias (``None`` for per-layer tables); none for a plain ViT.
+
+        Args:
+            ids_kept (torch.Tensor, optional): (B, M) raster indices of the
+                patch tokens in the sequence (see
+                :meth:`add_class_token_and_position`): the shared bias is cut
+                to their rows and columns, one (heads, L, L) bias per
+                image. All tokens when None.
+        """
         if not hasattr(self, 'rel_pos_bias'):
             return {}
         shared = self.rel_pos_bias
-        return dict(rel_pos_bias=shared() if shared is not None else None)
+        if shared is None:
+            return dict(rel_pos_bias=None)
+        bias = shared()  # (heads, extra + N, extra + N)
+        if ids_kept is not None:
+            extra = self.num_extra_tokens
+            rows = torch.cat([
+                torch.arange(extra, device=ids_kept.device).expand(
+                    ids_kept.shape[0], extra), ids_kept + extra
+            ], dim=1)  # (B, L) positions in the full sequence
+            bias = bias[:, rows[:, :, None], rows[:, None, :]]
+            bias = bias.transpose(0, 1)  # (B, heads, L, L)
+        return dict(rel_pos_bias=bias)
 
     def run_layers(
         self,
         tokens: torch.Tensor,
         grid_hw: GridHW,
-        run_layer: Optional[LayerRunner] = None
+        run_layer: Optional[LayerRunner] = None,
+        ids_kept: Optional[torch.Tensor] = None
     ) -> Tuple[torch.Tensor, List[torch.Tensor]]:
         """The blocks, then the final norm (when ``final_norm``).
 
@@ -124,12 +144,15 @@ class ViTTokenPathMixin:
             run_layer (callable, optional): ``run_layer(index, layer,
                 tokens, grid_hw, **layer_kwargs)`` in place of
                 ``layer(tokens, **layer_kwargs)``.
+            ids_kept (torch.Tensor, optional): The patch tokens the sequence
+                holds, as given to :meth:`add_class_token_and_position`
+                (for the relative position bias); all when None.
 
         Returns:
             tuple: The last tokens and the list of the tokens after each
             layer of ``out_indices`` (the last one final-normed).
         """
-        kwargs = self.layer_kwargs()
+        kwargs = self.layer_kwargs(ids_kept)
         last = len(self.layers) - 1
         outs = []
         for index, layer in enumerate(self.layers):

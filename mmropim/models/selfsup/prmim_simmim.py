@@ -3,7 +3,7 @@ from typing import Dict
 import torch
 from mmpretrain.registry import MODELS
 
-from ..backbones import PRMIMSimMIMViT
+from ..backbones.prmim_simmim_vit import SimMIMMaskedForwardMixin
 from ..necks import PRMIMLinearDecoder
 from ..utils import TokenSplit
 from .prmim import PipelineMaskSelfSupervisor
@@ -18,7 +18,8 @@ class PRMIMSimMIM(PipelineMaskSelfSupervisor):
     loss follow. With a throw ratio of 0 this is plain SimMIM on a ViT.
 
     Args:
-        backbone (dict): ``PRMIMSimMIMViT``.
+        backbone (dict): ``PRMIMSimMIMViT`` (absolute positions) or
+            ``PRMIMSimMIMBEiTViT`` (SimMIM's ViT recipe).
         neck (dict): ``PRMIMLinearDecoder``.
         head (dict): MMPretrain's ``SimMIMHead``.
         **kwargs: Other arguments of ``BaseSelfSupervisor``.
@@ -38,7 +39,8 @@ class PRMIMSimMIM(PipelineMaskSelfSupervisor):
         return dict(loss=loss)
 
     required_parts = dict(
-        backbone=(PRMIMSimMIMViT, 'use PRMIMSimMIMViT, which drops the '
+        backbone=(SimMIMMaskedForwardMixin,
+                  'use PRMIMSimMIMBEiTViT or PRMIMSimMIMViT, which drop the '
                   'thrown tokens from the encoder input'),
         neck=(PRMIMLinearDecoder, 'use PRMIMLinearDecoder, which rebuilds '
               'the thrown tokens before the pixel decoder'))
