@@ -47,7 +47,8 @@ train_pipeline = [
     dict(
         _base_.train_pipeline[1],
         crop_ratio_range=(0.67, 1.0),
-        aspect_ratio_range=(3. / 4., 4. / 3.)),
+        aspect_ratio_range=(3. / 4., 4. / 3.),
+        interpolation='bilinear'),  # torchvision's default, as SimMIM's
     _base_.train_pipeline[2],
     dict(
         _base_.train_pipeline[3],

@@ -67,12 +67,17 @@ def test_window_arguments(vit_type, kwargs, error, message):
 
 
 def test_window_attention_needs_one_class_token_and_per_layer_tables():
-    """Without a class token the windows failed in a reshape; a shared
-    relative table (sized for the whole grid) reached the windowed layers
-    and failed in the attention."""
+    """Without a class token the BEiT-style windows failed in a reshape (its
+    relative tables include the class token; a plain ViT runs ViTDet's
+    blocks without one); a shared relative table (sized for the whole grid)
+    reached the windowed layers and failed in the attention."""
     with pytest.raises(ValueError, match='window_size=2 needs the class '
                        'token .* set with_cls_token=True'):
-        build_vit('TransferViT', window_size=2, with_cls_token=False)
+        build_vit('TransferBEiTViT', window_size=2, with_cls_token=False)
+    build_vit('TransferViT', window_size=2, with_cls_token=False)
+    with pytest.raises(ValueError, match=r'use_rel_pos=True .* needs '
+                       r'with_cls_token=False'):
+        build_vit('TransferViT', window_size=2, use_rel_pos=True)
     with pytest.raises(ValueError, match='window_size=2 cannot be combined '
                        'with use_shared_rel_pos_bias=True'):
         build_vit('TransferBEiTViT', window_size=2, use_rel_pos_bias=False,

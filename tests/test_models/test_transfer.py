@@ -292,6 +292,7 @@ from mmdet.registry import MODELS as DET_MODELS  # noqa: E402
 from mmdet.structures import DetDataSample  # noqa: E402
 
 from mmropim.models.backbones.transfer_vit import (  # noqa: E402
+    decomposed_relative_bias, relative_position_table, vitdet_block,
     window_partition, window_unpartition)
 
 COCO_DIR = osp.join(REPO_ROOT, 'configs', 'downstream', 'coco')
@@ -325,6 +326,124 @@ def test_one_window_over_the_whole_grid_is_global_attention(backbone_type):
     small.load_state_dict(windowed.state_dict(), strict=False)
     small.eval()
     assert not torch.allclose(small(x)[0], plain(x)[0])
+
+
+def vitdet_backbone(**kwargs):
+    """A TransferViT as ViTDet's backbone (no class token), 8 x 8 grid."""
+    init_default_scope('mmdet')
+    cfg = dict(type='TransferViT', arch=MINI, img_size=(64, 64),
+               patch_size=8, out_indices=(1, ), with_cls_token=False)
+    cfg.update(kwargs)
+    return DET_MODELS.build(cfg)
+
+
+def test_vitdet_blocks_without_relative_positions_are_the_vit():
+    """ViTDet's block (attention-only windows) over one window covering the
+    grid is MMPretrain's layer; smaller windows are not."""
+    windowed = vitdet_backbone(window_size=8, global_indices=())
+    plain = vitdet_backbone()
+    plain.load_state_dict(windowed.state_dict())
+    windowed.eval(), plain.eval()
+    x = torch.randn(2, 3, 64, 64)
+    torch.testing.assert_close(windowed(x)[0], plain(x)[0])
+    small = vitdet_backbone(window_size=3, global_indices=(1, ))
+    small.load_state_dict(windowed.state_dict())
+    small.eval()
+    assert not torch.allclose(small(x)[0], plain(x)[0])
+
+
+def test_vitdet_windows_pad_after_the_norm_and_attend_per_window():
+    """Window attention as ViTDet: ln1, zero-pad the grid (8 x 8 -> 9 x 9
+    for 3 x 3 windows), MMPretrain's attention per window, crop, add; then
+    the FFN on the real tokens."""
+    backbone = vitdet_backbone(window_size=3, global_indices=(1, ))
+    backbone.eval()
+    layer = backbone.layers[0]
+    tokens = torch.randn(2, 64, 32)
+    ours = vitdet_block(layer, tokens, (8, 8), 3)
+    normed = layer.ln1(tokens)
+    windows, padded = window_partition(normed, (8, 8), 3)
+    assert padded == (9, 9)
+    attended = window_unpartition(layer.attn(windows), 2, padded, (8, 8), 3)
+    x = tokens + attended
+    expected = layer.ffn(layer.ln2(x), identity=x)
+    torch.testing.assert_close(ours, expected, rtol=0, atol=1e-5)
+
+
+def test_decomposed_relative_bias_is_vitdets():
+    """bias[(i1, j1), (i2, j2)] = q(i1, j1) . (Rh[i1 - i2] + Rw[j1 - j2]),
+    with the tables indexed by offset + s - 1; resized linearly for
+    another grid."""
+    torch.manual_seed(0)
+    q = torch.randn(2, 3, 4 * 5, 6)
+    rel_h, rel_w = torch.randn(7, 6), torch.randn(9, 6)
+    bias = decomposed_relative_bias(q, rel_h, rel_w, (4, 5))
+    assert bias.shape == (2, 3, 20, 20)
+    for b, n, (i1, j1), (i2, j2) in [(0, 0, (0, 0), (3, 4)),
+                                     (1, 2, (2, 1), (0, 3)),
+                                     (1, 1, (3, 4), (3, 4))]:
+        query = q[b, n, i1 * 5 + j1]
+        expected = query @ rel_h[i1 - i2 + 3] + query @ rel_w[j1 - j2 + 4]
+        torch.testing.assert_close(bias[b, n, i1 * 5 + j1, i2 * 5 + j2],
+                                   expected)
+    # a (2 * 4 - 1) table read on a 7-wide axis: linear resize to 13 rows
+    table = relative_position_table(7, rel_h)
+    assert table.shape == (7, 7, 6)
+    torch.testing.assert_close(table[3, 3], rel_h[3])  # the centre stays
+
+
+def test_vitdet_drop_path_is_per_image_not_per_window():
+    """Each image's attention branch is dropped or kept whole (ViTDet); per
+    window, parts of an image were dropped."""
+    torch.manual_seed(0)
+    backbone = vitdet_backbone(window_size=2, global_indices=(),
+                               drop_path_rate=0.5)
+    layer = backbone.layers[1]  # drop path 0.5 on the last layer
+    layer.ffn.dropout_layer = torch.nn.Identity()  # look at attention only
+    layer.train()
+    tokens = torch.randn(16, 64, 32)
+    with torch.no_grad():
+        out = vitdet_block(layer, tokens, (8, 8), 2)
+        without_attention = layer.ffn(layer.ln2(tokens), identity=tokens)
+    kept = (out - without_attention).abs().amax(-1) > 1e-6  # (B, tokens)
+    per_image = kept.all(1) | (~kept).all(1)
+    assert per_image.all()
+    assert 0 < int((~kept).all(1).sum()) < 16  # some dropped, some kept
+
+
+def test_mae_checkpoint_into_vitdet_backbone(tmp_path):
+    """ViTDet's recipe on an MAE / PR-MIM checkpoint: the class token and
+    its position are left out, the position embedding is resized from the
+    4 x 4 to the 8 x 8 grid, the decomposed tables start at zero (the
+    allow-list), everything else is strict; gradients reach the tables."""
+    path = str(tmp_path / 'prmim.pth')
+    source = save_pretraining_checkpoint('PRMIMViT', path)
+    init_cfg = dict(type='Pretrained', checkpoint=path, prefix='backbone.')
+    backbone = vitdet_backbone(
+        window_size=2, global_indices=(1, ), use_rel_pos=True,
+        fresh_parameters=('rel_pos_h', 'rel_pos_w'), init_cfg=init_cfg)
+    backbone.init_weights()
+    assert backbone.num_extra_tokens == 0
+    expected = resize_pos_embed(source['backbone.pos_embed'][:, 1:], (4, 4),
+                                (8, 8), 'bicubic', 0)
+    torch.testing.assert_close(backbone.pos_embed, expected)
+    for key, value in backbone.state_dict().items():
+        if 'rel_pos' in key:
+            assert not value.any()  # zero-initialized
+        elif key != 'pos_embed':
+            torch.testing.assert_close(value, source['backbone.' + key])
+    # windowed layer 0: 2 x 2 windows, global layer 1: the 8 x 8 grid
+    assert backbone.layers[0].attn.rel_pos_h.shape == (3, 16)
+    assert backbone.layers[1].attn.rel_pos_w.shape == (15, 16)
+    backbone.train()
+    backbone(torch.randn(2, 3, 64, 64))[0].square().mean().backward()
+    assert all(layer.attn.rel_pos_h.grad.abs().sum() > 0
+               for layer in backbone.layers)
+    # without the allow-list the new tables are missing weights
+    strict = vitdet_backbone(window_size=2, global_indices=(1, ),
+                             use_rel_pos=True, init_cfg=init_cfg)
+    with pytest.raises(KeyError, match='rel_pos_h'):
+        strict.init_weights()
 
 
 def test_windowed_beit_checkpoint_tables_match_window_and_grid(tmp_path):
@@ -372,6 +491,14 @@ def test_detection_config_loads_and_builds(path):
     assert model.backbone.window_size is not None
     if 'demo' not in path:  # ViTDet's windows
         assert model.backbone.window_size == 14
+    if type(model.backbone).__name__ == 'TransferViT':
+        # ViTDet's MAE backbone: no class token, decomposed relative
+        # positions (windows: 2 * 14 - 1 rows, global: the grid's)
+        assert model.backbone.num_extra_tokens == 0
+        sides = {layer.attn.rel_pos_h.shape[0]
+                 for layer in model.backbone.layers}
+        grid = model.backbone.patch_resolution[0]
+        assert sides == {2 * model.backbone.window_size - 1, 2 * grid - 1}
     # ViTDet's LN2d eps, in the neck and the heads
     norms = [m for m in model.modules()
              if type(m).__name__ == 'LayerNorm2d']

@@ -163,7 +163,8 @@ def test_simmim_beit_backbone_defaults_and_init():
     with pytest.raises(ValueError, match='use_rel_pos_bias=True.*shared'):
         MODELS.build(dict(type='PRMIMSimMIMBEiTViT', arch=ARCH, img_size=IMG,
                           patch_size=PATCH, use_rel_pos_bias=True))
-    with pytest.raises(ValueError, match=r'img_size=\(32, 32\).*\(6, 6\) grid'):
+    with pytest.raises(ValueError,
+                       match=r'img_size=\(32, 32\).*\(6, 6\) grid'):
         model(torch.randn(1, 3, 48, 48), mask=torch.zeros(1, 36))
 
 

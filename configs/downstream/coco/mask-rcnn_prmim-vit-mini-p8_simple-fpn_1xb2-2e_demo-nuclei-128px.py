@@ -18,4 +18,7 @@ model = dict(
         norm_cfg=dict(type='LN', eps=1e-6),
         window_size=8,
         global_indices=(1, 3),
+        with_cls_token=False,  # ViTDet's backbone, as the full-size config
+        use_rel_pos=True,
+        fresh_parameters=('rel_pos_h', 'rel_pos_w'),
         init_cfg=dict(type='Pretrained', checkpoint='', prefix='backbone.')))

@@ -1,6 +1,8 @@
+import math
 from typing import Optional, Sequence, Tuple
 
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 from mmpretrain.models import BEiTViT, VisionTransformer
 from mmpretrain.registry import MODELS
@@ -44,6 +46,85 @@ def window_unpartition(windows: torch.Tensor, batch: int,
     return grid[:, :grid_hw[0], :grid_hw[1]].reshape(batch, -1, c)
 
 
+def relative_position_table(size: int, table: torch.Tensor) -> torch.Tensor:
+    """ViTDet's ``get_rel_pos`` for self-attention: the (size, size, C)
+    embeddings of the query-key offsets along one axis, with the (2 * s - 1,
+    C) table linearly resized when it was built for another size."""
+    if table.shape[0] != 2 * size - 1:
+        table = F.interpolate(
+            table.t()[None], size=2 * size - 1, mode='linear')[0].t()
+    coords = torch.arange(size, device=table.device)
+    return table[coords[:, None] - coords[None, :] + size - 1]
+
+
+def decomposed_relative_bias(q: torch.Tensor, rel_pos_h: torch.Tensor,
+                             rel_pos_w: torch.Tensor,
+                             grid_hw: Tuple[int, int]) -> torch.Tensor:
+    """ViTDet's decomposed relative position bias (``add_decomposed_rel_pos``)
+    as an attention mask.
+
+    Args:
+        q (torch.Tensor): (B, heads, h * w, C) queries (before scaling).
+        rel_pos_h, rel_pos_w (torch.Tensor): (2 * s - 1, C) tables.
+        grid_hw (tuple[int, int]): The (h, w) grid of the tokens.
+
+    Returns:
+        torch.Tensor: (B, heads, h * w, h * w) bias added to the logits.
+    """
+    h, w = grid_hw
+    b, heads, length, c = q.shape
+    grid_q = q.reshape(b, heads, h, w, c)
+    rel_h = torch.einsum('bnhwc,hkc->bnhwk', grid_q,
+                         relative_position_table(h, rel_pos_h).to(q.dtype))
+    rel_w = torch.einsum('bnhwc,wkc->bnhwk', grid_q,
+                         relative_position_table(w, rel_pos_w).to(q.dtype))
+    bias = rel_h[..., :, None] + rel_w[..., None, :]  # (b, n, h, w, h, w)
+    return bias.reshape(b, heads, length, length)
+
+
+def vitdet_block(layer: nn.Module, tokens: torch.Tensor,
+                 grid_hw: Tuple[int, int], window: Optional[int]
+                 ) -> torch.Tensor:
+    """One MMPretrain ``TransformerEncoderLayer`` as ViTDet's ``Block``:
+    norm, then attention within zero-padded windows (``window`` None:
+    global), with the decomposed relative bias when the attention has
+    ``rel_pos_h`` / ``rel_pos_w``; the drop path of both branches per image
+    and the FFN on the unpadded tokens.
+
+    Args:
+        layer (nn.Module): The layer (``ln1``, ``attn``, ``ln2``, ``ffn``).
+        tokens (torch.Tensor): (B, h * w, C) patch tokens, no class token.
+        grid_hw (tuple[int, int]): Their grid.
+        window (int, optional): Window side.
+
+    Returns:
+        torch.Tensor: (B, h * w, C).
+    """
+    attn = layer.attn
+    batch, _, channels = tokens.shape
+    x = layer.ln1(tokens)
+    size = grid_hw
+    if window is not None:
+        x, padded_hw = window_partition(x, grid_hw, window)
+        size = (window, window)
+    b, length, _ = x.shape
+    q, k, v = attn.qkv(x).reshape(b, length, 3, attn.num_heads,
+                                  attn.head_dims).permute(2, 0, 3, 1, 4)
+    bias = None
+    if getattr(attn, 'rel_pos_h', None) is not None:
+        bias = decomposed_relative_bias(q, attn.rel_pos_h, attn.rel_pos_w,
+                                        size)
+    x = F.scaled_dot_product_attention(
+        q, k, v, attn_mask=bias,
+        dropout_p=attn.attn_drop if attn.training else 0.)
+    x = x.transpose(1, 2).reshape(b, length, channels)
+    x = attn.gamma1(attn.proj_drop(attn.proj(x)))
+    if window is not None:
+        x = window_unpartition(x, batch, padded_hw, grid_hw, window)
+    x = tokens + attn.out_drop(x)  # drop path per image
+    return layer.ffn(layer.ln2(x), identity=x)
+
+
 class WindowedAttentionMixin(ViTTokenPathMixin):
     """ViTDet-style attention for detection: most layers attend within
     non-overlapping windows, the layers of ``global_indices`` attend
@@ -60,6 +141,9 @@ class WindowedAttentionMixin(ViTTokenPathMixin):
     window_size: Optional[int] = None
     global_indices: Tuple[int, ...] = ()
     pad_partial_patches = True  # as MMPretrain's ViTs (MMCV's PatchEmbed)
+    #: whether windows may run without a class token (ViTDet's way); BEiT's
+    #: relative tables include the class token, so BEiT-style ViTs need it
+    windows_without_class_token: bool = False
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         if self.window_size is None:
@@ -122,7 +206,8 @@ def check_window_fits(vit) -> None:
             f'window_size={vit.window_size} is larger than the {grid} patch '
             f'grid of img_size={vit.img_size}: use at most {max(grid)} (or '
             'window_size=None for global attention)')
-    if vit.num_extra_tokens != 1:
+    if vit.num_extra_tokens > 1 or (vit.num_extra_tokens == 0 and
+                                    not vit.windows_without_class_token):
         raise ValueError(
             f'window_size={vit.window_size} needs the class token (each '
             'window attends with a copy of it): set with_cls_token=True, '
@@ -134,6 +219,16 @@ def check_window_fits(vit) -> None:
             'tables of the window\'s size; use per-layer tables '
             '(use_rel_pos_bias=True, the default), which are resized from '
             'a shared checkpoint table when the weights load')
+
+
+def check_fresh_parameters(fresh_parameters) -> Tuple[str, ...]:
+    """``fresh_parameters`` as a tuple of non-empty name endings."""
+    if isinstance(fresh_parameters, str) or not all(
+            isinstance(name, str) and name for name in fresh_parameters):
+        raise TypeError(
+            'fresh_parameters must be a sequence of parameter name '
+            f'endings, got {fresh_parameters!r}')
+    return tuple(fresh_parameters)
 
 
 class LoudPretrainedMixin:
@@ -175,8 +270,16 @@ class TransferViT(LoudPretrainedMixin, WindowedAttentionMixin,
     for dense downstream tasks, loading our pre-training checkpoints loudly.
 
     The position embedding is interpolated to ``img_size`` when the weights
-    load. Parameter names are MMPretrain's, so ``get_layer_depth`` drives
+    load (without the class token's entry when ``with_cls_token=False``).
+    Parameter names are MMPretrain's, so ``get_layer_depth`` drives
     layer-wise learning-rate decay.
+
+    Without a class token (``with_cls_token=False``, ViTDet's backbone) the
+    layers run as ViTDet's blocks (:func:`vitdet_block`): attention within
+    zero-padded windows or globally, optionally with ViTDet's decomposed
+    relative positions (``use_rel_pos``), drop path per image. With a class
+    token, windows attend with a copy of it
+    (:class:`WindowedAttentionMixin`).
 
     Args:
         out_indices (Sequence[int]): Layers whose tokens are returned as
@@ -184,22 +287,36 @@ class TransferViT(LoudPretrainedMixin, WindowedAttentionMixin,
             end). Defaults to (3, 5, 7, 11).
         final_norm (bool): Defaults to False.
         window_size (int, optional): ViTDet-style window attention in the
-            layers not in ``global_indices`` (see
-            :class:`WindowedAttentionMixin`), at most the patch grid side
+            layers not in ``global_indices``, at most the patch grid side
             of ``img_size``. None: global everywhere.
         global_indices (Sequence[int]): Layers with global attention when
             ``window_size`` is set, e.g. (2, 5, 8, 11); empty without it.
+        use_rel_pos (bool): ViTDet's decomposed relative position bias in
+            every layer, per axis a (2 * s - 1, head_dims) table for the
+            window side s (the grid of ``img_size`` in global layers),
+            zero-initialized (``rel_pos_zero_init``); needs
+            ``with_cls_token=False``. The tables are new at transfer: list
+            ``'rel_pos_h', 'rel_pos_w'`` in ``fresh_parameters``. Defaults
+            to False.
+        fresh_parameters (Sequence[str]): Endings of parameter names the
+            recipe adds to a checkpoint that lacks them; logged, and any
+            other missing weight still raises. Defaults to ().
         **kwargs: Other arguments of ``VisionTransformer`` (arch, img_size,
-            patch_size, drop_path_rate, init_cfg, ...).
+            patch_size, drop_path_rate, with_cls_token, init_cfg, ...).
     """
+
+    windows_without_class_token = True
 
     def __init__(self,
                  out_indices: Sequence[int] = (3, 5, 7, 11),
                  final_norm: bool = False,
                  window_size: Optional[int] = None,
                  global_indices: Sequence[int] = (),
+                 use_rel_pos: bool = False,
+                 fresh_parameters: Sequence[str] = (),
                  **kwargs) -> None:
         kwargs.setdefault('out_type', 'featmap')
+        self.fresh_parameters = check_fresh_parameters(fresh_parameters)
         out_indices = check_out_indices(
             out_indices, arch_num_layers(self, kwargs.get('arch', 'base')))
         super().__init__(
@@ -208,6 +325,55 @@ class TransferViT(LoudPretrainedMixin, WindowedAttentionMixin,
                                                 self.num_layers)
         self.window_size = window_size
         check_window_fits(self)
+        self.use_rel_pos = use_rel_pos
+        if use_rel_pos:
+            self.add_decomposed_relative_positions()
+
+    def add_decomposed_relative_positions(self) -> None:
+        """Zero (2 * s - 1, head_dims) tables per axis in every layer's
+        attention (``layers.i.attn.rel_pos_h`` / ``rel_pos_w``, so that
+        layer-wise lr decay sees their layer)."""
+        if self.num_extra_tokens:
+            raise ValueError(
+                'use_rel_pos=True (ViTDet\'s decomposed relative positions) '
+                'needs with_cls_token=False: ViTDet\'s backbone has no class '
+                'token in its sequence')
+        for index, layer in enumerate(self.layers):
+            windowed = self.window_size is not None and \
+                index not in self.global_indices
+            sides = (self.window_size, ) * 2 if windowed else tuple(
+                self.patch_resolution)
+            head_dims = layer.attn.head_dims
+            layer.attn.rel_pos_h = nn.Parameter(
+                torch.zeros(2 * sides[0] - 1, head_dims))
+            layer.attn.rel_pos_w = nn.Parameter(
+                torch.zeros(2 * sides[1] - 1, head_dims))
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        if self.num_extra_tokens == 0 and (self.window_size is not None
+                                           or self.use_rel_pos):
+            return self.forward_featmaps(x, run_layer=self.run_vitdet_block)
+        return super().forward(x)
+
+    def run_vitdet_block(self, index: int, layer: nn.Module,
+                         tokens: torch.Tensor, grid_hw: Tuple[int, int],
+                         **layer_kwargs) -> torch.Tensor:
+        windowed = self.window_size is not None and \
+            index not in self.global_indices
+        return vitdet_block(layer, tokens, grid_hw,
+                            self.window_size if windowed else None)
+
+    def _prepare_pos_embed(self, state_dict, prefix, *args, **kwargs):
+        """Without a class token, drop the class token's entry of a
+        checkpoint's (1, 1 + n * n, C) position embedding before
+        MMPretrain resizes it (which removes it only when the grids
+        match)."""
+        name = prefix + 'pos_embed'
+        if not self.with_cls_token and name in state_dict:
+            length = state_dict[name].shape[1]
+            if round(math.sqrt(length - 1))**2 == length - 1:
+                state_dict[name] = state_dict[name][:, 1:]
+        super()._prepare_pos_embed(state_dict, prefix, *args, **kwargs)
 
 
 @MODELS.register_module()
@@ -251,12 +417,7 @@ class TransferBEiTViT(LoudPretrainedMixin, WindowedAttentionMixin,
                  fresh_parameters: Sequence[str] = (),
                  **kwargs) -> None:
         kwargs.setdefault('out_type', 'featmap')
-        if isinstance(fresh_parameters, str) or not all(
-                isinstance(name, str) and name for name in fresh_parameters):
-            raise TypeError(
-                'fresh_parameters must be a sequence of parameter name '
-                f'endings, got {fresh_parameters!r}')
-        self.fresh_parameters = tuple(fresh_parameters)
+        self.fresh_parameters = check_fresh_parameters(fresh_parameters)
         # an unknown arch (num_layers None) is left to BEiTViT's message
         num_layers = arch_num_layers(self, kwargs.get('arch', 'base'))
         out_indices = check_out_indices(out_indices, num_layers)

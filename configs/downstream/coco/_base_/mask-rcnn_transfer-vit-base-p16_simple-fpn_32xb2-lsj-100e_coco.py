@@ -33,6 +33,12 @@ model = dict(
         norm_cfg=dict(type='LN', eps=1e-6),
         window_size=14,
         global_indices=(2, 5, 8, 11),
+        # ViTDet's backbone: no class token in the sequence (the
+        # checkpoint's class token and its position are left out), ViTDet's
+        # decomposed relative positions, zero at the start
+        with_cls_token=False,
+        use_rel_pos=True,
+        fresh_parameters=('rel_pos_h', 'rel_pos_w'),
         init_cfg=dict(type='Pretrained', checkpoint='', prefix='backbone.')),
     neck=dict(
         _delete_=True,
