@@ -1,17 +1,15 @@
-from typing import List, Optional, Tuple, Union
+from typing import List, Optional, Union
 
 import torch
 import torch.nn as nn
 from mmengine.model.weight_init import trunc_normal_
-from mmpretrain.models import BEiTViT, VisionTransformer
+from mmpretrain.models import VisionTransformer
 from mmpretrain.registry import MODELS
 
-from .ropim_beit_vit import beit_authors_init, trunc_normal_one_std
+from .ropim_beit_vit import BEiTAuthorsViT, trunc_normal_one_std
 from .vit_token_path import ViTTokenPathMixin
 from .vit_tokens import (check_image_size, check_out_indices_kwarg,
-                         check_relative_position_grid)
-from .vit_tokens import drop_path_once as single_drop_path
-from .vit_tokens import trunc_normal_vit_init
+                         trunc_normal_vit_init)
 
 
 class SimMIMMaskedForwardMixin(ViTTokenPathMixin):
@@ -92,49 +90,29 @@ class PRMIMSimMIMViT(SimMIMMaskedForwardMixin, VisionTransformer):
 
 
 @MODELS.register_module()
-class PRMIMSimMIMBEiTViT(SimMIMMaskedForwardMixin, BEiTViT):
+class PRMIMSimMIMBEiTViT(SimMIMMaskedForwardMixin, BEiTAuthorsViT):
     """The ViT of SimMIM's ViT-B recipe, with PR-MIM's partial
     reconstruction; see :class:`SimMIMMaskedForwardMixin`.
 
     Defaults are SimMIM's ViT (its ``vision_transformer.py`` and ViT-B
-    config): no absolute position embedding, one relative position bias
-    shared by all layers (cut to the kept tokens of each image when thrown
-    tokens are dropped), layer scale 0.1, q/v bias, LayerNorm eps 1e-6, a
-    final norm, stochastic depth once per branch, and BEiT's initialization
-    (see ``authors_init``). Its weights load into
-    ``BEiTViT`` for fine-tuning, as the ROPIM ones do.
+    config), which is BEiT's (:class:`BEiTAuthorsViT`): no absolute
+    position embedding, one relative position bias shared by all layers
+    (cut to the kept tokens of each image when thrown tokens are dropped),
+    layer scale 0.1, q/v bias, LayerNorm eps 1e-6, a final norm, stochastic
+    depth once per branch, BEiT's initialization (with ``authors_init``,
+    the mask token too: ``VisionTransformerForSimMIM._trunc_normal_`` cuts
+    at +-1 std). Its weights load into ``BEiTViT`` for fine-tuning, as the
+    ROPIM ones do.
 
     Args:
         use_rel_pos_bias (bool): Per-layer relative position tables. They
             cannot follow the dropped tokens, so only False is accepted.
             Defaults to False.
-        use_shared_rel_pos_bias (bool): Defaults to True.
-        layer_scale_init_value (float): Defaults to 0.1.
-        final_norm (bool): Defaults to True.
-        out_type (str): Output of the plain forward. Defaults to 'featmap'.
-        drop_path_once (bool): Stochastic depth once on the FFN branch, as
-            SimMIM's block (MMPretrain's BEiT layer applies it twice).
-            Defaults to True.
-        authors_init (bool): After ``init_cfg`` (unless it loads a
-            checkpoint), SimMIM's ViT initialization, which is BEiT's:
-            Linear and patch-embedding weights, the class and mask tokens
-            truncated normal with std 0.02 cut at +-1 std
-            (``VisionTransformerForSimMIM._trunc_normal_``), zero biases,
-            each layer's attention / FFN output weights divided by
-            sqrt(2 * layer). Defaults to True.
-        **kwargs: Other arguments of ``BEiTViT``.
+        **kwargs: Other arguments of :class:`BEiTAuthorsViT` and
+            ``BEiTViT``.
     """
 
-    def __init__(self,
-                 use_rel_pos_bias: bool = False,
-                 use_shared_rel_pos_bias: bool = True,
-                 layer_scale_init_value: float = 0.1,
-                 final_norm: bool = True,
-                 out_type: str = 'featmap',
-                 drop_path_once: bool = True,
-                 authors_init: bool = True,
-                 **kwargs) -> None:
-        check_out_indices_kwarg(self, kwargs)
+    def __init__(self, use_rel_pos_bias: bool = False, **kwargs) -> None:
         if use_rel_pos_bias:
             raise ValueError(
                 'PRMIMSimMIMBEiTViT got use_rel_pos_bias=True: per-layer '
@@ -142,30 +120,14 @@ class PRMIMSimMIMBEiTViT(SimMIMMaskedForwardMixin, BEiTViT):
                 'sequence and cannot follow the thrown tokens the encoder '
                 'drops; use use_shared_rel_pos_bias=True (SimMIM\'s ViT '
                 'recipe), or use_abs_pos_emb=True')
-        if drop_path_once:
-            kwargs['layer_cfgs'] = single_drop_path(
-                kwargs.get('layer_cfgs', dict()))
-        super().__init__(
-            use_rel_pos_bias=False,
-            use_shared_rel_pos_bias=use_shared_rel_pos_bias,
-            layer_scale_init_value=layer_scale_init_value,
-            final_norm=final_norm,
-            out_type=out_type,
-            **kwargs)
-        self.authors_init = authors_init
+        super().__init__(use_rel_pos_bias=False, **kwargs)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, self.embed_dims))
 
     def init_weights(self) -> None:
         super().init_weights()
-        loads = isinstance(self.init_cfg, dict) and \
-            self.init_cfg.get('type') == 'Pretrained'
-        if self.authors_init and not loads:
-            beit_authors_init(self)
+        if self.loads_checkpoint:
+            return
+        if self.authors_init:
             trunc_normal_one_std(self.mask_token)
-        elif not loads:
+        else:
             trunc_normal_(self.mask_token, mean=0, std=.02)
-
-    def check_patch_grid(self, grid_hw: Tuple[int, int]) -> None:
-        if self.rel_pos_bias is not None:
-            check_relative_position_grid(
-                self, grid_hw, 'set img_size to the training input size')

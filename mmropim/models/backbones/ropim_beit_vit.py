@@ -7,6 +7,7 @@ from mmpretrain.models import BEiTViT
 from mmpretrain.registry import MODELS
 
 from .ropim_vit import ProjectedForwardMixin
+from .vit_token_path import ViTTokenPathMixin
 from .vit_tokens import check_out_indices_kwarg, check_relative_position_grid
 from .vit_tokens import drop_path_once as single_drop_path
 
@@ -43,18 +44,12 @@ def beit_authors_init(vit: BEiTViT) -> None:
         layer.ffn.layers[1].weight.div_(scale)  # the FFN's second Linear
 
 
-@MODELS.register_module()
-class ROPIMBEiTViT(ProjectedForwardMixin, BEiTViT):
-    """BEiT-style ViT for ROPIM pre-training, as the ROPIM authors use it.
-
-    Defaults follow the authors: no absolute position embedding, a relative
-    position bias shared by all layers, layer scale 0.1, q/v bias, LayerNorm
-    eps 1e-6, a final norm. ``forward(x, token_projection)`` applies the
-    sketch projector to the patch embeddings before the class token is
-    prepended; without a projection it is MMPretrain's ``BEiTViT``. Its
-    weights load into ``BEiTViT`` for fine-tuning without any key change
-    (``BEiTViT`` copies the shared relative position table into every layer
-    when it loads them).
+class BEiTAuthorsViT(ViTTokenPathMixin, BEiTViT):
+    """MMPretrain's ``BEiTViT`` as BEiT-based pre-training code builds it
+    (the ROPIM authors', SimMIM's ViT): a final norm, stochastic depth once
+    per branch, BEiT's initialization, a clear error for an input grid the
+    relative position tables were not built for. The base of
+    :class:`ROPIMBEiTViT` and ``PRMIMSimMIMBEiTViT``.
 
     Args:
         use_rel_pos_bias (bool): Per-layer relative position bias.
@@ -63,10 +58,10 @@ class ROPIMBEiTViT(ProjectedForwardMixin, BEiTViT):
         final_norm (bool): Defaults to True.
         out_type (str): Output of the plain forward. Defaults to 'featmap'.
         drop_path_once (bool): Apply stochastic depth once on the FFN
-            branch, as the authors do (MMPretrain's BEiT layer applies it
+            branch, as BEiT's block does (MMPretrain's BEiT layer applies it
             twice: see :func:`drop_path_once`). Defaults to True.
         authors_init (bool): After ``init_cfg`` (unless it loads a
-            checkpoint), initialize as the authors' BEiT-based code: every
+            checkpoint), initialize as BEiT's pre-training code: every
             Linear and the patch-embedding convolution truncated normal with
             std 0.02 cut at +-1 std, zero biases, the class token likewise,
             and each layer's ``attn.proj`` / FFN output weights divided by
@@ -74,7 +69,7 @@ class ROPIMBEiTViT(ProjectedForwardMixin, BEiTViT):
             MMPretrain's (``init_cfg``, then Xavier FFNs). Defaults to True.
         **kwargs: Other arguments of ``BEiTViT``, whose defaults
             ``use_abs_pos_emb=False`` and ``layer_scale_init_value=0.1`` are
-            the authors'.
+            BEiT's.
     """
 
     def __init__(self,
@@ -98,14 +93,34 @@ class ROPIMBEiTViT(ProjectedForwardMixin, BEiTViT):
         self._has_rel_pos = use_rel_pos_bias or use_shared_rel_pos_bias
         self.authors_init = authors_init
 
+    @property
+    def loads_checkpoint(self) -> bool:
+        return isinstance(self.init_cfg, dict) and \
+            self.init_cfg.get('type') == 'Pretrained'
+
     def init_weights(self) -> None:
         super().init_weights()
-        loads = isinstance(self.init_cfg, dict) and \
-            self.init_cfg.get('type') == 'Pretrained'
-        if self.authors_init and not loads:
+        if self.authors_init and not self.loads_checkpoint:
             beit_authors_init(self)
 
     def check_patch_grid(self, grid_hw: Tuple[int, int]) -> None:
         if self._has_rel_pos:
             check_relative_position_grid(
                 self, grid_hw, 'set img_size to the training input size')
+
+
+@MODELS.register_module()
+class ROPIMBEiTViT(ProjectedForwardMixin, BEiTAuthorsViT):
+    """BEiT-style ViT for ROPIM pre-training, as the ROPIM authors use it
+    (their code is BEiT's; see :class:`BEiTAuthorsViT` for the arguments).
+
+    Defaults follow the authors: no absolute position embedding, a relative
+    position bias shared by all layers, layer scale 0.1, q/v bias, LayerNorm
+    eps 1e-6, a final norm, drop path once, BEiT's init.
+    ``forward(x, token_projection)`` applies the sketch projector to the
+    patch embeddings before the class token is prepended; without a
+    projection it is MMPretrain's ``BEiTViT``. Its weights load into
+    ``BEiTViT`` for fine-tuning without any key change (``BEiTViT`` copies
+    the shared relative position table into every layer when it loads
+    them).
+    """
