@@ -446,6 +446,66 @@ def test_mae_checkpoint_into_vitdet_backbone(tmp_path):
         strict.init_weights()
 
 
+@pytest.mark.parametrize('with_cls_token', [False, True])
+def test_vitdet_keeps_pretraining_positions_and_resizes_per_forward(
+        tmp_path, with_cls_token):
+    """``pretrain_img_size`` (ViTDet's): the checkpoint's 4 x 4 positions
+    are the parameter, interpolated to the input's 8 x 8 grid in every
+    forward, which at the start computes what resizing once at load does;
+    a checkpoint of another grid is resized to the kept one."""
+    path = str(tmp_path / 'prmim.pth')
+    source = save_pretraining_checkpoint('PRMIMViT', path)
+    init_cfg = dict(type='Pretrained', checkpoint=path, prefix='backbone.')
+    common = dict(with_cls_token=with_cls_token, init_cfg=init_cfg)
+    if not with_cls_token:
+        common.update(window_size=2, global_indices=(1, ), use_rel_pos=True,
+                      fresh_parameters=('rel_pos_h', 'rel_pos_w'))
+    kept = vitdet_backbone(pretrain_img_size=32, **common)
+    kept.init_weights()
+    assert kept.pos_embed_grid == (4, 4)
+    extra = 0 if with_cls_token else 1  # the class token's entry left out
+    torch.testing.assert_close(kept.pos_embed,
+                               source['backbone.pos_embed'][:, extra:])
+    resized_once = vitdet_backbone(**common)
+    resized_once.init_weights()
+    assert resized_once.pos_embed.shape[1] == 64 + 1 - extra
+    kept.eval(), resized_once.eval()
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(kept(x)[0], resized_once(x)[0])
+    kept.train()
+    kept(x)[0].square().mean().backward()
+    assert kept.pos_embed.grad.shape == (1, 16 + 1 - extra, 32)
+    assert kept.pos_embed.grad.abs().sum() > 0
+    # a 4 x 4 checkpoint into a kept 6 x 6 grid (pre-training at 48 px)
+    other = vitdet_backbone(pretrain_img_size=48, **common)
+    other.init_weights()
+    torch.testing.assert_close(
+        other.pos_embed,
+        resize_pos_embed(source['backbone.pos_embed'][:, extra:], (4, 4),
+                         (6, 6), 'bicubic', 1 - extra))
+    for bad in (30, 0, 32.0, True):
+        with pytest.raises(ValueError, match='pretrain_img_size must be a '
+                           f'multiple of the patch size 8.*got {bad!r}'):
+            vitdet_backbone(pretrain_img_size=bad)
+
+
+def test_checkpoint_without_class_token_keeps_every_position(tmp_path):
+    """Only a checkpoint with a class token has the class token's position
+    stripped: a 5 x 2 grid without one (10 entries, 9 a square) reloads
+    unchanged."""
+    first = vitdet_backbone(img_size=(40, 16))
+    first.init_weights()
+    path = str(tmp_path / 'vitdet.pth')
+    torch.save({'state_dict': {f'backbone.{k}': v
+                               for k, v in first.state_dict().items()}},
+               path)
+    again = vitdet_backbone(img_size=(40, 16), init_cfg=dict(
+        type='Pretrained', checkpoint=path, prefix='backbone.'))
+    again.init_weights()
+    torch.testing.assert_close(again.pos_embed, first.pos_embed)
+
+
 def test_windowed_beit_checkpoint_tables_match_window_and_grid(tmp_path):
     path = str(tmp_path / 'ropim.pth')
     source = save_pretraining_checkpoint('ROPIMBEiTViT', path)
@@ -499,6 +559,10 @@ def test_detection_config_loads_and_builds(path):
                  for layer in model.backbone.layers}
         grid = model.backbone.patch_resolution[0]
         assert sides == {2 * model.backbone.window_size - 1, 2 * grid - 1}
+        # the pre-training positions, interpolated in every forward
+        side = 8 if 'demo' in path else 14  # 64 / 8 px, 224 / 16 px
+        assert model.backbone.pos_embed_grid == (side, side)
+        assert model.backbone.pos_embed.shape[1] == side * side
     # ViTDet's LN2d eps, in the neck and the heads
     norms = [m for m in model.modules()
              if type(m).__name__ == 'LayerNorm2d']

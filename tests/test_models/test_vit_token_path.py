@@ -168,6 +168,49 @@ def test_simmim_beit_backbone_defaults_and_init():
         model(torch.randn(1, 3, 48, 48), mask=torch.zeros(1, 36))
 
 
+@pytest.mark.parametrize('backbone',
+                         ['ROPIMBEiTViT', 'PRMIMSimMIMBEiTViT'])
+def test_beit_init_never_overwrites_loaded_or_initialized_weights(
+        tmp_path, backbone):
+    """BEiT's init runs after ``init_cfg`` unless that loads a checkpoint,
+    also when the Pretrained entry sits in a list (MMEngine applies it
+    last), and only once: a second ``init_weights()`` changes nothing."""
+    common = dict(type=backbone, arch=ARCH, img_size=IMG, patch_size=PATCH)
+    source = build(common)
+    path = str(tmp_path / 'pretrained.pth')
+    torch.save(dict(state_dict={f'backbone.{k}': v
+                                for k, v in source.state_dict().items()}),
+               path)
+    torch.manual_seed(5)
+    loaded = MODELS.build(dict(common, init_cfg=[
+        dict(type='Constant', layer='LayerNorm', val=1., bias=0.),
+        dict(type='Pretrained', checkpoint=path, prefix='backbone.')
+    ]))
+    assert loaded.loads_checkpoint
+    loaded.init_weights()
+    for name, value in source.state_dict().items():
+        torch.testing.assert_close(loaded.state_dict()[name], value,
+                                   msg=name)
+    fresh = build(common)
+    before = {k: v.clone() for k, v in fresh.state_dict().items()}
+    fresh.init_weights()  # a second call, as a wrapper or runner may make
+    for name, value in before.items():
+        torch.testing.assert_close(fresh.state_dict()[name], value,
+                                   msg=name)
+
+
+def test_simmim_beit_backbone_refuses_no_position_information():
+    with pytest.raises(ValueError, match='use_shared_rel_pos_bias=False and '
+                       'use_abs_pos_emb=False: the encoder would have no '
+                       'position information'):
+        MODELS.build(dict(type='PRMIMSimMIMBEiTViT', arch=ARCH, img_size=IMG,
+                          patch_size=PATCH, use_shared_rel_pos_bias=False))
+    model = build(dict(type='PRMIMSimMIMBEiTViT', arch=ARCH, img_size=IMG,
+                       patch_size=PATCH, use_shared_rel_pos_bias=False,
+                       use_abs_pos_emb=True))
+    assert model.pos_embed is not None and model.rel_pos_bias is None
+
+
 @pytest.mark.parametrize('backbone', ['TransferViT', 'TransferBEiTViT'])
 def test_one_window_over_the_whole_grid_is_global_attention(backbone):
     common = dict(type=backbone, arch=ARCH, img_size=IMG, patch_size=PATCH,

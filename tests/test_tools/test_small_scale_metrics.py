@@ -153,6 +153,9 @@ def rows_over_seeds(values):
     columns = load_benchmark().COLUMNS
     return [[
         dict(method=method, seed=seed, pretrain_gflops=0.0, pretrain_s=1.0,
+             baseline=(None if method.startswith('random init') else
+                       'random init (BEiT)' if method.endswith('(BEiT)')
+                       else 'random init'),
              **dict.fromkeys(columns, per_seed[seed]))
         for method, per_seed in values.items()
     ] for seed in range(len(next(iter(values.values()))))]
@@ -181,8 +184,8 @@ def test_verdicts_account_for_the_spread():
         'C': [40.0, 41.0, 39.0],
     }))
     lines = bench.verdicts(rows)
-    assert lines[0] == ('knn_cls vs random init: above: A (+10.0); '
-                        'below: C (-10.0); tie: B (+2.0)')
+    assert lines[0] == ('knn_cls vs random init of the same ViT: above: '
+                        'A (+10.0); below: C (-10.0); tie: B (+2.0)')
     assert len(lines) == len(bench.COLUMNS)  # no claim names A, B or C
     word, difference, error = bench.compare(rows[2], rows[0], 'knn_cls')
     assert word == 'tie' and difference == pytest.approx(2.0)
@@ -191,3 +194,26 @@ def test_verdicts_account_for_the_spread():
     one = bench.summarize(rows_over_seeds({'random init': [50.0],
                                            'A': [50.5]}))
     assert bench.compare(one[1], one[0], 'knn_cls')[0] == 'above'
+
+
+def test_each_method_is_compared_with_random_init_of_its_own_vit():
+    """ROPIM fine-tunes a BEiT-style ViT: its verdicts are against that
+    ViT's random init, not the plain ViT's."""
+    bench = load_benchmark()
+    assert bench.baseline_of('ROPIM (BEiT)') == 'random init (BEiT)'
+    assert bench.BASELINES['random init (BEiT)'] == bench.BEIT_FINETUNE_CFG
+    for method in ('MAE', 'partial (γ 0.5)', 'PR-MIM (γ 0.5)', 'SimMIM'):
+        assert bench.baseline_of(method) == 'random init'
+    # below the plain ViT's random init, above the BEiT-style one's
+    rows = bench.summarize(rows_over_seeds({
+        'random init': [50.0, 51.0, 49.0],
+        'random init (BEiT)': [30.0, 31.0, 29.0],
+        'A (BEiT)': [40.0, 41.0, 39.0],
+    }))
+    assert bench.verdicts(rows)[0] == (
+        'knn_cls vs random init of the same ViT: above: A (BEiT) (+10.0)')
+    # (a module of this test's own: load_benchmark() loads it afresh)
+    bench.METHODS['X'] = ('a.py', [], 'other_finetune.py')
+    with pytest.raises(ValueError, match='X fine-tunes other_finetune.py, '
+                       'which no random-init baseline uses'):
+        bench.baseline_of('X')

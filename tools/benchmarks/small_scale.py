@@ -7,7 +7,8 @@ with MAE, plain partial reconstruction (throw ratio 0.5, random throw, no
 aggregator), PR-MIM (throw ratio 0.5, furthest sampling + aggregator), SimMIM
 and ROPIM (on the authors' BEiT-style backbone, at the authors' learning
 rate relative to MAE's), all through tools/train.py with the tiny configs,
-and compares them with random initialisation:
+and compares each with the random initialisation of the ViT it fine-tunes
+(the plain ViT for MAE / PR-MIM / SimMIM, the BEiT-style one for ROPIM):
 
 - k-NN (k = 10, cosine) and a linear probe (standardized features +
   logistic regression) on frozen features of the held-out digits, with two
@@ -101,6 +102,25 @@ METHODS = {
     'ROPIM (BEiT)': (ROPIM_CFG, [f'optim_wrapper.optimizer.lr={ROPIM_LR}'],
                      BEIT_FINETUNE_CFG),
 }
+# random-init baselines: each method is compared with the random
+# initialization of the ViT it fine-tunes (baseline -> fine-tuning config)
+BASELINES = {
+    'random init': VIT_FINETUNE_CFG,
+    'random init (BEiT)': BEIT_FINETUNE_CFG,
+}
+
+
+def baseline_of(method):
+    """The random-init row that ``method`` is compared with: the one with
+    the same fine-tuning config."""
+    finetune_config = METHODS[method][2]
+    for name, config in BASELINES.items():
+        if config == finetune_config:
+            return name
+    raise ValueError(f'{method} fine-tunes {finetune_config}, which no '
+                     f'random-init baseline uses: {BASELINES}')
+
+
 # the paper's claims checked on every column: (method, compared with, source)
 CLAIMS = (
     ('PR-MIM (γ 0.5)', 'partial (γ 0.5)', 'PR-MIM paper: PR-MIM > partial'),
@@ -298,7 +318,8 @@ def summarize(runs):
     every measured value (``runs``: one list of rows per seed)."""
     summary = []
     for rows in zip(*runs):
-        row = dict(method=rows[0]['method'], seeds=len(rows))
+        row = dict(method=rows[0]['method'], seeds=len(rows),
+                   baseline=rows[0]['baseline'])
         for key in ('pretrain_gflops', 'pretrain_s') + COLUMNS:
             values = np.array([r[key] for r in rows], np.float64)
             row[key] = float(values.mean())
@@ -346,19 +367,22 @@ def compare(row, other, column):
 
 def verdicts(rows):
     """Per column, which pre-trained rows are above / tied with / below
-    random initialization, then each paper claim per column."""
+    the random initialization of the ViT they fine-tune (``baseline``),
+    then each paper claim per column."""
     by_method = {r['method']: r for r in rows}
-    floor = rows[0]
     lines = []
     for column in COLUMNS:
         words = {}
-        for row in rows[1:]:
-            word, difference, _ = compare(row, floor, column)
+        for row in rows:
+            if row['baseline'] is None:
+                continue
+            word, difference, _ = compare(row, by_method[row['baseline']],
+                                          column)
             words.setdefault(word, []).append(
                 f'{row["method"]} ({difference:+.1f})')
-        lines.append(f'{column} vs random init: ' + '; '.join(
-            f'{word}: {", ".join(methods)}'
-            for word, methods in sorted(words.items())))
+        lines.append(f'{column} vs random init of the same ViT: ' +
+                     '; '.join(f'{word}: {", ".join(methods)}'
+                               for word, methods in sorted(words.items())))
     for method, other, source in CLAIMS:
         if method not in by_method or other not in by_method:
             continue
@@ -404,11 +428,13 @@ def run_seed(seed, out_dir, data_root, splits, pretrain_epochs,
     train_x, train_y, test_x, test_y = splits
     num_classes = int(train_y.max()) + 1
     rows = []
-    methods = [('random init', (None, [], VIT_FINETUNE_CFG))]
+    methods = [(name, (None, [], finetune_config))
+               for name, finetune_config in BASELINES.items()]
     for name, (config, options, finetune_config) in methods + list(
             METHODS.items()):
         row = dict(method=name, seed=seed, pretrain_gflops=0.0,
-                   pretrain_s=0.0)
+                   pretrain_s=0.0,
+                   baseline=baseline_of(name) if config else None)
         checkpoint = None
         if config:
             tag = name.split()[0].lower().replace('-', '')

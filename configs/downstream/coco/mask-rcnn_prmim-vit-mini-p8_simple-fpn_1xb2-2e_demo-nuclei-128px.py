@@ -21,4 +21,5 @@ model = dict(
         with_cls_token=False,  # ViTDet's backbone, as the full-size config
         use_rel_pos=True,
         fresh_parameters=('rel_pos_h', 'rel_pos_w'),
+        pretrain_img_size=64,  # the demo pre-training's images
         init_cfg=dict(type='Pretrained', checkpoint='', prefix='backbone.')))

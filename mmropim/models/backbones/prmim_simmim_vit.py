@@ -120,13 +120,18 @@ class PRMIMSimMIMBEiTViT(SimMIMMaskedForwardMixin, BEiTAuthorsViT):
                 'sequence and cannot follow the thrown tokens the encoder '
                 'drops; use use_shared_rel_pos_bias=True (SimMIM\'s ViT '
                 'recipe), or use_abs_pos_emb=True')
+        if not (kwargs.get('use_shared_rel_pos_bias', True)
+                or kwargs.get('use_abs_pos_emb', False)):
+            raise ValueError(
+                'PRMIMSimMIMBEiTViT got use_shared_rel_pos_bias=False and '
+                'use_abs_pos_emb=False: the encoder would have no position '
+                'information; keep use_shared_rel_pos_bias=True (SimMIM\'s '
+                'ViT recipe) or set use_abs_pos_emb=True')
         super().__init__(use_rel_pos_bias=False, **kwargs)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, self.embed_dims))
 
-    def init_weights(self) -> None:
-        super().init_weights()
-        if self.loads_checkpoint:
-            return
+    def init_after_init_cfg(self) -> None:
+        super().init_after_init_cfg()
         if self.authors_init:
             trunc_normal_one_std(self.mask_token)
         else:

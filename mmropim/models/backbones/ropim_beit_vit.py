@@ -95,12 +95,25 @@ class BEiTAuthorsViT(ViTTokenPathMixin, BEiTViT):
 
     @property
     def loads_checkpoint(self) -> bool:
-        return isinstance(self.init_cfg, dict) and \
-            self.init_cfg.get('type') == 'Pretrained'
+        """Whether ``init_cfg`` (a dict or a list of them) loads weights
+        (``type='Pretrained'``, which MMEngine applies last)."""
+        cfgs = self.init_cfg if isinstance(self.init_cfg, list) else [
+            self.init_cfg
+        ]
+        return any(
+            isinstance(cfg, dict) and cfg.get('type') == 'Pretrained'
+            for cfg in cfgs)
 
     def init_weights(self) -> None:
+        initialized = self._is_init  # MMEngine skips a second call: so do we
         super().init_weights()
-        if self.authors_init and not self.loads_checkpoint:
+        if not initialized and not self.loads_checkpoint:
+            self.init_after_init_cfg()
+
+    def init_after_init_cfg(self) -> None:
+        """The reference's initialization, run once after ``init_cfg``
+        unless that loads a checkpoint."""
+        if self.authors_init:
             beit_authors_init(self)
 
     def check_patch_grid(self, grid_hw: Tuple[int, int]) -> None:

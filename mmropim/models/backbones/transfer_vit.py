@@ -5,6 +5,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmpretrain.models import BEiTViT, VisionTransformer
+from mmpretrain.models.utils import resize_pos_embed
 from mmpretrain.registry import MODELS
 
 from ...utils.backbone_checkpoint import load_backbone_weights
@@ -133,9 +134,10 @@ class WindowedAttentionMixin(ViTTokenPathMixin):
     Each window carries a copy of the class token (so BEiT-style relative
     position tables, which include the class token, apply unchanged); the
     copies are averaged after the layer. Windows are padded with zero tokens
-    when the window does not divide the grid. Unlike ViTDet, no decomposed
-    relative position is added: the pre-trained absolute embedding or
-    relative tables are interpolated instead.
+    when the window does not divide the grid. This path adds no decomposed
+    relative position (ViTDet's, which :class:`TransferViT` adds without a
+    class token): the pre-trained absolute embedding or relative tables are
+    interpolated instead.
     """
 
     window_size: Optional[int] = None
@@ -301,6 +303,14 @@ class TransferViT(LoudPretrainedMixin, WindowedAttentionMixin,
         fresh_parameters (Sequence[str]): Endings of parameter names the
             recipe adds to a checkpoint that lacks them; logged, and any
             other missing weight still raises. Defaults to ().
+        pretrain_img_size (int, optional): Keep the position embedding on
+            the patch grid of this (pre-training) image size and interpolate
+            it (``interpolate_mode``, bicubic) to the input's grid in every
+            forward, as ViTDet (``pretrain_img_size=224``, ``get_abs_pos``):
+            the positions stay the pre-trained ones, learned at that size.
+            None: MMPretrain's way, the embedding is resized to the grid of
+            ``img_size`` once, when the weights load, and learned there.
+            Defaults to None.
         **kwargs: Other arguments of ``VisionTransformer`` (arch, img_size,
             patch_size, drop_path_rate, with_cls_token, init_cfg, ...).
     """
@@ -314,6 +324,7 @@ class TransferViT(LoudPretrainedMixin, WindowedAttentionMixin,
                  global_indices: Sequence[int] = (),
                  use_rel_pos: bool = False,
                  fresh_parameters: Sequence[str] = (),
+                 pretrain_img_size: Optional[int] = None,
                  **kwargs) -> None:
         kwargs.setdefault('out_type', 'featmap')
         self.fresh_parameters = check_fresh_parameters(fresh_parameters)
@@ -321,6 +332,9 @@ class TransferViT(LoudPretrainedMixin, WindowedAttentionMixin,
             out_indices, arch_num_layers(self, kwargs.get('arch', 'base')))
         super().__init__(
             out_indices=out_indices, final_norm=final_norm, **kwargs)
+        self.pos_embed_grid = tuple(self.patch_resolution)
+        if pretrain_img_size is not None:
+            self.keep_position_grid(pretrain_img_size)
         self.global_indices = check_window_args(window_size, global_indices,
                                                 self.num_layers)
         self.window_size = window_size
@@ -328,6 +342,23 @@ class TransferViT(LoudPretrainedMixin, WindowedAttentionMixin,
         self.use_rel_pos = use_rel_pos
         if use_rel_pos:
             self.add_decomposed_relative_positions()
+
+    def keep_position_grid(self, pretrain_img_size: int) -> None:
+        """A position embedding on the patch grid of ``pretrain_img_size``
+        (see ``pretrain_img_size`` in the class docstring)."""
+        patch = self.patch_embed.projection.stride[0]
+        if isinstance(pretrain_img_size, bool) or not isinstance(
+                pretrain_img_size, int) or pretrain_img_size < patch or \
+                pretrain_img_size % patch:
+            raise ValueError(
+                f'pretrain_img_size must be a multiple of the patch size '
+                f'{patch} (the pre-training image side, e.g. 224), got '
+                f'{pretrain_img_size!r}')
+        side = pretrain_img_size // patch
+        self.pos_embed_grid = (side, side)
+        self.pos_embed = nn.Parameter(
+            torch.zeros(1, self.num_extra_tokens + side * side,
+                        self.embed_dims))
 
     def add_decomposed_relative_positions(self) -> None:
         """Zero (2 * s - 1, head_dims) tables per axis in every layer's
@@ -353,6 +384,10 @@ class TransferViT(LoudPretrainedMixin, WindowedAttentionMixin,
         if self.num_extra_tokens == 0 and (self.window_size is not None
                                            or self.use_rel_pos):
             return self.forward_featmaps(x, run_layer=self.run_vitdet_block)
+        if self.window_size is None and \
+                self.pos_embed_grid != tuple(self.patch_resolution):
+            # MMPretrain's forward resizes from the grid of img_size
+            return self.forward_featmaps(x)
         return super().forward(x)
 
     def run_vitdet_block(self, index: int, layer: nn.Module,
@@ -364,15 +399,30 @@ class TransferViT(LoudPretrainedMixin, WindowedAttentionMixin,
                             self.window_size if windowed else None)
 
     def _prepare_pos_embed(self, state_dict, prefix, *args, **kwargs):
-        """Without a class token, drop the class token's entry of a
-        checkpoint's (1, 1 + n * n, C) position embedding before
+        """Without a class token, drop the class token's entry of the
+        position embedding of a checkpoint with a class token before
         MMPretrain resizes it (which removes it only when the grids
         match)."""
         name = prefix + 'pos_embed'
-        if not self.with_cls_token and name in state_dict:
-            length = state_dict[name].shape[1]
-            if round(math.sqrt(length - 1))**2 == length - 1:
-                state_dict[name] = state_dict[name][:, 1:]
+        if name not in state_dict:
+            return
+        if not self.with_cls_token and prefix + 'cls_token' in state_dict:
+            state_dict[name] = state_dict[name][:, 1:]
+        if self.pos_embed_grid != tuple(self.patch_resolution) and \
+                state_dict[name].shape != self.pos_embed.shape:
+            # MMPretrain resizes to the grid of img_size: resize to the
+            # kept (pre-training) grid instead
+            extra = self.num_extra_tokens
+            length = state_dict[name].shape[1] - extra
+            side = round(math.sqrt(length))
+            if side * side != length:
+                raise ValueError(
+                    f'{name} of the checkpoint has {length} patch positions '
+                    f'(+{extra}), not a square grid to resize to '
+                    f'{self.pos_embed_grid}')
+            state_dict[name] = resize_pos_embed(
+                state_dict[name], (side, side), self.pos_embed_grid,
+                self.interpolate_mode, extra)
         super()._prepare_pos_embed(state_dict, prefix, *args, **kwargs)
 
 

@@ -83,7 +83,8 @@ class ViTTokenPathMixin:
         if pos_embed is not None:
             pos_embed = resize_pos_embed(
                 pos_embed,
-                self.patch_resolution,
+                # TransferViT(pretrain_img_size) keeps its own grid
+                getattr(self, 'pos_embed_grid', self.patch_resolution),
                 grid_hw,
                 mode=self.interpolate_mode,
                 num_extra_tokens=extra)

@@ -39,6 +39,9 @@ model = dict(
         with_cls_token=False,
         use_rel_pos=True,
         fresh_parameters=('rel_pos_h', 'rel_pos_w'),
+        # ViTDet keeps the pre-training 14 x 14 positions and interpolates
+        # them to the 64 x 64 grid in every forward
+        pretrain_img_size=224,
         init_cfg=dict(type='Pretrained', checkpoint='', prefix='backbone.')),
     neck=dict(
         _delete_=True,
