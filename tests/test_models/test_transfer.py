@@ -292,8 +292,8 @@ from mmdet.registry import MODELS as DET_MODELS  # noqa: E402
 from mmdet.structures import DetDataSample  # noqa: E402
 
 from mmropim.models.backbones.transfer_vit import (  # noqa: E402
-    decomposed_relative_bias, relative_position_table, vitdet_block,
-    window_partition, window_unpartition)
+    beit_windowed_block, decomposed_relative_bias, relative_position_table,
+    vitdet_block, window_partition, window_unpartition)
 
 COCO_DIR = osp.join(REPO_ROOT, 'configs', 'downstream', 'coco')
 DET_CONFIGS = sorted(glob.glob(osp.join(COCO_DIR, '*.py')))
@@ -409,6 +409,88 @@ def test_vitdet_drop_path_is_per_image_not_per_window():
     per_image = kept.all(1) | (~kept).all(1)
     assert per_image.all()
     assert 0 < int((~kept).all(1).sum()) < 16  # some dropped, some kept
+
+
+def windowed_beit_backbone(**kwargs):
+    """A TransferBEiTViT with ViTDet's windows (3 x 3 on the 8 x 8 grid,
+    padded to 9 x 9), layer 1 global."""
+    init_default_scope('mmdet')
+    cfg = dict(type='TransferBEiTViT', arch=MINI, img_size=(64, 64),
+               patch_size=8, out_indices=(1, ), window_size=3,
+               global_indices=(1, ))
+    cfg.update(kwargs)
+    return DET_MODELS.build(cfg)
+
+
+def test_beit_windows_pad_after_the_norm_and_carry_the_class_token():
+    """A windowed BEiT layer as ViTDet's block with a class token copy per
+    window: ln1, zero-pad, the layer's attention per window (with its
+    relative tables), the copies averaged, layer scale, then the FFN on the
+    real tokens; the whole backbone runs it in its windowed layers."""
+    backbone = windowed_beit_backbone()
+    backbone.eval()
+    layer = backbone.layers[0]
+    torch.manual_seed(0)
+    for parameter in (layer.gamma_1, layer.gamma_2):
+        parameter.data.uniform_(0.5, 1.5)  # not one value everywhere
+    tokens = torch.randn(2, 1 + 64, 32)
+    with torch.no_grad():
+        ours = beit_windowed_block(layer, tokens, (8, 8), 3)
+        normed = layer.ln1(tokens)
+        windows, padded = window_partition(normed[:, 1:], (8, 8), 3)
+        cls = normed[:, :1].repeat_interleave(9, dim=0)
+        out = layer.attn(torch.cat([cls, windows], 1), rel_pos_bias=None)
+        attended = torch.cat([
+            out[:, :1].view(2, 9, 1, 32).mean(1),
+            window_unpartition(out[:, 1:], 2, padded, (8, 8), 3)
+        ], 1)
+        x = tokens + layer.gamma_1 * attended
+        expected = x + layer.gamma_2 * layer.ffn(layer.ln2(x))
+    torch.testing.assert_close(ours, expected, rtol=0, atol=1e-5)
+    with torch.no_grad():
+        ran = backbone.run_layer_windowed(0, layer, tokens, (8, 8))
+    torch.testing.assert_close(ran, ours)
+
+
+def test_beit_window_drop_path_is_per_image_not_per_window():
+    """Each image's attention branch is dropped or kept whole, as ViTDet's
+    block (per window, parts of an image were dropped)."""
+    torch.manual_seed(0)
+    backbone = windowed_beit_backbone(drop_path_rate=0.5, global_indices=())
+    layer = backbone.layers[1]  # drop path 0.5 on the last layer
+    layer.gamma_2.data.zero_()  # look at the attention branch only
+    layer.train()
+    tokens = torch.randn(16, 1 + 64, 32)
+    with torch.no_grad():
+        out = backbone.run_layer_windowed(1, layer, tokens, (8, 8))
+    changed = (out - tokens).abs().amax(-1) > 1e-6  # (B, tokens)
+    assert (changed.all(1) | (~changed).all(1)).all()
+    assert 0 < int((~changed).all(1).sum()) < 16  # some dropped, some kept
+
+
+def test_vitdet_block_with_a_class_token_copies_it_into_windows():
+    """TransferViT with a class token and windows: each window attends with
+    a copy of it, averaged back; one window over the grid is the layer."""
+    backbone = vitdet_backbone(with_cls_token=True, window_size=3,
+                               global_indices=(1, ))
+    backbone.eval()
+    layer = backbone.layers[0]
+    tokens = torch.randn(2, 1 + 64, 32)
+    with torch.no_grad():
+        ours = backbone.run_layer_windowed(0, layer, tokens, (8, 8))
+        normed = layer.ln1(tokens)
+        windows, padded = window_partition(normed[:, 1:], (8, 8), 3)
+        cls = normed[:, :1].repeat_interleave(9, dim=0)
+        out = layer.attn(torch.cat([cls, windows], 1))
+        attended = torch.cat([
+            out[:, :1].view(2, 9, 1, 32).mean(1),
+            window_unpartition(out[:, 1:], 2, padded, (8, 8), 3)
+        ], 1)
+        x = tokens + attended
+        expected = layer.ffn(layer.ln2(x), identity=x)
+        whole = vitdet_block(layer, tokens, (8, 8), 8, num_extra_tokens=1)
+    torch.testing.assert_close(ours, expected, rtol=0, atol=1e-5)
+    torch.testing.assert_close(whole, layer(tokens), rtol=0, atol=1e-5)
 
 
 def test_mae_checkpoint_into_vitdet_backbone(tmp_path):

@@ -1,10 +1,11 @@
 import math
-from typing import Optional, Sequence, Tuple
+from typing import Callable, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmpretrain.models import BEiTViT, VisionTransformer
+from mmpretrain.models.backbones.beit import BEiTTransformerEncoderLayer
 from mmpretrain.models.utils import resize_pos_embed
 from mmpretrain.registry import MODELS
 
@@ -83,9 +84,46 @@ def decomposed_relative_bias(q: torch.Tensor, rel_pos_h: torch.Tensor,
     return bias.reshape(b, heads, length, length)
 
 
-def vitdet_block(layer: nn.Module, tokens: torch.Tensor,
-                 grid_hw: Tuple[int, int], window: Optional[int]
-                 ) -> torch.Tensor:
+def attend_in_windows(attend: Callable[[torch.Tensor], torch.Tensor],
+                      x: torch.Tensor, grid_hw: Tuple[int, int],
+                      window: int, num_extra_tokens: int) -> torch.Tensor:
+    """Self-attention within windows of normed tokens, as ViTDet: the patch
+    grid is zero-padded (after the norm) to a multiple of ``window`` and cut
+    into windows; each window attends with a copy of the extra (class)
+    tokens, whose outputs are averaged back over the windows.
+
+    Args:
+        attend (callable): (N, extra + window * window, C) -> the same.
+        x (torch.Tensor): (B, extra + h * w, C) normed tokens.
+        grid_hw (tuple[int, int]): The patch grid (h, w).
+        window (int): Window side.
+        num_extra_tokens (int): Leading extra tokens of ``x``.
+
+    Returns:
+        torch.Tensor: (B, extra + h * w, C) attention outputs.
+    """
+    batch = x.shape[0]
+    windows, padded_hw = window_partition(x[:, num_extra_tokens:], grid_hw,
+                                          window)
+    per_window = windows.shape[0] // batch
+    if num_extra_tokens:
+        extra = x[:, :num_extra_tokens].repeat_interleave(per_window, dim=0)
+        windows = torch.cat([extra, windows], dim=1)
+    out = attend(windows)
+    patches = window_unpartition(out[:, num_extra_tokens:], batch, padded_hw,
+                                 grid_hw, window)
+    if not num_extra_tokens:
+        return patches
+    extra = out[:, :num_extra_tokens].reshape(batch, per_window,
+                                              num_extra_tokens, -1).mean(1)
+    return torch.cat([extra, patches], dim=1)
+
+
+def vitdet_block(layer: nn.Module,
+                 tokens: torch.Tensor,
+                 grid_hw: Tuple[int, int],
+                 window: Optional[int],
+                 num_extra_tokens: int = 0) -> torch.Tensor:
     """One MMPretrain ``TransformerEncoderLayer`` as ViTDet's ``Block``:
     norm, then attention within zero-padded windows (``window`` None:
     global), with the decomposed relative bias when the attention has
@@ -94,36 +132,77 @@ def vitdet_block(layer: nn.Module, tokens: torch.Tensor,
 
     Args:
         layer (nn.Module): The layer (``ln1``, ``attn``, ``ln2``, ``ffn``).
-        tokens (torch.Tensor): (B, h * w, C) patch tokens, no class token.
-        grid_hw (tuple[int, int]): Their grid.
+        tokens (torch.Tensor): (B, extra + h * w, C) tokens; ViTDet's
+            backbone has no extra (class) token, with one each window
+            attends with a copy (see :func:`attend_in_windows`).
+        grid_hw (tuple[int, int]): The patch grid.
         window (int, optional): Window side.
+        num_extra_tokens (int): Leading extra tokens. Defaults to 0.
 
     Returns:
-        torch.Tensor: (B, h * w, C).
+        torch.Tensor: (B, extra + h * w, C).
     """
     attn = layer.attn
-    batch, _, channels = tokens.shape
+    channels = tokens.shape[-1]
+    size = grid_hw if window is None else (window, window)
+
+    def attend(x: torch.Tensor) -> torch.Tensor:
+        b, length, _ = x.shape
+        q, k, v = attn.qkv(x).reshape(b, length, 3, attn.num_heads,
+                                      attn.head_dims).permute(2, 0, 3, 1, 4)
+        bias = None
+        if getattr(attn, 'rel_pos_h', None) is not None:
+            bias = decomposed_relative_bias(q, attn.rel_pos_h,
+                                            attn.rel_pos_w, size)
+        x = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=bias,
+            dropout_p=attn.attn_drop if attn.training else 0.)
+        x = x.transpose(1, 2).reshape(b, length, channels)
+        return attn.gamma1(attn.proj_drop(attn.proj(x)))
+
     x = layer.ln1(tokens)
-    size = grid_hw
-    if window is not None:
-        x, padded_hw = window_partition(x, grid_hw, window)
-        size = (window, window)
-    b, length, _ = x.shape
-    q, k, v = attn.qkv(x).reshape(b, length, 3, attn.num_heads,
-                                  attn.head_dims).permute(2, 0, 3, 1, 4)
-    bias = None
-    if getattr(attn, 'rel_pos_h', None) is not None:
-        bias = decomposed_relative_bias(q, attn.rel_pos_h, attn.rel_pos_w,
-                                        size)
-    x = F.scaled_dot_product_attention(
-        q, k, v, attn_mask=bias,
-        dropout_p=attn.attn_drop if attn.training else 0.)
-    x = x.transpose(1, 2).reshape(b, length, channels)
-    x = attn.gamma1(attn.proj_drop(attn.proj(x)))
-    if window is not None:
-        x = window_unpartition(x, batch, padded_hw, grid_hw, window)
+    if window is None:
+        x = attend(x)
+    else:
+        x = attend_in_windows(attend, x, grid_hw, window, num_extra_tokens)
     x = tokens + attn.out_drop(x)  # drop path per image
     return layer.ffn(layer.ln2(x), identity=x)
+
+
+def beit_windowed_block(layer: nn.Module,
+                        tokens: torch.Tensor,
+                        grid_hw: Tuple[int, int],
+                        window: int,
+                        rel_pos_bias: Optional[torch.Tensor] = None
+                        ) -> torch.Tensor:
+    """MMPretrain's ``BEiTTransformerEncoderLayer`` with its attention
+    within ViTDet's windows (:func:`attend_in_windows`, each window with a
+    copy of the class token, whose relative tables the layer has): norm,
+    windowed attention, layer scale, drop path per image, then the FFN
+    branch as the layer's own forward.
+
+    Args:
+        layer (nn.Module): The BEiT layer, its attention's relative tables
+            built for ``window``.
+        tokens (torch.Tensor): (B, 1 + h * w, C).
+        grid_hw (tuple[int, int]): The patch grid.
+        window (int): Window side.
+        rel_pos_bias (torch.Tensor, optional): A shared bias, as the layer's
+            forward takes it.
+
+    Returns:
+        torch.Tensor: (B, 1 + h * w, C).
+    """
+
+    def scaled(gamma: Optional[torch.Tensor], x: torch.Tensor):
+        return x if gamma is None else gamma * x
+
+    x = attend_in_windows(
+        lambda windows: layer.attn(windows, rel_pos_bias=rel_pos_bias),
+        layer.ln1(tokens), grid_hw, window, 1)
+    x = tokens + layer.drop_path(scaled(layer.gamma_1, x))
+    return x + layer.drop_path(scaled(layer.gamma_2,
+                                      layer.ffn(layer.ln2(x))))
 
 
 class WindowedAttentionMixin(ViTTokenPathMixin):
@@ -131,13 +210,15 @@ class WindowedAttentionMixin(ViTTokenPathMixin):
     non-overlapping windows, the layers of ``global_indices`` attend
     globally.
 
-    Each window carries a copy of the class token (so BEiT-style relative
-    position tables, which include the class token, apply unchanged); the
-    copies are averaged after the layer. Windows are padded with zero tokens
-    when the window does not divide the grid. This path adds no decomposed
-    relative position (ViTDet's, which :class:`TransferViT` adds without a
-    class token): the pre-trained absolute embedding or relative tables are
-    interpolated instead.
+    The windowed layers run as ViTDet's block (:func:`vitdet_block`,
+    :func:`beit_windowed_block`): norm, attention within windows of the
+    grid zero-padded after the norm, drop path per image, the FFN on the
+    real tokens. Each window attends with a copy of the class token (so
+    BEiT-style relative position tables, which include the class token,
+    apply unchanged), averaged back after the attention. This path adds no
+    decomposed relative position (ViTDet's, which :class:`TransferViT` adds
+    without a class token): the pre-trained absolute embedding or relative
+    tables are interpolated instead.
     """
 
     window_size: Optional[int] = None
@@ -155,21 +236,17 @@ class WindowedAttentionMixin(ViTTokenPathMixin):
     def run_layer_windowed(self, index: int, layer: torch.nn.Module,
                            tokens: torch.Tensor, grid_hw: Tuple[int, int],
                            **layer_kwargs) -> torch.Tensor:
-        """One block: global attention for ``global_indices``, otherwise
-        within windows, each with a copy of the class token (averaged back
-        afterwards)."""
+        """One block: the layer itself (global attention) for
+        ``global_indices``, otherwise ViTDet's block with attention within
+        windows, each with a copy of the class token, drop path per
+        image."""
         if index in self.global_indices:
             return layer(tokens, **layer_kwargs)
-        batch = tokens.shape[0]
-        windows, padded_hw = window_partition(tokens[:, 1:], grid_hw,
-                                              self.window_size)
-        per_window = windows.shape[0] // batch
-        cls = tokens[:, :1].repeat_interleave(per_window, dim=0)
-        out = layer(torch.cat([cls, windows], dim=1), **layer_kwargs)
-        cls = out[:, :1].view(batch, per_window, 1, -1).mean(dim=1)
-        patches = window_unpartition(out[:, 1:], batch, padded_hw, grid_hw,
-                                     self.window_size)
-        return torch.cat([cls, patches], dim=1)
+        if isinstance(layer, BEiTTransformerEncoderLayer):
+            return beit_windowed_block(layer, tokens, grid_hw,
+                                       self.window_size, **layer_kwargs)
+        return vitdet_block(layer, tokens, grid_hw, self.window_size,
+                            self.num_extra_tokens)
 
 
 def check_window_args(window_size, global_indices, num_layers):
