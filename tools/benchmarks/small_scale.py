@@ -131,8 +131,8 @@ MEAN = np.array([123.675, 116.28, 103.53])
 STD = np.array([58.395, 57.12, 57.375])
 READOUTS = ('cls', 'mean')
 # the accuracy columns of the table, each compared with random init
-# pre-training, fine-tuning epochs; --quick --seeds 3 fits in 45 minutes
-# on 2 CPU cores
+# pre-training, fine-tuning epochs; --quick --seeds 3: 41 to 73 minutes
+# on 2 CPU cores (by machine: docs/results.md)
 QUICK_EPOCHS = (5, 5)
 FULL_EPOCHS = (100, 20)
 COLUMNS = ('knn_cls', 'linear_cls', 'knn_mean', 'linear_mean',
