@@ -570,6 +570,34 @@ def test_vitdet_keeps_pretraining_positions_and_resizes_per_forward(
         with pytest.raises(ValueError, match='pretrain_img_size must be a '
                            f'multiple of the patch size 8.*got {bad!r}'):
             vitdet_backbone(pretrain_img_size=bad)
+    # frozen stages stay frozen; only feature maps can come out
+    frozen = vitdet_backbone(pretrain_img_size=32, frozen_stages=1)
+    assert not frozen.pos_embed.requires_grad
+    with pytest.raises(ValueError, match="pretrain_img_size=32 returns "
+                       "feature maps only: out_type must be 'featmap', got "
+                       "'cls_token'"):
+        vitdet_backbone(pretrain_img_size=32, with_cls_token=True,
+                        out_type='cls_token')
+
+
+def test_vitdet_checkpoint_with_class_position_but_no_class_token(tmp_path):
+    """detectron2's ViTDet keeps the class token's position (1 + 14 * 14
+    entries here 1 + 4 * 4) without a class token: the extra entry is left
+    out as well."""
+    path = str(tmp_path / 'vitdet.pth')
+    state = save_pretraining_checkpoint('PRMIMViT', path)
+    del state['backbone.cls_token']
+    torch.save({'state_dict': state}, path)
+    init_cfg = dict(type='Pretrained', checkpoint=path, prefix='backbone.')
+    for kwargs in (dict(pretrain_img_size=32), {}):
+        backbone = vitdet_backbone(
+            window_size=2, global_indices=(1, ), init_cfg=init_cfg, **kwargs)
+        backbone.init_weights()
+        expected = state['backbone.pos_embed'][:, 1:]
+        if not kwargs:
+            expected = resize_pos_embed(expected, (4, 4), (8, 8), 'bicubic',
+                                        0)
+        torch.testing.assert_close(backbone.pos_embed, expected)
 
 
 def test_checkpoint_without_class_token_keeps_every_position(tmp_path):

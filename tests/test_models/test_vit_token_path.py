@@ -168,14 +168,18 @@ def test_simmim_beit_backbone_defaults_and_init():
         model(torch.randn(1, 3, 48, 48), mask=torch.zeros(1, 36))
 
 
+@pytest.mark.parametrize('use_abs_pos_emb', [False, True])
 @pytest.mark.parametrize('backbone',
                          ['ROPIMBEiTViT', 'PRMIMSimMIMBEiTViT'])
 def test_beit_init_never_overwrites_loaded_or_initialized_weights(
-        tmp_path, backbone):
+        tmp_path, backbone, use_abs_pos_emb):
     """BEiT's init runs after ``init_cfg`` unless that loads a checkpoint,
     also when the Pretrained entry sits in a list (MMEngine applies it
-    last), and only once: a second ``init_weights()`` changes nothing."""
-    common = dict(type=backbone, arch=ARCH, img_size=IMG, patch_size=PATCH)
+    last), and only once: a second ``init_weights()`` changes nothing, the
+    absolute position embedding included (MMPretrain's ``BEiTViT`` redraws
+    it unless ``init_cfg`` is a Pretrained dict)."""
+    common = dict(type=backbone, arch=ARCH, img_size=IMG, patch_size=PATCH,
+                  use_abs_pos_emb=use_abs_pos_emb)
     source = build(common)
     path = str(tmp_path / 'pretrained.pth')
     torch.save(dict(state_dict={f'backbone.{k}': v
@@ -191,6 +195,7 @@ def test_beit_init_never_overwrites_loaded_or_initialized_weights(
     for name, value in source.state_dict().items():
         torch.testing.assert_close(loaded.state_dict()[name], value,
                                    msg=name)
+    assert (source.pos_embed is not None) == use_abs_pos_emb
     fresh = build(common)
     before = {k: v.clone() for k, v in fresh.state_dict().items()}
     fresh.init_weights()  # a second call, as a wrapper or runner may make

@@ -221,8 +221,10 @@ def load_split(root, split):
 
 def feature_backbone(finetune_config):
     """The fine-tuning config's backbone as a frozen feature extractor: all
-    tokens of the final-normed last block, no stochastic depth, the
-    pre-training configs' initialization (for the random-init baseline)."""
+    tokens of the final-normed last block, no stochastic depth, and for the
+    random-init baselines the plain pre-training configs' truncated-normal
+    initialization (for the BEiT-style ViT too, without BEiT's +-1 std cut
+    and output rescale)."""
     cfg = load_config(finetune_config).model.backbone
     cfg.update(out_type='raw', final_norm=True, drop_path_rate=0.0,
                init_cfg=trunc_normal_vit_init())

@@ -3,6 +3,8 @@ from typing import Tuple
 
 import torch
 import torch.nn as nn
+from mmengine.model import BaseModule
+from mmengine.model.weight_init import trunc_normal_
 from mmpretrain.models import BEiTViT
 from mmpretrain.registry import MODELS
 
@@ -105,10 +107,17 @@ class BEiTAuthorsViT(ViTTokenPathMixin, BEiTViT):
             for cfg in cfgs)
 
     def init_weights(self) -> None:
-        initialized = self._is_init  # MMEngine skips a second call: so do we
-        super().init_weights()
-        if not initialized and not self.loads_checkpoint:
-            self.init_after_init_cfg()
+        initialized = self._is_init
+        # MMEngine's: init_cfg with a Pretrained entry applied last, or a
+        # warning on a second call. Not BEiTViT's, which redraws the
+        # absolute position embedding unless init_cfg is a Pretrained dict
+        # (after a list's checkpoint, and on every call)
+        BaseModule.init_weights(self)
+        if initialized or self.loads_checkpoint:
+            return
+        if self.pos_embed is not None:  # BEiTViT's draw
+            trunc_normal_(self.pos_embed, std=0.02)
+        self.init_after_init_cfg()
 
     def init_after_init_cfg(self) -> None:
         """The reference's initialization, run once after ``init_cfg``

@@ -249,6 +249,22 @@ class WindowedAttentionMixin(ViTTokenPathMixin):
                             self.num_extra_tokens)
 
 
+def has_class_position(length: int, has_class_token: bool,
+                       expected_length: int) -> bool:
+    """Whether a checkpoint's (1, ``length``, C) position embedding holds
+    a class token's entry: it has a class token, or (detectron2's ViTDet
+    keeps the entry without one) the length does not fit ``expected_length``
+    and only one entry more than a square grid explains it."""
+    if has_class_token:
+        return True
+
+    def square(n: int) -> bool:
+        return n > 0 and math.isqrt(n)**2 == n
+
+    return length != expected_length and square(length - 1) and \
+        not square(length)
+
+
 def check_window_args(window_size, global_indices, num_layers):
     if not isinstance(global_indices, Sequence):
         raise TypeError(f'global_indices must be a sequence of layer '
@@ -411,6 +427,11 @@ class TransferViT(LoudPretrainedMixin, WindowedAttentionMixin,
             out_indices=out_indices, final_norm=final_norm, **kwargs)
         self.pos_embed_grid = tuple(self.patch_resolution)
         if pretrain_img_size is not None:
+            if self.out_type != 'featmap':
+                raise ValueError(
+                    f'pretrain_img_size={pretrain_img_size} returns feature '
+                    f"maps only: out_type must be 'featmap', got "
+                    f'{self.out_type!r}')
             self.keep_position_grid(pretrain_img_size)
         self.global_indices = check_window_args(window_size, global_indices,
                                                 self.num_layers)
@@ -435,7 +456,8 @@ class TransferViT(LoudPretrainedMixin, WindowedAttentionMixin,
         self.pos_embed_grid = (side, side)
         self.pos_embed = nn.Parameter(
             torch.zeros(1, self.num_extra_tokens + side * side,
-                        self.embed_dims))
+                        self.embed_dims),
+            requires_grad=self.pos_embed.requires_grad)  # frozen_stages
 
     def add_decomposed_relative_positions(self) -> None:
         """Zero (2 * s - 1, head_dims) tables per axis in every layer's
@@ -483,7 +505,9 @@ class TransferViT(LoudPretrainedMixin, WindowedAttentionMixin,
         name = prefix + 'pos_embed'
         if name not in state_dict:
             return
-        if not self.with_cls_token and prefix + 'cls_token' in state_dict:
+        if not self.with_cls_token and has_class_position(
+                state_dict[name].shape[1], prefix + 'cls_token' in state_dict,
+                self.pos_embed.shape[1]):
             state_dict[name] = state_dict[name][:, 1:]
         if self.pos_embed_grid != tuple(self.patch_resolution) and \
                 state_dict[name].shape != self.pos_embed.shape:
