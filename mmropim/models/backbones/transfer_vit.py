@@ -249,6 +249,13 @@ class WindowedAttentionMixin(ViTTokenPathMixin):
                             self.num_extra_tokens)
 
 
+def square_side(num_positions: int) -> Optional[int]:
+    """The side of the square grid of ``num_positions`` patch positions, or
+    None when they form no square."""
+    side = math.isqrt(max(num_positions, 0))
+    return side if side > 0 and side * side == num_positions else None
+
+
 def has_class_position(length: int, has_class_token: bool,
                        expected_length: int) -> bool:
     """Whether a checkpoint's (1, ``length``, C) position embedding holds
@@ -257,12 +264,8 @@ def has_class_position(length: int, has_class_token: bool,
     and only one entry more than a square grid explains it."""
     if has_class_token:
         return True
-
-    def square(n: int) -> bool:
-        return n > 0 and math.isqrt(n)**2 == n
-
-    return length != expected_length and square(length - 1) and \
-        not square(length)
+    return length != expected_length and square_side(
+        length - 1) is not None and square_side(length) is None
 
 
 def check_window_args(window_size, global_indices, num_layers):
@@ -515,8 +518,8 @@ class TransferViT(LoudPretrainedMixin, WindowedAttentionMixin,
             # kept (pre-training) grid instead
             extra = self.num_extra_tokens
             length = state_dict[name].shape[1] - extra
-            side = round(math.sqrt(length))
-            if side * side != length:
+            side = square_side(length)
+            if side is None:
                 raise ValueError(
                     f'{name} of the checkpoint has {length} patch positions '
                     f'(+{extra}), not a square grid to resize to '
