@@ -217,3 +217,91 @@ def test_each_method_is_compared_with_random_init_of_its_own_vit():
     with pytest.raises(ValueError, match='X fine-tunes other_finetune.py, '
                        'which no random-init baseline uses'):
         bench.baseline_of('X')
+
+
+def test_rows_run_side_by_side_and_come_back_in_table_order():
+    """--jobs 2: two rows run at once (each waits for the other at a
+    barrier, which one at a time would never pass); the results keep the
+    order of the tasks, not the order they finish in."""
+    import threading
+    import time
+    bench = load_benchmark()
+    barrier = threading.Barrier(2, timeout=10)
+
+    def row(key, wait):
+        def task():
+            barrier.wait()
+            time.sleep(wait)
+            return key
+        return task
+
+    results = bench.run_side_by_side(
+        {'slow': row('slow', 0.3), 'fast': row('fast', 0.0)}, jobs=2)
+    assert list(results.items()) == [('slow', 'slow'), ('fast', 'fast')]
+    # one at a time, the first row waits at the barrier alone
+    barrier = threading.Barrier(2, timeout=0.5)
+    with pytest.raises(threading.BrokenBarrierError):
+        bench.run_side_by_side({'a': row('a', 0.0), 'b': row('b', 0.0)},
+                               jobs=1)
+
+
+def test_a_failed_row_cancels_the_rows_not_started():
+    bench = load_benchmark()
+    started = []
+
+    def task(key):
+        def run():
+            started.append(key)
+            if key == 'b':
+                raise RuntimeError('b failed')
+            return key
+        return run
+
+    with pytest.raises(RuntimeError, match='b failed'):
+        bench.run_side_by_side({key: task(key) for key in 'abcdef'}, jobs=1)
+    assert started == ['a', 'b']
+
+
+def test_training_processes_get_the_thread_count_of_a_job():
+    import subprocess
+    import sys
+    bench = load_benchmark()
+    count = 'import torch; print(torch.get_num_threads())'
+    # (torch starts at most one thread per core)
+    for threads in sorted({1, min(2, __import__('os').cpu_count())}):
+        out = subprocess.run([sys.executable, '-c', count], check=True,
+                             capture_output=True, text=True,
+                             env=bench.job_environment(threads)).stdout
+        assert out.strip() == str(threads)
+    # 0: the inherited environment, untouched
+    assert bench.job_environment(0) == dict(__import__('os').environ)
+
+
+def test_random_init_read_outs_do_not_depend_on_rows_running_beside():
+    """Two rows drawing their random init at once (seeds 0 and 1) get the
+    features each gets alone: no row draws from torch's global generator
+    between another row's seed and its init."""
+    import threading
+
+    import torch
+    bench = load_benchmark()
+    images = torch.randn(2, 3, 64, 64)
+
+    def features(seed):
+        return bench.frozen_features(None, bench.BEIT_FINETUNE_CFG, seed,
+                                     images)['mean'][0]
+
+    alone = {seed: features(seed) for seed in (0, 1)}
+    assert not np.allclose(alone[0], alone[1])
+    for _ in range(5):
+        beside = {}
+        threads = [
+            threading.Thread(target=lambda s=seed: beside.update(
+                {s: features(s)})) for seed in (0, 1)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for seed in (0, 1):
+            np.testing.assert_array_equal(beside[seed], alone[seed])

@@ -100,6 +100,8 @@ CASES = [
      'decay), got 1'),
     ('tools/benchmarks/small_scale.py', ['--finetune-epochs', '-3'],
      "argument --finetune-epochs: must be an integer >= 1, got '-3'"),
+    ('tools/benchmarks/small_scale.py', ['--jobs', '0'],
+     "argument --jobs: must be an integer >= 1, got '0'"),
     ('tools/analysis/visualize.py', ['{cfg}', MISSING],
      f"argument image: no such file: '{MISSING}'"),
     ('tools/analysis/visualize.py', ['{cfg}', '{file}', '--scale', '0'],

@@ -22,10 +22,18 @@ mean and sample standard deviation, and the verdicts call a difference
 "above" or "below" only beyond two standard errors of the difference of the
 means. It writes the table as JSON and Markdown.
 
+The rows (one per seed and method: pre-training, frozen read-outs,
+fine-tune) run ``--jobs`` at a time (default: one per CPU core), each
+training process with ``cores // jobs`` threads: the tiny ViT does not keep
+two threads busy, so on 2 cores two one-thread runs side by side finish
+about 1.5x sooner than one after another with two threads each. Every run
+is seeded, so the table does not depend on the order the rows finish in.
+
     python tools/benchmarks/small_scale.py --quick --seeds 3  # 2 CPU cores
     python tools/benchmarks/small_scale.py --seeds 3          # for a GPU
 """
 import argparse
+import functools
 import glob
 import json
 import os
@@ -33,7 +41,9 @@ import os.path as osp
 import platform
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -42,6 +52,7 @@ from mmengine.dataset import default_collate
 from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 from PIL import Image
+from threadpoolctl import threadpool_limits
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if ROOT not in sys.path:
@@ -131,9 +142,9 @@ MEAN = np.array([123.675, 116.28, 103.53])
 STD = np.array([58.395, 57.12, 57.375])
 READOUTS = ('cls', 'mean')
 # the accuracy columns of the table, each compared with random init
-# pre-training, fine-tuning epochs; --quick --seeds 3: 41 to 73 minutes
-# on 2 CPU cores (by machine: docs/results.md)
-QUICK_EPOCHS = (5, 5)
+# pre-training, fine-tuning epochs; --quick --seeds 3 on 2 CPU cores:
+# docs/results.md
+QUICK_EPOCHS = (5, 4)
 FULL_EPOCHS = (100, 20)
 COLUMNS = ('knn_cls', 'linear_cls', 'knn_mean', 'linear_mean',
            'finetune_top1')
@@ -162,13 +173,30 @@ def schedule_options(epochs):
     ]
 
 
-def train(config, work_dir, options):
-    """Run tools/train.py; return wall seconds."""
+# torch's global random state and MMEngine's default scope, used by the
+# random-init draws of the frozen read-outs that rows run side by side
+RANDOM_STATE_LOCK = threading.Lock()
+
+
+def job_environment(threads):
+    """The environment of a training process limited to ``threads``
+    intra-op threads (0: the inherited one)."""
+    env = dict(os.environ)
+    if threads:
+        for name in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
+            env[name] = str(threads)
+    return env
+
+
+def train(config, work_dir, options, threads=0):
+    """Run tools/train.py with ``threads`` intra-op threads (0: torch's
+    default); return wall seconds."""
     start = time.time()
     result = subprocess.run(
         [sys.executable, 'tools/train.py', config, '--work-dir', work_dir,
          '--cfg-options', *options],
-        cwd=ROOT, capture_output=True, text=True)
+        cwd=ROOT, capture_output=True, text=True,
+        env=job_environment(threads))
     if result.returncode:
         raise RuntimeError(f'{config} failed:\n{result.stderr[-3000:]}')
     return time.time() - start
@@ -241,12 +269,13 @@ def frozen_features(checkpoint, finetune_config, seed, *splits):
         last block, ``'cls'`` (class token) and ``'mean'`` (mean of the
         patch tokens), one (N, C) array per split.
     """
-    init_default_scope('mmpretrain')
-    torch.manual_seed(seed)
-    vit = feature_backbone(finetune_config)
-    vit.init_weights()
-    if checkpoint:
-        load_backbone_weights(vit, checkpoint)
+    with RANDOM_STATE_LOCK:  # no other row draws between seed and init
+        init_default_scope('mmpretrain')
+        torch.manual_seed(seed)
+        vit = feature_backbone(finetune_config)
+        vit.init_weights()
+        if checkpoint:
+            load_backbone_weights(vit, checkpoint)
     vit.eval()
     features = {readout: [] for readout in READOUTS}
     with torch.no_grad():
@@ -280,9 +309,10 @@ def linear_probe_accuracy(train_x, train_y, test_x, test_y):
 
 
 def finetune_accuracy(config, checkpoint, work_dir, data_root, num_classes,
-                      epochs, seed):
+                      epochs, seed, threads=0):
     """Held-out top-1 after fine-tuning ``config`` through tools/train.py
-    from ``checkpoint`` (or the pre-training initialization)."""
+    from ``checkpoint`` (or the pre-training initialization), with
+    ``threads`` intra-op threads."""
     cfg = load_config(config)
     if checkpoint:
         init_cfg = dict(cfg.model.backbone.init_cfg, checkpoint=checkpoint)
@@ -300,7 +330,7 @@ def finetune_accuracy(config, checkpoint, work_dir, data_root, num_classes,
         f'model.data_preprocessor.num_classes={num_classes}',
         *[f'{split}_dataloader.dataset.data_root={data_root}'
           for split in ('train', 'val', 'test')]
-    ])
+    ], threads)
     scalars = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
                                         'scalars.json')))[-1]
     with open(scalars) as f:
@@ -312,7 +342,7 @@ def machine():
     if torch.cuda.is_available():
         return torch.cuda.get_device_name()
     return (f'{platform.processor() or platform.machine()} CPU, '
-            f'{os.cpu_count()} cores, {torch.get_num_threads()} threads')
+            f'{os.cpu_count()} cores')
 
 
 def summarize(runs):
@@ -410,6 +440,10 @@ def parse_args(argv=None):
     parser.add_argument('--seeds', type=positive_int, default=1,
                         help='repeat everything with seeds 0 .. N-1 and '
                         'report mean ± std (default 1)')
+    parser.add_argument('--jobs', type=positive_int, default=default_jobs(),
+                        help='rows run side by side, each training process '
+                        'with cores // jobs threads (default: one per CPU '
+                        'core, here %(default)s)')
     parser.add_argument('--data', default='data/demo/digits',
                         help='ImageNet-style root; the digit set is written '
                         'there first if it is missing')
@@ -423,45 +457,78 @@ def parse_args(argv=None):
     return args
 
 
-def run_seed(seed, out_dir, data_root, splits, pretrain_epochs,
-             finetune_epochs, gflops):
-    """Every method's row for one seed (pre-training and fine-tuning runs
-    seeded with ``seed``; the random-init baseline drawn from it)."""
+def row_plan():
+    """Every row of one seed, in table order: (name, (pre-training config
+    or None, --cfg-options, fine-tuning config)); the random-init
+    baselines first."""
+    baselines = [(name, (None, [], finetune_config))
+                 for name, finetune_config in BASELINES.items()]
+    return baselines + list(METHODS.items())
+
+
+def run_row(seed, index, name, plan, out_dir, data_root, splits,
+            pretrain_epochs, finetune_epochs, gflops, threads=0):
+    """One method's row for one seed: pre-training (if any), the frozen
+    read-outs and the fine-tune, all seeded with ``seed`` (the random-init
+    baseline is drawn from it); ``index`` is the row's place in the table
+    (its fine-tune folder)."""
+    config, options, finetune_config = plan
     train_x, train_y, test_x, test_y = splits
-    num_classes = int(train_y.max()) + 1
-    rows = []
-    methods = [(name, (None, [], finetune_config))
-               for name, finetune_config in BASELINES.items()]
-    for name, (config, options, finetune_config) in methods + list(
-            METHODS.items()):
-        row = dict(method=name, seed=seed, pretrain_gflops=0.0,
-                   pretrain_s=0.0,
-                   baseline=baseline_of(name) if config else None)
-        checkpoint = None
-        if config:
-            tag = name.split()[0].lower().replace('-', '')
-            work_dir = osp.join(out_dir, f'seed{seed}', f'pretrain_{tag}')
-            row['pretrain_s'] = train(config, work_dir, [
-                *options, no_flip(config), seed_option(seed),
-                *schedule_options(pretrain_epochs),
-                f'train_dataloader.dataset.data_root={data_root}',
-            ])
-            checkpoint = osp.join(work_dir, f'epoch_{pretrain_epochs}.pth')
-            row['pretrain_gflops'] = gflops[name]
-        features = frozen_features(checkpoint, finetune_config, seed,
-                                   train_x, test_x)
-        for readout, (features_train, features_test) in features.items():
-            row[f'knn_{readout}'] = knn_accuracy(features_train, train_y,
-                                                 features_test, test_y)
-            row[f'linear_{readout}'] = linear_probe_accuracy(
-                features_train, train_y, features_test, test_y)
-        row['finetune_top1'] = finetune_accuracy(
-            finetune_config, checkpoint,
-            osp.join(out_dir, f'seed{seed}', f'finetune_{len(rows)}'),
-            data_root, num_classes, finetune_epochs, seed)
-        rows.append(row)
-        print(f'seed {seed}, {name}: {row}', flush=True)
-    return rows
+    row = dict(method=name, seed=seed, pretrain_gflops=0.0, pretrain_s=0.0,
+               baseline=baseline_of(name) if config else None)
+    checkpoint = None
+    if config:
+        tag = name.split()[0].lower().replace('-', '')
+        work_dir = osp.join(out_dir, f'seed{seed}', f'pretrain_{tag}')
+        row['pretrain_s'] = train(config, work_dir, [
+            *options, no_flip(config), seed_option(seed),
+            *schedule_options(pretrain_epochs),
+            f'train_dataloader.dataset.data_root={data_root}',
+        ], threads)
+        checkpoint = osp.join(work_dir, f'epoch_{pretrain_epochs}.pth')
+        row['pretrain_gflops'] = gflops[name]
+    features = frozen_features(checkpoint, finetune_config, seed, train_x,
+                               test_x)
+    for readout, (features_train, features_test) in features.items():
+        row[f'knn_{readout}'] = knn_accuracy(features_train, train_y,
+                                             features_test, test_y)
+        row[f'linear_{readout}'] = linear_probe_accuracy(
+            features_train, train_y, features_test, test_y)
+    row['finetune_top1'] = finetune_accuracy(
+        finetune_config, checkpoint,
+        osp.join(out_dir, f'seed{seed}', f'finetune_{index}'), data_root,
+        int(train_y.max()) + 1, finetune_epochs, seed, threads)
+    print(f'seed {seed}, {name}: {row}', flush=True)
+    return row
+
+
+def run_side_by_side(tasks, jobs):
+    """Call each of ``tasks`` (dict: key -> zero-argument callable), ``jobs``
+    at a time, in the dict's order; return key -> result. After the first
+    failure no further task starts; it is raised once the running ones end
+    (their work stays on disk)."""
+    failures = []
+
+    def guarded(task):
+        if failures:
+            return None
+        try:
+            return task()
+        except BaseException as error:
+            failures.append(error)
+            raise
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = {key: pool.submit(guarded, task)
+                   for key, task in tasks.items()}
+    if failures:
+        raise failures[0]
+    return {key: future.result() for key, future in futures.items()}
+
+
+def default_jobs():
+    """One run per CPU core."""
+    return os.cpu_count() or 1
 
 
 def main(argv=None):
@@ -484,17 +551,33 @@ def main(argv=None):
         pretrain_epochs
         for name, (config, options, _) in METHODS.items()
     }
-    runs = [
-        run_seed(seed, out_dir, data_root, (train_x, train_y, test_x, test_y),
-                 pretrain_epochs, finetune_epochs, gflops)
-        for seed in range(args.seeds)
-    ]
+    plan = row_plan()
+    jobs = min(args.jobs, args.seeds * len(plan))
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    # the frozen read-outs and probes of the rows also run side by side
+    torch.set_num_threads(threads)
+    threadpool_limits(threads)
+    # the costliest pre-trainings first, the random-init rows (fine-tune
+    # only) last, so that the last runs end close together
+    order = sorted(((seed, index) for seed in range(args.seeds)
+                    for index in range(len(plan))),
+                   key=lambda key: -gflops.get(plan[key[1]][0], 0.0))
+    results = run_side_by_side({
+        (seed, index): functools.partial(
+            run_row, seed, index, *plan[index], out_dir, data_root,
+            (train_x, train_y, test_x, test_y), pretrain_epochs,
+            finetune_epochs, gflops, threads)
+        for seed, index in order
+    }, jobs)
+    runs = [[results[seed, index] for index in range(len(plan))]
+            for seed in range(args.seeds)]
     rows = summarize(runs)
     table = markdown_table(rows)
     setting = (f'{args.seeds} seed(s), mean ± std; {pretrain_epochs} '
                f'pre-training epochs, {finetune_epochs} fine-tuning epochs, '
                f'{len(train_y)} training / {len(test_y)} held-out images '
                f'from {args.data}, {machine()}, torch {torch.__version__}, '
+               f'{jobs} run(s) side by side with {threads} thread(s) each, '
                f'{time.time() - started:.0f} s in all')
     summary = verdicts(rows)
     print(setting)
