@@ -263,18 +263,83 @@ def test_a_failed_row_cancels_the_rows_not_started():
 
 
 def test_training_processes_get_the_thread_count_of_a_job():
-    import subprocess
+    """The path train() takes: PROCESSES.run with a job's thread count."""
+    import os
     import sys
     bench = load_benchmark()
-    count = 'import torch; print(torch.get_num_threads())'
-    # (torch starts at most one thread per core)
-    for threads in sorted({1, min(2, __import__('os').cpu_count())}):
-        out = subprocess.run([sys.executable, '-c', count], check=True,
-                             capture_output=True, text=True,
-                             env=bench.job_environment(threads)).stdout
-        assert out.strip() == str(threads)
+    count = ('import sys, torch; '
+             'sys.stderr.write(str(torch.get_num_threads()))')
+    # (torch starts no more threads than cores here)
+    for threads in sorted({1, min(2, os.cpu_count())}):
+        returncode, stderr = bench.PROCESSES.run([sys.executable, '-c', count],
+                                                 threads)
+        assert (returncode, stderr.strip()) == (0, str(threads))
     # 0: the inherited environment, untouched
-    assert bench.job_environment(0) == dict(__import__('os').environ)
+    assert bench.job_environment(0) == dict(os.environ)
+
+
+def sleeper(bench, started):
+    """A row whose training process would run for a minute."""
+    import sys
+
+    def row():
+        started.set()
+        returncode, _ = bench.PROCESSES.run(
+            [sys.executable, '-c', 'import time; time.sleep(60)'])
+        return returncode
+    return row
+
+
+def test_a_failure_kills_the_running_training_and_starts_no_more():
+    import threading
+    import time
+    bench = load_benchmark()
+    started = threading.Event()
+    ran = []
+
+    def failing():
+        started.wait(10)
+        time.sleep(0.5)  # the sleeper's process is running
+        raise RuntimeError('row failed')
+
+    tick = time.time()
+    with pytest.raises(RuntimeError, match='row failed'):
+        bench.run_side_by_side({
+            'sleeper': sleeper(bench, started),
+            'failing': failing,
+            'later': lambda: ran.append('later')
+        }, jobs=2)
+    assert time.time() - tick < 20  # not the sleeper's minute
+    assert ran == []
+    with pytest.raises(RuntimeError, match='benchmark is stopping'):
+        bench.PROCESSES.run(['true'])
+
+
+def test_ctrl_c_kills_the_running_training_and_starts_no_more():
+    import signal
+    import threading
+    import time
+    bench = load_benchmark()
+    started = threading.Event()
+    ran = []
+
+    def interrupt():
+        started.wait(10)
+        time.sleep(0.5)
+        # Ctrl-C: SIGINT to the main thread, waiting on the rows
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+        time.sleep(1)  # a row still at work when Ctrl-C comes
+        return 'done'
+
+    tick = time.time()
+    with pytest.raises(KeyboardInterrupt):
+        bench.run_side_by_side({
+            'sleeper': sleeper(bench, started),
+            'interrupt': interrupt,
+            'later': lambda: ran.append('later')
+        }, jobs=2)
+    assert time.time() - tick < 20
+    assert ran == []
 
 
 def test_random_init_read_outs_do_not_depend_on_rows_running_beside():

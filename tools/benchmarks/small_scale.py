@@ -23,11 +23,13 @@ mean and sample standard deviation, and the verdicts call a difference
 means. It writes the table as JSON and Markdown.
 
 The rows (one per seed and method: pre-training, frozen read-outs,
-fine-tune) run ``--jobs`` at a time (default: one per CPU core), each
-training process with ``cores // jobs`` threads: the tiny ViT does not keep
-two threads busy, so on 2 cores two one-thread runs side by side finish
-about 1.5x sooner than one after another with two threads each. Every run
-is seeded, so the table does not depend on the order the rows finish in.
+fine-tune) run ``--jobs`` at a time (default: one per CPU core without a
+GPU, else 1), each training process with ``cores // jobs`` threads: the tiny
+ViT does not keep two threads busy, so on 2 cores two one-thread runs side
+by side finish about 1.5x sooner than one after another with two threads
+each. Every run is seeded: the accuracies do not depend on the order the
+rows finish in; the pre-training seconds are wall time beside the other
+rows.
 
     python tools/benchmarks/small_scale.py --quick --seeds 3  # 2 CPU cores
     python tools/benchmarks/small_scale.py --seeds 3          # for a GPU
@@ -43,7 +45,7 @@ import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
 import numpy as np
 import torch
@@ -52,7 +54,6 @@ from mmengine.dataset import default_collate
 from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 from PIL import Image
-from threadpoolctl import threadpool_limits
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if ROOT not in sys.path:
@@ -188,17 +189,55 @@ def job_environment(threads):
     return env
 
 
+class TrainingProcesses:
+    """The training processes of the rows that run side by side.
+    ``stop()`` (on a row's failure or Ctrl-C) kills the running ones and
+    refuses new ones: no row trains on after the benchmark has failed."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._running = set()
+        self._stopped = False
+
+    def run(self, command, threads=0):
+        """Run ``command`` (argv) in the repository root with ``threads``
+        intra-op threads (0: the inherited setting); return its exit code
+        and stderr."""
+        with self._lock:
+            if self._stopped:
+                raise RuntimeError('not started: the benchmark is stopping '
+                                   f'after a failure: {command}')
+            process = subprocess.Popen(
+                command, cwd=ROOT, stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE, text=True,
+                env=job_environment(threads))
+            self._running.add(process)
+        try:
+            _, stderr = process.communicate()
+        finally:
+            with self._lock:
+                self._running.discard(process)
+        return process.returncode, stderr
+
+    def stop(self):
+        with self._lock:
+            self._stopped = True
+            for process in self._running:
+                process.kill()
+
+
+PROCESSES = TrainingProcesses()
+
+
 def train(config, work_dir, options, threads=0):
     """Run tools/train.py with ``threads`` intra-op threads (0: torch's
     default); return wall seconds."""
     start = time.time()
-    result = subprocess.run(
+    returncode, stderr = PROCESSES.run(
         [sys.executable, 'tools/train.py', config, '--work-dir', work_dir,
-         '--cfg-options', *options],
-        cwd=ROOT, capture_output=True, text=True,
-        env=job_environment(threads))
-    if result.returncode:
-        raise RuntimeError(f'{config} failed:\n{result.stderr[-3000:]}')
+         '--cfg-options', *options], threads)
+    if returncode:
+        raise RuntimeError(f'{config} failed:\n{stderr[-3000:]}')
     return time.time() - start
 
 
@@ -342,7 +381,7 @@ def machine():
     if torch.cuda.is_available():
         return torch.cuda.get_device_name()
     return (f'{platform.processor() or platform.machine()} CPU, '
-            f'{os.cpu_count()} cores')
+            f'{usable_cores()} cores')
 
 
 def summarize(runs):
@@ -443,7 +482,7 @@ def parse_args(argv=None):
     parser.add_argument('--jobs', type=positive_int, default=default_jobs(),
                         help='rows run side by side, each training process '
                         'with cores // jobs threads (default: one per CPU '
-                        'core, here %(default)s)')
+                        'core without a GPU, else 1; here %(default)s)')
     parser.add_argument('--data', default='data/demo/digits',
                         help='ImageNet-style root; the digit set is written '
                         'there first if it is missing')
@@ -504,9 +543,10 @@ def run_row(seed, index, name, plan, out_dir, data_root, splits,
 
 def run_side_by_side(tasks, jobs):
     """Call each of ``tasks`` (dict: key -> zero-argument callable), ``jobs``
-    at a time, in the dict's order; return key -> result. After the first
-    failure no further task starts; it is raised once the running ones end
-    (their work stays on disk)."""
+    at a time, in the dict's order; return key -> result. The first failure
+    (or Ctrl-C) kills the running training processes and starts no further
+    task, then is raised; the rows that finished stay printed, their
+    checkpoints and logs on disk."""
     failures = []
 
     def guarded(task):
@@ -516,19 +556,35 @@ def run_side_by_side(tasks, jobs):
             return task()
         except BaseException as error:
             failures.append(error)
+            PROCESSES.stop()
             raise
 
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {key: pool.submit(guarded, task)
-                   for key, task in tasks.items()}
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    futures = {key: pool.submit(guarded, task) for key, task in tasks.items()}
+    try:
+        wait(futures.values(), return_when=FIRST_EXCEPTION)
+    except BaseException as interrupt:  # Ctrl-C reaches the main thread
+        failures.insert(0, interrupt)
+        PROCESSES.stop()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     if failures:
         raise failures[0]
     return {key: future.result() for key, future in futures.items()}
 
 
-def default_jobs():
-    """One run per CPU core."""
+def usable_cores():
+    """The CPU cores this process may run on."""
+    if hasattr(os, 'sched_getaffinity'):
+        return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
+
+
+def default_jobs():
+    """One row per usable core on a CPU-only machine; one at a time where
+    a GPU trains (the pre-training times are then those of one run)."""
+    return 1 if torch.cuda.is_available() else usable_cores()
 
 
 def main(argv=None):
@@ -553,10 +609,8 @@ def main(argv=None):
     }
     plan = row_plan()
     jobs = min(args.jobs, args.seeds * len(plan))
-    threads = max(1, (os.cpu_count() or 1) // jobs)
-    # the frozen read-outs and probes of the rows also run side by side
-    torch.set_num_threads(threads)
-    threadpool_limits(threads)
+    threads = max(1, usable_cores() // jobs)
+    torch.set_num_threads(threads)  # the frozen read-outs, side by side too
     # the costliest pre-trainings first, the random-init rows (fine-tune
     # only) last, so that the last runs end close together
     order = sorted(((seed, index) for seed in range(args.seeds)
