@@ -113,7 +113,7 @@ def test_schedule_options_fit_every_config_used_to_the_epochs():
 
 def test_method_options_change_existing_keys_only():
     bench = load_benchmark()
-    for name, (config, options, _) in bench.METHODS.items():
+    for name, (config, options, _) in bench.ALL_METHODS.items():
         cfg = bench.load_config(config)
         for option in options:
             key, value = option.split('=', 1)
@@ -213,7 +213,7 @@ def test_each_method_is_compared_with_random_init_of_its_own_vit():
     assert bench.verdicts(rows)[0] == (
         'knn_cls vs random init of the same ViT: above: A (BEiT) (+10.0)')
     # (a module of this test's own: load_benchmark() loads it afresh)
-    bench.METHODS['X'] = ('a.py', [], 'other_finetune.py')
+    bench.ALL_METHODS['X'] = ('a.py', [], 'other_finetune.py')
     with pytest.raises(ValueError, match='X fine-tunes other_finetune.py, '
                        'which no random-init baseline uses'):
         bench.baseline_of('X')
@@ -331,13 +331,19 @@ def test_ctrl_c_kills_the_running_training_and_starts_no_more():
         time.sleep(1)  # a row still at work when Ctrl-C comes
         return 'done'
 
+    # Python's Ctrl-C handler, as in a terminal (a shell's background job,
+    # such as a CI step, inherits SIGINT ignored)
+    handler = signal.signal(signal.SIGINT, signal.default_int_handler)
     tick = time.time()
-    with pytest.raises(KeyboardInterrupt):
-        bench.run_side_by_side({
-            'sleeper': sleeper(bench, started),
-            'interrupt': interrupt,
-            'later': lambda: ran.append('later')
-        }, jobs=2)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            bench.run_side_by_side({
+                'sleeper': sleeper(bench, started),
+                'interrupt': interrupt,
+                'later': lambda: ran.append('later')
+            }, jobs=2)
+    finally:
+        signal.signal(signal.SIGINT, handler)
     assert time.time() - tick < 20
     assert ran == []
 
@@ -370,3 +376,27 @@ def test_random_init_read_outs_do_not_depend_on_rows_running_beside():
             thread.join()
         for seed in (0, 1):
             np.testing.assert_array_equal(beside[seed], alone[seed])
+
+
+def test_rows_by_default_and_chosen_with_methods():
+    bench = load_benchmark()
+    names = [name for name, _ in bench.row_plan()]
+    assert names == ['random init', 'random init (BEiT)', 'MAE',
+                     'partial (γ 0.5)', 'PR-MIM (γ 0.5)', 'SimMIM',
+                     'ROPIM (BEiT)']
+    # an extra row comes with the random init of its own ViT only
+    plan = bench.row_plan(['ropim-beit-lr-x2'])
+    assert [name for name, _ in plan] == ['random init (BEiT)',
+                                          'ROPIM (BEiT, lr x2)']
+    lr = bench.load_config(plan[1][1][0], plan[1][1][1]).optim_wrapper
+    authors = bench.load_config(*bench.METHODS['ROPIM (BEiT)'][:2])
+    assert lr.optimizer.lr == pytest.approx(
+        2 * authors.optim_wrapper.optimizer.lr)
+    # every row has a folder of its own
+    slugs = [bench.slug(name)
+             for name in list(bench.ALL_METHODS) + list(bench.BASELINES)]
+    assert len(set(slugs)) == len(slugs)
+    assert bench.slug('PR-MIM (γ 0.5)') == 'pr-mim-0-5'
+    args = bench.parse_args(['--methods', 'mae', 'ropim-beit-lr-x4'])
+    assert [name for name, _ in bench.row_plan(args.methods)] == [
+        'random init', 'random init (BEiT)', 'MAE', 'ROPIM (BEiT, lr x4)']

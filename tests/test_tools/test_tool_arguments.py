@@ -102,6 +102,8 @@ CASES = [
      "argument --finetune-epochs: must be an integer >= 1, got '-3'"),
     ('tools/benchmarks/small_scale.py', ['--jobs', '0'],
      "argument --jobs: must be an integer >= 1, got '0'"),
+    ('tools/benchmarks/small_scale.py', ['--methods', 'ropim'],
+     "argument --methods: invalid choice: 'ropim' (choose from "),
     ('tools/analysis/visualize.py', ['{cfg}', MISSING],
      f"argument image: no such file: '{MISSING}'"),
     ('tools/analysis/visualize.py', ['{cfg}', '{file}', '--scale', '0'],

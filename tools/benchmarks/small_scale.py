@@ -33,6 +33,9 @@ rows.
 
     python tools/benchmarks/small_scale.py --quick --seeds 3  # 2 CPU cores
     python tools/benchmarks/small_scale.py --seeds 3          # for a GPU
+    # ROPIM at 2x and 4x the authors' lr, with its random-init baseline
+    python tools/benchmarks/small_scale.py --quick --seeds 3 \
+        --methods ropim-beit-lr-x2 ropim-beit-lr-x4
 """
 import argparse
 import functools
@@ -41,6 +44,7 @@ import json
 import os
 import os.path as osp
 import platform
+import re
 import subprocess
 import sys
 import threading
@@ -114,6 +118,16 @@ METHODS = {
     'ROPIM (BEiT)': (ROPIM_CFG, [f'optim_wrapper.optimizer.lr={ROPIM_LR}'],
                      BEIT_FINETUNE_CFG),
 }
+# rows run only when --methods names them: ROPIM at 2x and 4x the authors'
+# lr (1x and 2x the tiny MAE config's), to see whether its small-scale
+# result is about the learning rate
+EXTRA_METHODS = {
+    f'ROPIM (BEiT, lr x{scale})': (
+        ROPIM_CFG, [f'optim_wrapper.optimizer.lr={scale * ROPIM_LR}'],
+        BEIT_FINETUNE_CFG)
+    for scale in (2, 4)
+}
+ALL_METHODS = {**METHODS, **EXTRA_METHODS}
 # random-init baselines: each method is compared with the random
 # initialization of the ViT it fine-tunes (baseline -> fine-tuning config)
 BASELINES = {
@@ -122,10 +136,16 @@ BASELINES = {
 }
 
 
+def slug(name):
+    """A row's name as a folder and --methods name: 'PR-MIM (γ 0.5)' ->
+    'pr-mim-0-5'."""
+    return re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')
+
+
 def baseline_of(method):
     """The random-init row that ``method`` is compared with: the one with
     the same fine-tuning config."""
-    finetune_config = METHODS[method][2]
+    finetune_config = ALL_METHODS[method][2]
     for name, config in BASELINES.items():
         if config == finetune_config:
             return name
@@ -483,6 +503,13 @@ def parse_args(argv=None):
                         help='rows run side by side, each training process '
                         'with cores // jobs threads (default: one per CPU '
                         'core without a GPU, else 1; here %(default)s)')
+    parser.add_argument('--methods', nargs='+', metavar='METHOD',
+                        choices=[slug(name) for name in ALL_METHODS],
+                        default=[slug(name) for name in METHODS],
+                        help='the pre-training rows to run, each with the '
+                        'random init of its ViT (default: %(default)s; '
+                        'also: ' + ', '.join(slug(name)
+                                             for name in EXTRA_METHODS) + ')')
     parser.add_argument('--data', default='data/demo/digits',
                         help='ImageNet-style root; the digit set is written '
                         'there first if it is missing')
@@ -496,29 +523,33 @@ def parse_args(argv=None):
     return args
 
 
-def row_plan():
-    """Every row of one seed, in table order: (name, (pre-training config
-    or None, --cfg-options, fine-tuning config)); the random-init
-    baselines first."""
+def row_plan(methods=None):
+    """The rows of one seed, in table order: (name, (pre-training config or
+    None, --cfg-options, fine-tuning config)); first the random inits of
+    the ViTs they fine-tune, then ``methods`` (slugs; default: METHODS)."""
+    wanted = {slug(name) for name in METHODS} if methods is None else set(
+        methods)
+    chosen = [(name, plan) for name, plan in ALL_METHODS.items()
+              if slug(name) in wanted]
+    needed = {baseline_of(name) for name, _ in chosen}
     baselines = [(name, (None, [], finetune_config))
-                 for name, finetune_config in BASELINES.items()]
-    return baselines + list(METHODS.items())
+                 for name, finetune_config in BASELINES.items()
+                 if name in needed]
+    return baselines + chosen
 
 
-def run_row(seed, index, name, plan, out_dir, data_root, splits,
-            pretrain_epochs, finetune_epochs, gflops, threads=0):
+def run_row(seed, name, plan, out_dir, data_root, splits, pretrain_epochs,
+            finetune_epochs, gflops, threads=0):
     """One method's row for one seed: pre-training (if any), the frozen
     read-outs and the fine-tune, all seeded with ``seed`` (the random-init
-    baseline is drawn from it); ``index`` is the row's place in the table
-    (its fine-tune folder)."""
+    baseline is drawn from it), in folders named by the row's slug."""
     config, options, finetune_config = plan
     train_x, train_y, test_x, test_y = splits
     row = dict(method=name, seed=seed, pretrain_gflops=0.0, pretrain_s=0.0,
                baseline=baseline_of(name) if config else None)
     checkpoint = None
     if config:
-        tag = name.split()[0].lower().replace('-', '')
-        work_dir = osp.join(out_dir, f'seed{seed}', f'pretrain_{tag}')
+        work_dir = osp.join(out_dir, f'seed{seed}', f'pretrain_{slug(name)}')
         row['pretrain_s'] = train(config, work_dir, [
             *options, no_flip(config), seed_option(seed),
             *schedule_options(pretrain_epochs),
@@ -535,7 +566,7 @@ def run_row(seed, index, name, plan, out_dir, data_root, splits,
             features_train, train_y, features_test, test_y)
     row['finetune_top1'] = finetune_accuracy(
         finetune_config, checkpoint,
-        osp.join(out_dir, f'seed{seed}', f'finetune_{index}'), data_root,
+        osp.join(out_dir, f'seed{seed}', f'finetune_{slug(name)}'), data_root,
         int(train_y.max()) + 1, finetune_epochs, seed, threads)
     print(f'seed {seed}, {name}: {row}', flush=True)
     return row
@@ -602,12 +633,12 @@ def main(argv=None):
     train_x, train_y = load_split(data_root, 'train')
     test_x, test_y = load_split(data_root, 'val')
     started = time.time()
+    plan = row_plan(args.methods)
     gflops = {
         name: pretrain_gflops_per_image(config, options) * len(train_y) *
         pretrain_epochs
-        for name, (config, options, _) in METHODS.items()
+        for name, (config, options, _) in plan if config
     }
-    plan = row_plan()
     jobs = min(args.jobs, args.seeds * len(plan))
     threads = max(1, usable_cores() // jobs)
     torch.set_num_threads(threads)  # the frozen read-outs, side by side too
@@ -618,7 +649,7 @@ def main(argv=None):
                    key=lambda key: -gflops.get(plan[key[1]][0], 0.0))
     results = run_side_by_side({
         (seed, index): functools.partial(
-            run_row, seed, index, *plan[index], out_dir, data_root,
+            run_row, seed, *plan[index], out_dir, data_root,
             (train_x, train_y, test_x, test_y), pretrain_epochs,
             finetune_epochs, gflops, threads)
         for seed, index in order
