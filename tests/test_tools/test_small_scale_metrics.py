@@ -279,13 +279,16 @@ def test_training_processes_get_the_thread_count_of_a_job():
 
 
 def sleeper(bench, started):
-    """A row whose training process would run for a minute."""
+    """A row whose training process would run for a minute, with a worker
+    process of its own that holds the same stderr (as data workers do)."""
     import sys
+    worker = [sys.executable, '-c', 'import time; time.sleep(60)']
+    training = ('import subprocess, time; '
+                f'subprocess.Popen({worker!r}); time.sleep(60)')
 
     def row():
         started.set()
-        returncode, _ = bench.PROCESSES.run(
-            [sys.executable, '-c', 'import time; time.sleep(60)'])
+        returncode, _ = bench.PROCESSES.run([sys.executable, '-c', training])
         return returncode
     return row
 
@@ -400,3 +403,48 @@ def test_rows_by_default_and_chosen_with_methods():
     args = bench.parse_args(['--methods', 'mae', 'ropim-beit-lr-x4'])
     assert [name for name, _ in bench.row_plan(args.methods)] == [
         'random init', 'random init (BEiT)', 'MAE', 'ROPIM (BEiT, lr x4)']
+
+
+def test_main_runs_the_chosen_rows_and_writes_them_in_table_order(
+        tmp_path, monkeypatch):
+    """main() with the training and the read-outs stubbed: the rows of
+    --methods and their baseline, every seed, the costliest first, the
+    table in table order whatever the order of finishing."""
+    import json
+    import threading
+    bench = load_benchmark()
+    (tmp_path / 'digits' / 'train').mkdir(parents=True)
+    monkeypatch.setattr(bench, 'load_split', lambda root, split: (
+        np.zeros((4, 3, 8, 8), np.float32), np.arange(4) % 2))
+    monkeypatch.setattr(bench, 'pretrain_gflops_per_image',
+                        lambda config, options: 4.0 if 'ropim' in config
+                        else 2.0)
+    started, lock = [], threading.Lock()
+
+    def run_row(seed, name, plan, *args):
+        with lock:
+            started.append((seed, name))
+        row = dict(method=name, seed=seed, pretrain_gflops=0.0,
+                   pretrain_s=0.0, baseline=bench.baseline_of(name)
+                   if plan[0] else None)
+        base = 50.0 if plan[0] is None else 60.0
+        return dict(row, **dict.fromkeys(bench.COLUMNS, base + seed))
+
+    monkeypatch.setattr(bench, 'run_row', run_row)
+    bench.main(['--quick', '--seeds', '2', '--jobs', '2', '--methods',
+                'mae', 'ropim-beit-lr-x2', '--data', str(tmp_path / 'digits'),
+                '--out-dir', str(tmp_path / 'out')])
+    names = ['random init', 'random init (BEiT)', 'MAE',
+             'ROPIM (BEiT, lr x2)']
+    assert sorted(started) == sorted((seed, name) for seed in (0, 1)
+                                     for name in names)
+    # ROPIM's pre-training is the costliest (as its FLOPs are), the random
+    # inits come last
+    assert [name for _, name in started[:2]] == ['ROPIM (BEiT, lr x2)'] * 2
+    assert {name for _, name in started[-4:]} == set(names[:2])
+    result = json.loads((tmp_path / 'out' / 'small_scale.json').read_text())
+    assert [row['method'] for row in result['rows']] == names
+    assert [[row['seed'] for row in run] for run in result['runs']] == [
+        [0] * 4, [1] * 4]
+    assert result['rows'][2]['knn_cls'] == 60.5
+    assert '2 run(s) side by side' in result['setting']

@@ -35,7 +35,8 @@ rows.
     python tools/benchmarks/small_scale.py --seeds 3          # for a GPU
     # ROPIM at 2x and 4x the authors' lr, with its random-init baseline
     python tools/benchmarks/small_scale.py --quick --seeds 3 \
-        --methods ropim-beit-lr-x2 ropim-beit-lr-x4
+        --methods ropim-beit-lr-x2 ropim-beit-lr-x4 \
+        --out-dir work_dirs/small_scale_ropim_lr
 """
 import argparse
 import functools
@@ -45,6 +46,7 @@ import os
 import os.path as osp
 import platform
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -227,10 +229,11 @@ class TrainingProcesses:
             if self._stopped:
                 raise RuntimeError('not started: the benchmark is stopping '
                                    f'after a failure: {command}')
+            # a process group of its own: stop() ends its data workers too
             process = subprocess.Popen(
                 command, cwd=ROOT, stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE, text=True,
-                env=job_environment(threads))
+                env=job_environment(threads), start_new_session=True)
             self._running.add(process)
         try:
             _, stderr = process.communicate()
@@ -243,7 +246,10 @@ class TrainingProcesses:
         with self._lock:
             self._stopped = True
             for process in self._running:
-                process.kill()
+                try:
+                    os.killpg(process.pid, signal.SIGKILL)
+                except ProcessLookupError:  # ended meanwhile
+                    pass
 
 
 PROCESSES = TrainingProcesses()
