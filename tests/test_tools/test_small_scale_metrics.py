@@ -278,42 +278,49 @@ def test_training_processes_get_the_thread_count_of_a_job():
     assert bench.job_environment(0) == dict(os.environ)
 
 
-def sleeper(bench, started):
-    """A row whose training process would run for a minute, with a worker
-    process of its own that holds the same stderr (as data workers do)."""
+def assert_stop_ends_training(bench, stop, expected, match=None):
+    """Run three rows side by side (jobs=2): one whose training process
+    would run for a minute, with a worker process of its own holding the
+    same stderr (as data workers do); one that calls ``stop`` once that
+    training runs; one queued after them. ``expected`` is raised well
+    within the minute and the queued row never starts."""
     import sys
+    import threading
+    import time
     worker = [sys.executable, '-c', 'import time; time.sleep(60)']
     training = ('import subprocess, time; '
                 f'subprocess.Popen({worker!r}); time.sleep(60)')
-
-    def row():
-        started.set()
-        returncode, _ = bench.PROCESSES.run([sys.executable, '-c', training])
-        return returncode
-    return row
-
-
-def test_a_failure_kills_the_running_training_and_starts_no_more():
-    import threading
-    import time
-    bench = load_benchmark()
     started = threading.Event()
     ran = []
 
-    def failing():
+    def sleeper():
+        started.set()
+        returncode, _ = bench.PROCESSES.run([sys.executable, '-c', training])
+        return returncode
+
+    def stopper():
         started.wait(10)
         time.sleep(0.5)  # the sleeper's process is running
-        raise RuntimeError('row failed')
+        return stop()
 
     tick = time.time()
-    with pytest.raises(RuntimeError, match='row failed'):
+    with pytest.raises(expected, match=match):
         bench.run_side_by_side({
-            'sleeper': sleeper(bench, started),
-            'failing': failing,
+            'sleeper': sleeper,
+            'stopper': stopper,
             'later': lambda: ran.append('later')
         }, jobs=2)
     assert time.time() - tick < 20  # not the sleeper's minute
     assert ran == []
+
+
+def test_a_failure_kills_the_running_training_and_starts_no_more():
+    bench = load_benchmark()
+
+    def failing():
+        raise RuntimeError('row failed')
+
+    assert_stop_ends_training(bench, failing, RuntimeError, 'row failed')
     with pytest.raises(RuntimeError, match='benchmark is stopping'):
         bench.PROCESSES.run(['true'])
 
@@ -323,12 +330,8 @@ def test_ctrl_c_kills_the_running_training_and_starts_no_more():
     import threading
     import time
     bench = load_benchmark()
-    started = threading.Event()
-    ran = []
 
     def interrupt():
-        started.wait(10)
-        time.sleep(0.5)
         # Ctrl-C: SIGINT to the main thread, waiting on the rows
         signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
         time.sleep(1)  # a row still at work when Ctrl-C comes
@@ -337,18 +340,10 @@ def test_ctrl_c_kills_the_running_training_and_starts_no_more():
     # Python's Ctrl-C handler, as in a terminal (a shell's background job,
     # such as a CI step, inherits SIGINT ignored)
     handler = signal.signal(signal.SIGINT, signal.default_int_handler)
-    tick = time.time()
     try:
-        with pytest.raises(KeyboardInterrupt):
-            bench.run_side_by_side({
-                'sleeper': sleeper(bench, started),
-                'interrupt': interrupt,
-                'later': lambda: ran.append('later')
-            }, jobs=2)
+        assert_stop_ends_training(bench, interrupt, KeyboardInterrupt)
     finally:
         signal.signal(signal.SIGINT, handler)
-    assert time.time() - tick < 20
-    assert ran == []
 
 
 def test_random_init_read_outs_do_not_depend_on_rows_running_beside():
