@@ -17,7 +17,8 @@ import mmropim.downstream  # noqa: F401  (registers into MMSeg, MMDet)
 from mmropim.utils import (load_backbone_weights,
                            resize_relative_position_bias_table)
 from helpers import (REPO_ROOT, ffn_branches_dropping_twice,
-                     fp32_optim_wrapper_cfg, run_tool, weight_decay_violations)
+                     fp32_optim_wrapper_cfg, run_tool,
+                     vitdet_weight_decay_violations, weight_decay_violations)
 
 MINI = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
 ADE_DIR = osp.join(REPO_ROOT, 'configs', 'downstream', 'ade20k')
@@ -196,13 +197,72 @@ def test_empty_checkpoint_path_says_how_to_set_it():
         backbone.init_weights()
 
 
-def test_resized_relative_table_keeps_the_centre_and_shape():
-    table = torch.randn(7 * 7, 3)
-    resized = resize_relative_position_bias_table(7, 15, table, 3)
-    assert resized.shape == (15 * 15, 3)
-    centre = table.view(7, 7, 3)[3, 3]
-    torch.testing.assert_close(resized.view(15, 15, 3)[7, 7], centre,
-                               atol=1e-4, rtol=1e-4)
+# MMPretrain 1.2.0's resize_relative_position_bias_table (BEiT's geometric
+# spacing + scipy.interpolate.interp2d(kind='cubic')) run with SciPy 1.13.1,
+# the last release with interp2d, on GOLDEN_SOURCE (5 x 5 -> 9 x 9, rounded
+# to 5 decimals): an independent reference for the replacement that SciPy
+# >= 1.14 needs.
+GOLDEN_SOURCE = [[((i * 5 + j) % 7) - 3 + 0.25 * i * j for j in range(5)]
+                 for i in range(5)]
+GOLDEN_RESIZED = [
+    -3.0, -3.0, -2.77143, -2.0, -1.0, 0.0, 0.77143, 1.0, 1.0,
+    -3.0, -3.0, -2.77143, -2.0, -1.0, 0.0, 0.77143, 1.0, 1.0,
+    0.34285, 0.34285, 4.68103, 1.50666, -5.10285, -4.04571, 0.83093, 2.33143,
+    2.33143,
+    2.0, 2.0, 6.04571, 3.25, -2.5, -1.25, 1.27428, 0.0, 0.0,
+    0.0, 0.0, 0.44952, 1.5, 3.0, 4.5, 2.56381, -1.0, -1.0,
+    -2.0, -2.0, -1.6, -0.25, 1.5, 3.25, 4.6, 5.0, 5.0,
+    -0.34285, -0.34285, -0.81098, -1.49333, -1.21714, 0.72572, 4.89972,
+    7.98857, 7.98857,
+    3.0, 3.0, -0.44952, -2.0, -0.0, 2.0, 3.43619, 4.0, 4.0,
+    3.0, 3.0, -0.44952, -2.0, -0.0, 2.0, 3.43619, 4.0, 4.0,
+]
+
+
+# the same for a 9 x 9 -> 11 x 11 table, where BEiT's ratio search lands
+# inside its bracket (q ~ 1.19) rather than at its bound
+GOLDEN_SOURCE_9 = [[((i * 9 + 2 * j) % 11) - 5 + 0.1 * i * j
+                    for j in range(9)] for i in range(9)]
+GOLDEN_RESIZED_11 = [
+    [-5, -3.68875, -2.33989, -0.73282, 1, 3, 5, -3.0104, -4.20891, 0.54892,
+     0.0],
+    [2.97943, -8.81633, -4.98422, -0.07522, -0.67767, 2.1325, 4.00833,
+     4.89895, -2.26298, -8.87426, 1.06026],
+    [3.74056, 1.61521, -3.34103, -4.65804, -0.79225, 0.72079, 3.01177,
+     5.49606, 3.10951, -1.69931, -3.13391],
+    [1.6798, 6.63848, 1.26787, -3.96011, -3.00004, -0.29354, 1.79417,
+     3.63051, 6.11921, 6.08577, -1.31224],
+    [0.0, -0.35717, 4.61204, 3.6472, -4.1, -1.8, 0.5, 2.49601, 4.33677,
+     5.89699, 7.4],
+    [-2, 0.12509, 0.73288, 3.48593, 5.2, -3.4, -1, 1.20831, 2.84579, 4.82116,
+     6.2],
+    [-4, -2.55725, -0.51141, 1.20396, 3.5, 6, -2.5, -0.6982, 2.13275, 2.811,
+     5],
+    [4.01085, -3.21773, -2.86183, -0.14584, 1.9058, 4.98777, 5.94905,
+     -0.95642, -1.0312, 4.11529, 3.96903],
+    [5.20834, 4.2647, -0.44161, -2.23868, 0.81358, 2.85787, 7.53703, 4.89471,
+     0.90897, -0.17056, 2.98511],
+    [0.45176, 10.62744, 4.82836, -2.03091, -0.66858, 2.81375, 3.13149,
+     10.82899, 6.42887, -3.43901, 2.19992],
+    [1, 0.9631, 6.28334, 5.709, -1.6, 1.2, 4, 6.38165, 9.06556, 8.86809,
+     1.4],
+]
+
+
+def test_resized_relative_table_matches_interp2d_golden_values():
+    table = torch.tensor(GOLDEN_SOURCE).reshape(25, 1)
+    two_heads = torch.cat([table, -2 * table], dim=1)
+    resized = resize_relative_position_bias_table(5, 9, two_heads, 2)
+    golden = torch.tensor(GOLDEN_RESIZED)
+    assert resized.shape == (81, 2)
+    torch.testing.assert_close(resized[:, 0], golden, atol=1e-5, rtol=0)
+    torch.testing.assert_close(resized[:, 1], -2 * golden, atol=2e-5,
+                               rtol=0)
+    table = torch.tensor(GOLDEN_SOURCE_9).reshape(81, 1)
+    resized = resize_relative_position_bias_table(9, 11, table, 1)
+    torch.testing.assert_close(resized.view(11, 11),
+                               torch.tensor(GOLDEN_RESIZED_11),
+                               atol=1e-4, rtol=0)
 
 
 def test_layer_decay_reaches_the_backbone_of_a_segmentor():
@@ -238,7 +298,10 @@ def test_downstream_config_loads_and_builds(path):
         'BackboneLayerDecayOptimWrapperConstructor'
     wrapper = build_optim_wrapper(model,
                                   fp32_optim_wrapper_cfg(cfg.optim_wrapper))
-    assert weight_decay_violations(model, wrapper.optimizer) == []
+    # MMSeg's and BEiT's constructors exempt 1-D parameters only: their
+    # 'pos_embed' / 'cls_token' names never match 'backbone.pos_embed'
+    assert weight_decay_violations(
+        model, wrapper.optimizer, decayed=('pos_embed', 'cls_token')) == []
     assert ffn_branches_dropping_twice(model) == []
 
 
@@ -679,8 +742,8 @@ def test_detection_config_loads_and_builds(path):
     assert norms and all(m.eps == 1e-6 for m in norms)
     wrapper = build_optim_wrapper(model,
                                   fp32_optim_wrapper_cfg(cfg.optim_wrapper))
-    # SyncBN / LN2d weights and q_bias / v_bias are not decayed
-    assert weight_decay_violations(model, wrapper.optimizer) == []
+    # ViTDet's groups: only the blocks' norms and pos_embed are exempt
+    assert vitdet_weight_decay_violations(model, wrapper.optimizer) == []
     assert ffn_branches_dropping_twice(model) == []
 
 
