@@ -1,9 +1,11 @@
-"""tools/benchmarks/gpu_smoke.py runs on the CPU in its tiny setting: the
-smoke rows train with the configs' optimizer wrappers (AMP emulated on the
-CPU) and the comparisons cover MAE, partial and PR-MIM at every throw ratio
-and ROPIM vs MAE."""
+"""tools/benchmarks/gpu_smoke.py runs on the CPU in its tiny setting (and 2
+layers per encoder / decoder) and prints every row: the smoke rows train
+with the configs' optimizer wrappers (AMP emulated on the CPU) and the
+comparisons cover MAE, partial and PR-MIM at every throw ratio and ROPIM vs
+MAE."""
 import json
 import os.path as osp
+import re
 
 from helpers import run_tool
 
@@ -17,12 +19,14 @@ CONFIGS = [
 
 def test_gpu_smoke_runs_tiny_on_cpu(tmp_path):
     out = str(tmp_path / 'smoke.json')
+    # 2 layers per encoder / decoder: the suite's time budget
     log = run_tool('tools/benchmarks/gpu_smoke.py', '--device', 'cpu',
-                   '--tiny', '--iters', '6', '--configs', *CONFIGS, '--out',
-                   out)
+                   '--tiny', '--max-depth', '2', '--iters', '6', '--configs',
+                   *CONFIGS, '--out', out)
     with open(out) as f:
         report = json.load(f)
-    assert report['device'] == 'cpu' and report['width_divisor'] == 16
+    assert report['device'] == 'cpu'
+    assert (report['width_divisor'], report['max_depth']) == (16, 2)
     # the two ROPIM configs differ only in their schedule: one run; the
     # fine-tuning config is not a pre-training one
     assert [len(r['configs']) for r in report['smoke']] == [2, 1]
@@ -40,4 +44,19 @@ def test_gpu_smoke_runs_tiny_on_cpu(tmp_path):
     for part in report['compare'].values():
         assert part['rows'][0]['time_x_first'] == 1.0
         assert all(r['step_ms'] > 0 for r in part['rows'])
-    assert 'PR-MIM 0.50' in log and osp.isfile(out)
+    assert osp.isfile(out)
+    # the printed rows: one smoke line per setting, then the comparisons
+    number = r'(\d+(?:\.\d+)?)'
+    smoke_lines = re.findall(
+        r'^ok   (\S+) \(\+(\d) same setting\): batch 4, CPUAmpOptimWrapper '
+        rf'torch.float16, loss {number} -> {number}, {number} img/s$', log,
+        re.M)
+    assert [(name, int(more)) for name, more, *_ in smoke_lines] == [
+        (row['configs'][0], len(row['configs']) - 1)
+        for row in report['smoke']
+    ], log
+    compare_lines = re.findall(
+        rf'^  (MAE|partial 0\.\d\d|PR-MIM 0\.\d\d|ROPIM) +{number} ms '
+        rf'\({number}x\), {number} img/s$', log, re.M)
+    assert [line[0] for line in compare_lines] == methods + ['MAE', 'ROPIM']
+    assert all(float(v) > 0 for line in compare_lines for v in line[1:3])

@@ -5,6 +5,13 @@ the convolution were dense (it ignores ``groups``) and does not count
 attention on the CPU (``_scaled_dot_product_flash_attention_for_cpu``).
 :func:`count_flops` fixes both; FLOPs are 2 x multiply-adds, as torch counts.
 """
+import sys
+
+if __name__ == '__main__':
+    sys.exit('tools/benchmarks/flops.py is imported by the benchmark scripts '
+             'and runs nothing itself; run one of them, e.g. python '
+             'tools/benchmarks/prmim_cost.py --help')
+
 import math
 
 import torch

@@ -21,6 +21,9 @@
     python tools/benchmarks/gpu_smoke.py [--iters 20] [--configs CFG ...]
         [--parts smoke compare] [--out gpu_smoke.json]
     python tools/benchmarks/gpu_smoke.py --device cpu --tiny   # CPU check
+
+``--width-divisor`` and ``--max-depth`` make the models smaller (``--tiny``
+divides widths by 16).
 """
 import os
 import os.path as osp
@@ -43,10 +46,10 @@ from mmpretrain.registry import MODELS
 import mmropim  # noqa: F401
 from tools.analysis.check_configs import (CONFIG_ROOT, full_size_configs,
                                           group_by_setting, map_amp_to_device,
-                                          narrow_model, smooth_images)
+                                          smooth_images)
 from tools.argument_types import existing_file, positive_int
-from tools.benchmarks.common import (benchmark_parser, start_benchmark,
-                                     write_out_json)
+from tools.benchmarks.common import (benchmark_parser, model_config,
+                                     start_benchmark, write_out_json)
 from tools.benchmarks.timing import interleaved_median_ms, timed_ms
 
 PRETRAIN_TYPES = ('ROPIM', 'PRMIM', 'PRMIMSimMIM')
@@ -104,11 +107,11 @@ def make_batches(pipeline_cfg: list, pool: list, batch_size: int,
 
 
 def build_setting(model_cfg: dict, optim_wrapper_cfg: dict,
-                  device: torch.device, width_divisor: int):
-    """Model (initialized, on ``device``) and its optimizer wrapper."""
-    if width_divisor > 1:
-        model_cfg = narrow_model(model_cfg, width_divisor)
-    model = MODELS.build(model_cfg)
+                  device: torch.device, size: tuple):
+    """Model (initialized, on ``device``, made smaller by ``size``: the
+    width divisor and maximum depth of ``model_config``) and its optimizer
+    wrapper."""
+    model = MODELS.build(model_config(model_cfg, *size))
     model.init_weights()
     model.to(device).train()
     optim_wrapper = build_optim_wrapper(
@@ -144,10 +147,10 @@ NUM_BATCHES = 2
 
 
 def smoke(cfg: Config, device: torch.device, iters: int, batch_size: int,
-          width_divisor: int, pool: list) -> dict:
+          size: tuple, pool: list) -> dict:
     """Train ``iters`` steps of one config's setting; see the module doc."""
     model, optim_wrapper = build_setting(cfg.model, cfg.optim_wrapper, device,
-                                         width_divisor)
+                                         size)
     batches = make_batches(cfg.train_dataloader.dataset.pipeline, pool,
                            batch_size, num_batches=NUM_BATCHES)
     if device.type == 'cuda':
@@ -181,13 +184,13 @@ def smoke(cfg: Config, device: torch.device, iters: int, batch_size: int,
 
 
 def compare(settings: list, device: torch.device, batch_size: int,
-            width_divisor: int, pool: list, repeats: int) -> list:
+            size: tuple, pool: list, repeats: int) -> list:
     """Step time and peak memory of several (name, model cfg, optim wrapper
     cfg, pipeline) settings at one batch, timed round-robin."""
     built = []
     for name, model_cfg, optim_cfg, pipeline in settings:
         model, optim_wrapper = build_setting(model_cfg, optim_cfg, device,
-                                             width_divisor)
+                                             size)
         batch = make_batches(pipeline, pool, batch_size, num_batches=1)[0]
         built.append((name, train_step_fn(model, optim_wrapper, batch)))
     rows = []
@@ -243,8 +246,6 @@ def parse_args(argv=None):
     parser.add_argument('--iters', type=positive_int,
                         help='smoke steps per setting, more than 2 (default '
                         '20, --tiny 4)')
-    parser.add_argument('--width-divisor', type=positive_int, default=1,
-                        help='divide every width (narrow models)')
     parser.add_argument('--tiny', action='store_true',
                         help='CPU check: widths / 16, batch 4, 4 steps, 2 '
                         'timed rounds (unless given)')
@@ -271,10 +272,12 @@ def main():
         if device.type == 'cuda' else 'cpu',
         torch=torch.__version__,
         width_divisor=args.width_divisor,
+        max_depth=args.max_depth,
         smoke=[],
         compare={})
     print(f'device {report["device"]}, torch {torch.__version__}, width '
-          f'divisor {args.width_divisor}')
+          f'divisor {args.width_divisor}, max depth {args.max_depth}')
+    size = (args.width_divisor, args.max_depth)
 
     if 'smoke' in args.parts:
         paths = [osp.abspath(p) for p in args.configs] if args.configs \
@@ -282,8 +285,7 @@ def main():
         for cfg, names in smoke_groups(paths):
             batch = args.batch_size or cfg.train_dataloader.batch_size
             try:
-                row = smoke(cfg, device, args.iters, batch,
-                            args.width_divisor, pool)
+                row = smoke(cfg, device, args.iters, batch, size, pool)
             except torch.cuda.OutOfMemoryError:
                 row = dict(error=f'out of memory at batch {batch}')
             if 'error' in row and device.type == 'cuda':
@@ -312,14 +314,12 @@ def main():
                 settings.append(
                     config_setting(f'{method} {ratio:.2f}', path))
         batch = args.batch_size or prmim_cfg.train_dataloader.batch_size
-        rows = compare(settings, device, batch, args.width_divisor, pool,
-                       args.repeats)
+        rows = compare(settings, device, batch, size, pool, args.repeats)
         report['compare']['prmim'] = dict(batch_size=batch, rows=rows)
         ropim_cfg = Config.fromfile(osp.join(CONFIG_ROOT, ROPIM_CONFIG))
         batch = args.batch_size or ropim_cfg.train_dataloader.batch_size
         rows = compare([mae_setting(), config_setting('ROPIM', ROPIM_CONFIG)],
-                       device,
-                       batch, args.width_divisor, pool, args.repeats)
+                       device, batch, size, pool, args.repeats)
         report['compare']['ropim'] = dict(batch_size=batch, rows=rows)
         for name, part in report['compare'].items():
             print(f'{name}: ViT-B/16, batch {part["batch_size"]}')

@@ -12,8 +12,14 @@ run on one device with the same images:
 - on a GPU, the CUDA peak memory of a step above the resident weights;
 - the aggregator's share of the FLOPs, and the data-pipeline cost of
   furthest sampling per image against a plain-Python greedy loop.
+With nothing thrown (throw ratio 0) the aggregator has nothing to rebuild,
+and a training PR-MIM head refuses one: that row is PR-MIM's token path
+without it, as the ``mae-g000`` ablation config builds it, and stands for
+plain partial reconstruction at 0 too (the same model).
+
 Flags (``--help``): the benchmarks' ``--batch-size`` (4), ``--repeats`` (3),
-``--device`` and ``--out FILE.json``.
+``--device``, ``--width-divisor`` and ``--max-depth`` (as shipped; e.g. 16
+and 2 for a quick check) and ``--out FILE.json``.
 """
 import copy
 import math
@@ -35,6 +41,7 @@ from mmpretrain.structures import DataSample
 
 import mmropim  # noqa: F401
 from tools.benchmarks.common import (benchmark_parser, load_config,
+                                     model_config, model_size_note,
                                      start_benchmark, write_out_json)
 from tools.benchmarks.flops import count_flops
 from tools.benchmarks.timing import interleaved_median_ms
@@ -43,6 +50,21 @@ CONFIG = 'prmim/prmim_vit-base-p16_8xb512-amp-coslr-100e_in1k.py'
 # MMPretrain's own MAE ViT-B/16 model, as its MAE configs build it
 MAE_CONFIG = 'mmpretrain::_base_/models/mae_vit-base-p16.py'
 THROW_RATIOS = (0.0, 0.25, 0.5, 0.65)
+IMG_SIZE = 224
+
+
+def row_plans():
+    """(method, throw ratio, model) of every row, in table order: MAE, plain
+    partial reconstruction at every throw ratio above 0, PR-MIM at every
+    throw ratio. At throw ratio 0 nothing is thrown, so there is nothing for
+    the aggregator to rebuild (a training PR-MIM head refuses one): PR-MIM
+    runs without it there, which is also partial reconstruction at 0."""
+    plans = [('mae', 0.0, 'mae')]
+    plans += [('partial', ratio, 'partial') for ratio in THROW_RATIOS
+              if ratio > 0]
+    plans += [('prmim', ratio, 'prmim' if ratio > 0 else 'partial')
+              for ratio in THROW_RATIOS]
+    return plans
 
 
 def saved_activation_bytes(model, forward):
@@ -111,13 +133,19 @@ def masked_samples(batch, throw_ratio, mode):
     return samples
 
 
-def build_models(device):
+def build_models(device, width_divisor=1, max_depth=None):
+    """MMPretrain's MAE, plain partial reconstruction (PR-MIM's model
+    without the aggregator) and PR-MIM, initialized, on ``device``, in
+    training mode; made smaller by ``width_divisor`` and ``max_depth`` (see
+    ``model_config``)."""
     cfg = load_config(CONFIG)
-    prmim = MODELS.build(cfg.model)
-    partial_cfg = copy.deepcopy(cfg.model)
+    prmim_cfg = model_config(cfg.model, width_divisor, max_depth)
+    prmim = MODELS.build(prmim_cfg)
+    partial_cfg = copy.deepcopy(prmim_cfg)
     partial_cfg.head.aggregator = None
     partial = MODELS.build(partial_cfg)
-    mae = MODELS.build(get_config(MAE_CONFIG).model)
+    mae = MODELS.build(
+        model_config(get_config(MAE_CONFIG).model, width_divisor, max_depth))
     for model in (prmim, partial, mae):
         model.init_weights()
         model.to(device).train()
@@ -131,14 +159,12 @@ def main(argv=None):
     args = parse_args(argv)
     device = start_benchmark('prmim_cost', args.device)
 
-    models = build_models(device)
-    images = torch.randn(args.batch_size, 3, 224, 224, device=device)
-    plans = [('mae', 0.0)] + [(method, ratio)
-                              for method in ('partial', 'prmim')
-                              for ratio in THROW_RATIOS]
+    models = build_models(device, args.width_divisor, args.max_depth)
+    images = torch.randn(args.batch_size, 3, IMG_SIZE, IMG_SIZE,
+                         device=device)
     rows, steps = [], []
-    for method, ratio in plans:
-        model = models[method]
+    for method, ratio, model_name in row_plans():
+        model = models[model_name]
         if method == 'mae':
             samples = [DataSample() for _ in range(args.batch_size)]
         else:
@@ -181,14 +207,19 @@ def main(argv=None):
         row['step_ms'] = ms
 
     aggregator = models['prmim'].head.aggregator
-    tokens = torch.zeros(1, 196, 512, device=device, requires_grad=True)
+    channels = aggregator.conv.in_channels
+    grid = IMG_SIZE // models['prmim'].head.patch_size
+    tokens = torch.zeros(1, grid * grid, channels, device=device,
+                         requires_grad=True)
     aggregator_gflops = count_flops(
-        lambda: aggregator(tokens, (14, 14)).sum().backward()) / 1e9
+        lambda: aggregator(tokens, (grid, grid)).sum().backward()) / 1e9
     sampling_ms, python_loop_ms = sampling_cost_ms()
 
     mae = rows[0]
-    print(f'ViT-B/16, 224 px, batch {args.batch_size}, device {device}, '
-          f'torch {torch.__version__}, {torch.get_num_threads()} threads')
+    widths = model_size_note(args)
+    print(f'ViT-B/16{widths}, {IMG_SIZE} px, batch {args.batch_size}, '
+          f'device {device}, torch {torch.__version__}, '
+          f'{torch.get_num_threads()} threads')
     header = (f'{"method":<9}{"throw":>6}{"GFLOPs/img":>12}{"x MAE":>7}'
               f'{"act MB/img":>12}{"x MAE":>7}{"step ms":>10}{"x MAE":>7}')
     if device.type == 'cuda':
@@ -207,7 +238,9 @@ def main(argv=None):
         print(line)
     prmim_half = next(r for r in rows
                       if r['method'] == 'prmim' and r['throw_ratio'] == 0.5)
-    print(f'aggregator (7x7 depth-wise, 512 ch, 14x14) forward + backward: '
+    kernel = aggregator.kernel_size
+    print(f'aggregator ({kernel}x{kernel} depth-wise, {channels} ch, '
+          f'{grid}x{grid}) forward + backward: '
           f'{aggregator_gflops * 1e3:.1f} MFLOPs per image = '
           f'{100 * aggregator_gflops / prmim_half["gflops"]:.3f}% of the '
           f'PR-MIM step at throw ratio 0.5')
@@ -217,6 +250,7 @@ def main(argv=None):
     write_out_json(
         args,
         dict(device=str(device), batch_size=args.batch_size,
+             width_divisor=args.width_divisor, max_depth=args.max_depth,
              torch=torch.__version__, rows=rows,
              aggregator_gflops=aggregator_gflops,
              furthest_sampling_ms_per_image=sampling_ms,

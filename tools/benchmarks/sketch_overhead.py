@@ -7,7 +7,12 @@ Measured side by side in one run, on one device:
    target patches (B, 196, 768 each);
 2. the same work through dense (B, K, K) projector matrices;
 3. one ROPIM ViT-B/16 training step (forward + backward, sketch included).
-``python tools/benchmarks/sketch_overhead.py --help`` lists the flags.
+
+Flags (``--help``): the benchmarks' ``--batch-size`` (8), ``--repeats`` (5;
+the sketch is timed over 10x as many calls), ``--device``,
+``--width-divisor`` and ``--max-depth`` (as shipped; e.g. 16 and 2 for a
+quick check: the sketch then works on the narrow embeddings) and
+``--out FILE.json``.
 """
 import os.path as osp
 import sys
@@ -23,6 +28,7 @@ from mmpretrain.registry import MODELS
 import mmropim  # noqa: F401
 from mmropim.models import CountSketch
 from tools.benchmarks.common import (benchmark_parser, load_config,
+                                     model_config, model_size_note,
                                      start_benchmark, write_out_json)
 from tools.benchmarks.timing import median_ms
 
@@ -36,13 +42,20 @@ def main(argv=None):
     args = parse_args(argv)
     device = start_benchmark('sketch_overhead', args.device)
     cfg = load_config(CONFIG)
-    model = MODELS.build(cfg.model).to(device)
+    model = MODELS.build(
+        model_config(cfg.model, args.width_divisor, args.max_depth))
+    model.to(device)
     model.init_weights()
     model.train()
     rho = cfg.model.data_preprocessor.rho
-    batch, tokens, dims = args.batch_size, 196, 768
+    patch_size = cfg.model.data_preprocessor.patch_size
+    img_size = cfg.model.backbone.img_size
+    batch = args.batch_size
+    tokens = (img_size // patch_size)**2
+    dims = model.backbone.embed_dims
     embeddings = torch.randn(batch, tokens, dims, device=device)
-    pred_patches = torch.randn(batch, tokens, 16 * 16 * 3, device=device)
+    pred_patches = torch.randn(
+        batch, tokens, patch_size**2 * 3, device=device)
     target_patches = torch.randn_like(pred_patches)
 
     def sketch_fast():
@@ -60,7 +73,10 @@ def main(argv=None):
         pi_bar @ target_patches
 
     images = torch.randint(
-        0, 256, (batch, 3, 224, 224), dtype=torch.uint8, device=device)
+        0,
+        256, (batch, 3, img_size, img_size),
+        dtype=torch.uint8,
+        device=device)
     data = model.data_preprocessor(
         dict(inputs=images, data_samples=None), training=True)
 
@@ -79,14 +95,18 @@ def main(argv=None):
         torch=torch.__version__,
         threads=torch.get_num_threads(),
         batch_size=batch,
+        width_divisor=args.width_divisor,
+        max_depth=args.max_depth,
         sketch_fast_ms=fast_ms,
         sketch_dense_ms=dense_ms,
         vit_b_step_ms=step_ms,
         sketch_share_of_step=fast_ms / step_ms,
         dense_over_fast=dense_ms / fast_ms)
 
-    print(f'ROPIM ViT-B/16, 224 px, batch {batch}, {result["device_name"]}, '
-          f'torch {torch.__version__}, {result["threads"]} threads')
+    widths = model_size_note(args)
+    print(f'ROPIM ViT-B/16{widths}, {img_size} px, batch {batch}, '
+          f'{result["device_name"]}, torch {torch.__version__}, '
+          f'{result["threads"]} threads')
     print(f'{"what":<48}{"median ms":>12}')
     print(f'{"sketch: draw + project + 2 complements (fast)":<48}'
           f'{fast_ms:>12.3f}')

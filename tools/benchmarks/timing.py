@@ -1,4 +1,11 @@
 """Wall-clock timing for the benchmark scripts."""
+import sys
+
+if __name__ == '__main__':
+    sys.exit('tools/benchmarks/timing.py is imported by the benchmark scripts '
+             'and runs nothing itself; run one of them, e.g. python '
+             'tools/benchmarks/prmim_cost.py --help')
+
 import statistics
 import time
 
