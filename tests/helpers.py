@@ -4,6 +4,7 @@ logged scalars."""
 import glob
 import json
 import os.path as osp
+import re
 import subprocess
 import sys
 
@@ -32,6 +33,18 @@ def run_tool(*args):
     assert result.returncode == 0, \
         result.stdout[-3000:] + result.stderr[-3000:]
     return result.stdout + result.stderr
+
+
+def assert_test_reproduces_validation(work_dir, metrics, keys):
+    """``tools/test.py`` on a run's last checkpoint gives the metrics the
+    run logged at its last validation (same weights, same images): a test
+    that loaded other weights (a random head, a missing key) differs."""
+    logged = [row for row in logged_scalars(work_dir)[-1]
+              if keys[0] in row]
+    assert logged, f'no validation with {keys[0]} logged in {work_dir}'
+    for key in keys:
+        assert abs(metrics[key] - logged[-1][key]) < 1e-6, (
+            key, metrics[key], logged[-1][key])
 
 
 def logged_scalars(work_dir):
@@ -69,6 +82,29 @@ def weight_decay_violations(model, optimizer, decayed=()):
         exempt = param.ndim == 1 or any(
             k in name for k in NO_DECAY_NAMES
             if not any(d in name for d in decayed))
+        if decay[id(param)] != (0.0 if exempt else base):
+            wrong.append(f'{name} {tuple(param.shape)}: {decay[id(param)]}')
+    return wrong
+
+
+def vitdet_weight_decay_violations(model, optimizer):
+    """Names of the parameters of a detector whose weight decay breaks
+    ViTDet's rule (detectron2's ``get_default_optimizer_params`` with
+    ``weight_decay_norm=0`` and a ``pos_embed`` override; MMDet's port
+    alike): only the norms inside the backbone's blocks and the backbone's
+    position embedding are exempt; biases, LN2d of the pyramid and the heads,
+    relative positions, layer scale and class token are decayed."""
+    decay = {
+        id(param): group['weight_decay']
+        for group in optimizer.param_groups for param in group['params']
+    }
+    base = optimizer.defaults['weight_decay']
+    block_norm = re.compile(r'^backbone\.layers\.\d+\.ln[12]\.')
+    wrong = []
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        exempt = bool(block_norm.match(name)) or name == 'backbone.pos_embed'
         if decay[id(param)] != (0.0 if exempt else base):
             wrong.append(f'{name} {tuple(param.shape)}: {decay[id(param)]}')
     return wrong

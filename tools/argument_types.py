@@ -113,6 +113,15 @@ def torch_device(text: str) -> str:
     return text
 
 
+def same_file(first: str, second: str) -> bool:
+    """Whether two existing paths are one file: the same device and inode,
+    so a hard link or a symbolic link to a file is that file."""
+    try:
+        return osp.samefile(first, second)
+    except OSError:  # one does not exist (yet)
+        return False
+
+
 def checkpoint_converter_parser(doc: str, src_help: str,
                                 dst_help: str) -> argparse.ArgumentParser:
     """The arguments of the checkpoint converters: an existing ``src``, a
@@ -123,7 +132,12 @@ def checkpoint_converter_parser(doc: str, src_help: str,
     parser.add_argument('src', type=existing_file, help=src_help)
     parser.add_argument('dst', type=output_file, help=dst_help)
     parser.add_argument(
-        '--trust-checkpoint', action='store_true', help=TRUST_CHECKPOINT_HELP)
+        '--trust-checkpoint',
+        action='append',
+        default=[],
+        type=existing_file,
+        metavar='CKPT',
+        help=TRUST_CHECKPOINT_HELP)
     return parser
 
 
@@ -131,7 +145,8 @@ def parse_converter_args(parser: argparse.ArgumentParser,
                          argv=None) -> argparse.Namespace:
     """Parse, refusing a ``dst`` that is ``src`` (it would be replaced)."""
     args = parser.parse_args(argv)
-    if osp.realpath(args.dst) == osp.realpath(args.src):
+    if osp.realpath(args.dst) == osp.realpath(args.src) or same_file(
+            args.dst, args.src):
         parser.error(f'dst {args.dst!r} is the source checkpoint; writing '
                      'there would replace it: choose another file name')
     return args

@@ -7,8 +7,14 @@ it as they read the full checkpoint; MMPretrain's ``VisionTransformer`` /
 ``BEiTViT`` read it with ``init_cfg=dict(type='Pretrained', checkpoint=OUT)``.
 
     python tools/convert_checkpoint.py work_dirs/ropim/epoch_300.pth \
-        ropim_vit-base-p16_backbone.pth
+        ropim_vit-base-p16_backbone.pth [--overwrite]
+
+An existing output file is replaced only with ``--overwrite``, and never
+when it is the source checkpoint (by path, symbolic or hard link). The file
+is written to a temporary name and renamed into place: an interrupted
+conversion leaves the old file, not a truncated one.
 """
+import io
 import os.path as osp
 import sys
 
@@ -18,7 +24,9 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from mmropim.utils import extract_backbone_weights, load_local_checkpoint
+from mmropim.engine.hooks.safe_checkpoint_hook import write_atomically
+from mmropim.utils import (extract_backbone_weights, load_local_checkpoint,
+                           trust_checkpoint_files)
 from tools.argument_types import (checkpoint_converter_parser,
                                   parse_converter_args)
 
@@ -28,13 +36,21 @@ def parse_args(argv=None):
                                          'output file')
     parser.add_argument(
         '--prefix', default='backbone.', help='prefix of the backbone keys')
-    return parse_converter_args(parser, argv)
+    parser.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='replace dst when it exists (never the source checkpoint)')
+    args = parse_converter_args(parser, argv)
+    if osp.exists(args.dst) and not args.overwrite:
+        parser.error(f'dst {args.dst!r} exists; pass --overwrite to replace '
+                     'it, or choose another file name')
+    return args
 
 
 def main(argv=None):
     args = parse_args(argv)
-    checkpoint = load_local_checkpoint(
-        args.src, map_location='cpu', trust=args.trust_checkpoint or None)
+    trust_checkpoint_files(args.trust_checkpoint)
+    checkpoint = load_local_checkpoint(args.src, map_location='cpu')
     state = checkpoint.get('state_dict', checkpoint)
     if not any(key.startswith(args.prefix) for key in state):
         raise KeyError(f'{args.src} has no "{args.prefix}*" keys; is it a '
@@ -44,11 +60,15 @@ def main(argv=None):
         for key, value in extract_backbone_weights(checkpoint,
                                                    args.prefix).items()
     }
+    buffer = io.BytesIO()
     torch.save(
         dict(state_dict=weights, meta=dict(source=osp.abspath(args.src))),
-        args.dst)
-    reloaded = torch.load(args.dst, map_location='cpu', weights_only=True)
+        buffer)
+    reloaded = torch.load(
+        io.BytesIO(buffer.getvalue()), map_location='cpu', weights_only=True)
     assert reloaded['state_dict'].keys() == weights.keys()
+    # a new file renamed over dst: a hard link elsewhere keeps its content
+    write_atomically(buffer.getvalue(), args.dst)
     print(f'wrote {len(weights)} backbone tensors '
           f'({sum(v.numel() for v in weights.values()) / 1e6:.1f} M values) '
           f'to {args.dst}')

@@ -10,7 +10,7 @@ from mmengine.config import Config, ConfigDict, DictAction
 
 from mmropim.utils.checkpoint_compat import (TRUST_CHECKPOINT_HELP,
                                              install_safe_checkpoint_loader)
-from tools.argument_types import output_dir
+from tools.argument_types import existing_file, output_dir
 
 DOWNSTREAM_SCOPES = ('mmseg', 'mmdet')
 
@@ -43,7 +43,12 @@ def run_parser(description: str, job: str,
         default='none',
         help=f'job launcher for distributed {job}')
     parser.add_argument(
-        '--trust-checkpoint', action='store_true', help=TRUST_CHECKPOINT_HELP)
+        '--trust-checkpoint',
+        action='append',
+        default=[],
+        type=existing_file,
+        metavar='CKPT',
+        help=TRUST_CHECKPOINT_HELP)
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     return parser
 
@@ -59,8 +64,8 @@ def parse_run_arguments(parser: argparse.ArgumentParser,
 
 def run_config_from_args(args: argparse.Namespace) -> Config:
     """What ``tools/train.py`` and ``tools/test.py`` do first: install the
-    safe checkpoint loader (``--trust-checkpoint`` lifts it) and load the
-    config with the command-line overrides.
+    safe checkpoint loader (trusting only the files ``--trust-checkpoint``
+    names) and load the config with the command-line overrides.
 
     Args:
         args (argparse.Namespace): From :func:`parse_run_arguments`, with
@@ -69,7 +74,7 @@ def run_config_from_args(args: argparse.Namespace) -> Config:
     Returns:
         Config: The run config.
     """
-    install_safe_checkpoint_loader(trust=args.trust_checkpoint)
+    install_safe_checkpoint_loader(trusted_files=args.trust_checkpoint)
     return load_run_config(args.config, args.work_dir, args.cfg_options,
                            args.launcher, args.amp)
 

@@ -11,9 +11,13 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
+from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
 import mmropim  # noqa: F401  (registers components)
+from mmropim.datasets import check_class_folders
+from mmropim.utils.config_checks import check_config_keys
+from mmropim.utils.model_checkpoint import check_checkpoint_fits_model
 from tools.argument_types import existing_file, output_file
 from tools.run_config import (parse_run_arguments, run_config_from_args,
                               run_parser)
@@ -50,7 +54,14 @@ def main():
         raise KeyError(f'{args.config} has no test_dataloader: pre-training '
                        'configs cannot be tested, use a fine-tuning config')
     cfg.load_from = args.checkpoint
+    check_config_keys(cfg)
+    check_class_folders(cfg)
     runner = Runner.from_cfg(cfg)
+    # MMEngine loads load_from with strict=False: a checkpoint lacking
+    # weights (a pre-training one: no head) would be tested untrained
+    check_checkpoint_fits_model(
+        runner.model.module
+        if is_model_wrapper(runner.model) else runner.model, args.checkpoint)
     metrics = runner.test()
     if args.out:
         import mmengine

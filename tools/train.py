@@ -14,7 +14,10 @@ if REPO_ROOT not in sys.path:
 from mmengine.runner import Runner
 
 import mmropim  # noqa: F401  (registers components)
+from mmropim.datasets import check_class_folders
+from mmropim.engine.run_state import find_resume_checkpoint
 from mmropim.models import check_pipeline_mask_config
+from mmropim.utils.config_checks import check_config_keys
 from tools.argument_types import existing_dir, high_bit_range
 from tools.run_config import (parse_run_arguments, run_config_from_args,
                               run_parser, train_on_image_folder)
@@ -75,7 +78,8 @@ def main():
         cfg.val_evaluator = None
     if args.resume == 'auto':
         cfg.resume = True
-        cfg.load_from = None
+        # last_checkpoint's file, or this work dir's own copy of it
+        cfg.load_from = find_resume_checkpoint(cfg.work_dir)
     elif args.resume is not None:
         if not os.path.isfile(args.resume):
             raise FileNotFoundError(
@@ -88,7 +92,11 @@ def main():
                            'base_batch_size=...)` in the config')
         cfg.auto_scale_lr.enable = True
 
-    if args.check_data:
+    # typos, and splits numbering their classes differently, stop the run
+    # here rather than silently or hours in
+    check_config_keys(cfg)
+    check_class_folders(cfg)
+    if args.check_data:  # any image loader, LoadImageWithPillow included
         from tools.analysis.check_data import check_training_images
         check_training_images(cfg)
     runner = Runner.from_cfg(cfg)

@@ -1,8 +1,9 @@
 from .backbone_layer_decay_constructor import \
     BackboneLayerDecayOptimWrapperConstructor
-from .hooks import AtomicLocalBackend, FiniteLossHook, SafeCheckpointHook
+from .hooks import (AtomicLocalBackend, FiniteLossHook,
+                    PretrainedWeightsCheckHook, SafeCheckpointHook)
 
 __all__ = [
     'BackboneLayerDecayOptimWrapperConstructor', 'AtomicLocalBackend',
-    'FiniteLossHook', 'SafeCheckpointHook'
+    'FiniteLossHook', 'PretrainedWeightsCheckHook', 'SafeCheckpointHook'
 ]

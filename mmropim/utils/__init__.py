@@ -3,7 +3,7 @@ from .backbone_checkpoint import (extract_backbone_weights,
                                   load_backbone_weights)
 from .checkpoint_compat import (CheckpointReadError, UntrustedCheckpointError,
                                 install_safe_checkpoint_loader,
-                                load_local_checkpoint)
+                                load_local_checkpoint, trust_checkpoint_files)
 from .scipy_compat import (install_interp2d_replacement,
                            resize_relative_position_bias_table)
 
@@ -12,5 +12,6 @@ __all__ = [
     'load_backbone_weights',
     'CheckpointReadError', 'UntrustedCheckpointError',
     'install_safe_checkpoint_loader', 'load_local_checkpoint',
+    'trust_checkpoint_files',
     'install_interp2d_replacement', 'resize_relative_position_bias_table'
 ]

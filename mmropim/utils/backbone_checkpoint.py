@@ -14,13 +14,29 @@ raises when a backbone parameter is not in the checkpoint, except those a
 transfer recipe initializes fresh and names explicitly (e.g. MAE's ADE20K
 recipe adds zero relative position biases and layer scale).
 """
-from typing import Dict, Sequence
+import re
+from typing import Dict, List, Sequence
 
 import torch
 import torch.nn as nn
 from mmengine.logging import print_log
 
 from .checkpoint_compat import load_local_checkpoint
+
+
+class MissingWeightsError(KeyError):
+    """A checkpoint lacks weights of the module it is loaded into."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+def name_kinds(names: Sequence[str]) -> List[str]:
+    """Each parameter name once, with layer indices merged:
+    ``'layers.0.attn.qkv.bias'`` and ``'layers.1.attn.qkv.bias'`` give
+    ``'layers.*.attn.qkv.bias'``."""
+    return list(dict.fromkeys(
+        re.sub(r'\.\d+\.', '.*.', name) for name in names))
 
 
 def extract_backbone_weights(checkpoint: dict,
@@ -49,7 +65,8 @@ def extract_backbone_weights(checkpoint: dict,
 def load_backbone_weights(backbone: nn.Module,
                           filename: str,
                           prefix: str = 'backbone.',
-                          fresh: Sequence[str] = ()) -> dict:
+                          fresh: Sequence[str] = (),
+                          fresh_names: Sequence[str] = ()) -> dict:
     """Load pre-trained weights into a backbone, loudly.
 
     Args:
@@ -61,6 +78,11 @@ def load_backbone_weights(backbone: nn.Module,
             ``'gamma_1'``): when the checkpoint lacks them they keep their
             initialization and are logged by name; any other missing
             parameter raises.
+        fresh_names (Sequence[str]): Full names of parameters (in
+            ``backbone``) allowed to be missing in the same way, for one
+            that shares its ending with others, e.g. the fine-tuning
+            recipe's pooling norm ``'ln2.weight'`` but not the layers'
+            ``'layers.0.ln2.weight'``.
 
     Returns:
         dict: ``loaded``, ``fresh`` (parameters left initialized),
@@ -82,14 +104,18 @@ def load_backbone_weights(backbone: nn.Module,
                          f'{type(backbone).__name__}: {error}') from error
     parameters = {name for name, _ in backbone.named_parameters()}
     missing = sorted(set(result.missing_keys) & parameters)
-    initialized = [name for name in missing if name.endswith(tuple(fresh))]
+    initialized = [
+        name for name in missing
+        if name.endswith(tuple(fresh)) or name in fresh_names
+    ]
     missing = [name for name in missing if name not in initialized]
     if missing:
-        raise KeyError(
+        raise MissingWeightsError(
             f'{filename} lacks {len(missing)} of the {len(parameters)} '
             f'weights of {type(backbone).__name__}, e.g. {missing[:5]}; give '
             f'the checkpoint of a pre-training run of the same architecture '
-            f'(keys under "{prefix}")')
+            f'(keys under "{prefix}"). Missing, by name: '
+            f'{name_kinds(missing)}')
     report = dict(
         loaded=sorted(parameters - set(initialized)),
         fresh=initialized,

@@ -1,85 +1,116 @@
-"""The one place where mmropim loads checkpoint files, and how our tools make
-MMEngine load them: always with ``torch.load(weights_only=True)``.
+"""The one door through which mmropim, and MMEngine in our tools, load
+checkpoint files: always ``torch.load(weights_only=True)``.
 
 The safe unpickler rebuilds tensors, dicts, lists, strings and numbers and
-nothing else, so loading a file never runs code from it. Our run
-checkpoints are written plain by :class:`mmropim.engine.SafeCheckpointHook`
-and load that way; converted backbones and most model-zoo weights are plain
-already. A checkpoint that pickles other objects (one written by plain
-MMEngine before that hook, or by anyone else) is refused with an
-:class:`UntrustedCheckpointError` naming the file, the globals it needs and
-the opt-ins:
+nothing else, so loading a file never runs code from it. Besides those, a
+load allows, for its own duration, the run state of a stock MMEngine
+checkpoint (history buffers, numpy arrays, scalars and dtypes; see
+:mod:`mmropim.utils.run_state_globals`), so users' MMPretrain runs load and
+resume as they are. Our run checkpoints are written plain by
+:class:`mmropim.engine.SafeCheckpointHook`; converted backbones and most
+model-zoo weights are plain already.
 
-- ``--trust-checkpoint`` on ``tools/train.py``, ``tools/test.py`` and
-  ``tools/convert_checkpoint.py``;
-- the environment variable ``MMROPIM_TRUST_CHECKPOINTS=1`` for our tools and
-  functions, and PyTorch's own ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` for
-  MMEngine's entry points (MMPretrain's ``tools/train.py``), which call
-  ``torch.load`` with PyTorch's default (safe since torch 2.6).
+A checkpoint that pickles anything else is refused with an
+:class:`UntrustedCheckpointError` naming the file and what it needs. The
+only way to unpickle it is to name that very file: ``--trust-checkpoint
+PATH`` on our tools (:func:`trust_checkpoint_files`), or ``trust=True`` in
+:func:`load_local_checkpoint`. Trust is checked on the opened file, by its
+identity (device and inode: a symlink or hard link to it is the same file,
+any other file is not), and announced with a warning; no environment
+variable grants it.
+
+Every loaded checkpoint loses ``meta['config']``: MMEngine's
+``Runner.resume`` runs that string as a Python config (MMEngine itself
+writes ``meta['cfg']``, which nothing executes).
 
 Importing :mod:`mmropim` changes nothing here; our tools call
-:func:`install_safe_checkpoint_loader`.
+:func:`install_safe_checkpoint_loader`, which routes every scheme of
+MMEngine's ``CheckpointLoader`` (local files, ``http(s)://``,
+``torchvision://``, ``open-mmlab://``, ...) to this door
+(:mod:`mmropim.utils.checkpoint_sources`).
 """
+import logging
 import os
 import os.path as osp
 import pickle
 import zipfile
-from typing import List, Optional
+from typing import IO, Dict, Iterable, List, Optional, Tuple
 
 import torch
 from mmengine.logging import print_log
 from mmengine.runner.checkpoint import CheckpointLoader
 
-TRUST_ENV = 'MMROPIM_TRUST_CHECKPOINTS'
-TORCH_TRUST_ENV = 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'
-
+from .run_state_globals import allow_mmengine_run_state
 
 TRUST_CHECKPOINT_HELP = (
-    'unpickle checkpoints that torch.load(weights_only=True) refuses; this '
-    'can run code stored in the file, so only for files you trust (also: '
-    f'{TRUST_ENV}=1)')
+    'unpickle this checkpoint file even where torch.load(weights_only=True) '
+    'refuses it; this can run code stored in the file, so only for a file '
+    'you trust. Applies to that file only (any name of it); repeat the '
+    'option for several files')
+
+# (st_dev, st_ino) -> the real path it was named by
+FileIdentity = Tuple[int, int]
+_trusted_files: Dict[FileIdentity, str] = {}
 
 
 class UntrustedCheckpointError(pickle.UnpicklingError):
     """A checkpoint pickles objects the safe loader does not rebuild, and
-    the user has not said they trust it."""
+    the user has not said they trust that file."""
 
 
 class CheckpointReadError(RuntimeError):
     """A checkpoint file is truncated, corrupt or not a PyTorch file."""
 
 
-def trusts_checkpoints() -> bool:
-    """Whether the environment opts in to fully unpickling checkpoints."""
-    return any(
-        os.environ.get(name, '').lower() in ('1', 'true', 'yes', 'y')
-        for name in (TRUST_ENV, TORCH_TRUST_ENV))
+def file_identity(stat: os.stat_result) -> FileIdentity:
+    """What makes two paths the same file: device and inode."""
+    return stat.st_dev, stat.st_ino
 
 
-def _unsafe_globals(filename: str) -> List[str]:
-    finder = getattr(torch.serialization, 'get_unsafe_globals_in_checkpoint',
-                     None)
-    if finder is None:
-        return []
-    try:
-        return list(finder(filename))
-    except Exception:  # not a zip checkpoint: the names are unknown
-        return []
+def trust_checkpoint_files(paths: Iterable[str]) -> None:
+    """Trust exactly these checkpoint files (``--trust-checkpoint``): a
+    later :func:`load_local_checkpoint` unpickles them fully, with a
+    warning, wherever they are loaded from (any path, symlink or hard link
+    to the same file) and no other file. Replaces the files trusted
+    before.
+
+    Args:
+        paths (Iterable[str]): Existing local files.
+
+    Raises:
+        FileNotFoundError: A path is not an existing file.
+    """
+    trusted = {}
+    for path in paths:
+        path = osp.expanduser(path)
+        if not osp.isfile(path):
+            raise FileNotFoundError(
+                f'--trust-checkpoint {path}: no such file (trust names an '
+                'existing local checkpoint file)')
+        trusted[file_identity(os.stat(path))] = osp.realpath(path)
+    _trusted_files.clear()
+    _trusted_files.update(trusted)
 
 
-def _is_torch_file(filename: str) -> bool:
+def trusted_checkpoint_files() -> List[str]:
+    """The real paths of the files :func:`trust_checkpoint_files` trusts."""
+    return sorted(_trusted_files.values())
+
+
+def _is_torch_file(f: IO[bytes]) -> bool:
     """A zip checkpoint (torch >= 1.6) or one in the legacy format."""
-    if zipfile.is_zipfile(filename):
+    f.seek(0)
+    if zipfile.is_zipfile(f):
         return True
     magic = pickle.dumps(torch.serialization.MAGIC_NUMBER, protocol=2)[:-1]
-    with open(filename, 'rb') as f:
-        return f.read(len(magic)) == magic
+    f.seek(0)
+    return f.read(len(magic)) == magic
 
 
-def _is_format_error(filename: str, error: Exception) -> bool:
+def _is_format_error(f: IO[bytes], error: Exception) -> bool:
     """Whether ``torch.load`` failed on the file's bytes (truncated,
     corrupt, not a checkpoint), not on e.g. a device or memory."""
-    if not _is_torch_file(filename):
+    if not _is_torch_file(f):
         return True
     if isinstance(error, (EOFError, zipfile.BadZipFile)):
         return True
@@ -91,90 +122,156 @@ def _is_format_error(filename: str, error: Exception) -> bool:
             'unexpected EOF', 'file might be corrupted'))
 
 
-def _is_weights_only_refusal(filename: str, error: Exception) -> bool:
-    return isinstance(error, pickle.UnpicklingError) and \
-        'Weights only load failed' in str(error) and _is_torch_file(filename)
+def _unsafe_globals(f: IO[bytes]) -> List[str]:
+    """The globals the safe unpickler (with the run state allowed) would
+    refuse; empty where the file is not a zip checkpoint."""
+    try:
+        f.seek(0)
+        with allow_mmengine_run_state():
+            return list(
+                torch.serialization.get_unsafe_globals_in_checkpoint(f))
+    except Exception:  # noqa: B902  (the names are only for the message)
+        return []
+
+
+def _refusal_reason(error: Exception) -> str:
+    """The safe unpickler's own words, without PyTorch's advice to load
+    with ``weights_only=False``."""
+    text = str(error)
+    marker = 'WeightsUnpickler error:'
+    if marker in text:
+        text = text.split(marker, 1)[1]
+    lines = [line.strip() for line in text.strip().splitlines()]
+    return lines[0] if lines else type(error).__name__
+
+
+def _drop_config_string(checkpoint, filename: str):
+    """Remove ``meta['config']``, which MMEngine's ``Runner.resume`` would
+    run as Python, and say so."""
+    meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
+    if isinstance(meta, dict) and 'config' in meta:
+        meta.pop('config')
+        print_log(
+            f'{filename}: dropped meta["config"], a config in Python that '
+            'MMEngine\'s resume would execute (MMEngine writes the config '
+            'as meta["cfg"]; nothing reads it as code).',
+            logger='current',
+            level=logging.WARNING)
+    return checkpoint
 
 
 def load_local_checkpoint(filename: str,
                           map_location=None,
-                          trust: Optional[bool] = None):
-    """Load a local checkpoint with ``weights_only=True``.
+                          trust: Optional[bool] = None,
+                          source: Optional[str] = None):
+    """Load a local checkpoint with ``weights_only=True`` (a stock MMEngine
+    run state allowed), never running code from it unless that file is
+    trusted.
 
     Args:
         filename (str): Path of the checkpoint file.
         map_location: As in :func:`torch.load`.
-        trust (bool, optional): Unpickle a checkpoint the safe loader
-            refuses (this can run code from the file). None reads the
-            environment (:func:`trusts_checkpoints`).
+        trust (bool, optional): True unpickles this file fully where the
+            safe loader refuses it (this can run code from the file);
+            False never does. None (default) trusts it only when it is one
+            of the files named by :func:`trust_checkpoint_files`
+            (``--trust-checkpoint``), compared by file identity.
+        source (str, optional): Where the file was downloaded from, for
+            the messages.
 
     Returns:
-        dict: The loaded checkpoint.
+        dict: The loaded checkpoint, without ``meta['config']``.
 
     Raises:
         FileNotFoundError: There is no such file.
-        UntrustedCheckpointError: The file needs the full unpickler and
-            trust is off.
+        UntrustedCheckpointError: The file needs the full unpickler and is
+            not trusted.
         CheckpointReadError: The file is truncated or not a checkpoint.
     """
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'checkpoint file {filename} does not exist')
-    if trust is None:
-        trust = trusts_checkpoints()
-    try:
-        return torch.load(
-            filename, map_location=map_location, weights_only=True)
-    except Exception as error:  # noqa: B902  (each kind is re-raised)
-        if not _is_weights_only_refusal(filename, error):
-            if not _is_format_error(filename, error):
-                raise  # e.g. CUDA tensors on a CPU-only machine, memory
-            raise CheckpointReadError(
-                f'cannot read the checkpoint {filename} '
-                f'({osp.getsize(filename)} bytes): it is truncated (a save '
-                'that was interrupted), corrupt or not a PyTorch checkpoint. '
-                f'torch.load said: {type(error).__name__}: '
-                f'{str(error).splitlines()[0] if str(error) else ""}'
-            ) from error
-        names = _unsafe_globals(filename)
+    named = filename if source is None else \
+        f'{filename} (downloaded from {source})'
+    with open(filename, 'rb') as f:
+        # trust is decided on the opened file: renaming or replacing the
+        # path afterwards changes nothing
+        identity = file_identity(os.fstat(f.fileno()))
+        try:
+            with allow_mmengine_run_state():
+                checkpoint = torch.load(
+                    f, map_location=map_location, weights_only=True)
+            return _drop_config_string(checkpoint, named)
+        except Exception as error:  # noqa: B902  (each kind is re-raised)
+            refused = isinstance(error, pickle.UnpicklingError) and \
+                'Weights only load failed' in str(error) and \
+                _is_torch_file(f)
+            if not refused:
+                if not _is_format_error(f, error):
+                    raise  # e.g. CUDA tensors on a CPU-only machine, memory
+                raise CheckpointReadError(
+                    f'cannot read the checkpoint {named} '
+                    f'({osp.getsize(filename)} bytes): it is truncated (a '
+                    'save that was interrupted), corrupt or not a PyTorch '
+                    'checkpoint. torch.load said: '
+                    f'{type(error).__name__}: '
+                    f'{str(error).splitlines()[0] if str(error) else ""}'
+                ) from error
+            reason = _refusal_reason(error)
+        names = _unsafe_globals(f)
+        named_by_user = _trusted_files.get(identity)
+        if trust is None:
+            trust = named_by_user is not None
         if not trust:
-            found = ', '.join(names) if names else 'Python objects'
             raise UntrustedCheckpointError(
-                f'{filename} pickles objects that the safe loader '
-                f'(torch.load(weights_only=True)) does not rebuild: {found}. '
-                'Unpickling them can run any code stored in the file, so it '
-                'was not loaded. If you trust where the file comes from, '
-                'pass --trust-checkpoint to tools/train.py, tools/test.py or '
-                f'tools/convert_checkpoint.py, or set {TRUST_ENV}=1 '
-                f'({TORCH_TRUST_ENV}=1 for MMEngine / MMPretrain entry '
-                'points). Run checkpoints written with SafeCheckpointHook '
-                '(in every mmropim runtime) need neither.') from None
+                _refusal_message(filename, named, names, reason)) from None
         print_log(
-            f'{filename} pickles {", ".join(names) or "Python objects"}; '
-            'loading it with the full unpickler because checkpoints are '
-            'trusted (--trust-checkpoint or the environment).',
-            logger='current')
-        return torch.load(
-            filename, map_location=map_location, weights_only=False)
+            f'{named} pickles {", ".join(names) or "Python objects"} '
+            f'({reason}); loading it with the full unpickler, which can run '
+            'code stored in the file, because '
+            + (f'--trust-checkpoint names it ({named_by_user})'
+               if named_by_user else 'the caller trusts it (trust=True)'),
+            logger='current',
+            level=logging.WARNING)
+        f.seek(0)
+        checkpoint = torch.load(
+            f, map_location=map_location, weights_only=False)
+    return _drop_config_string(checkpoint, named)
 
 
-def install_safe_checkpoint_loader(trust: bool = False) -> None:
-    """Make MMEngine load local files with :func:`load_local_checkpoint`
-    (``--resume``, ``load_from``, ``init_cfg=dict(type='Pretrained')``).
+def _refusal_message(filename: str, named: str, names: List[str],
+                     reason: str) -> str:
+    found = ', '.join(names) if names else 'Python objects'
+    return (
+        f'{named} pickles objects that the safe loader '
+        f'(torch.load(weights_only=True) with a stock MMEngine run state '
+        f'allowed) does not rebuild: {found} ({reason}). Unpickling them '
+        'can run any code stored in the file, so it was not loaded. If you '
+        'trust where this file comes from, name it: --trust-checkpoint '
+        f'{filename} on tools/train.py, tools/test.py, '
+        'tools/convert_checkpoint.py or tools/analysis/visualize.py (that '
+        'file only). Run checkpoints of MMEngine\'s CheckpointHook and of '
+        'SafeCheckpointHook need no trust.')
 
-    Our entry points call this; importing :mod:`mmropim` does not.
+
+def install_safe_checkpoint_loader(
+        trusted_files: Optional[Iterable[str]] = None) -> None:
+    """Make MMEngine load every checkpoint through
+    :func:`load_local_checkpoint`: local files, and each scheme of MMEngine
+    (``http(s)://``, ``torchvision://``, ``open-mmlab://``, ...; downloaded
+    first), for ``--resume``, ``load_from`` and
+    ``init_cfg=dict(type='Pretrained')``.
+
+    Our entry points call this; importing :mod:`mmropim` does not
+    (``mmropim.utils.use_safe_checkpoint_loader`` does, for other
+    libraries' tools).
 
     Args:
-        trust (bool): Opt in to unpickling checkpoints the safe loader
-            refuses (``--trust-checkpoint``). It also sets
-            ``MMROPIM_TRUST_CHECKPOINTS=1`` in this process, so that every
-            loader of ours follows (e.g. ``TransferViT``'s). False leaves the
-            environment as it is (:func:`trusts_checkpoints`).
+        trusted_files (Iterable[str], optional): The files to trust
+            (``--trust-checkpoint``; :func:`trust_checkpoint_files`). None
+            keeps the files trusted so far.
     """
-    if trust:
-        os.environ[TRUST_ENV] = '1'
-
-    def load(filename, map_location=None):
-        return load_local_checkpoint(filename, map_location)
-
-    CheckpointLoader.register_scheme(prefixes='', loader=load, force=True)
+    from .checkpoint_sources import register_safe_schemes
+    if trusted_files is not None:
+        trust_checkpoint_files(trusted_files)
+    register_safe_schemes(CheckpointLoader)

@@ -1,9 +1,10 @@
-"""Loading a checkpoint never runs code from it unless the user opts in: our
-run checkpoints are plain (SafeCheckpointHook) and load with
-torch.load(weights_only=True); a file that pickles anything else is refused
-by tools/train.py for --resume, load_from and init_cfg=Pretrained, with an
-error that names the file and the opt-ins; a truncated file gives a clear
-error naming it."""
+"""Loading a checkpoint never runs code from it unless the user names that
+file as trusted: our run checkpoints are plain (SafeCheckpointHook) and load
+with torch.load(weights_only=True), stock MMEngine run checkpoints load with
+their run state allowed; a file that pickles anything else is refused by
+tools/train.py for --resume, load_from and init_cfg=Pretrained, with an
+error that names the file and how to trust it; a truncated file gives a
+clear error naming it. (More in test_loading_door.py.)"""
 import os
 import os.path as osp
 import subprocess
@@ -96,43 +97,43 @@ def test_hook_leaves_the_weights_shared_and_restores_on_load():
         HistoryBuffer)
 
 
-def test_loader_refuses_a_payload_and_names_the_opt_ins(
+def test_loader_refuses_a_payload_and_says_how_to_trust_it(
         payload_checkpoint, monkeypatch):
-    monkeypatch.delenv('MMROPIM_TRUST_CHECKPOINTS', raising=False)
-    monkeypatch.delenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', raising=False)
+    # neither variable trusts anything any more
+    monkeypatch.setenv('MMROPIM_TRUST_CHECKPOINTS', '1')
+    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
     path, marker = payload_checkpoint
     with pytest.raises(UntrustedCheckpointError) as error:
         load_local_checkpoint(path)
     message = str(error.value)
-    for part in (path, 'open', '--trust-checkpoint',
-                 'MMROPIM_TRUST_CHECKPOINTS=1',
-                 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1'):
+    for part in (path, 'open', f'--trust-checkpoint {path}',
+                 'that file only'):
         assert part in message
+    assert 'MMROPIM_TRUST_CHECKPOINTS' not in message
     assert not osp.exists(marker)
 
 
-def test_loader_unpickles_only_when_trusted(payload_checkpoint, monkeypatch):
+def test_loader_unpickles_only_when_trusted(payload_checkpoint):
     path, marker = payload_checkpoint
-    monkeypatch.setenv('MMROPIM_TRUST_CHECKPOINTS', '1')
-    load_local_checkpoint(path)
+    load_local_checkpoint(path, trust=True)
     assert osp.exists(marker)  # the opt-in is real: the payload ran
 
 
-def test_plain_mmengine_checkpoint_needs_the_opt_in(tmp_path, monkeypatch):
-    monkeypatch.delenv('MMROPIM_TRUST_CHECKPOINTS', raising=False)
-    monkeypatch.delenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', raising=False)
+def test_plain_mmengine_checkpoint_loads_without_opt_in(tmp_path):
     zoo = str(tmp_path / 'zoo.pth')  # model-zoo style: weights + plain meta
     torch.save(dict(state_dict=OrderedDict(w=torch.ones(2)),
                     meta=dict(epoch=300, mmpretrain_version='1.2.0')), zoo)
     assert load_local_checkpoint(zoo)['meta']['epoch'] == 300
     run = str(tmp_path / 'run.pth')  # what MMEngine writes without the hook
+    state = message_hub_state()
     torch.save(dict(state_dict=OrderedDict(w=torch.ones(2)),
-                    message_hub=message_hub_state()), run)
-    with pytest.raises(UntrustedCheckpointError, match='HistoryBuffer'):
-        load_local_checkpoint(run)
-    loaded = load_local_checkpoint(run, trust=True)
-    assert isinstance(loaded['message_hub']['log_scalars']['train/loss'],
-                      HistoryBuffer)
+                    message_hub=state), run)
+    loaded = load_local_checkpoint(run)['message_hub']
+    buffer = loaded['log_scalars']['train/loss']
+    assert type(buffer) is HistoryBuffer
+    np.testing.assert_array_equal(buffer.data[0], [1.5, 0.25, 3.0])
+    assert loaded['runtime_info']['iter'] == 7
+    assert loaded['runtime_info']['table'].dtype == np.float32
 
 
 @pytest.mark.parametrize('content', [None, b'', b'not a checkpoint'],
@@ -206,7 +207,8 @@ def test_train_refuses_a_payload_checkpoint(how, payload_checkpoint,
                    '--no-validate', *args, '--cfg-options', *options)
     assert result.returncode != 0
     assert 'UntrustedCheckpointError' in result.stderr, result.stderr[-2000:]
-    assert path in result.stderr and '--trust-checkpoint' in result.stderr
+    assert path in result.stderr and \
+        f'--trust-checkpoint {path}' in result.stderr
     assert not osp.exists(marker)
 
 

@@ -108,7 +108,8 @@ def test_atomic_writes_for_local_folders_only(tmp_path, monkeypatch):
     kept = tmp_path / '.notes.tmp'
     kept.write_bytes(b'not ours')
     local = hook_before_train(None, str(tmp_path))
-    assert isinstance(local.file_backend, AtomicLocalBackend)
+    # wrapped so that it deletes only the hook's own checkpoints
+    assert isinstance(local.file_backend.backend, AtomicLocalBackend)
     assert not stale.exists() and kept.exists()
     asked = []  # (out_dir, backend_args): no S3 client here to build one
 

@@ -12,7 +12,9 @@ from mmpretrain.registry import MODELS
 
 import mmropim  # noqa: F401
 from mmropim.utils import load_local_checkpoint
-from helpers import ITERS_PER_EPOCH, REPO_ROOT, logged_scalars, run_tool
+from helpers import (ITERS_PER_EPOCH, REPO_ROOT,
+                     assert_test_reproduces_validation, logged_scalars,
+                     run_tool)
 
 FINETUNE_CFG = osp.join(REPO_ROOT, 'configs', 'ropim', 'benchmarks',
                         'beit-mini-p8_1xb32-coslr-10e_demo-64px.py')
@@ -90,7 +92,7 @@ def test_finetune_and_test_tools_run_on_the_pretrained_checkpoint(
              '--out', out, '--cfg-options', *data_options)
     with open(out) as f:
         metrics = json.load(f)
-    assert 0.0 <= metrics['accuracy/top1'] <= 100.0
+    assert_test_reproduces_validation(work_dir, metrics, ['accuracy/top1'])
 
 
 def test_prmim_tiny_pretraining_loss_falls(prmim_run):

@@ -5,16 +5,18 @@
 
 An unreadable image otherwise stops a run when the data loader first
 reaches it (MMCV's ``failed to load image: PATH``), possibly hours in;
-this reads every image the way ``LoadImageFromFile`` does, before any
-training, and names all the bad files at once. ``tools/train.py
---check-data`` runs it before building the runner.
+this reads every image the way the pipeline's loader does (MMCV's
+``LoadImageFromFile`` or a subclass, or
+:class:`~mmropim.datasets.LoadImageWithPillow`, which ``tools/train.py
+--data-root`` puts in its place), before any training, and names all the
+bad files at once. ``tools/train.py --check-data`` runs it before building
+the runner; a pipeline with neither loader is an error, not a pass.
 """
 import argparse
 import os.path as osp
 import sys
-import warnings
 from concurrent.futures import ThreadPoolExecutor
-from typing import Iterator, Optional
+from typing import Iterator, Optional, Union
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO_ROOT not in sys.path:
@@ -26,13 +28,21 @@ from mmengine import fileio
 from mmengine.config import Config, DictAction
 from mmengine.registry import DATASETS, init_default_scope
 
+from mmropim.datasets import LoadImageWithPillow
 from tools.argument_types import existing_file, positive_int
 
 SHOWN = 20
 
 
+IMAGE_LOADERS = (LoadImageFromFile, LoadImageWithPillow)
+
+
 class UnreadableImagesError(RuntimeError):
     """Some images of a training set cannot be decoded."""
+
+
+class NoImageLoaderError(ValueError):
+    """The training pipeline has no loader whose reads can be checked."""
 
 
 def built_datasets(dataset) -> Iterator:
@@ -46,20 +56,29 @@ def built_datasets(dataset) -> Iterator:
         yield from built_datasets(child)
 
 
-def image_loader(dataset) -> Optional[LoadImageFromFile]:
-    """The first ``LoadImageFromFile`` (MMCV's, or a subclass) of the
-    pipelines of a built dataset and its wrapped datasets."""
+def image_loader(
+        dataset) -> Optional[Union[LoadImageFromFile, LoadImageWithPillow]]:
+    """The first image loader (MMCV's ``LoadImageFromFile`` or a subclass,
+    or ``LoadImageWithPillow``) of the pipelines of a built dataset and its
+    wrapped datasets."""
     for part in built_datasets(dataset):
         for transform in getattr(getattr(part, 'pipeline', None),
                                  'transforms', []):
-            if isinstance(transform, LoadImageFromFile):
+            if isinstance(transform, IMAGE_LOADERS):
                 return transform
     return None
 
 
-def read_error(path: str, loader: LoadImageFromFile) -> str:
+def read_error(path: str,
+               loader: Union[LoadImageFromFile, LoadImageWithPillow]) -> str:
     """Why ``loader`` cannot read the image at ``path`` (through its file
     backend and decoder), or ``''`` when it can."""
+    if isinstance(loader, LoadImageWithPillow):
+        try:  # the transform itself: what training would run
+            loader.transform(dict(img_path=path))
+        except Exception as error:  # any reason: report it with the path
+            return f'{type(error).__name__}: {error}'
+        return ''
     try:
         content = fileio.get(path, backend_args=loader.backend_args)
         image = mmcv.imfrombytes(
@@ -74,20 +93,22 @@ def read_error(path: str, loader: LoadImageFromFile) -> str:
 
 
 def check_training_images(cfg: Config, workers: int = 8) -> int:
-    """Decode every training image of ``cfg`` as the pipeline's
-    ``LoadImageFromFile`` would; raise if any fails.
+    """Decode every training image of ``cfg`` as the pipeline's image
+    loader (``LoadImageFromFile`` or ``LoadImageWithPillow``) would; raise
+    if any fails.
 
     Args:
         cfg (Config): A run config with a ``train_dataloader``.
         workers (int): Decoding threads.
 
     Returns:
-        int: The number of distinct images checked (0 when the pipeline
-        has no ``LoadImageFromFile``, with a warning).
+        int: The number of distinct images checked.
 
     Raises:
         UnreadableImagesError: Naming every unreadable file (the first
             20, and the count).
+        NoImageLoaderError: The pipeline has neither loader, so nothing
+            could be checked.
     """
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     import mmropim  # noqa: F401  (our datasets and transforms)
@@ -95,9 +116,12 @@ def check_training_images(cfg: Config, workers: int = 8) -> int:
     dataset.full_init()
     loader = image_loader(dataset)
     if loader is None:
-        warnings.warn('the training pipeline has no LoadImageFromFile: '
-                      'images not checked')
-        return 0
+        pipeline = getattr(getattr(dataset, 'pipeline', None), 'transforms',
+                           [])
+        raise NoImageLoaderError(
+            'cannot check the training images: the training pipeline has '
+            'no LoadImageFromFile (or subclass) nor LoadImageWithPillow, '
+            f'got {[type(t).__name__ for t in pipeline]}')
     # a RepeatDataset / ClassBalancedDataset lists an image several times
     paths = list(
         dict.fromkeys(

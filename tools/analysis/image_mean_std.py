@@ -12,6 +12,11 @@ order otherwise (``to_rgb=False``)::
     python tools/analysis/image_mean_std.py DIR [--channels 1|3|4]
     # -> --cfg-options model.data_preprocessor.mean=[...] \\
     #        model.data_preprocessor.std=[...]
+
+Files that cannot be decoded are left out of the figures and all named
+(on stderr); the tool then exits with status 1, so that a script does not
+take figures of a partly broken folder for good ones, unless
+``--skip-unreadable`` accepts them (exit status 0, the list still shown).
 """
 import argparse
 import os
@@ -37,11 +42,13 @@ def image_files(root: str) -> List[str]:
         for name in names if osp.splitext(name)[1].lower() in extensions)
 
 
-def mean_std(paths: List[str],
-             channels: int = 3,
-             high_bit_range: Union[str, int] = 'full'
-             ) -> Tuple[np.ndarray, np.ndarray, int]:
-    """Per-channel mean and std over all pixels of ``paths``.
+def mean_std(
+    paths: List[str],
+    channels: int = 3,
+    high_bit_range: Union[str, int] = 'full'
+) -> Tuple[np.ndarray, np.ndarray, int, List[Tuple[str, str]]]:
+    """Per-channel mean and std over all pixels of the readable images of
+    ``paths``.
 
     Args:
         paths (list[str]): Image files.
@@ -50,23 +57,33 @@ def mean_std(paths: List[str],
 
     Returns:
         tuple: (channels,) mean, (channels,) std (0..255; RGB for 3
-        channels, gray / RGBA otherwise) and the pixel count.
+        channels, gray / RGBA otherwise), the pixel count, and a
+        ``(path, reason)`` pair for each file that could not be decoded
+        (left out of the figures; mean and std are NaN when none could).
     """
     total = np.zeros(channels)
     squares = np.zeros(channels)
     count = 0
+    unreadable = []
     load = LoadImageWithPillow(channels, high_bit_range)
     for path in paths:
-        img = load(dict(img_path=path))['img']
+        try:
+            img = load(dict(img_path=path))['img']
+        except (OSError, ValueError) as error:  # decode or read error
+            unreadable.append((path, f'{type(error).__name__}: {error}'))
+            continue
         if channels == 3:
             img = img[..., ::-1]  # the preprocessor's to_rgb=True
         pixels = img.reshape(-1, channels).astype(np.float64)
         total += pixels.sum(axis=0)
         squares += (pixels**2).sum(axis=0)
         count += len(pixels)
+    if not count:
+        return np.full(channels, np.nan), np.full(channels, np.nan), 0, \
+            unreadable
     mean = total / count
     std = np.sqrt(np.maximum(squares / count - mean**2, 0.0))
-    return mean, std, count
+    return mean, std, count, unreadable
 
 
 def parse_args(argv=None):
@@ -88,7 +105,19 @@ def parse_args(argv=None):
         type=high_bit_range,
         default='full',
         help='how 16-bit images map to 8 bits, as tools/train.py\'s flag')
+    parser.add_argument(
+        '--skip-unreadable',
+        action='store_true',
+        help='exit with status 0 when some files cannot be decoded (they '
+        'are still listed, and left out of the figures)')
     return parser.parse_args(argv)
+
+
+def report_unreadable(unreadable: List[Tuple[str, str]], total: int) -> str:
+    """The message naming every file that could not be decoded."""
+    listed = '\n'.join(f'  {path}: {reason}' for path, reason in unreadable)
+    return (f'{len(unreadable)} of the {total} images cannot be decoded and '
+            f'are left out of the figures:\n{listed}')
 
 
 def main(argv=None):
@@ -99,12 +128,16 @@ def main(argv=None):
     if args.max_images and len(paths) > args.max_images:
         step = len(paths) / args.max_images
         paths = [paths[int(i * step)] for i in range(args.max_images)]
-    mean, std, count = mean_std(paths, args.channels, args.high_bit_range)
+    mean, std, count, unreadable = mean_std(paths, args.channels,
+                                            args.high_bit_range)
+    if len(unreadable) == len(paths):
+        raise SystemExit(report_unreadable(unreadable, len(paths)) +
+                         '\nno image could be read: no figures')
     if not std.all():
         raise SystemExit(f'std {std.tolist()} has a zero: a channel is '
                          'constant over all images, the preprocessor would '
                          'divide by zero')
-    print(f'{len(paths)} images, {count} pixels')
+    print(f'{len(paths) - len(unreadable)} images, {count} pixels')
     order = {1: 'gray', 3: 'RGB', 4: 'RGBA'}[args.channels]
     print(f'mean ({order}): {[round(float(v), 3) for v in mean]}')
     print(f'std  ({order}): {[round(float(v), 3) for v in std]}')
@@ -122,6 +155,13 @@ def main(argv=None):
     if args.channels != 3:
         options += ' model.data_preprocessor.to_rgb=False'
     print(options)
+    if unreadable:
+        message = report_unreadable(unreadable, len(paths))
+        if not args.skip_unreadable:
+            # after the figures, so that they are seen; status 1
+            raise SystemExit(message + '\nremove or replace them, or pass '
+                             '--skip-unreadable to accept the figures')
+        print(f'warning: {message}', file=sys.stderr)
     return mean, std
 
 

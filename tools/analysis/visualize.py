@@ -118,7 +118,12 @@ def parse_args(argv=None):
     parser.add_argument(
         '--checkpoint', type=existing_file, help='pre-training checkpoint')
     parser.add_argument(
-        '--trust-checkpoint', action='store_true', help=TRUST_CHECKPOINT_HELP)
+        '--trust-checkpoint',
+        action='append',
+        default=[],
+        type=existing_file,
+        metavar='CKPT',
+        help=TRUST_CHECKPOINT_HELP)
     parser.add_argument(
         '--out-dir', type=output_dir, default='work_dirs/vis')
     parser.add_argument('--seed', type=non_negative_int, default=0)
@@ -132,7 +137,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    install_safe_checkpoint_loader(trust=args.trust_checkpoint)
+    install_safe_checkpoint_loader(trusted_files=args.trust_checkpoint)
     cfg = Config.fromfile(args.config)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     size = cfg.model.backbone.img_size

@@ -29,7 +29,8 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from mmropim.utils import extract_backbone_weights, load_local_checkpoint
+from mmropim.utils import (extract_backbone_weights, load_local_checkpoint,
+                           trust_checkpoint_files)
 from tools.argument_types import (checkpoint_converter_parser,
                                   parse_converter_args)
 
@@ -208,8 +209,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    checkpoint = load_local_checkpoint(
-        args.src, map_location='cpu', trust=args.trust_checkpoint or None)
+    trust_checkpoint_files(args.trust_checkpoint)
+    checkpoint = load_local_checkpoint(args.src, map_location='cpu')
     state, left_out, family = convert_checkpoint(checkpoint)
     constructor = timm_constructor(state, family)  # raises before writing
     save_state(state, args.dst)

@@ -1,4 +1,6 @@
-# ImageNet-1k pre-training data for ROPIM (authors' augmentation).
+# ImageNet-1k pre-training data for ROPIM (authors' augmentation: their
+# RandomResizedCrop is torchvision's with no interpolation given, i.e.
+# bilinear on PIL images, which the pillow backend reproduces).
 dataset_type = 'ImageNet'
 data_root = 'data/imagenet/'
 
@@ -10,7 +12,7 @@ train_pipeline = [
         crop_ratio_range=(0.67, 1.0),
         aspect_ratio_range=(3. / 4., 4. / 3.),
         backend='pillow',
-        interpolation='bicubic'),
+        interpolation='bilinear'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackInputs'),
 ]

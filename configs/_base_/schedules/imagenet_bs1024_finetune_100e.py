@@ -1,8 +1,9 @@
 # ImageNet-1k fine-tuning schedule (BEiT / ROPIM authors' recipe) for a total
 # batch of 1024: AdamW (0.9, 0.999), wd 0.05, base lr 5e-3 per 512 images,
 # layer-wise lr decay 0.75 (BEiT parameter names), gradients clipped at 5.0,
-# 5 warmup epochs from lr 1e-6 (1e-4 of the lr), then cosine to 1e-6 over 95;
-# validation every epoch.
+# 5 warmup epochs from lr 1e-6 (1e-4 of the lr), then cosine to 1e-6 over 95
+# (BEiT's defaults; the ROPIM benchmarks set the authors' per-size warmup
+# start and final lr); validation every epoch.
 optim_wrapper = dict(
     optimizer=dict(
         type='AdamW',
@@ -25,7 +26,7 @@ optim_wrapper = dict(
 param_scheduler = [
     dict(
         type='LinearLR',
-        start_factor=1e-4,  # from lr 1e-6 (BEiT's / the ROPIM authors')
+        start_factor=1e-4,  # from lr 1e-6 (BEiT's default)
         by_epoch=True,
         begin=0,
         end=5,

@@ -8,8 +8,11 @@ _base_ = [
     '_base_/demo_nuclei_128px.py',
     '../../_base_/models/vit-mini-p8.py',
 ]
+# the transfer components, and (also under MMSeg's / MMDet's own tools) the
+# loader that reads every checkpoint with torch.load(weights_only=True)
 custom_imports = dict(
-    imports=['mmropim.downstream'], allow_failed_imports=False)
+    imports=['mmropim.downstream', 'mmropim.utils.use_safe_checkpoint_loader'],
+    allow_failed_imports=False)
 norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
     type='EncoderDecoder',
@@ -72,11 +75,8 @@ optim_wrapper = dict(
     constructor='BackboneLayerDecayOptimWrapperConstructor',
     paramwise_cfg=dict(
         layer_decay_rate=0.75,
-        flat_decay_mult=0.0,  # the full-size configs' decay groups
-        custom_keys={
-            '.cls_token': dict(decay_mult=0.0),
-            '.pos_embed': dict(decay_mult=0.0),
-        }))
+        # the full-size configs' (MMSeg's / BEiT's) decay groups
+        flat_decay_mult=0.0))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-2, by_epoch=False, begin=0,
          end=10),

@@ -9,8 +9,11 @@ _base_ = [
     '_base_/demo_nuclei_coco_128px.py',
     '../../_base_/models/vit-mini-p8.py',
 ]
+# the transfer components, and (also under MMSeg's / MMDet's own tools) the
+# loader that reads every checkpoint with torch.load(weights_only=True)
 custom_imports = dict(
-    imports=['mmropim.downstream'], allow_failed_imports=False)
+    imports=['mmropim.downstream', 'mmropim.utils.use_safe_checkpoint_loader'],
+    allow_failed_imports=False)
 norm_cfg = dict(type='LayerNorm2d', eps=1e-6, requires_grad=True)
 model = dict(
     data_preprocessor=dict(pad_size_divisor=32),
@@ -67,10 +70,10 @@ optim_wrapper = dict(
     constructor='BackboneLayerDecayOptimWrapperConstructor',
     paramwise_cfg=dict(
         layer_decay_rate=0.7,
-        flat_decay_mult=0.0,  # the full-size configs' decay groups
-        custom_keys={
-            '.cls_token': dict(decay_mult=0.0),
-            '.pos_embed': dict(decay_mult=0.0),
+        custom_keys={  # the full-size configs' (ViTDet's) decay groups
+            '.ln1.': dict(decay_mult=0.0),
+            '.ln2.': dict(decay_mult=0.0),
+            'backbone.pos_embed': dict(decay_mult=0.0),
         }))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=5),

@@ -30,3 +30,13 @@ optim_wrapper = dict(
 default_hooks = dict(
     checkpoint=dict(type='SafeCheckpointHook', interval=1, max_keep_ckpts=2,
                     save_best='auto'))
+
+# MMEngine's Pretrained init loads with strict=False: a checkpoint lacking a
+# backbone weight (e.g. a BEiT-style one, without pos_embed, in a plain-ViT
+# config) stops the run before training instead; the pooling norm ln2 is the
+# recipe's own, not in pre-training checkpoints
+custom_hooks = [
+    *_base_.custom_hooks,
+    dict(type='PretrainedWeightsCheckHook',
+         fresh_parameters=['backbone.ln2.weight', 'backbone.ln2.bias']),
+]

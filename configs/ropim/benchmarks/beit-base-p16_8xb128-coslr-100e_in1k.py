@@ -33,7 +33,24 @@ model = dict(
             checkpoint=_base_.pretrained,
             prefix='backbone.')))
 
+# The authors' ViT-B schedule: 5 warmup epochs from lr 2.5e-7 per 512 images,
+# cosine to 5e-6 per 512 (their yaml's WARMUP_LR / MIN_LR, scaled by the
+# total batch / 512 as their main_finetune.py does): 5e-7 and 1e-5 here.
+param_scheduler = [
+    dict(_base_.param_scheduler[0], start_factor=2.5e-7 / 5e-3),
+    dict(_base_.param_scheduler[1], eta_min=5e-6 * 1024 / 512),
+]
 
 default_hooks = dict(
     checkpoint=dict(type='SafeCheckpointHook', interval=1, max_keep_ckpts=2,
                     save_best='auto'))
+
+# MMEngine's Pretrained init loads with strict=False: a checkpoint lacking a
+# backbone weight (e.g. a BEiT-style one, without pos_embed, in a plain-ViT
+# config) stops the run before training instead; the pooling norm ln2 is the
+# recipe's own, not in pre-training checkpoints
+custom_hooks = [
+    *_base_.custom_hooks,
+    dict(type='PretrainedWeightsCheckHook',
+         fresh_parameters=['backbone.ln2.weight', 'backbone.ln2.bias']),
+]

@@ -9,7 +9,9 @@ model = dict(
 optim_wrapper = dict(
     optimizer=dict(lr=1e-2 * 1024 / 512),
     paramwise_cfg=dict(layer_decay_rate=0.7))
-param_scheduler = [  # warmup from lr 1e-6 at this lr
-    dict(_base_.param_scheduler[0], start_factor=1e-6 / (1e-2 * 1024 / 512)),
-    _base_.param_scheduler[1],
+# the authors' ViT-T yaml: warmup from and cosine to 2.5e-7 per 512 images
+# (5e-7 at this batch; the start factor is relative to this lr)
+param_scheduler = [
+    dict(_base_.param_scheduler[0], start_factor=2.5e-7 / 1e-2),
+    dict(_base_.param_scheduler[1], eta_min=2.5e-7 * 1024 / 512),
 ]

@@ -1,4 +1,8 @@
 from .finite_loss_hook import FiniteLossHook
+from .pretrained_weights_check_hook import PretrainedWeightsCheckHook
 from .safe_checkpoint_hook import AtomicLocalBackend, SafeCheckpointHook
 
-__all__ = ['AtomicLocalBackend', 'FiniteLossHook', 'SafeCheckpointHook']
+__all__ = [
+    'AtomicLocalBackend', 'FiniteLossHook', 'PretrainedWeightsCheckHook',
+    'SafeCheckpointHook'
+]

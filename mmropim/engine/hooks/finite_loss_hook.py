@@ -21,6 +21,11 @@ class FiniteLossHook(Hook):
     and every gradient is then 0) stops it with a ``RuntimeError`` naming
     them. The checkpoints written before are kept.
 
+    :class:`~mmropim.engine.SafeCheckpointHook` reads the record too
+    (:meth:`raise_if_bad`) before it writes a checkpoint, so that a
+    checkpoint is never written after a bad loss that the next read would
+    have found.
+
     Args:
         interval (int): Iterations between reads of the record.
             Defaults to 10.
@@ -48,7 +53,8 @@ class FiniteLossHook(Hook):
         self.interval = interval
         self.max_zero_loss_iters = max_zero_loss_iters
         # on the loss's device: first NaN/inf iteration, current run of
-        # zero losses, first iteration of the first run that got too long
+        # zero losses, first iteration of the first run that got too long,
+        # epoch (1-based) of the first NaN/inf iteration
         self._state: Optional[torch.Tensor] = None
 
     def after_train_iter(self,
@@ -63,11 +69,16 @@ class FiniteLossHook(Hook):
         if not isinstance(loss, torch.Tensor):
             loss = torch.tensor(float(loss))
         loss = loss.detach()
-        if self._state is None or self._state.device != loss.device:
-            self._state = torch.tensor([-1, 0, -1], device=loss.device)
-        first_bad, zero_run, first_dead = self._state.unbind()
-        first_bad = torch.where(~torch.isfinite(loss).all() & (first_bad < 0),
-                                iteration, first_bad)
+        if self._state is None:
+            self._state = torch.tensor([-1, 0, -1, -1], device=loss.device)
+        elif self._state.device != loss.device:
+            self._state = self._state.to(loss.device)
+        first_bad, zero_run, first_dead, first_bad_epoch = \
+            self._state.unbind()
+        new_bad = ~torch.isfinite(loss).all() & (first_bad < 0)
+        first_bad = torch.where(new_bad, iteration, first_bad)
+        first_bad_epoch = torch.where(new_bad, runner.epoch + 1,
+                                      first_bad_epoch)
         zero_run = torch.where((loss == 0).all(), zero_run + 1, 0)
         if self.max_zero_loss_iters is not None:
             too_long = (zero_run == self.max_zero_loss_iters) & \
@@ -75,34 +86,61 @@ class FiniteLossHook(Hook):
             first_dead = torch.where(
                 too_long, iteration - self.max_zero_loss_iters + 1,
                 first_dead)
-        self._state = torch.stack([first_bad, zero_run, first_dead])
+        self._state = torch.stack(
+            [first_bad, zero_run, first_dead, first_bad_epoch])
         if self.every_n_train_iters(runner, self.interval) or \
                 self.is_last_train_iter(runner):
-            self._raise_if_bad(runner, iteration)
+            self.raise_if_bad(runner, iteration)
 
     def _read_record(self) -> tuple:
-        """(first NaN/inf iteration, first dead-loss iteration), -1 for none,
-        the earliest over all ranks: every rank reads at the same
-        iterations, so under DDP all of them stop together (a rank that went
-        on would wait in the next all-reduce until the timeout)."""
-        record = self._state[[0, 2]]
+        """(first NaN/inf iteration, first dead-loss iteration, epoch of
+        the first NaN/inf iteration), -1 for none, the earliest over all
+        ranks: every rank reads at the same iterations, so under DDP all of
+        them stop together (a rank that went on would wait in the next
+        all-reduce until the timeout)."""
+        if self._state is None:  # no loss seen yet
+            return -1, -1, -1
+        record = self._state[[0, 2, 3]]
         if dist.is_available() and dist.is_initialized() \
                 and dist.get_world_size() > 1:
             none = torch.iinfo(record.dtype).max
             record = torch.where(record < 0, none, record)
             dist.all_reduce(record, op=dist.ReduceOp.MIN)
             record = torch.where(record == none, -1, record)
-        first_bad, first_dead = record.tolist()
-        return first_bad, first_dead
+        first_bad, first_dead, first_bad_epoch = record.tolist()
+        return first_bad, first_dead, first_bad_epoch
 
-    def _raise_if_bad(self, runner, iteration: int) -> None:
-        first_bad, first_dead = self._read_record()
-        advice = (f'training stopped at iteration {iteration}. The '
-                  f'checkpoints written before are in {runner.work_dir}.')
+    def raise_if_bad(self,
+                     runner,
+                     iteration: int,
+                     advice: Optional[str] = None) -> None:
+        """Read the record now and raise if a loss was bad.
+
+        Called on every rank at the same point (under distributed training
+        the record is reduced over the ranks).
+
+        Args:
+            runner (Runner): The runner.
+            iteration (int): The iteration (1-based) training stopped at.
+            advice (str, optional): What the error says about the
+                checkpoints; by default that the ones written before are
+                in the work dir.
+
+        Raises:
+            FloatingPointError: A loss was NaN or inf; names its first
+                iteration and epoch.
+            RuntimeError: The loss was exactly 0 for ``max_zero_loss_iters``
+                consecutive iterations.
+        """
+        first_bad, first_dead, first_bad_epoch = self._read_record()
+        if advice is None:
+            advice = (f'The checkpoints written before are in '
+                      f'{runner.work_dir}.')
+        advice = f'training stopped at iteration {iteration}. {advice}'
         if first_bad >= 0:
             raise FloatingPointError(
                 f'the loss became NaN or inf at iteration {first_bad} '
-                f'(epoch {runner.epoch + 1}); {advice} Lower the learning '
+                f'(epoch {first_bad_epoch}); {advice} Lower the learning '
                 f'rate, check the data, or resume from the last checkpoint.')
         if first_dead >= 0:
             last = first_dead + self.max_zero_loss_iters - 1

@@ -8,20 +8,31 @@ killed during the save (preemption, out of memory, a full disk) is left
 with a truncated newest file and, with ``max_keep_ckpts=1``, no checkpoint
 at all.
 """
+import errno
 import glob
 import os
 import os.path as osp
+import shutil
 import tempfile
+from collections import deque
 
-from mmengine.dist import get_dist_info, is_main_process
+import torch
+from mmengine.dist import all_reduce, get_dist_info, is_main_process
 from mmengine.fileio import LocalBackend, register_backend
 from mmengine.hooks import CheckpointHook
 from mmengine.logging import print_log
 from mmengine.registry import HOOKS
+from mmengine.runner import IterBasedTrainLoop
 
+from ...utils.config_checks import check_hook_arguments
 from ...utils.plain_state import from_plain, to_plain
 from ...utils.random_states import (gather_random_states, get_random_states,
                                     set_random_states)
+from ..run_lock import RunLock
+from ..run_state import (VALIDATION_RECORD, check_deletable, check_run_state,
+                         read_last_checkpoint, read_validation_record,
+                         same_folder, validation_record)
+from .finite_loss_hook import FiniteLossHook
 
 ATOMIC_BACKEND = 'atomic_local'
 TEMPORARY_SUFFIX = '.tmp'
@@ -51,9 +62,18 @@ def write_atomically(data, path: str) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         if osp.exists(temporary):
             os.remove(temporary)
+        if isinstance(error, OSError) and error.errno in (
+                errno.ENOSPC, getattr(errno, 'EDQUOT', errno.ENOSPC)):
+            free = shutil.disk_usage(folder).free  # the temporary is gone
+            kept = 'its previous content is intact' if osp.exists(path) \
+                else 'nothing was written'
+            raise OSError(
+                error.errno,
+                f'no space left to write {path}: it needs {len(data)} bytes '
+                f'and {free} bytes are free in {folder}; {kept}') from error
         raise
 
 
@@ -68,6 +88,51 @@ class AtomicLocalBackend(LocalBackend):
 
     def put_text(self, obj: str, filepath, encoding: str = 'utf-8') -> None:
         write_atomically(obj.encode(encoding), str(filepath))
+
+
+class OwnCheckpointsBackend:
+    """A file backend that deletes only a checkpoint hook's own checkpoints
+    in its out dir (:func:`~mmropim.engine.run_state.check_deletable`);
+    everything else is the wrapped backend's.
+
+    Args:
+        backend: The file backend to wrap (``backend`` attribute).
+        out_dir (str): The hook's out dir.
+        filename_tmpl (str): The hook's ``filename_tmpl``.
+    """
+
+    def __init__(self, backend, out_dir: str, filename_tmpl: str) -> None:
+        self.backend = backend
+        self.out_dir = out_dir
+        self.filename_tmpl = filename_tmpl
+
+    def __getattr__(self, name):
+        if name == 'backend':  # not set yet (a copy being made)
+            raise AttributeError(name)
+        return getattr(self.backend, name)
+
+    def remove(self, filepath) -> None:
+        check_deletable(str(filepath), self.out_dir, self.filename_tmpl)
+        self.backend.remove(filepath)
+
+    def rmtree(self, dir_path) -> None:
+        check_deletable(str(dir_path), self.out_dir, self.filename_tmpl)
+        self.backend.rmtree(dir_path)
+
+
+def _weights_are_finite(model: torch.nn.Module) -> bool:
+    """Whether every floating parameter and buffer of ``model`` is finite,
+    on all ranks (one flag reduced: ranks agree and stop together)."""
+    checks = [
+        torch.isfinite(tensor).all()
+        for tensor in (*model.parameters(), *model.buffers())
+        if tensor.is_floating_point()
+    ]
+    if not checks:
+        return True
+    flag = torch.stack(checks).all().to(torch.int32)
+    all_reduce(flag, op='min')  # a no-op without distributed training
+    return bool(flag.item())
 
 
 @HOOKS.register_module()
@@ -97,9 +162,29 @@ class SafeCheckpointHook(CheckpointHook):
       was stopped. Data-loader workers need
       :func:`mmropim.datasets.worker_init_per_epoch` and
       ``persistent_workers=False`` to follow (our configs set both).
-      Validation leaves the random states as it found them, since a
-      resumed run does not repeat the validation that followed its
-      checkpoint.
+      Validation leaves the random states as it found them, so that a
+      resumed run that repeats an interrupted validation continues alike.
+    - **Run state checked.** The file names a resumed run state holds
+      (``best_ckpt``, ``last_ckpt``, ``keep_ckpt_ids``) are kept only when
+      they name this run's own checkpoints in its out dir, and dropped with
+      a log line when the checkpoint comes from another folder
+      (:func:`~mmropim.engine.run_state.check_run_state`); the hook deletes
+      nothing but its own checkpoints in its out dir.
+    - **Finite.** Before a checkpoint is written (and before old ones are
+      deleted), the losses since the last check (``FiniteLossHook``'s
+      record) and the weights are checked: a non-finite state is not saved,
+      the previous checkpoint and ``last_checkpoint`` stay, and the error
+      names the first bad iteration and epoch and the checkpoint to resume
+      from.
+    - **Validation not skipped.** A checkpoint records whether a
+      validation follows it; the work dir's ``last_validation.json``
+      records the last one that finished. ``--resume`` from a checkpoint
+      whose validation was interrupted runs that validation first.
+    - **One run per work dir.** Training takes the lock ``run.lock`` in the
+      work dir (:class:`~mmropim.engine.run_lock.RunLock`, main process
+      only), and in the checkpoint folder when ``out_dir`` makes it another
+      local one, before anything there is touched; a second run stops with
+      an error naming the run that holds it.
 
     As ``default_hooks.checkpoint`` it survives a child config's own
     ``custom_hooks`` list.
@@ -120,6 +205,9 @@ class SafeCheckpointHook(CheckpointHook):
             if not isinstance(value, bool):
                 raise TypeError(
                     f'{name} must be True or False, got {value!r}')
+        # MMEngine passes unknown arguments to runner.save_checkpoint: a
+        # typo would fail only at the first save
+        check_hook_arguments(type(self), kwargs)
         super().__init__(**kwargs)
         self._atomic = self.backend_args is None and \
             self.file_client_args is None
@@ -128,13 +216,53 @@ class SafeCheckpointHook(CheckpointHook):
         self._random_states = None  # of every rank, for the next save
         self._resumed_random_states = None
         self._states_before_val = None
+        self._loaded_meta = None  # of the checkpoint last loaded
+        self._run_locks = []  # RunLock of the work dir (and out dir)
+        self._training = False
+
+    def _final_out_dir(self, runner) -> str:
+        """The folder checkpoints go to, as ``CheckpointHook.before_train``
+        sets it: the work dir, or ``out_dir/<work dir's name>``."""
+        if self.out_dir is None or self.out_dir == runner.work_dir:
+            return runner.work_dir
+        name = osp.basename(runner.work_dir.rstrip(osp.sep))
+        if '://' in str(self.out_dir):
+            return f'{str(self.out_dir).rstrip("/")}/{name}'
+        return osp.join(self.out_dir, name)
+
+    def _resumed(self, runner) -> bool:
+        """Whether the runner resumed from the checkpoint it loaded (it then
+        continues at that checkpoint's iteration; ``load_from`` starts at
+        0)."""
+        meta = self._loaded_meta
+        return meta is not None and meta.get('iter', 0) > 0 and \
+            runner.iter == meta.get('iter')
 
     def before_train(self, runner) -> None:
         out_dir = self.out_dir or runner.work_dir
         self._atomic = self._atomic and '://' not in str(out_dir)
         if self._atomic:
             self.backend_args = dict(backend=ATOMIC_BACKEND)
+        if is_main_process():  # before anything in the work dir is touched
+            self._take_run_locks(runner)
+        self._training = True
+        resumed = self._resumed(runner)
+        # whenever the message hub holds a run state, resumed or not (a
+        # checkpoint whose meta says iteration 0 is loaded all the same),
+        # and before MMEngine's hook reads (and deletes) by it
+        cfg = getattr(runner, 'cfg', None) or {}
+        origin = cfg.get('load_from') or \
+            read_last_checkpoint(runner.work_dir)
+        check_run_state(runner.message_hub, self._final_out_dir(runner),
+                        self.filename_tmpl, origin)
+        self.last_ckpt = runner.message_hub.get_info('last_ckpt')
+        # rotated below, through the guarded backend
+        kept_ids = runner.message_hub.runtime_info.pop('keep_ckpt_ids', None)
         super().before_train(runner)
+        self.file_backend = OwnCheckpointsBackend(
+            self.file_backend, self.out_dir, self.filename_tmpl)
+        if kept_ids is not None:
+            self._rotate_resumed(runner, list(kept_ids))
         if self._atomic and is_main_process():
             for folder in {self.out_dir, runner.work_dir}:
                 for left in glob.glob(
@@ -144,17 +272,93 @@ class SafeCheckpointHook(CheckpointHook):
                         os.remove(left)  # a save that was killed
         states, self._resumed_random_states = \
             self._resumed_random_states, None
-        if not states or not getattr(runner, '_resume', False):
+        if not resumed:
             return
-        rank, world_size = get_dist_info()
-        if len(states) != world_size:
+        if states:
+            rank, world_size = get_dist_info()
+            if len(states) != world_size:
+                print_log(
+                    f'the checkpoint holds the random states of '
+                    f'{len(states)} processes and this run has {world_size}:'
+                    ' random streams continue from the seed, not from the '
+                    'checkpoint', logger='current', level=30)
+            else:
+                set_random_states(states[rank])
+        self._finish_interrupted_validation(runner)
+
+    def _rotate_resumed(self, runner, ids: list) -> None:
+        """Keep the last ``max_keep_ckpts`` of the resumed run's kept steps
+        ``ids`` and delete the checkpoints of the others (a run resumed
+        with a smaller ``max_keep_ckpts``), as MMEngine's hook does, but in
+        one pass and through :class:`OwnCheckpointsBackend`."""
+        runner.message_hub.update_info('keep_ckpt_ids', ids)
+        if self.max_keep_ckpts <= 0:
+            return  # MMEngine keeps every checkpoint and ignores the list
+        kept = ids[-self.max_keep_ckpts:]
+        self.keep_ckpt_ids = deque(kept, self.max_keep_ckpts)
+        runner.message_hub.update_info('keep_ckpt_ids', kept)
+        if not is_main_process():
+            return
+        for step in dict.fromkeys(ids[:-self.max_keep_ckpts]):
+            if step in kept:
+                continue
+            path = self.file_backend.join_path(
+                self.out_dir, self.filename_tmpl.format(step))
+            if self.file_backend.isfile(path):
+                self.file_backend.remove(path)
+            elif self.file_backend.isdir(path):  # DeepSpeed's folders
+                self.file_backend.rmtree(path)
+
+    def _finish_interrupted_validation(self, runner) -> None:
+        """Run the validation that followed the resumed checkpoint if it
+        did not finish (the run was stopped during it)."""
+        meta = self._loaded_meta
+        if not meta.get('validation_due'):
+            return
+        done = read_validation_record(runner.work_dir)
+        if done == dict(epoch=meta.get('epoch'), iter=meta.get('iter')):
+            return
+        val_loop = getattr(runner, 'val_loop', None)
+        if val_loop is None:
             print_log(
-                f'the checkpoint holds the random states of {len(states)} '
-                f'processes and this run has {world_size}: random streams '
-                'continue from the seed, not from the checkpoint',
-                logger='current', level=30)
+                'the validation after the resumed checkpoint did not finish '
+                'and this run does not validate: its metrics and best '
+                'checkpoint stay as they were', logger='current', level=30)
             return
-        set_random_states(states[rank])
+        print_log(
+            f'the validation after the resumed checkpoint (epoch '
+            f'{meta.get("epoch")}, iteration {meta.get("iter")}) did not '
+            'finish; running it now', logger='current')
+        val_loop.run()
+
+    def _take_run_locks(self, runner) -> None:
+        """Lock the work dir and, when checkpoints go to another local
+        folder, that folder too: two work dirs of one name (``a/exp``,
+        ``b/exp``) with one ``out_dir`` write to the same folder."""
+        folders = [runner.work_dir]
+        out_dir = self._final_out_dir(runner)
+        if '://' not in str(out_dir) and \
+                not same_folder(out_dir, runner.work_dir):
+            folders.append(out_dir)
+        self._run_locks = []
+        try:
+            for folder in folders:
+                lock = RunLock(folder)
+                lock.acquire()
+                self._run_locks.append(lock)
+        except BaseException:
+            self._release_run_locks()
+            raise
+
+    def _release_run_locks(self) -> None:
+        for lock in self._run_locks:
+            lock.release()
+        self._run_locks = []
+
+    def after_train(self, runner) -> None:
+        super().after_train(runner)
+        self._training = False
+        self._release_run_locks()
 
     def before_val_epoch(self, runner) -> None:
         super().before_val_epoch(runner)
@@ -166,6 +370,11 @@ class SafeCheckpointHook(CheckpointHook):
             set_random_states(self._states_before_val)
             self._states_before_val = None
         super().after_val_epoch(runner, metrics)
+        if self._training and is_main_process():
+            # after the best checkpoint: a kill before this line makes a
+            # resumed run validate this checkpoint again
+            write_atomically(validation_record(runner.epoch, runner.iter),
+                             osp.join(runner.work_dir, VALIDATION_RECORD))
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         super().before_save_checkpoint(runner, checkpoint)
@@ -182,10 +391,58 @@ class SafeCheckpointHook(CheckpointHook):
             if key != 'state_dict':
                 checkpoint[key] = from_plain(checkpoint[key])
         self._resumed_random_states = checkpoint.get('random_states')
+        meta = checkpoint.get('meta')
+        self._loaded_meta = dict(meta) if isinstance(meta, dict) else None
         super().after_load_checkpoint(runner, checkpoint)
+
+    def _validation_due(self, runner, meta: dict) -> bool:
+        """Whether the train loop validates right after the checkpoint of
+        ``meta`` (its own condition, on the epoch or the iteration)."""
+        if getattr(runner, 'val_loop', None) is None:
+            return False
+        loop = runner.train_loop
+        if isinstance(loop, IterBasedTrainLoop):
+            done, last = meta['iter'], loop.max_iters
+        elif self.by_epoch:
+            done, last = meta['epoch'], loop.max_epochs
+        else:  # iteration checkpoints; the loop validates after epochs
+            dataloader = getattr(loop, 'dataloader', None)
+            per_epoch = len(dataloader) if dataloader is not None else 0
+            if per_epoch == 0 or meta['iter'] % per_epoch:
+                return False  # in the middle of an epoch
+            done, last = meta['iter'] // per_epoch, loop.max_epochs
+        begin = getattr(loop, 'val_begin', 1)
+        interval = getattr(loop, 'val_interval', 1)
+        return done >= begin and (done % interval == 0 or done == last)
+
+    def _refuse_non_finite(self, runner, filename: str, meta: dict) -> None:
+        """Raise, before anything is written or deleted, if a loss since
+        the last check or a weight is NaN or inf."""
+        previous = self.last_ckpt
+        if previous:
+            keep = (f'{filename} was not written; {previous} is kept and '
+                    f'{osp.join(runner.work_dir, "last_checkpoint")} still '
+                    'names it: resume from it (--resume) after the fix.')
+        else:
+            keep = (f'{filename} was not written; no checkpoint was written '
+                    'before it.')
+        for hook in runner.hooks:
+            if isinstance(hook, FiniteLossHook):
+                hook.raise_if_bad(runner, meta['iter'], advice=keep)
+        if not _weights_are_finite(runner.model):
+            where = (f'epoch {meta["epoch"]} (iteration {meta["iter"]})'
+                     if self.by_epoch else f'iteration {meta["iter"]}')
+            raise FloatingPointError(
+                f'weights non-finite at {where}: a parameter or buffer is '
+                f'NaN or inf; {keep} Lower the learning rate or check the '
+                'data.')
 
     def _save_checkpoint_with_step(self, runner, step, meta):
         # here, on every rank: runner.save_checkpoint runs on rank 0 only
+        filename = self.filename_tmpl.format(step)
+        self._refuse_non_finite(runner, filename, meta)
+        meta = dict(meta, validation_due=self._validation_due(runner, meta))
+        previous = self.last_ckpt
         if self.save_random_states:
             self._random_states = gather_random_states()
         stale = []
@@ -196,19 +453,28 @@ class SafeCheckpointHook(CheckpointHook):
             self.keep_ckpt_ids.append(step)  # a full deque drops stale[0]
             runner.message_hub.update_info('keep_ckpt_ids',
                                            list(self.keep_ckpt_ids))
-        filename = self.filename_tmpl.format(step)
         self.last_ckpt = self.file_backend.join_path(self.out_dir, filename)
         runner.message_hub.update_info('last_ckpt', self.last_ckpt)
-        runner.save_checkpoint(
-            self.out_dir,
-            filename,
-            self.file_client_args,
-            save_optimizer=self.save_optimizer,
-            save_param_scheduler=self.save_param_scheduler,
-            meta=meta,
-            by_epoch=self.by_epoch,
-            backend_args=self.backend_args,
-            **self.args)
+        try:
+            runner.save_checkpoint(
+                self.out_dir,
+                filename,
+                self.file_client_args,
+                save_optimizer=self.save_optimizer,
+                save_param_scheduler=self.save_param_scheduler,
+                meta=meta,
+                by_epoch=self.by_epoch,
+                backend_args=self.backend_args,
+                **self.args)
+        except OSError as error:
+            if error.errno not in (errno.ENOSPC,
+                                   getattr(errno, 'EDQUOT', errno.ENOSPC)):
+                raise
+            kept = (f'the previous checkpoint {previous} is intact and '
+                    f'{osp.join(runner.work_dir, "last_checkpoint")} still '
+                    'names it: free some space, then resume with --resume'
+                    if previous else 'no checkpoint was written before')
+            raise OSError(error.errno, f'{error.strerror}; {kept}') from error
         if not is_main_process():
             return
         write_atomically(self.last_ckpt,
@@ -216,6 +482,7 @@ class SafeCheckpointHook(CheckpointHook):
         for old in stale:
             path = self.file_backend.join_path(
                 self.out_dir, self.filename_tmpl.format(old))
+            check_deletable(path, self.out_dir, self.filename_tmpl)
             if self.file_backend.isfile(path):
                 self.file_backend.remove(path)
             elif self.file_backend.isdir(path):  # DeepSpeed's folders

@@ -7,8 +7,11 @@ _base_ = [
     'mmseg::_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_160k.py',
 ]
+# the transfer components, and (also under MMSeg's / MMDet's own tools) the
+# loader that reads every checkpoint with torch.load(weights_only=True)
 custom_imports = dict(
-    imports=['mmropim.downstream'], allow_failed_imports=False)
+    imports=['mmropim.downstream', 'mmropim.utils.use_safe_checkpoint_loader'],
+    allow_failed_imports=False)
 # run checkpoints that load with torch.load(weights_only=True), written to a
 # temporary file and renamed into place
 default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))
@@ -73,14 +76,12 @@ optim_wrapper = dict(
     constructor='BackboneLayerDecayOptimWrapperConstructor',
     paramwise_cfg=dict(
         layer_decay_rate=0.65,
-        # no decay on 1-D parameters (norms incl. SyncBN, biases incl.
-        # q_bias / v_bias, layer scale), the class token and the position
-        # embedding (MAE's / BEiT's groups); relative position tables decay
-        flat_decay_mult=0.0,
-        custom_keys={
-            '.cls_token': dict(decay_mult=0.0),
-            '.pos_embed': dict(decay_mult=0.0),
-        }))
+        # MMSeg's and BEiT's groups: no decay on 1-D parameters (norms incl.
+        # SyncBN, biases incl. q_bias / v_bias, layer scale); the class
+        # token, the position embedding and the relative position tables
+        # decay (their constructors exempt 'pos_embed' / 'cls_token' by a
+        # name that never matches: docs/fidelity.md)
+        flat_decay_mult=0.0))
 param_scheduler = [
     dict(
         type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0,

@@ -9,8 +9,11 @@ _base_ = [
     'mmdet::_base_/models/mask-rcnn_r50_fpn.py',
     'mmdet::common/lsj-100e_coco-instance.py',
 ]
+# the transfer components, and (also under MMSeg's / MMDet's own tools) the
+# loader that reads every checkpoint with torch.load(weights_only=True)
 custom_imports = dict(
-    imports=['mmropim.downstream'], allow_failed_imports=False)
+    imports=['mmropim.downstream', 'mmropim.utils.use_safe_checkpoint_loader'],
+    allow_failed_imports=False)
 # run checkpoints that load with torch.load(weights_only=True), written to a
 # temporary file and renamed into place
 default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))
@@ -58,11 +61,19 @@ model = dict(
         mask_head=dict(norm_cfg=norm_cfg)))
 
 # test images are resized and padded to the 1024 x 1024 grid the backbone
-# was built for (its relative position tables are tied to it)
+# was built for (its relative position tables are tied to it). detectron2's
+# ViTDet pads after normalizing, with zeros: the mean colour. The pipeline pads
+# the BGR uint8 image before normalizing, so it pads with the data
+# preprocessor's mean (RGB) reversed and rounded: within half a grey level of
+# zero once normalized (MMDet's port pads with 114 instead).
+pixel_mean_rgb = [123.675, 116.28, 103.53]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=image_size, keep_ratio=True),
-    dict(type='Pad', size=image_size, pad_val=dict(img=(114, 114, 114))),
+    dict(
+        type='Pad',
+        size=image_size,
+        pad_val=dict(img=tuple(round(c) for c in pixel_mean_rgb[::-1]))),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
     dict(
         type='PackDetInputs',
@@ -81,14 +92,14 @@ optim_wrapper = dict(
     constructor='BackboneLayerDecayOptimWrapperConstructor',
     paramwise_cfg=dict(
         layer_decay_rate=0.7,
-        # no decay on 1-D parameters (norms incl. SyncBN / LN2d, biases incl.
-        # q_bias / v_bias, layer scale), the class token and the position
-        # embedding; relative position tables decay (ViTDet decays biases:
-        # docs/fidelity.md)
-        flat_decay_mult=0.0,
+        # ViTDet's groups: no decay on the norms of the backbone's blocks and
+        # on its position embedding; everything else decays, biases (q / v
+        # bias too), LN2d of the pyramid and the heads, relative positions,
+        # layer scale and the class token included (docs/fidelity.md)
         custom_keys={
-            '.cls_token': dict(decay_mult=0.0),
-            '.pos_embed': dict(decay_mult=0.0),
+            '.ln1.': dict(decay_mult=0.0),
+            '.ln2.': dict(decay_mult=0.0),
+            'backbone.pos_embed': dict(decay_mult=0.0),
         }))
 param_scheduler = [
     dict(

@@ -1,0 +1,177 @@
+"""Every checkpoint scheme of MMEngine's ``CheckpointLoader`` through the one
+safe door, :func:`~mmropim.utils.load_local_checkpoint`.
+
+MMEngine's own loaders for URLs (``http(s)://`` and the model-zoo names
+``torchvision://``, ``modelzoo://``, ``open-mmlab://``, ``openmmlab://``,
+``mmcls://``) unpickle the download fully (``torch.hub``'s
+``load_state_dict_from_url`` passes ``weights_only=False``). Here a URL is
+downloaded first, to the file MMEngine would cache it in
+(``<torch.hub.get_dir()>/checkpoints/<file name of the URL>``; an existing
+one is reused, as MMEngine does), and that file is loaded like any local
+one: refused where it pickles code, unless ``--trust-checkpoint`` names the
+cached file. Schemes that cannot be fetched to a local file here
+(``pavi://``, ``s3://``, ``petrel://``) are refused with an error naming
+them.
+"""
+import os
+import os.path as osp
+import sys
+from collections import OrderedDict
+from typing import Dict
+from urllib.parse import urlparse
+
+import torch
+from mmengine.dist import get_dist_info
+from mmengine.runner.checkpoint import (DEFAULT_CACHE_DIR, ENV_MMENGINE_HOME,
+                                        ENV_XDG_CACHE_HOME,
+                                        get_deprecated_model_names,
+                                        get_external_models, get_mmcls_models,
+                                        get_torchvision_models)
+
+from .checkpoint_compat import load_local_checkpoint
+
+HTTP_PREFIXES = ('http://', 'https://')
+TORCHVISION_PREFIXES = ('torchvision://', 'modelzoo://')
+OPENMMLAB_PREFIXES = ('open-mmlab://', 'openmmlab://')
+MMCLS_PREFIX = 'mmcls://'
+# MMEngine's prefixes for remote storage (regular expressions, as MMEngine
+# registers them)
+REFUSED_PREFIXES = ('pavi://', r'(\S+\:)?s3://', r'(\S+\:)?petrel://')
+
+
+class UnsupportedCheckpointSchemeError(ValueError):
+    """A checkpoint named by a scheme the safe loader cannot fetch."""
+
+
+def checkpoint_cache_dir() -> str:
+    """The folder MMEngine's ``load_from_http`` downloads to: torch.hub's
+    ``<hub dir>/checkpoints``."""
+    return osp.join(torch.hub.get_dir(), 'checkpoints')
+
+
+def mmengine_home() -> str:
+    """MMEngine's home folder (``MMENGINE_HOME``, else
+    ``$XDG_CACHE_HOME/mmengine``, else ``~/.cache/mmengine``), where
+    ``open-mmlab://`` names that are not URLs live."""
+    return osp.expanduser(
+        os.getenv(
+            ENV_MMENGINE_HOME,
+            osp.join(
+                os.getenv(ENV_XDG_CACHE_HOME, DEFAULT_CACHE_DIR),
+                'mmengine')))
+
+
+def download_checkpoint(url: str) -> str:
+    """Download ``url`` to MMEngine's cache file for it, once (the local
+    rank 0 downloads first, as MMEngine does, in distributed runs).
+
+    Args:
+        url (str): An ``http://`` or ``https://`` URL.
+
+    Returns:
+        str: The local file.
+    """
+    name = osp.basename(urlparse(url).path)
+    if not name:
+        raise UnsupportedCheckpointSchemeError(
+            f'checkpoint URL {url} names no file (its path ends in "/")')
+    folder = checkpoint_cache_dir()
+    cached = osp.join(folder, name)
+    rank, world_size = get_dist_info()
+
+    def fetch():
+        if not osp.exists(cached):
+            os.makedirs(folder, exist_ok=True)
+            sys.stderr.write(f'Downloading: "{url}" to {cached}\n')
+            torch.hub.download_url_to_file(
+                url, cached, progress=sys.stderr.isatty())
+
+    if rank == 0:
+        fetch()
+    if world_size > 1:
+        torch.distributed.barrier()
+        if rank > 0:
+            fetch()
+    return cached
+
+
+def load_from_safe_local(filename: str, map_location=None):
+    """MMEngine's local scheme (any path)."""
+    return load_local_checkpoint(filename, map_location)
+
+
+def load_from_safe_http(url: str, map_location=None):
+    """``http://`` / ``https://``: download, then the safe local load."""
+    return load_local_checkpoint(
+        download_checkpoint(url), map_location, source=url)
+
+
+def _model_url(filename: str, prefix: str, urls: Dict[str, str]) -> str:
+    name = filename[len(prefix):]
+    if name not in urls:
+        raise KeyError(
+            f'{filename}: MMEngine knows no model {name!r} under {prefix} '
+            f'(it knows {len(urls)}, e.g. {sorted(urls)[:3]})')
+    return urls[name]
+
+
+def load_from_safe_torchvision(filename: str, map_location=None):
+    """``torchvision://NAME`` / ``modelzoo://NAME``: MMEngine's URL for
+    NAME, downloaded and loaded safely."""
+    prefix = next(p for p in TORCHVISION_PREFIXES if filename.startswith(p))
+    return load_from_safe_http(
+        _model_url(filename, prefix, get_torchvision_models()), map_location)
+
+
+def load_from_safe_openmmlab(filename: str, map_location=None):
+    """``open-mmlab://NAME`` / ``openmmlab://NAME``: MMEngine's URL or
+    file in its home folder for NAME (deprecated names followed), loaded
+    safely."""
+    prefix = next(p for p in OPENMMLAB_PREFIXES if filename.startswith(p))
+    name = filename[len(prefix):]
+    name = get_deprecated_model_names().get(name, name)
+    url = _model_url(prefix + name, prefix, get_external_models())
+    if url.startswith(HTTP_PREFIXES):
+        return load_from_safe_http(url, map_location)
+    return load_local_checkpoint(
+        osp.join(mmengine_home(), url), map_location, source=filename)
+
+
+def load_from_safe_mmcls(filename: str, map_location=None):
+    """``mmcls://NAME``: downloaded and loaded safely, then, as MMEngine
+    does, only the ``backbone.`` weights, without the prefix."""
+    checkpoint = load_from_safe_http(
+        _model_url(filename, MMCLS_PREFIX, get_mmcls_models()), map_location)
+    state = checkpoint.get('state_dict', checkpoint)
+    return dict(state_dict=OrderedDict(
+        (key[len('backbone.'):], value) for key, value in state.items()
+        if key.startswith('backbone.')))
+
+
+def refuse_remote_storage(filename: str, map_location=None):
+    """``pavi://``, ``s3://``, ``petrel://``: refused."""
+    scheme = filename.split('://', 1)[0] + '://'
+    raise UnsupportedCheckpointSchemeError(
+        f'{filename}: the safe checkpoint loader cannot fetch {scheme} '
+        'files (MMEngine would unpickle them in memory). Copy the file to '
+        'a local path and give that path instead; supported: local paths, '
+        f'{", ".join(HTTP_PREFIXES + TORCHVISION_PREFIXES)}, '
+        f'{", ".join(OPENMMLAB_PREFIXES)}, {MMCLS_PREFIX}')
+
+
+def register_safe_schemes(checkpoint_loader) -> None:
+    """Register the loaders above for MMEngine's schemes, replacing
+    MMEngine's.
+
+    Args:
+        checkpoint_loader: MMEngine's ``CheckpointLoader`` class.
+    """
+    for prefixes, loader in (
+            ('', load_from_safe_local),
+            (HTTP_PREFIXES, load_from_safe_http),
+            (TORCHVISION_PREFIXES, load_from_safe_torchvision),
+            (OPENMMLAB_PREFIXES, load_from_safe_openmmlab),
+            (MMCLS_PREFIX, load_from_safe_mmcls),
+            (REFUSED_PREFIXES, refuse_remote_storage)):
+        checkpoint_loader.register_scheme(
+            prefixes=prefixes, loader=loader, force=True)

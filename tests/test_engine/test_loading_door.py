@@ -1,0 +1,729 @@
+"""The one door for checkpoints: every load, by any name or scheme, goes
+through torch.load(weights_only=True) with only a stock MMEngine run state
+allowed besides tensors and containers; meta['config'] (which MMEngine's
+resume runs as Python) is dropped; URLs are downloaded and then loaded the
+same way; trust names one file, and nothing else (no environment variable)
+grants it. Every crafted pickle below really runs its payload under the
+full unpickler (the control), and runs nothing through the door."""
+import copyreg
+import functools
+import http.server
+import json
+import os
+import os.path as osp
+import shutil
+import subprocess
+import sys
+import threading
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+import torch
+from mmengine.logging import HistoryBuffer, MessageHub
+
+from mmropim.utils import (UntrustedCheckpointError, checkpoint_compat,
+                           load_local_checkpoint, trust_checkpoint_files)
+from mmropim.utils.run_state_globals import (mmengine_run_state_globals,
+                                             run_state_getattr)
+from helpers import REPO_ROOT, ROPIM_TINY_CFG
+
+FINETUNE_TINY_CFG = osp.join(REPO_ROOT, 'configs', 'ropim', 'benchmarks',
+                             'beit-mini-p8_1xb32-coslr-10e_demo-64px.py')
+UPERNET_TINY_CFG = osp.join(
+    REPO_ROOT, 'configs', 'downstream', 'ade20k',
+    'upernet_ropim-beit-mini-p8_1xb4-40iter_demo-nuclei-128px.py')
+TRUST_ENVIRONMENT = dict(MMROPIM_TRUST_CHECKPOINTS='1',
+                         TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD='1')
+
+
+class Reduce:
+    """Pickles as ``func(*args)``; ``func`` and ``args`` may be Reduce
+    objects themselves (a chain of calls made while unpickling)."""
+
+    def __init__(self, func, *args):
+        self.func, self.args = func, args
+
+    def __call__(self):  # pickle only accepts a callable as the function
+        raise AssertionError('only pickled')
+
+    def __reduce__(self):
+        return self.func, self.args
+
+
+class Stateful:
+    """Pickles as ``cls.__new__(cls)`` and a BUILD with ``state``, as
+    protocol 2 pickles any object (pickle checks that ``__class__`` is
+    ``cls``)."""
+
+    def __init__(self, cls, state):
+        self.cls, self.state = cls, state
+
+    @property
+    def __class__(self):
+        return self.cls
+
+    def __reduce__(self):
+        return copyreg.__newobj__, (self.cls, ), self.state
+
+
+# PyTorch's safe unpickler allows this rebuild function, and it calls its
+# first argument: with an unrestricted getattr it calls anything
+CALL_ANYTHING = torch._tensor._rebuild_from_type_v2
+
+
+def call(func, result_type, *args):
+    """Pickles as ``func(*args)`` made by ``CALL_ANYTHING`` (which then
+    checks that the result's type is ``result_type``)."""
+    return Reduce(CALL_ANYTHING, func, result_type, args, {})
+
+
+def builtins_through_getattr(entry='mean'):
+    """A function that maps a builtin's name to the builtin, reached from a
+    HistoryBuffer attribute by getattr alone (its function globals, their
+    ``__builtins__``), and the type of the builtins."""
+    start = Reduce(getattr, HistoryBuffer, entry)
+    module_globals = Reduce(getattr, start, '__globals__')
+    builtins_dict = call(Reduce(getattr, module_globals, 'get'),
+                         Reduce(getattr, module_globals, '__class__'),
+                         '__builtins__')
+    get = Reduce(getattr, builtins_dict, 'get')
+    builtin_type = Reduce(getattr, get, '__class__')
+    return lambda name: call(get, builtin_type, name), builtin_type
+
+
+def payloads(marker):
+    """Name -> an object whose unpickling creates the file ``marker``."""
+    builtin, builtin_type = builtins_through_getattr()
+    write = f'open({marker!r}, "w").close()'
+    module_type = Reduce(getattr, Reduce(getattr, builtin('eval'),
+                                         '__self__'), '__class__')
+    system = {
+        module: call(
+            Reduce(getattr, call(builtin('__import__'), module_type, module),
+                   'system'), module_type, f'touch {marker}')
+        for module in ('os', 'posix')
+    }
+    evaluate = call(builtin('eval'), builtin_type, write)
+    from_init, _ = builtins_through_getattr(entry='__init__')
+    return {
+        'getattr_eval': evaluate,
+        'getattr_exec': call(builtin('exec'), builtin_type, write),
+        'getattr_open': call(builtin('open'), builtin_type, marker, 'w'),
+        'getattr_os_system': system['os'],
+        'getattr_posix_system': system['posix'],
+        'getattr_from_init': call(from_init('eval'), builtin_type, write),
+        'history_buffer_state': Stateful(
+            HistoryBuffer,
+            dict(max_length=10, _log_history=np.zeros(1),
+                 _count_history=np.ones(1), extra=evaluate)),
+        'history_buffer_statistics': Stateful(
+            HistoryBuffer,
+            dict(max_length=10, _log_history=np.zeros(1),
+                 _count_history=np.ones(1),
+                 statistics_methods=dict(mean=evaluate))),
+        'numpy_reconstruct_dtype': Reduce(
+            np.ndarray((0, )).__reduce__()[0], np.ndarray, (0, ), evaluate),
+        'numpy_dtype': Reduce(np.dtype, evaluate),
+        'numpy_scalar': Reduce(
+            np.float64(0).__reduce__()[0], np.dtype('f8'), evaluate),
+    }
+
+
+def run(*args, env=None, timeout=600):
+    environment = dict(os.environ)
+    for variable in TRUST_ENVIRONMENT:
+        environment.pop(variable, None)
+    environment.update(env or {})
+    return subprocess.run([sys.executable, *args], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=timeout,
+                          env=environment)
+
+
+def save_with(path, extra):
+    torch.save(dict(state_dict=OrderedDict(w=torch.ones(2)),
+                    meta=dict(epoch=1, iter=1), extra=extra), path)
+
+
+@pytest.fixture(autouse=True)
+def no_trusted_files():
+    trust_checkpoint_files([])
+    yield
+    trust_checkpoint_files([])
+
+
+@pytest.mark.parametrize('name', sorted(payloads('m')))
+def test_crafted_pickle_is_refused_and_runs_nothing(name, tmp_path,
+                                                    monkeypatch):
+    for variable, value in TRUST_ENVIRONMENT.items():
+        monkeypatch.setenv(variable, value)  # no longer trust anything
+    marker = str(tmp_path / 'payload_ran')
+    path = str(tmp_path / f'{name}.pth')
+    save_with(path, payloads(marker)[name])
+    with pytest.raises(UntrustedCheckpointError) as error:
+        load_local_checkpoint(path)
+    assert path in str(error.value)
+    assert not osp.exists(marker)
+    # nor did it change what every HistoryBuffer computes
+    assert HistoryBuffer([1.0, 3.0], [1, 1]).statistics('mean') == 2.0
+
+
+FULL_UNPICKLE = """
+import sys, torch
+for path in sys.argv[1:]:
+    try:
+        torch.load(path, weights_only=False)
+    except Exception:  # some chains fail after they ran
+        pass
+"""
+
+
+def test_crafted_pickles_run_under_the_full_unpickler(tmp_path):
+    """The control of the test above, in a process of its own."""
+    paths, markers = [], []
+    for name in sorted(payloads('m')):
+        markers.append(str(tmp_path / f'{name}_ran'))
+        paths.append(str(tmp_path / f'{name}.pth'))
+        save_with(paths[-1], payloads(markers[-1])[name])
+    result = run('-c', FULL_UNPICKLE, *paths)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert [m for m in markers if not osp.exists(m)] == []
+
+
+NAIVE_ALLOW_LIST = """
+import sys
+from mmengine.logging import HistoryBuffer
+from mmropim.utils import load_local_checkpoint, run_state_globals
+ours = run_state_globals.mmengine_run_state_globals
+
+
+def naive():  # the real getattr and HistoryBuffer instead of ours
+    swap = {'builtins.getattr': getattr,
+            run_state_globals.HISTORY_BUFFER_NAME: HistoryBuffer}
+    return [swap.get(item[1], item) if isinstance(item, tuple) else item
+            for item in ours()]
+
+
+run_state_globals.mmengine_run_state_globals = naive
+for path in sys.argv[1:]:
+    try:
+        load_local_checkpoint(path)
+    except Exception:  # some chains fail after they ran
+        pass
+"""
+
+
+def test_crafted_pickles_run_through_a_naive_allow_list(tmp_path):
+    """Why getattr and HistoryBuffer are replaced: allowing the real ones
+    lets every crafted file above run its payload through the safe
+    unpickler (in a process of its own)."""
+    paths, markers = [], []
+    for name in sorted(payloads('m')):
+        markers.append(str(tmp_path / f'{name}_ran'))
+        paths.append(str(tmp_path / f'{name}.pth'))
+        save_with(paths[-1], payloads(markers[-1])[name])
+    result = run('-c', NAIVE_ALLOW_LIST, *paths)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert [m for m in markers if not osp.exists(m)] == []
+
+
+def test_history_buffer_cannot_swap_the_class_wide_statistics(tmp_path):
+    path = str(tmp_path / 'swapped.pth')
+    save_with(path, Stateful(
+        HistoryBuffer,
+        dict(max_length=10, _log_history=np.array([1.0, 3.0]),
+             _count_history=np.ones(2),
+             statistics_methods=dict(mean=HistoryBuffer.max))))
+    with pytest.raises(UntrustedCheckpointError, match='statistics methods'):
+        load_local_checkpoint(path)
+    save_with(path, Stateful(
+        HistoryBuffer,
+        dict(max_length=10, _log_history=np.array([1.0, 3.0]),
+             _count_history=np.ones(2), _statistics_methods={})))
+    with pytest.raises(UntrustedCheckpointError, match='carries'):
+        load_local_checkpoint(path)
+    assert HistoryBuffer([1.0, 3.0], [1, 1]).statistics('mean') == 2.0
+
+
+def test_getattr_answers_only_the_history_buffer_statistics():
+    for name in ('min', 'max', 'current', 'mean'):
+        assert run_state_getattr(HistoryBuffer, name) is getattr(
+            HistoryBuffer, name)
+    for obj, name in ((HistoryBuffer, '__init__'), (HistoryBuffer.mean,
+                                                    '__globals__'),
+                      (os, 'system'), (np.ndarray, 'mean'), (dict, 'get')):
+        with pytest.raises(Exception, match='not rebuilt'):
+            run_state_getattr(obj, name)
+    with pytest.raises(Exception, match='not rebuilt'):
+        run_state_getattr(HistoryBuffer, 'mean', None)  # a default
+
+
+def test_run_state_is_allowed_only_during_our_load(tmp_path):
+    hub = MessageHub('door_test')
+    hub.update_scalar('train/loss', 1.5)
+    hub.update_info('iter', np.int64(7))
+    path = str(tmp_path / 'stock.pth')
+    torch.save(dict(state_dict=OrderedDict(w=torch.ones(2)),
+                    message_hub=hub.state_dict()), path)
+    before = torch.serialization.get_safe_globals()
+    loaded = load_local_checkpoint(path)
+    buffer = loaded['message_hub']['log_scalars']['train/loss']
+    assert type(buffer) is HistoryBuffer and buffer.mean() == 1.5
+    assert loaded['message_hub']['runtime_info']['iter'] == 7
+    assert torch.serialization.get_safe_globals() == before
+    with pytest.raises(Exception, match='Weights only load failed'):
+        torch.load(path, weights_only=True)  # PyTorch alone: unchanged
+    names = {name for item in mmengine_run_state_globals()
+             if isinstance(item, tuple) for name in item[1:]}
+    assert 'builtins.getattr' in names
+
+
+def test_meta_config_string_is_dropped(tmp_path, monkeypatch):
+    logged = []
+    monkeypatch.setattr(checkpoint_compat, 'print_log',
+                        lambda message, **kwargs: logged.append(message))
+    path = str(tmp_path / 'config.pth')
+    torch.save(dict(state_dict=OrderedDict(w=torch.ones(2)),
+                    meta=dict(epoch=1, cfg='x = 1', config='import os')),
+               path)
+    meta = load_local_checkpoint(path)['meta']
+    assert 'config' not in meta and meta['cfg'] == 'x = 1'
+    assert any('meta["config"]' in message and path in message
+               for message in logged)
+
+
+@pytest.fixture
+def two_payloads(tmp_path):
+    """A (to trust) and B (not), each with its own marker."""
+    files = {}
+    for name in ('A', 'B'):
+        marker = str(tmp_path / f'{name}_ran')
+        path = str(tmp_path / f'{name}.pth')
+        torch.save(dict(state_dict=OrderedDict({'backbone.w': torch.ones(2)}),
+                        meta=dict(epoch=1),
+                        extra=Reduce(open, marker, 'w')), path)
+        files[name] = (path, marker)
+    return files
+
+
+def test_trust_names_one_file_by_identity(two_payloads, tmp_path,
+                                          monkeypatch):
+    logged = []
+    monkeypatch.setattr(checkpoint_compat, 'print_log',
+                        lambda message, **kwargs: logged.append(message))
+    (a, a_marker), (b, b_marker) = two_payloads['A'], two_payloads['B']
+    link, hard, copy = (str(tmp_path / name)
+                        for name in ('link.pth', 'hard.pth', 'copy.pth'))
+    os.symlink(a, link)
+    os.link(a, hard)
+    shutil.copyfile(a, copy)
+    for variable, value in TRUST_ENVIRONMENT.items():
+        monkeypatch.setenv(variable, value)
+    trust_checkpoint_files([link])
+    for other in (b, copy):  # another file, even with the same bytes
+        with pytest.raises(UntrustedCheckpointError):
+            load_local_checkpoint(other)
+    assert not osp.exists(a_marker) and not osp.exists(b_marker)
+    for name in (a, link, hard):
+        logged.clear()
+        load_local_checkpoint(name)
+        assert any(osp.realpath(a) in message and 'full unpickler' in message
+                   for message in logged), logged
+    assert osp.exists(a_marker) and not osp.exists(b_marker)
+    # a new file put at the trusted path is not the file that was named
+    os.remove(a)
+    shutil.copyfile(b, a)
+    with pytest.raises(UntrustedCheckpointError):
+        load_local_checkpoint(a)
+    assert not osp.exists(b_marker)
+    trust_checkpoint_files([])
+    with pytest.raises(UntrustedCheckpointError):
+        load_local_checkpoint(hard)
+    with pytest.raises(FileNotFoundError, match='--trust-checkpoint'):
+        trust_checkpoint_files([str(tmp_path / 'missing.pth')])
+
+
+def test_train_trusts_only_the_named_file(two_payloads, demo_sets, tmp_path):
+    (a, a_marker), (b, b_marker) = two_payloads['A'], two_payloads['B']
+    result = run(
+        'tools/train.py', FINETUNE_TINY_CFG, '--work-dir',
+        str(tmp_path / 'work'), '--no-validate', '--trust-checkpoint', a,
+        '--cfg-options',
+        f'model.backbone.init_cfg.checkpoint={b}',
+        'train_dataloader.dataset.data_root=' + osp.join(
+            demo_sets, 'imagenet'), env=TRUST_ENVIRONMENT)
+    assert result.returncode != 0
+    assert 'UntrustedCheckpointError' in result.stderr, result.stderr[-3000:]
+    assert f'{b} pickles' in result.stderr
+    assert not osp.exists(a_marker) and not osp.exists(b_marker)
+
+
+def test_converter_trusts_the_named_file_under_another_name(
+        two_payloads, tmp_path):
+    (a, a_marker), (b, b_marker) = two_payloads['A'], two_payloads['B']
+    link = str(tmp_path / 'link.pth')
+    os.symlink(a, link)
+    out = str(tmp_path / 'backbone.pth')
+    result = run('tools/convert_checkpoint.py', link, out,
+                 '--trust-checkpoint', a)
+    assert result.returncode == 0, result.stderr[-3000:]
+    output = result.stdout + result.stderr
+    assert 'WARNING' in output and osp.realpath(a) in output
+    assert osp.exists(a_marker)
+    result = run('tools/convert_checkpoint.py', b, str(tmp_path / 'b.pth'),
+                 '--trust-checkpoint', a)
+    assert result.returncode != 0 and 'UntrustedCheckpointError' in \
+        result.stderr
+    assert not osp.exists(b_marker)
+
+
+@pytest.fixture
+def http_folder(tmp_path):
+    """A folder served over HTTP on 127.0.0.1 (ephemeral port) while the
+    test runs; yields (folder, base URL)."""
+    folder = tmp_path / 'served'
+    folder.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler,
+                                directory=str(folder))
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield str(folder), f'http://127.0.0.1:{server.server_address[1]}'
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+URL_PROBE = """
+import json, sys
+from mmengine.runner import CheckpointLoader
+from mmropim.utils import UntrustedCheckpointError
+from mmropim.utils.checkpoint_compat import install_safe_checkpoint_loader
+install_safe_checkpoint_loader()
+results = {}
+for name in sys.argv[1:]:
+    try:
+        checkpoint = CheckpointLoader.load_checkpoint(name, 'cpu')
+        results[name] = sorted(checkpoint['state_dict'])
+    except Exception as error:
+        results[name] = type(error).__name__ + ': ' + str(error)
+print(json.dumps(results))
+"""
+
+
+def test_urls_are_downloaded_then_loaded_safely(http_folder, tmp_path):
+    folder, base = http_folder
+    marker = str(tmp_path / 'payload_ran')
+    save_with(osp.join(folder, 'payload.pth'), Reduce(open, marker, 'w'))
+    torch.save(dict(state_dict=OrderedDict(w=torch.ones(2))),
+               osp.join(folder, 'plain.pth'))
+    torch_home = str(tmp_path / 'torch_home')
+    env = dict(TORCH_HOME=torch_home, NO_PROXY='127.0.0.1',
+               no_proxy='127.0.0.1', **TRUST_ENVIRONMENT)
+    names = [f'{base}/payload.pth', f'{base}/plain.pth', 's3://bucket/x.pth',
+             'pavi://model/x.pth']
+    result = run('-c', URL_PROBE, *names, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    loads = json.loads(result.stdout.strip().splitlines()[-1])
+    cached = osp.join(torch_home, 'hub', 'checkpoints', 'payload.pth')
+    assert loads[names[0]].startswith('UntrustedCheckpointError')
+    assert cached in loads[names[0]] and names[0] in loads[names[0]]
+    assert not osp.exists(marker)
+    assert loads[names[1]] == ['w']
+    assert osp.isfile(osp.join(torch_home, 'hub', 'checkpoints',
+                               'plain.pth'))
+    for name, scheme in zip(names[2:], ('s3://', 'pavi://')):
+        assert loads[name].startswith('UnsupportedCheckpointSchemeError')
+        assert scheme in loads[name]
+
+
+def test_train_refuses_a_payload_url(http_folder, demo_root, tmp_path):
+    folder, base = http_folder
+    marker = str(tmp_path / 'payload_ran')
+    save_with(osp.join(folder, 'payload.pth'), Reduce(open, marker, 'w'))
+    result = run(
+        'tools/train.py', ROPIM_TINY_CFG, '--work-dir',
+        str(tmp_path / 'work'), '--cfg-options',
+        f'train_dataloader.dataset.data_root={demo_root}',
+        f'load_from={base}/payload.pth',
+        env=dict(TORCH_HOME=str(tmp_path / 'torch_home'),
+                 NO_PROXY='127.0.0.1', no_proxy='127.0.0.1'))
+    assert result.returncode != 0
+    assert 'UntrustedCheckpointError' in result.stderr, result.stderr[-3000:]
+    assert f'{base}/payload.pth' in result.stderr
+    assert not osp.exists(marker)
+
+
+DOWNSTREAM_PROBE = """
+import sys
+from mmengine.config import Config
+from mmengine.runner import CheckpointLoader
+Config.fromfile(sys.argv[1])  # its custom_imports, as MMSeg's tools do
+try:
+    CheckpointLoader.load_checkpoint(sys.argv[2], 'cpu')
+    print('LOADED')
+except Exception as error:
+    print(type(error).__name__)
+"""
+
+
+def test_downstream_configs_opt_in_to_the_door(tmp_path):
+    marker = str(tmp_path / 'payload_ran')
+    path = str(tmp_path / 'payload.pth')
+    save_with(path, Reduce(open, marker, 'w'))
+    result = run('-c', DOWNSTREAM_PROBE, UPERNET_TINY_CFG, path,
+                 env=dict(TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD='1'))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().splitlines()[-1] == \
+        'UntrustedCheckpointError'
+    assert not osp.exists(marker)
+
+
+@pytest.fixture(scope='module')
+def stock_run(demo_root, tmp_path_factory):
+    """One epoch (one iteration) of the tiny ROPIM config written by
+    MMEngine's own CheckpointHook, as MMPretrain's tools/train.py writes
+    it."""
+    work_dir = str(tmp_path_factory.mktemp('stock_run'))
+    result = run('tools/train.py', ROPIM_TINY_CFG, '--work-dir', work_dir,
+                 '--cfg-options',
+                 f'train_dataloader.dataset.data_root={demo_root}',
+                 'train_dataloader.dataset.indices=32',
+                 'train_cfg.max_epochs=1',
+                 'default_hooks.checkpoint.type=CheckpointHook',
+                 'default_hooks.checkpoint.interval=1')
+    assert result.returncode == 0, result.stderr[-3000:]
+    return dict(work_dir=work_dir,
+                checkpoint=osp.join(work_dir, 'epoch_1.pth'))
+
+
+def test_stock_mmengine_checkpoint_resumes_without_opt_in(
+        stock_run, demo_root, tmp_path):
+    checkpoint = stock_run['checkpoint']
+    with pytest.raises(Exception, match='HistoryBuffer'):
+        torch.load(checkpoint, weights_only=True)  # really MMEngine's form
+    work_dir = str(tmp_path / 'resumed')
+    result = run('tools/train.py', ROPIM_TINY_CFG, '--work-dir', work_dir,
+                 '--resume', checkpoint, '--cfg-options',
+                 f'train_dataloader.dataset.data_root={demo_root}',
+                 'train_dataloader.dataset.indices=32',
+                 'train_cfg.max_epochs=2')
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'resumed epoch: 1' in result.stdout + result.stderr
+    assert osp.isfile(osp.join(work_dir, 'epoch_2.pth'))
+
+
+@pytest.mark.parametrize('trust_other', [False, True],
+                         ids=['no_trust', 'trust_other_file'])
+def test_stock_checkpoint_with_a_payload_is_refused(
+        stock_run, demo_root, tmp_path, trust_other):
+    marker = str(tmp_path / 'payload_ran')
+    checkpoint = load_local_checkpoint(stock_run['checkpoint'])
+    builtin, builtin_type = builtins_through_getattr()
+    checkpoint['extra'] = call(builtin('open'), builtin_type, marker, 'w')
+    path = str(tmp_path / 'crafted.pth')
+    torch.save(checkpoint, path)
+    other = str(tmp_path / 'other.pth')
+    torch.save(dict(state_dict=OrderedDict(w=torch.ones(1))), other)
+    args = ['--trust-checkpoint', other] if trust_other else []
+    result = run('tools/train.py', ROPIM_TINY_CFG, '--work-dir',
+                 str(tmp_path / 'work'), '--resume', path, *args,
+                 '--cfg-options',
+                 f'train_dataloader.dataset.data_root={demo_root}',
+                 'train_dataloader.dataset.indices=32',
+                 'train_cfg.max_epochs=2')
+    assert result.returncode != 0
+    assert 'UntrustedCheckpointError' in result.stderr, result.stderr[-3000:]
+    assert not osp.exists(marker)
+
+
+def test_resume_does_not_run_meta_config(stock_run, demo_root, tmp_path):
+    marker = str(tmp_path / 'config_ran')
+    checkpoint = load_local_checkpoint(stock_run['checkpoint'])
+    checkpoint['meta']['config'] = (
+        f'import os\nopen({marker!r}, "w").close()\ngpu_ids = []\n')
+    path = str(tmp_path / 'config.pth')
+    torch.save(checkpoint, path)
+    work_dir = str(tmp_path / 'resumed')
+    result = run('tools/train.py', ROPIM_TINY_CFG, '--work-dir', work_dir,
+                 '--resume', path, '--cfg-options',
+                 f'train_dataloader.dataset.data_root={demo_root}',
+                 'train_dataloader.dataset.indices=32',
+                 'train_cfg.max_epochs=2')
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert not osp.exists(marker)
+    assert 'dropped meta["config"]' in result.stdout + result.stderr
+    assert osp.isfile(osp.join(work_dir, 'epoch_2.pth'))
+
+
+def test_trust_checkpoint_must_name_an_existing_file(tmp_path, capsys):
+    from tools.convert_checkpoint import parse_args
+    source = str(tmp_path / 'source.pth')
+    torch.save(dict(state_dict=OrderedDict({'backbone.w': torch.ones(1)})),
+               source)
+    missing = str(tmp_path / 'missing.pth')
+    with pytest.raises(SystemExit):
+        parse_args([source, str(tmp_path / 'out.pth'), '--trust-checkpoint',
+                    missing])
+    assert f"--trust-checkpoint: no such file: '{missing}'" in \
+        capsys.readouterr().err
+
+
+def torch_file_with_pickle(path, data_pkl):
+    """A zip checkpoint whose ``data.pkl`` is ``data_pkl`` (raw pickle
+    bytes), the other records as ``torch.save`` writes them."""
+    import io
+    import zipfile
+    buffer = io.BytesIO()
+    torch.save({}, buffer)
+    with zipfile.ZipFile(buffer) as source, \
+            zipfile.ZipFile(path, 'w', zipfile.ZIP_STORED) as target:
+        for info in source.infolist():
+            target.writestr(
+                info.filename, data_pkl if info.filename.endswith(
+                    '/data.pkl') else source.read(info.filename))
+
+
+class Op:
+    """Raw protocol-2 opcodes, for the states numpy's own pickling never
+    writes."""
+
+    @staticmethod
+    def glob(module, name):
+        return b'c' + f'{module}\n{name}\n'.encode()
+
+    @staticmethod
+    def text(value):
+        data = value.encode()
+        return b'X' + len(data).to_bytes(4, 'little') + data
+
+    @staticmethod
+    def int(value):
+        return b'J' + value.to_bytes(4, 'little', signed=True)
+
+    @classmethod
+    def bytes(cls, value):  # as protocol 2 pickles bytes
+        return cls.glob('_codecs', 'encode') + cls.text(
+            value.decode('latin1')) + cls.text('latin1') + b'\x86R'
+
+    @classmethod
+    def dtype(cls, code, copy=True, state=None):
+        """``np.dtype(code, False, copy)``, then BUILD ``state`` (raw)."""
+        made = cls.glob('numpy', 'dtype') + cls.text(code) + b'\x89' + (
+            b'\x88' if copy else b'\x89') + b'\x87R'
+        return made if state is None else made + state + b'b'
+
+    @classmethod
+    def dtype_state(cls, endian='<', subarray=b'N', names=b'N',
+                    fields=b'N', elsize=-1, alignment=-1, flags=0):
+        return b'(' + cls.int(3) + cls.text(endian) + subarray + names + \
+            fields + cls.int(elsize) + cls.int(alignment) + \
+            cls.int(flags) + b't'
+
+    @classmethod
+    def array(cls, dtype, data, shape=1):
+        """``_reconstruct(ndarray, (0,), b'b')`` and BUILD ``(1, (shape,),
+        dtype, False, data)`` with ``dtype`` and ``data`` raw."""
+        return cls.glob('numpy.core.multiarray', '_reconstruct') + \
+            cls.glob('numpy', 'ndarray') + cls.int(0) + b'\x85' + \
+            cls.bytes(b'b') + b'\x87R(' + cls.int(1) + cls.int(shape) + \
+            b'\x85' + dtype + b'\x89' + data + b'tb'
+
+    @classmethod
+    def checkpoint(cls, value):
+        """``{'value': value}`` as a whole pickle."""
+        return b'\x80\x02}' + cls.text('value') + value + b's.'
+
+
+def object_field():
+    """names ('a',) and fields {'a': (dtype('O'), 0)}: a field that reads
+    8 bytes of the array as a pointer to a Python object."""
+    return (Op.text('a') + b'\x85', b'}' + Op.text('a') + Op.dtype('O8') +
+            Op.int(0) + b'\x86s')
+
+
+def crafted_dtypes():
+    """Name -> raw pickle of a numpy dtype / array / scalar whose dtype
+    state numpy's pickling never writes for a plain dtype."""
+    names, fields = object_field()
+    pointer_field = Op.dtype('f8', state=Op.dtype_state(
+        '|', names=names, fields=fields, elsize=8, alignment=1))
+    claims_objects = Op.dtype('f8', state=Op.dtype_state(flags=63))
+    return {
+        # reading value['a'] dereferences 0x4141414141414141
+        'field_of_objects_over_bytes':
+        Op.array(pointer_field, Op.bytes(b'A' * 8)),
+        # freeing it releases the bits of 1.5 as an object
+        'float_claiming_objects':
+        Op.array(claims_objects, b']G?\xf8\x00\x00\x00\x00\x00\x00a'),
+        'object_subarray':
+        Op.array(Op.dtype('f8', state=Op.dtype_state(
+            subarray=Op.dtype('O8') + Op.int(1) + b'\x85\x86')),
+            Op.bytes(b'A' * 8)),
+        'object_dtype_array':
+        Op.array(Op.dtype('O8'), b']' + Op.int(1) + b'a'),
+        'structured_code': Op.array(Op.dtype('i4,O'), Op.bytes(b'A' * 12)),
+        'bare_dtype_with_fields': pointer_field,
+        'shared_dtype_with_fields':
+        Op.dtype('f8', copy=False, state=Op.dtype_state(
+            '|', names=names, fields=fields, elsize=8, alignment=1)),
+        'scalar_of_field_dtype':
+        Op.glob('numpy.core.multiarray', 'scalar') + pointer_field +
+        Op.bytes(b'A' * 8) + b'\x86R',
+    }
+
+
+@pytest.mark.parametrize('name', sorted(crafted_dtypes()))
+def test_numpy_dtype_states_are_only_plain_ones(name, tmp_path):
+    """A dtype's pickled state can give a float64 an object field over
+    raw bytes (or claim objects that are bits): using or freeing such an
+    array dereferences bytes from the file as pointers. Only the states
+    numpy writes for a plain dtype are rebuilt."""
+    path = str(tmp_path / f'{name}.pth')
+    torch_file_with_pickle(path, Op.checkpoint(crafted_dtypes()[name]))
+    with pytest.raises(UntrustedCheckpointError):
+        load_local_checkpoint(path)
+    assert np.dtype('f8').fields is None  # numpy's own float64 unchanged
+
+
+def test_numpy_values_of_a_run_state_load_as_numpy_writes_them(tmp_path):
+    values = dict(
+        f8=np.arange(3.0), i8=np.arange(3), big=np.arange(3, dtype='>i4'),
+        b=np.array([True, False]), u=np.array(['ab', 'c']),
+        s=np.array([b'x']), t=np.array(['2024-01-01'], dtype='M8[s]'),
+        c=np.array([1 + 2j]), h=np.float16(1.5), f=np.float64(2.5),
+        n=np.int64(7), flag=np.bool_(True), word=np.str_('mean'),
+        empty=np.zeros((0, 2), dtype=np.float32),
+        fortran=np.asfortranarray(np.arange(6.0).reshape(2, 3)))
+    path = str(tmp_path / 'numpy.pth')
+    torch.save(values, path)
+    loaded = load_local_checkpoint(path)
+    for key, value in values.items():
+        assert type(loaded[key]) is type(value) or isinstance(
+            value, np.ndarray) and isinstance(loaded[key], np.ndarray), key
+        if isinstance(value, np.ndarray):
+            assert loaded[key].dtype == value.dtype, key
+            assert loaded[key].dtype.str == value.dtype.str, key
+            np.testing.assert_array_equal(loaded[key], value)
+        else:
+            assert loaded[key] == value, key
+
+
+def test_trust_does_not_pass_to_a_new_file_on_the_same_inode(tmp_path):
+    """A trusted file deleted and another written at its path: the file
+    system may give the new file the freed inode (ext4 and tmpfs do), but
+    it is not the file the user named."""
+    path = str(tmp_path / 'trusted.pth')
+    torch.save(dict(state_dict=OrderedDict(w=torch.ones(2))), path)
+    trust_checkpoint_files([path])
+    inode = os.stat(path).st_ino
+    os.remove(path)
+    marker = str(tmp_path / 'payload_ran')
+    save_with(path, Reduce(open, marker, 'w'))
+    if os.stat(path).st_ino != inode:
+        pytest.skip('this file system did not reuse the inode')
+    with pytest.raises(UntrustedCheckpointError):
+        load_local_checkpoint(path)
+    assert not osp.exists(marker)

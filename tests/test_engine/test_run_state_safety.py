@@ -1,0 +1,586 @@
+"""Saving and resuming never lose or destroy work: the run state a
+checkpoint carries is checked before the hook deletes by it, a non-finite
+state is never saved over a good one, an interrupted validation is run
+again on --resume, one run trains in a work dir at a time, and a full disk
+says what it needs."""
+import errno
+import json
+import math
+import os
+import os.path as osp
+import re
+import shutil
+import subprocess
+import sys
+import time
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from mmropim.engine import FiniteLossHook, SafeCheckpointHook
+from mmropim.engine.hooks import safe_checkpoint_hook
+from mmropim.engine.hooks.safe_checkpoint_hook import write_atomically
+from mmropim.engine.run_lock import RunLock, WorkDirLockedError
+from mmropim.engine.run_state import (check_deletable, check_run_state,
+                                      find_resume_checkpoint)
+from crash_probe import CRASH_EXIT_CODE
+from helpers import REPO_ROOT, ROPIM_TINY_CFG, TESTS_DIR
+
+FINETUNE_CFG = osp.join(REPO_ROOT, 'configs', 'ropim', 'benchmarks',
+                        'beit-mini-p8_1xb32-coslr-10e_demo-64px.py')
+
+
+# ---------------------------------------------------------------- helpers
+def fake_runner(work_dir, name, epoch=0, iteration=0, **extra):
+    """What the checkpoint hook reads of a runner; ``save_checkpoint``
+    writes 1000 bytes through the atomic writer, as the real one would."""
+    from mmengine.logging import MessageHub, MMLogger
+
+    def save_checkpoint(out_dir, filename, *args, **kwargs):
+        write_atomically(b'w' * 1000, osp.join(out_dir, filename))
+
+    runner = SimpleNamespace(
+        work_dir=str(work_dir), epoch=epoch, iter=iteration, max_epochs=10,
+        logger=MMLogger.get_instance(name),
+        message_hub=MessageHub.get_instance(name),
+        model=torch.nn.Linear(2, 2), hooks=[], cfg={}, val_loop=None,
+        train_loop=SimpleNamespace(max_epochs=10, val_begin=1,
+                                   val_interval=1),
+        save_checkpoint=save_checkpoint)
+    runner.__dict__.update(extra)
+    return runner
+
+
+def resume_into(hook, runner, epoch, iteration):
+    """As Runner.resume: the checkpoint's meta reaches the hook, the loop
+    continues at its epoch / iteration."""
+    hook.after_load_checkpoint(
+        runner, dict(meta=dict(epoch=epoch, iter=iteration)))
+    runner.epoch, runner.iter = epoch, iteration
+
+
+def train_subprocess(config, work_dir, options, flags=(), wait=True):
+    environment = dict(os.environ)
+    environment['PYTHONPATH'] = os.pathsep.join(
+        [TESTS_DIR, environment.get('PYTHONPATH', '')])
+    command = [sys.executable, 'tools/train.py', str(config), '--work-dir',
+               str(work_dir), *flags, '--cfg-options', *options]
+    if not wait:
+        return subprocess.Popen(command, cwd=REPO_ROOT, env=environment,
+                                stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+    return subprocess.run(command, cwd=REPO_ROOT, capture_output=True,
+                          text=True, timeout=600, env=environment)
+
+
+def pretrain_options(demo_root, epochs, keep=1):
+    return [f'train_dataloader.dataset.data_root={demo_root}',
+            'train_dataloader.dataset.indices=64',  # 2 batches an epoch
+            f'train_cfg.max_epochs={epochs}',
+            'default_hooks.checkpoint.interval=1',
+            f'default_hooks.checkpoint.max_keep_ckpts={keep}']
+
+
+def child_config(tmp_path, base, hooks):
+    path = tmp_path / 'probed.py'
+    path.write_text(
+        f'_base_ = [{base!r}]\n'
+        "custom_imports = dict(imports=['mmropim', 'crash_probe'])\n"
+        f'custom_hooks = {hooks!r}\n')
+    return str(path)
+
+
+# ------------------------------------- the run state names what to delete
+def test_resumed_best_ckpt_outside_the_run_is_never_deleted(tmp_path):
+    victim = tmp_path / 'victim'
+    victim.mkdir()
+    (victim / 'precious.txt').write_text('not a checkpoint')
+    work_dir = tmp_path / 'run'
+    work_dir.mkdir()
+    runner = fake_runner(work_dir, 'state_best')
+    hook = SafeCheckpointHook(interval=1, save_best='accuracy/top1',
+                              rule='greater')
+    runner.message_hub.update_info('best_ckpt', str(victim))
+    resume_into(hook, runner, epoch=2, iteration=4)
+    hook.before_train(runner)
+    hook.after_val_epoch(runner, {'accuracy/top1': 0.5})  # a new best
+    assert (victim / 'precious.txt').exists()
+    assert (work_dir / 'best_accuracy_top1_epoch_2.pth').exists()
+    hook.after_train(runner)
+
+
+def test_keep_ckpt_ids_of_another_folder_delete_nothing_here(tmp_path):
+    """--resume of another run's checkpoint into a work dir that holds a
+    file named like one of that run's checkpoints."""
+    work_dir = tmp_path / 'other'
+    work_dir.mkdir()
+    (work_dir / 'epoch_1.pth').write_bytes(b'the user\'s own file')
+    origin = str(tmp_path / 'original' / 'epoch_2.pth')
+    runner = fake_runner(work_dir, 'state_ids', cfg=dict(load_from=origin))
+    runner.message_hub.update_info('keep_ckpt_ids', [1, 2])
+    runner.message_hub.update_info('last_ckpt', origin)
+    hook = SafeCheckpointHook(interval=1, max_keep_ckpts=2)
+    resume_into(hook, runner, epoch=2, iteration=4)
+    hook.before_train(runner)
+    hook.after_train_epoch(runner)  # writes epoch_3.pth, rotates
+    assert (work_dir / 'epoch_3.pth').exists()
+    assert (work_dir / 'epoch_1.pth').read_bytes() == b'the user\'s own file'
+    assert 'keep_ckpt_ids' not in runner.message_hub.runtime_info or \
+        runner.message_hub.get_info('keep_ckpt_ids') == [3]
+    hook.after_train(runner)
+
+
+def test_run_state_keeps_only_own_names(tmp_path):
+    from mmengine.logging import MessageHub
+    out_dir = str(tmp_path)
+    hub = MessageHub('state_names')
+    own = dict(best_ckpt=osp.join(out_dir, 'best_loss_epoch_3.pth'),
+               last_ckpt=osp.join(out_dir, 'epoch_4.pth'),
+               keep_ckpt_ids=[3, 4])
+    for key, value in own.items():
+        hub.update_info(key, value)
+    assert check_run_state(hub, out_dir, 'epoch_{}.pth',
+                           own['last_ckpt']) == []
+    hostile = dict(best_ckpt_top1=str(tmp_path.parent),
+                   last_ckpt=osp.join(out_dir, '..', 'epoch_4.pth'),
+                   keep_ckpt_ids=['../x', 3])
+    for key, value in hostile.items():
+        hub.update_info(key, value)
+    dropped = check_run_state(hub, out_dir, 'epoch_{}.pth',
+                              own['last_ckpt'])
+    # written in another folder (last_ckpt): its own-looking best_ckpt too
+    assert sorted(dropped) == ['best_ckpt', 'best_ckpt_top1',
+                               'keep_ckpt_ids', 'last_ckpt']
+    hub.update_info('best_ckpt', own['best_ckpt'])
+    hub.update_info('keep_ckpt_ids', [True, 2])  # bools are not steps
+    hub.update_info('last_ckpt', own['last_ckpt'])
+    assert check_run_state(hub, out_dir, 'epoch_{}.pth',
+                           own['last_ckpt']) == ['keep_ckpt_ids']
+    assert hub.get_info('best_ckpt') == own['best_ckpt']
+    # read from another folder: none of its names is used here
+    hub.update_info('keep_ckpt_ids', [3, 4])
+    assert sorted(check_run_state(
+        hub, out_dir, 'epoch_{}.pth',
+        str(tmp_path.parent / 'epoch_4.pth'))) == ['best_ckpt',
+                                                   'keep_ckpt_ids']
+
+
+def test_deletion_outside_the_out_dir_is_refused(tmp_path):
+    victim = tmp_path / 'victim.pth'
+    victim.write_bytes(b'x')
+    work_dir = tmp_path / 'run'
+    runner = fake_runner(work_dir, 'state_guard')
+    hook = SafeCheckpointHook(interval=1)
+    hook.before_train(runner)
+    for path in (str(victim), str(work_dir / 'notes.txt'),
+                 str(work_dir / 'epoch_..' / 'x.pth')):
+        with pytest.raises(RuntimeError, match='refusing to delete'):
+            hook.file_backend.remove(path)
+    assert victim.exists()
+    check_deletable(str(work_dir / 'epoch_3.pth'), str(work_dir),
+                    'epoch_{}.pth')  # its own: allowed
+    hook.after_train(runner)
+
+
+def test_copied_work_dir_resumes_its_own_checkpoint(demo_root, tmp_path):
+    """Copy a work dir and --resume the copy: its last_checkpoint names the
+    original's file; the copy resumes its own and leaves the original as it
+    was."""
+    original = tmp_path / 'original'
+    first = train_subprocess(ROPIM_TINY_CFG, original,
+                             pretrain_options(demo_root, 2, keep=2))
+    assert first.returncode == 0, first.stderr[-2000:]
+    copy = tmp_path / 'copy'
+    shutil.copytree(original, copy)
+    before = {p: os.stat(original / p).st_mtime_ns
+              for p in os.listdir(original)}
+    resumed = train_subprocess(ROPIM_TINY_CFG, copy,
+                               pretrain_options(demo_root, 3, keep=2),
+                               flags=['--resume'])
+    log = resumed.stdout + resumed.stderr
+    assert resumed.returncode == 0, log[-2000:]
+    assert f'resuming this work dir\'s own {copy / "epoch_2.pth"}' in log
+    assert 'resumed epoch: 2' in log
+    assert {p: os.stat(original / p).st_mtime_ns
+            for p in os.listdir(original)} == before
+    assert (copy / 'last_checkpoint').read_text() == str(copy /
+                                                         'epoch_3.pth')
+    assert (copy / 'epoch_1.pth').exists()  # not this run's to rotate
+    assert find_resume_checkpoint(str(copy)) == str(copy / 'epoch_3.pth')
+
+
+# ------------------------------------------- a non-finite state is not saved
+def test_nan_weights_are_not_saved_over_the_last_good_checkpoint(tmp_path):
+    runner = fake_runner(tmp_path, 'finite_weights', epoch=1, iteration=4)
+    hook = SafeCheckpointHook(interval=1, max_keep_ckpts=1)
+    hook.before_train(runner)
+    hook.after_train_epoch(runner)  # epoch_2.pth, finite
+    good = str(tmp_path / 'epoch_2.pth')
+    runner.epoch, runner.iter = 2, 6
+    with torch.no_grad():
+        runner.model.weight[0, 0] = math.inf
+    with pytest.raises(FloatingPointError,
+                       match=r'weights non-finite at epoch 3 \(iteration 6\)'
+                       r'.*epoch_3.pth was not written; '
+                       rf'{re.escape(good)} is kept'):
+        hook.after_train_epoch(runner)
+    assert osp.exists(good) and not osp.exists(tmp_path / 'epoch_3.pth')
+    assert (tmp_path / 'last_checkpoint').read_text() == good
+    hook.after_train(runner)
+
+
+def test_save_reads_the_loss_record_first(tmp_path):
+    """A NaN loss FiniteLossHook has recorded but not read yet (its
+    interval) stops the save, naming the loss's own iteration and epoch."""
+    loss_hook = FiniteLossHook(interval=10)
+    runner = fake_runner(tmp_path, 'finite_losses', hooks=[loss_hook],
+                         max_iters=100)
+    hook = SafeCheckpointHook(interval=1, max_keep_ckpts=1)
+    hook.before_train(runner)
+    for it in (1, 2):
+        runner.iter = it - 1
+        loss_hook.after_train_iter(runner, 0, outputs=dict(loss=1.0))
+    runner.iter = 2
+    hook.after_train_epoch(runner)  # epoch_1.pth
+    runner.epoch = 1
+    for it, loss in ((3, math.nan), (4, 1.0)):
+        runner.iter = it - 1
+        loss_hook.after_train_iter(runner, 0, outputs=dict(loss=loss))
+    runner.iter = 4
+    with pytest.raises(FloatingPointError,
+                       match=r'NaN or inf at iteration 3 \(epoch 2\); '
+                       r'training stopped at iteration 4\. epoch_2.pth was '
+                       r'not written; .*epoch_1.pth is kept'):
+        hook.after_train_epoch(runner)
+    assert osp.exists(tmp_path / 'epoch_1.pth')
+    hook.after_train(runner)
+
+
+def test_real_run_keeps_the_last_good_checkpoint_when_weights_go_nan(
+        demo_root, tmp_path):
+    """Weights NaN from iteration 3 (epoch 2 of 3, 2 iterations each);
+    FiniteLossHook reads every 10 iterations, max_keep_ckpts=1."""
+    config = child_config(tmp_path, ROPIM_TINY_CFG, [
+        dict(type='FiniteLossHook', interval=10),
+        dict(type='PoisonWeightsHook', iteration=3)])
+    work_dir = tmp_path / 'work'
+    result = train_subprocess(config, work_dir,
+                              pretrain_options(demo_root, 3, keep=1))
+    assert result.returncode != 0
+    assert 'FloatingPointError: the loss became NaN or inf at iteration 3 ' \
+        '(epoch 2)' in result.stderr, result.stderr[-2000:]
+    good = str(work_dir / 'epoch_1.pth')
+    assert f'{good} is kept' in result.stderr
+    assert osp.exists(good) and not osp.exists(work_dir / 'epoch_2.pth')
+    assert (work_dir / 'last_checkpoint').read_text() == good
+    assert torch.load(good, weights_only=True)['meta']['epoch'] == 1
+
+
+# ------------------------------- an interrupted validation is not skipped
+def test_resume_runs_the_validation_a_kill_interrupted(demo_root, tmp_path):
+    """kill -9 during the validation after the last epoch: --resume runs
+    that validation (metrics, best checkpoint) instead of ending at once."""
+    options = [
+        f'train_dataloader.dataset.data_root={demo_root}',
+        'train_dataloader.dataset.indices=64',
+        f'val_dataloader.dataset.data_root={demo_root}',
+        'val_dataloader.dataset.indices=32', 'train_cfg.max_epochs=2',
+        'train_cfg.val_interval=1', 'model.backbone.init_cfg=None',
+        'default_hooks.checkpoint.interval=1',
+        'default_hooks.checkpoint.save_best=accuracy/top1',
+        'default_hooks.checkpoint.rule=greater']
+    config = child_config(tmp_path, FINETUNE_CFG, [
+        dict(type='CrashDuringValidationHook', epoch=2)])
+    work_dir = tmp_path / 'work'
+    crashed = train_subprocess(config, work_dir, options)
+    assert crashed.returncode == CRASH_EXIT_CODE, crashed.stderr[-2000:]
+    assert osp.exists(work_dir / 'epoch_2.pth')
+    resumed = train_subprocess(FINETUNE_CFG, work_dir, options,
+                               flags=['--resume'])
+    log = resumed.stdout + resumed.stderr
+    assert resumed.returncode == 0, log[-2000:]
+    assert 'did not finish; running it now' in log
+    assert 'Epoch(val) [2]' in log and 'accuracy/top1' in log
+    record = json.loads((work_dir / 'last_validation.json').read_text())
+    assert record['epoch'] == 2
+    # the record says it finished: a second --resume does not validate
+    again = train_subprocess(FINETUNE_CFG, work_dir, options,
+                             flags=['--resume'])
+    assert again.returncode == 0
+    assert 'Epoch(val)' not in again.stdout + again.stderr
+
+
+# ----------------------------------------------- one run per work dir
+def test_second_run_in_a_busy_work_dir_stops_and_deletes_nothing(
+        demo_root, tmp_path):
+    work_dir = tmp_path / 'work'
+    marker = tmp_path / 'first_is_busy'
+    config = child_config(tmp_path, ROPIM_TINY_CFG, [
+        dict(type='PauseAfterEpochHook', epoch=1, marker=str(marker))])
+    first = train_subprocess(config, work_dir,
+                             pretrain_options(demo_root, 2), wait=False)
+    try:
+        deadline = time.time() + 300
+        while not marker.exists() and first.poll() is None \
+                and time.time() < deadline:
+            time.sleep(0.5)
+        assert marker.exists(), 'the first run did not get to epoch 1'
+        saving = work_dir / '.epoch_2.pth.x1y2.tmp'  # as if mid-save
+        saving.write_bytes(b'half a checkpoint')
+        second = train_subprocess(ROPIM_TINY_CFG, work_dir,
+                                  pretrain_options(demo_root, 1))
+        assert second.returncode != 0
+        assert f'held by process {first.pid}' in second.stderr, \
+            second.stderr[-2000:]
+        assert str(work_dir / 'run.lock') in second.stderr
+        assert saving.exists()
+    finally:
+        first.kill()
+        first.wait()
+    # the first run was killed: its lock is stale and taken over
+    resumed = train_subprocess(ROPIM_TINY_CFG, work_dir,
+                               pretrain_options(demo_root, 2),
+                               flags=['--resume'])
+    log = resumed.stdout + resumed.stderr
+    assert resumed.returncode == 0, log[-2000:]
+    assert f'took over the lock {work_dir / "run.lock"} of process ' \
+        f'{first.pid}' in log
+    assert not (work_dir / 'run.lock').exists()  # released at the end
+
+
+def test_lock_of_a_live_process_is_refused_and_a_dead_ones_taken(tmp_path):
+    import socket
+    other = subprocess.Popen([sys.executable, '-c',
+                              'import time; time.sleep(60)'])
+    lock_path = tmp_path / 'run.lock'
+    try:
+        lock_path.write_text(json.dumps(
+            dict(pid=other.pid, host=socket.gethostname(), started='now')))
+        held = re.escape(str(lock_path))
+        with pytest.raises(WorkDirLockedError,
+                           match=rf'{held} is held by process {other.pid}'
+                           rf'.*remove {held}'):
+            RunLock(str(tmp_path)).acquire()
+    finally:
+        other.kill()
+        other.wait()
+    lock = RunLock(str(tmp_path))
+    lock.acquire()  # the process is gone: taken over
+    assert json.loads(lock_path.read_text())['pid'] == os.getpid()
+    lock.release()
+    assert not lock_path.exists()
+
+
+# ------------------------------------------------------------ a full disk
+def no_space(*args):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_full_disk_names_the_file_the_room_and_the_intact_one(
+        tmp_path, monkeypatch):
+    path = str(tmp_path / 'epoch_2.pth')
+    write_atomically(b'old', path)
+    monkeypatch.setattr(safe_checkpoint_hook.os, 'fsync', no_space)
+    with pytest.raises(OSError) as error:
+        write_atomically(b'n' * 5000, path)
+    message = str(error.value)
+    free = shutil.disk_usage(tmp_path).free
+    assert error.value.errno == errno.ENOSPC
+    assert path in message and '5000 bytes' in message
+    assert 'bytes are free' in message
+    # the free space is the real one (within what other writers change)
+    reported = int(message.split(' bytes are free')[0].rsplit(' ', 1)[-1])
+    assert abs(reported - free) < 64 * 2**20
+    assert 'previous content is intact' in message
+    with open(path, 'rb') as f:
+        assert f.read() == b'old'
+
+
+def test_full_disk_during_a_save_names_the_checkpoint_to_resume(
+        tmp_path, monkeypatch):
+    runner = fake_runner(tmp_path, 'full_disk')
+    hook = SafeCheckpointHook(interval=1, max_keep_ckpts=1)
+    hook.before_train(runner)
+    hook.after_train_epoch(runner)  # epoch_1.pth
+    runner.epoch = 1
+    monkeypatch.setattr(safe_checkpoint_hook.os, 'fsync', no_space)
+    good = str(tmp_path / 'epoch_1.pth')
+    with pytest.raises(OSError,
+                       match=rf'epoch_2.pth: it needs 1000 bytes.*'
+                       rf'{re.escape(good)} is intact'):
+        hook.after_train_epoch(runner)
+    assert osp.exists(good)
+    assert (tmp_path / 'last_checkpoint').read_text() == good
+    monkeypatch.undo()
+    hook.after_train(runner)
+
+
+# ------------------------------------------ hostile names and run states
+def test_names_through_a_link_out_of_the_work_dir_are_not_own(tmp_path):
+    """``<work>/link/../best_*.pth`` reads as a name in the work dir, but
+    the system follows ``link`` first: with ``link`` pointing to another
+    folder it names a file beside that folder."""
+    work_dir = tmp_path / 'work'
+    (tmp_path / 'victim' / 'sub').mkdir(parents=True)
+    work_dir.mkdir()
+    os.symlink(tmp_path / 'victim' / 'sub', work_dir / 'link')
+    for name in ('best_acc_epoch_1.pth', 'epoch_1.pth'):
+        (tmp_path / 'victim' / name).write_text('precious')
+    best = str(work_dir / 'link' / '..' / 'best_acc_epoch_1.pth')
+    last = str(work_dir / 'link' / '..' / 'epoch_1.pth')
+    runner = fake_runner(work_dir, 'state_link')
+    runner.message_hub.update_info('best_ckpt', best)
+    runner.message_hub.update_info('last_ckpt', last)
+    hook = SafeCheckpointHook(interval=1, save_best='acc', rule='greater')
+    resume_into(hook, runner, epoch=1, iteration=2)
+    hook.before_train(runner)
+    assert runner.message_hub.get_info('best_ckpt') is None
+    hook.after_val_epoch(runner, {'acc': 0.5})  # a new best
+    with pytest.raises(RuntimeError, match='refusing to delete'):
+        check_deletable(last, str(work_dir), 'epoch_{}.pth')
+    assert (tmp_path / 'victim' / 'best_acc_epoch_1.pth').exists()
+    hook.after_train(runner)
+
+
+def test_run_state_is_checked_for_a_checkpoint_of_iteration_0(tmp_path):
+    """A checkpoint whose meta says iteration 0 (written by hand) still
+    carries a message hub: its keep_ckpt_ids from another folder must not
+    rotate this folder's files away."""
+    work_dir = tmp_path / 'work'
+    work_dir.mkdir()
+    for step in (1, 2):
+        (work_dir / f'epoch_{step}.pth').write_bytes(b'an earlier run')
+    origin = str(tmp_path / 'elsewhere' / 'epoch_3.pth')
+    runner = fake_runner(work_dir, 'state_iter0',
+                         cfg=dict(load_from=origin))
+    runner.message_hub.update_info('keep_ckpt_ids', [1, 2, 3])
+    runner.message_hub.update_info('last_ckpt', origin)
+    hook = SafeCheckpointHook(interval=1, max_keep_ckpts=1)
+    resume_into(hook, runner, epoch=0, iteration=0)
+    hook.before_train(runner)
+    assert (work_dir / 'epoch_1.pth').exists()
+    assert (work_dir / 'epoch_2.pth').exists()
+    hook.after_train(runner)
+
+
+def test_resume_with_fewer_kept_checkpoints_rotates_its_own(tmp_path):
+    """max_keep_ckpts lowered from 3 to 2 on --resume: the oldest own
+    checkpoint goes, as with MMEngine's hook, and rotation goes on."""
+    for step in (1, 2, 3):
+        (tmp_path / f'epoch_{step}.pth').write_bytes(b'w')
+    runner = fake_runner(tmp_path, 'state_rotate')
+    last = str(tmp_path / 'epoch_3.pth')
+    runner.cfg = dict(load_from=last)
+    runner.message_hub.update_info('keep_ckpt_ids', [1, 2, 3])
+    runner.message_hub.update_info('last_ckpt', last)
+    hook = SafeCheckpointHook(interval=1, max_keep_ckpts=2)
+    resume_into(hook, runner, epoch=3, iteration=6)
+    hook.before_train(runner)
+    assert sorted(os.listdir(tmp_path)) == ['epoch_2.pth', 'epoch_3.pth',
+                                            'run.lock']
+    assert runner.message_hub.get_info('keep_ckpt_ids') == [2, 3]
+    hook.after_train_epoch(runner)  # epoch_4.pth; epoch_2.pth goes
+    assert sorted(p for p in os.listdir(tmp_path) if p.endswith('.pth')) \
+        == ['epoch_3.pth', 'epoch_4.pth']
+    hook.after_train(runner)
+
+
+def test_lock_of_a_reused_process_id_is_taken_over(tmp_path):
+    """The run that wrote the lock is dead and its process id now belongs
+    to another live process (a restarted container reuses low ids): the
+    process's start time tells them apart."""
+    import socket
+    other = subprocess.Popen([sys.executable, '-c',
+                              'import time; time.sleep(60)'])
+    try:
+        (tmp_path / 'run.lock').write_text(json.dumps(dict(
+            pid=other.pid, host=socket.gethostname(), started='then',
+            process_start='1')))
+        lock = RunLock(str(tmp_path))
+        lock.acquire()
+    finally:
+        other.kill()
+        other.wait()
+    assert json.loads((tmp_path / 'run.lock').read_text())['pid'] == \
+        os.getpid()
+    lock.release()
+
+
+@pytest.mark.parametrize('content', ['', '{"pid": 12', 'garbage\n'])
+def test_unreadable_lock_is_taken_over_with_a_log_line(tmp_path, content,
+                                                      monkeypatch):
+    """What a run killed while it created its lock (before locks were
+    written whole) or a damaged file leaves names no live run: it is taken
+    over."""
+    from mmropim.engine import run_lock
+    logged = []
+    monkeypatch.setattr(run_lock, 'print_log',
+                        lambda message, **kwargs: logged.append(message))
+    (tmp_path / 'run.lock').write_text(content)
+    lock = RunLock(str(tmp_path))
+    lock.acquire()
+    assert json.loads((tmp_path / 'run.lock').read_text())['pid'] == \
+        os.getpid()
+    assert logged == [f'took over the lock {tmp_path / "run.lock"}, whose '
+                      f'content {content!r} names no run']
+    lock.release()
+
+
+def test_the_lock_file_is_never_seen_half_written(tmp_path, monkeypatch):
+    """A kill between creating the lock and writing it would leave an
+    empty lock: the content is written first, then put in place."""
+    from mmropim.engine import run_lock
+    seen = []
+    dump = run_lock.json.dump
+
+    def kill_while_writing(owner, f):
+        seen.append(osp.exists(tmp_path / 'run.lock'))
+        raise KeyboardInterrupt  # the kill
+
+    monkeypatch.setattr(run_lock.json, 'dump', kill_while_writing)
+    with pytest.raises(KeyboardInterrupt):
+        RunLock(str(tmp_path)).acquire()
+    monkeypatch.setattr(run_lock.json, 'dump', dump)
+    assert seen == [False] and not os.listdir(tmp_path)
+
+
+def test_a_run_writing_to_a_busy_out_dir_stops(tmp_path):
+    """Work dirs a/exp and b/exp with one out_dir both write to
+    out_dir/exp: the second run would delete the first one's files."""
+    import socket
+    other = subprocess.Popen([sys.executable, '-c',
+                              'import time; time.sleep(60)'])
+    final = tmp_path / 'shared' / 'exp'
+    final.mkdir(parents=True)
+    try:
+        (final / 'run.lock').write_text(json.dumps(
+            dict(pid=other.pid, host=socket.gethostname(), started='now')))
+        runner = fake_runner(tmp_path / 'b' / 'exp', 'state_out_dir')
+        hook = SafeCheckpointHook(interval=1,
+                                  out_dir=str(tmp_path / 'shared'))
+        with pytest.raises(WorkDirLockedError,
+                           match=re.escape(str(final / 'run.lock'))):
+            hook.before_train(runner)
+    finally:
+        other.kill()
+        other.wait()
+    assert not (tmp_path / 'b' / 'exp' / 'run.lock').exists()
+
+
+def test_iteration_checkpoints_of_an_epoch_loop_know_when_val_follows(
+        tmp_path):
+    """by_epoch=False checkpoints in an epoch-based loop (10 iterations an
+    epoch, validation after each epoch): only one at an epoch's end is
+    followed by a validation, so only that one is validated on resume."""
+    metas = []
+    runner = fake_runner(tmp_path, 'state_iter_in_epochs', epoch=1,
+                         val_loop=SimpleNamespace())
+    runner.train_loop.dataloader = [None] * 10
+    runner.save_checkpoint = lambda *args, meta, **kwargs: metas.append(meta)
+    hook = SafeCheckpointHook(interval=5, by_epoch=False)
+    hook.before_train(runner)
+    for runner.iter in (14, 19):  # iterations 15 (mid-epoch) and 20
+        hook.after_train_iter(runner, runner.iter % 10)
+    assert [meta['validation_due'] for meta in metas] == [False, True]
+    hook.after_train(runner)
