@@ -1,6 +1,10 @@
 # Runtime shared by every mmropim config.
 default_scope = 'mmpretrain'
-custom_imports = dict(imports=['mmropim'], allow_failed_imports=False)
+# our components, and (also under MMPretrain's own tools/train.py) the
+# loader that reads every checkpoint with torch.load(weights_only=True)
+custom_imports = dict(
+    imports=['mmropim', 'mmropim.utils.use_safe_checkpoint_loader'],
+    allow_failed_imports=False)
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),

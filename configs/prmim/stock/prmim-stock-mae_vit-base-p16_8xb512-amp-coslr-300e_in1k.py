@@ -5,7 +5,11 @@
 # mask_ratio checks the pipeline's, the neck's patch_size / in_chans are
 # checked against the head's.
 _base_ = 'mmpretrain::mae/mae_vit-base-p16_8xb512-amp-coslr-300e_in1k.py'
-custom_imports = dict(imports=['mmropim'], allow_failed_imports=False)
+# our components, and (also under MMPretrain's own tools/train.py) the
+# loader that reads every checkpoint with torch.load(weights_only=True)
+custom_imports = dict(
+    imports=['mmropim', 'mmropim.utils.use_safe_checkpoint_loader'],
+    allow_failed_imports=False)
 # checkpoints that resume with torch.load(weights_only=True) (the stock
 # config resumes automatically), with every rank's random states
 default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))

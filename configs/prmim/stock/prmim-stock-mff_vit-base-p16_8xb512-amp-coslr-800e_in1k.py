@@ -2,7 +2,11 @@
 # multi-level feature fusion): as the MAE mix, with MFF's encoder taking the
 # pipeline's mask; MFF's out_indices and fusion stay as they are.
 _base_ = 'mmpretrain::mff/mff_vit-base-p16_8xb512-amp-coslr-800e_in1k.py'
-custom_imports = dict(imports=['mmropim'], allow_failed_imports=False)
+# our components, and (also under MMPretrain's own tools/train.py) the
+# loader that reads every checkpoint with torch.load(weights_only=True)
+custom_imports = dict(
+    imports=['mmropim', 'mmropim.utils.use_safe_checkpoint_loader'],
+    allow_failed_imports=False)
 # checkpoints that resume with torch.load(weights_only=True) (the stock
 # config resumes automatically), with every rank's random states
 default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))

@@ -6,7 +6,11 @@
 # arguments (layer scale, drop path, out_type, init) carry over to
 # ROPIMBEiTViT.
 _base_ = 'mmpretrain::beit/beit_beit-base-p16_8xb256-amp-coslr-300e_in1k.py'
-custom_imports = dict(imports=['mmropim'], allow_failed_imports=False)
+# our components, and (also under MMPretrain's own tools/train.py) the
+# loader that reads every checkpoint with torch.load(weights_only=True)
+custom_imports = dict(
+    imports=['mmropim', 'mmropim.utils.use_safe_checkpoint_loader'],
+    allow_failed_imports=False)
 # checkpoints that resume with torch.load(weights_only=True), with every
 # rank's random states
 default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))
