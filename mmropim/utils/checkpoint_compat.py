@@ -15,9 +15,10 @@ A checkpoint that pickles anything else is refused with an
 only way to unpickle it is to name that very file: ``--trust-checkpoint
 PATH`` on our tools (:func:`trust_checkpoint_files`), or ``trust=True`` in
 :func:`load_local_checkpoint`. Trust is checked on the opened file, by its
-identity (device and inode: a symlink or hard link to it is the same file,
-any other file is not), and announced with a warning; no environment
-variable grants it.
+identity (device, inode, change time and size: a symlink or hard link to
+it is the same file; any other file is not, even one given the inode of
+the trusted file after that was deleted), and announced with a warning; no
+environment variable grants it.
 
 Every loaded checkpoint loses ``meta['config']``: MMEngine's
 ``Runner.resume`` runs that string as a Python config (MMEngine itself
@@ -48,8 +49,8 @@ TRUST_CHECKPOINT_HELP = (
     'you trust. Applies to that file only (any name of it); repeat the '
     'option for several files')
 
-# (st_dev, st_ino) -> the real path it was named by
-FileIdentity = Tuple[int, int]
+# (st_dev, st_ino, st_ctime_ns, st_size) -> the real path it was named by
+FileIdentity = Tuple[int, int, int, int]
 _trusted_files: Dict[FileIdentity, str] = {}
 
 
@@ -63,8 +64,10 @@ class CheckpointReadError(RuntimeError):
 
 
 def file_identity(stat: os.stat_result) -> FileIdentity:
-    """What makes two paths the same file: device and inode."""
-    return stat.st_dev, stat.st_ino
+    """What makes two paths the same file: device and inode, and the
+    change time and size, since a file system hands a deleted file's inode
+    to the next file it creates (ext4 and tmpfs do at once)."""
+    return stat.st_dev, stat.st_ino, stat.st_ctime_ns, stat.st_size
 
 
 def trust_checkpoint_files(paths: Iterable[str]) -> None:

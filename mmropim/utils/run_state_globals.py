@@ -17,6 +17,14 @@ by :func:`run_state_getattr`, which answers those four pairs only.
 process; :class:`RunStateHistoryBuffer` stands in for the class while
 unpickling, checks the state, and turns into a plain ``HistoryBuffer``.
 
+numpy's pickled state of a dtype can give any dtype fields, a subarray or
+flags (a float64 with an object field over raw bytes, whose items are then
+read as pointers), and its array rebuilders take any dtype.
+:class:`RunStateDType`, :class:`RunStateArray`, :func:`run_state_reconstruct`
+and :func:`run_state_scalar` stand in for them: every dtype a file uses is
+rebuilt by numpy from a plain description (numbers, strings, dates) and
+must have exactly the pickled state; arrays come from bytes only.
+
 :func:`allow_mmengine_run_state` adds these to PyTorch's safe globals as a
 context, for one load; nothing is added for good (PyTorch's
 ``add_safe_globals`` would change every later ``torch.load`` of the
@@ -92,16 +100,24 @@ class RunStateHistoryBuffer(HistoryBuffer):
                 f'HistoryBuffer.{"/".join(STATISTICS_METHODS)}: '
                 f'{methods!r}; they would be installed for every buffer of '
                 'the process, so the file is not rebuilt')
-        if not isinstance(state.get('max_length'), int):
+        max_length = state.get('max_length')
+        if type(max_length) is not int or max_length < 1:
             raise pickle.UnpicklingError(
-                'a HistoryBuffer state needs an int max_length, not '
-                f'{state.get("max_length")!r}')
+                'a HistoryBuffer state needs an int max_length >= 1, not '
+                f'{max_length!r}')
         for field in ('_log_history', '_count_history'):
             value = state.get(field)
-            if not isinstance(value, np.ndarray) or value.dtype.hasobject:
+            if not isinstance(value, np.ndarray) or value.ndim != 1 \
+                    or value.dtype.kind not in 'biuf':
                 raise pickle.UnpicklingError(
-                    f'a HistoryBuffer state needs {field} as a numpy array '
-                    f'of numbers, not {type(value).__name__}')
+                    f'a HistoryBuffer state needs {field} as a 1-d numpy '
+                    f'array of numbers, not {type(value).__name__} '
+                    f'{getattr(value, "dtype", "")}')
+        if len(state['_log_history']) != len(state['_count_history']):
+            raise pickle.UnpicklingError(
+                'a HistoryBuffer state has a _log_history of '
+                f'{len(state["_log_history"])} values and a _count_history '
+                f'of {len(state["_count_history"])}; they pair up')
         # built by MMEngine's constructor, which also registers the default
         # statistics (the class-wide table takes nothing from the file)
         rebuilt = HistoryBuffer(state['_log_history'], state['_count_history'],
