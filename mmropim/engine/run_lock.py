@@ -84,14 +84,18 @@ class RunLock:
     @staticmethod
     def _read(path: str):
         """A lock file's content: a dict, the text if it is not a JSON
-        object, None if the file is gone."""
+        object, None if the file is gone; a :class:`WorkDirLockedError`
+        if it cannot be read (then nothing is taken over)."""
         try:
             with open(path) as f:
                 text = f.read()
         except FileNotFoundError:
             return None
-        except OSError as error:
-            return f'<unreadable: {error}>'
+        except (OSError, UnicodeDecodeError) as error:  # e.g. a folder
+            raise WorkDirLockedError(
+                f'cannot read the lock {path} ({error}); if no run trains '
+                f'in {osp.dirname(path)}, remove it and start again'
+            ) from error
         try:
             owner = json.loads(text)
         except ValueError:

@@ -508,8 +508,8 @@ def test_lock_of_a_reused_process_id_is_taken_over(tmp_path):
 
 
 @pytest.mark.parametrize('content', ['', '{"pid": 12', 'garbage\n'])
-def test_unreadable_lock_is_taken_over_with_a_log_line(tmp_path, content,
-                                                      monkeypatch):
+def test_unreadable_lock_is_taken_over_with_a_log_line(
+        tmp_path, content, monkeypatch):
     """What a run killed while it created its lock (before locks were
     written whole) or a damaged file leaves names no live run: it is taken
     over."""
@@ -584,3 +584,58 @@ def test_iteration_checkpoints_of_an_epoch_loop_know_when_val_follows(
         hook.after_train_iter(runner, runner.iter % 10)
     assert [meta['validation_due'] for meta in metas] == [False, True]
     hook.after_train(runner)
+
+
+def test_non_finite_weights_never_replace_the_best_checkpoint(tmp_path):
+    """NaN outputs can still score (argmax of NaN logits is some class): a
+    "better" score of non-finite weights must not delete the previous best
+    checkpoint for a poisoned one."""
+    runner = fake_runner(tmp_path, 'finite_best', iteration=2)
+    hook = SafeCheckpointHook(interval=2, save_best='acc', rule='greater')
+    hook.before_train(runner)
+    runner.epoch = 1  # epoch 1 trained; no checkpoint (interval 2)
+    hook.after_val_epoch(runner, {'acc': 0.1})
+    best = tmp_path / 'best_acc_epoch_1.pth'
+    assert best.exists()
+    runner.epoch, runner.iter = 2, 4
+    with torch.no_grad():
+        runner.model.bias[0] = math.nan
+    with pytest.raises(FloatingPointError,
+                       match=r'weights non-finite at epoch 2 \(iteration 4\)'):
+        hook.after_val_epoch(runner, {'acc': 0.3})
+    assert best.exists()
+    assert not (tmp_path / 'best_acc_epoch_2.pth').exists()
+    assert runner.message_hub.get_info('best_ckpt') == str(best)
+    hook.after_train(runner)
+
+
+def test_a_killed_validation_record_leaves_no_temporary(tmp_path):
+    """A kill while last_validation.json is written leaves its temporary
+    file; the next start removes it, as it does a killed save's."""
+    left = tmp_path / '.last_validation.json.x1y2.tmp'
+    left.write_text('{"epoch": 2')
+    runner = fake_runner(tmp_path, 'state_record_left')
+    hook = SafeCheckpointHook(interval=1)
+    hook.before_train(runner)
+    assert not left.exists()
+    hook.after_train(runner)
+
+
+def test_start_removes_only_its_own_temporaries(tmp_path):
+    """A folder name holding '.pth.' does not make every hidden .tmp file
+    in the work dir look like a killed save's."""
+    work_dir = tmp_path / 'exp.pth.d'
+    work_dir.mkdir()
+    (work_dir / '.notes.tmp').write_text('the user\'s')
+    runner = fake_runner(work_dir, 'state_tmp_names')
+    hook = SafeCheckpointHook(interval=1)
+    hook.before_train(runner)
+    assert (work_dir / '.notes.tmp').exists()
+    hook.after_train(runner)
+
+
+def test_a_lock_that_cannot_be_read_is_left_alone(tmp_path):
+    (tmp_path / 'run.lock').mkdir()  # not a file: nothing to take over
+    with pytest.raises(WorkDirLockedError, match='cannot read the lock'):
+        RunLock(str(tmp_path)).acquire()
+    assert os.listdir(tmp_path) == ['run.lock']

@@ -267,8 +267,10 @@ class SafeCheckpointHook(CheckpointHook):
             for folder in {self.out_dir, runner.work_dir}:
                 for left in glob.glob(
                         osp.join(folder, f'.*{TEMPORARY_SUFFIX}')):
-                    if osp.basename(left).startswith(
-                            ('.last_checkpoint.', )) or '.pth.' in left:
+                    name = osp.basename(left)
+                    if name.startswith(('.last_checkpoint.',
+                                        f'.{VALIDATION_RECORD}.')) \
+                            or '.pth.' in name:
                         os.remove(left)  # a save that was killed
         states, self._resumed_random_states = \
             self._resumed_random_states, None
@@ -369,6 +371,15 @@ class SafeCheckpointHook(CheckpointHook):
         if self._states_before_val is not None:
             set_random_states(self._states_before_val)
             self._states_before_val = None
+        if self._training and self.save_best and metrics:
+            # MMEngine deletes the previous best checkpoint and writes the
+            # new one unchecked; non-finite weights can still score (the
+            # argmax of NaN logits is some class)
+            step = runner.epoch if self.by_epoch else runner.iter
+            self._refuse_non_finite(
+                runner, f'the best checkpoint of '
+                f'{"epoch" if self.by_epoch else "iteration"} {step}',
+                dict(epoch=runner.epoch, iter=runner.iter))
         super().after_val_epoch(runner, metrics)
         if self._training and is_main_process():
             # after the best checkpoint: a kill before this line makes a
