@@ -545,14 +545,22 @@ def row_plan(methods=None):
 
 
 def run_row(seed, name, plan, out_dir, data_root, splits, pretrain_epochs,
-            finetune_epochs, gflops, threads=0):
+            finetune_epochs, gflops, threads=0, baseline=None,
+            pretrain_options=()):
     """One method's row for one seed: pre-training (if any), the frozen
     read-outs and the fine-tune, all seeded with ``seed`` (the random-init
-    baseline is drawn from it), in folders named by the row's slug."""
+    baseline is drawn from it), in folders named by the row's slug.
+
+    ``baseline`` names the random-init row it is compared with (default:
+    :func:`baseline_of`, for the rows of this script); ``pretrain_options``
+    are --cfg-options given to the pre-training after all others (e.g. a
+    checkpoint every epoch)."""
     config, options, finetune_config = plan
     train_x, train_y, test_x, test_y = splits
+    if config and baseline is None:
+        baseline = baseline_of(name)
     row = dict(method=name, seed=seed, pretrain_gflops=0.0, pretrain_s=0.0,
-               baseline=baseline_of(name) if config else None)
+               baseline=baseline if config else None)
     checkpoint = None
     if config:
         work_dir = osp.join(out_dir, f'seed{seed}', f'pretrain_{slug(name)}')
@@ -560,6 +568,7 @@ def run_row(seed, name, plan, out_dir, data_root, splits, pretrain_epochs,
             *options, no_flip(config), seed_option(seed),
             *schedule_options(pretrain_epochs),
             f'train_dataloader.dataset.data_root={data_root}',
+            *pretrain_options,
         ], threads)
         checkpoint = osp.join(work_dir, f'epoch_{pretrain_epochs}.pth')
         row['pretrain_gflops'] = gflops[name]
