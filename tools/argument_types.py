@@ -122,15 +122,10 @@ def same_file(first: str, second: str) -> bool:
         return False
 
 
-def checkpoint_converter_parser(doc: str, src_help: str,
-                                dst_help: str) -> argparse.ArgumentParser:
-    """The arguments of the checkpoint converters: an existing ``src``, a
-    writable ``dst`` and ``--trust-checkpoint``; parse them with
-    :func:`parse_converter_args`."""
+def add_trust_checkpoint_argument(parser: argparse.ArgumentParser) -> None:
+    """``--trust-checkpoint CKPT``, repeatable: the files (and only those)
+    that may be unpickled fully (:mod:`mmropim.utils.checkpoint_compat`)."""
     from mmropim.utils.checkpoint_compat import TRUST_CHECKPOINT_HELP
-    parser = argparse.ArgumentParser(description=doc.split('\n')[0])
-    parser.add_argument('src', type=existing_file, help=src_help)
-    parser.add_argument('dst', type=output_file, help=dst_help)
     parser.add_argument(
         '--trust-checkpoint',
         action='append',
@@ -138,6 +133,17 @@ def checkpoint_converter_parser(doc: str, src_help: str,
         type=existing_file,
         metavar='CKPT',
         help=TRUST_CHECKPOINT_HELP)
+
+
+def checkpoint_converter_parser(doc: str, src_help: str,
+                                dst_help: str) -> argparse.ArgumentParser:
+    """The arguments of the checkpoint converters: an existing ``src``, a
+    writable ``dst`` and ``--trust-checkpoint``; parse them with
+    :func:`parse_converter_args`."""
+    parser = argparse.ArgumentParser(description=doc.split('\n')[0])
+    parser.add_argument('src', type=existing_file, help=src_help)
+    parser.add_argument('dst', type=output_file, help=dst_help)
+    add_trust_checkpoint_argument(parser)
     return parser
 
 

@@ -8,9 +8,8 @@ import torch
 import torch.distributed as dist
 from mmengine.config import Config, ConfigDict, DictAction
 
-from mmropim.utils.checkpoint_compat import (TRUST_CHECKPOINT_HELP,
-                                             install_safe_checkpoint_loader)
-from tools.argument_types import existing_file, output_dir
+from mmropim.utils.checkpoint_compat import install_safe_checkpoint_loader
+from tools.argument_types import add_trust_checkpoint_argument, output_dir
 
 DOWNSTREAM_SCOPES = ('mmseg', 'mmdet')
 
@@ -42,13 +41,7 @@ def run_parser(description: str, job: str,
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
         help=f'job launcher for distributed {job}')
-    parser.add_argument(
-        '--trust-checkpoint',
-        action='append',
-        default=[],
-        type=existing_file,
-        metavar='CKPT',
-        help=TRUST_CHECKPOINT_HELP)
+    add_trust_checkpoint_argument(parser)
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     return parser
 

@@ -30,12 +30,11 @@ from mmpretrain.registry import MODELS, TRANSFORMS
 
 import mmropim  # noqa: F401
 from mmropim.models.utils import CountSketch
-from mmropim.utils.checkpoint_compat import (TRUST_CHECKPOINT_HELP,
-                                             install_safe_checkpoint_loader)
+from mmropim.utils.checkpoint_compat import install_safe_checkpoint_loader
 from mmropim.visualization import (hstack, prmim_panels, ropim_panels,
                                    sketch_panels, token_state_panel)
-from tools.argument_types import (existing_file, non_negative_int, output_dir,
-                                  positive_int)
+from tools.argument_types import (add_trust_checkpoint_argument, existing_file,
+                                  non_negative_int, output_dir, positive_int)
 
 
 def load_image(path: str, size: int) -> np.ndarray:
@@ -117,13 +116,7 @@ def parse_args(argv=None):
     parser.add_argument('image', type=existing_file)
     parser.add_argument(
         '--checkpoint', type=existing_file, help='pre-training checkpoint')
-    parser.add_argument(
-        '--trust-checkpoint',
-        action='append',
-        default=[],
-        type=existing_file,
-        metavar='CKPT',
-        help=TRUST_CHECKPOINT_HELP)
+    add_trust_checkpoint_argument(parser)
     parser.add_argument(
         '--out-dir', type=output_dir, default='work_dirs/vis')
     parser.add_argument('--seed', type=non_negative_int, default=0)
