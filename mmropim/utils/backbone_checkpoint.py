@@ -15,7 +15,7 @@ transfer recipe initializes fresh and names explicitly (e.g. MAE's ADE20K
 recipe adds zero relative position biases and layer scale).
 """
 import re
-from typing import Dict, List, Sequence
+from typing import Dict, List, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -29,6 +29,27 @@ class MissingWeightsError(KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0])
+
+
+def check_fresh_parameters(
+        fresh_parameters,
+        what: str = 'parameter name endings') -> Tuple[str, ...]:
+    """``fresh_parameters`` (the names a recipe adds, which a checkpoint
+    lacks) as a tuple of non-empty strings.
+
+    Args:
+        fresh_parameters (Sequence[str]): The names.
+        what (str): What the names are, for the error message.
+
+    Raises:
+        TypeError: A string, or a sequence holding anything but non-empty
+            strings.
+    """
+    if isinstance(fresh_parameters, str) or not all(
+            isinstance(name, str) and name for name in fresh_parameters):
+        raise TypeError(f'fresh_parameters must be a sequence of {what}, '
+                        f'got {fresh_parameters!r}')
+    return tuple(fresh_parameters)
 
 
 def name_kinds(names: Sequence[str]) -> List[str]:

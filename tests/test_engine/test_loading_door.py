@@ -178,16 +178,22 @@ for path in sys.argv[1:]:
 """
 
 
-def test_crafted_pickles_run_under_the_full_unpickler(tmp_path):
-    """The control of the test above, in a process of its own."""
+def assert_every_payload_runs(tmp_path, probe):
+    """Each crafted file above, loaded by the Python ``probe`` in a process
+    of its own, runs its payload (creates its marker file)."""
     paths, markers = [], []
     for name in sorted(payloads('m')):
         markers.append(str(tmp_path / f'{name}_ran'))
         paths.append(str(tmp_path / f'{name}.pth'))
         save_with(paths[-1], payloads(markers[-1])[name])
-    result = run('-c', FULL_UNPICKLE, *paths)
+    result = run('-c', probe, *paths)
     assert result.returncode == 0, result.stderr[-3000:]
     assert [m for m in markers if not osp.exists(m)] == []
+
+
+def test_crafted_pickles_run_under_the_full_unpickler(tmp_path):
+    """The control of the test above, in a process of its own."""
+    assert_every_payload_runs(tmp_path, FULL_UNPICKLE)
 
 
 NAIVE_ALLOW_LIST = """
@@ -217,14 +223,7 @@ def test_crafted_pickles_run_through_a_naive_allow_list(tmp_path):
     """Why getattr and HistoryBuffer are replaced: allowing the real ones
     lets every crafted file above run its payload through the safe
     unpickler (in a process of its own)."""
-    paths, markers = [], []
-    for name in sorted(payloads('m')):
-        markers.append(str(tmp_path / f'{name}_ran'))
-        paths.append(str(tmp_path / f'{name}.pth'))
-        save_with(paths[-1], payloads(markers[-1])[name])
-    result = run('-c', NAIVE_ALLOW_LIST, *paths)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert [m for m in markers if not osp.exists(m)] == []
+    assert_every_payload_runs(tmp_path, NAIVE_ALLOW_LIST)
 
 
 def test_history_buffer_cannot_swap_the_class_wide_statistics(tmp_path):

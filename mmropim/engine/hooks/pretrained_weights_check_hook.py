@@ -13,17 +13,8 @@ from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 
-from ...utils.backbone_checkpoint import load_backbone_weights
-
-
-def check_parameter_names(fresh_parameters) -> tuple:
-    """``fresh_parameters`` as a tuple of non-empty parameter names."""
-    if isinstance(fresh_parameters, str) or not all(
-            isinstance(name, str) and name for name in fresh_parameters):
-        raise TypeError(
-            'fresh_parameters must be a sequence of full parameter names '
-            f'(e.g. "backbone.ln2.weight"), got {fresh_parameters!r}')
-    return tuple(fresh_parameters)
+from ...utils.backbone_checkpoint import (check_fresh_parameters,
+                                          load_backbone_weights)
 
 
 @HOOKS.register_module()
@@ -54,7 +45,9 @@ class PretrainedWeightsCheckHook(Hook):
     priority = 'VERY_HIGH'
 
     def __init__(self, fresh_parameters: Sequence[str] = ()) -> None:
-        self.fresh_parameters = check_parameter_names(fresh_parameters)
+        self.fresh_parameters = check_fresh_parameters(
+            fresh_parameters,
+            'full parameter names (e.g. "backbone.ln2.weight")')
 
     def before_train(self, runner) -> None:
         if runner.cfg.get('resume') or runner.cfg.get('load_from'):

@@ -9,7 +9,8 @@ from mmpretrain.models.backbones.beit import BEiTTransformerEncoderLayer
 from mmpretrain.models.utils import resize_pos_embed
 from mmpretrain.registry import MODELS
 
-from ...utils.backbone_checkpoint import load_backbone_weights
+from ...utils.backbone_checkpoint import (check_fresh_parameters,
+                                          load_backbone_weights)
 from ...utils.scipy_compat import RelativeTableResizeMixin
 from .vit_token_path import ViTTokenPathMixin
 from .vit_tokens import (arch_num_layers, check_out_indices,
@@ -317,16 +318,6 @@ def check_window_fits(vit) -> None:
             'tables of the window\'s size; use per-layer tables '
             '(use_rel_pos_bias=True, the default), which are resized from '
             'a shared checkpoint table when the weights load')
-
-
-def check_fresh_parameters(fresh_parameters) -> Tuple[str, ...]:
-    """``fresh_parameters`` as a tuple of non-empty name endings."""
-    if isinstance(fresh_parameters, str) or not all(
-            isinstance(name, str) and name for name in fresh_parameters):
-        raise TypeError(
-            'fresh_parameters must be a sequence of parameter name '
-            f'endings, got {fresh_parameters!r}')
-    return tuple(fresh_parameters)
 
 
 class LoudPretrainedMixin:
