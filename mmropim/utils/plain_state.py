@@ -60,9 +60,10 @@ def to_plain(value: Any) -> Any:
         The plain copy.
     """
     if isinstance(value, HistoryBuffer):
+        log_history, count_history = value.data
         return {TAG: 'HistoryBuffer', 'max_length': value.max_length,
-                'log_history': _numpy_array(value._log_history),
-                'count_history': _numpy_array(value._count_history)}
+                'log_history': _numpy_array(log_history),
+                'count_history': _numpy_array(count_history)}
     if isinstance(value, np.ndarray):
         return _numpy_array(value)
     if isinstance(value, np.generic):
@@ -101,10 +102,9 @@ def from_plain(value: Any) -> Any:
             return deque((from_plain(v) for v in value['items']),
                          maxlen=value['maxlen'])
         if kind == 'HistoryBuffer':
-            buffer = HistoryBuffer(max_length=value['max_length'])
-            buffer._log_history = from_plain(value['log_history'])
-            buffer._count_history = from_plain(value['count_history'])
-            return buffer
+            return HistoryBuffer(from_plain(value['log_history']),
+                                 from_plain(value['count_history']),
+                                 max_length=value['max_length'])
         if kind is not None:
             raise ValueError(f'unknown {TAG} entry {kind!r} in a checkpoint '
                              '(written by a newer mmropim?)')

@@ -39,10 +39,12 @@ import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
 
+from ..compat import HISTORY_COUNT_KEY, HISTORY_LOG_KEY
+
 HISTORY_BUFFER_NAME = 'mmengine.logging.history_buffer.HistoryBuffer'
 # the statistics HistoryBuffer registers for itself; MMEngine pickles them
 STATISTICS_METHODS = ('min', 'max', 'current', 'mean')
-HISTORY_BUFFER_FIELDS = ('max_length', '_log_history', '_count_history')
+HISTORY_BUFFER_FIELDS = ('max_length', HISTORY_LOG_KEY, HISTORY_COUNT_KEY)
 # numpy's array / scalar rebuilders under the module names numpy 2 (numpy.
 # _core) and numpy 1 (numpy.core) write into pickles
 NUMPY_MODULES = ('numpy._core.multiarray', 'numpy.core.multiarray')
@@ -72,8 +74,8 @@ class RunStateHistoryBuffer(HistoryBuffer):
 
         Args:
             state (dict): ``HistoryBuffer.__getstate__``'s dict:
-                ``max_length`` (int), ``_log_history`` and
-                ``_count_history`` (numpy arrays of numbers) and
+                ``max_length`` (int), the log and count histories (numpy
+                arrays of numbers, named as in :mod:`mmropim.compat`) and
                 ``statistics_methods`` (name -> function).
 
         Raises:
@@ -105,7 +107,7 @@ class RunStateHistoryBuffer(HistoryBuffer):
             raise pickle.UnpicklingError(
                 'a HistoryBuffer state needs an int max_length >= 1, not '
                 f'{max_length!r}')
-        for field in ('_log_history', '_count_history'):
+        for field in (HISTORY_LOG_KEY, HISTORY_COUNT_KEY):
             value = state.get(field)
             if not isinstance(value, np.ndarray) or value.ndim != 1 \
                     or value.dtype.kind not in 'biuf':
@@ -113,14 +115,16 @@ class RunStateHistoryBuffer(HistoryBuffer):
                     f'a HistoryBuffer state needs {field} as a 1-d numpy '
                     f'array of numbers, not {type(value).__name__} '
                     f'{getattr(value, "dtype", "")}')
-        if len(state['_log_history']) != len(state['_count_history']):
+        log_history = state[HISTORY_LOG_KEY]
+        count_history = state[HISTORY_COUNT_KEY]
+        if len(log_history) != len(count_history):
             raise pickle.UnpicklingError(
-                'a HistoryBuffer state has a _log_history of '
-                f'{len(state["_log_history"])} values and a _count_history '
-                f'of {len(state["_count_history"])}; they pair up')
+                f'a HistoryBuffer state has a {HISTORY_LOG_KEY} of '
+                f'{len(log_history)} values and a {HISTORY_COUNT_KEY} of '
+                f'{len(count_history)}; they pair up')
         # built by MMEngine's constructor, which also registers the default
         # statistics (the class-wide table takes nothing from the file)
-        rebuilt = HistoryBuffer(state['_log_history'], state['_count_history'],
+        rebuilt = HistoryBuffer(log_history, count_history,
                                 state['max_length'])
         self.__dict__.update(vars(rebuilt))
         self.__class__ = HistoryBuffer

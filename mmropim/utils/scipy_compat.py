@@ -17,6 +17,8 @@ import functools
 import numpy as np
 import torch
 
+from ..compat import RelativePositionTableLoadHook
+
 
 def resize_relative_position_bias_table(src_shape: int, dst_shape: int,
                                         table: torch.Tensor,
@@ -85,15 +87,15 @@ def relative_table_resizer():
     return resize_relative_position_bias_table
 
 
-class RelativeTableResizeMixin:
+class RelativeTableResizeMixin(RelativePositionTableLoadHook):
     """For subclasses of MMPretrain's ``BEiTViT``: relative position tables
     of another grid size are resized with :func:`relative_table_resizer`
     when weights load, and a shared table (BEiT pre-training,
     ``rel_pos_bias.*``) is first copied into every layer, as ``BEiTViT``
     does. ``BEiTViT``'s own load hook then finds nothing left to resize."""
 
-    def _prepare_relative_position_bias_table(self, state_dict, prefix,
-                                              *args, **kwargs):
+    def prepare_relative_position_bias_table(self, state_dict, prefix,
+                                             *args, **kwargs):
         shared = prefix + 'rel_pos_bias.relative_position_bias_table'
         if self.use_rel_pos_bias and shared in state_dict:
             table = state_dict.pop(shared)
@@ -120,8 +122,8 @@ class RelativeTableResizeMixin:
                 source[-3:]
             ])
             state_dict.pop(key.replace('bias_table', 'index'), None)
-        super()._prepare_relative_position_bias_table(state_dict, prefix,
-                                                      *args, **kwargs)
+        super().prepare_relative_position_bias_table(state_dict, prefix,
+                                                     *args, **kwargs)
 
 
 def install_interp2d_replacement() -> bool:

@@ -107,7 +107,7 @@ class BEiTAuthorsViT(ViTTokenPathMixin, BEiTViT):
             for cfg in cfgs)
 
     def init_weights(self) -> None:
-        initialized = self._is_init
+        initialized = self.is_init
         # MMEngine's: init_cfg with a Pretrained entry applied last, or a
         # warning on a second call. Not BEiTViT's, which redraws the
         # absolute position embedding unless init_cfg is a Pretrained dict

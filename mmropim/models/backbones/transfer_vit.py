@@ -9,6 +9,7 @@ from mmpretrain.models.backbones.beit import BEiTTransformerEncoderLayer
 from mmpretrain.models.utils import resize_pos_embed
 from mmpretrain.registry import MODELS
 
+from ...compat import PosEmbedLoadHook
 from ...utils.backbone_checkpoint import (check_fresh_parameters,
                                           load_backbone_weights)
 from ...utils.scipy_compat import RelativeTableResizeMixin
@@ -338,7 +339,7 @@ class LoudPretrainedMixin:
                                        init_cfg.get('prefix', 'backbone.'),
                                        getattr(self, 'fresh_parameters', ()))
         self.init_fresh_parameters(report['fresh'])
-        self._is_init = True
+        self.is_init = True
 
     def init_fresh_parameters(self, names: Sequence[str]) -> None:
         """Initialize the parameters the checkpoint lacked and the recipe
@@ -354,7 +355,7 @@ class LoudPretrainedMixin:
 
 @MODELS.register_module()
 class TransferViT(LoudPretrainedMixin, WindowedAttentionMixin,
-                  VisionTransformer):
+                  PosEmbedLoadHook, VisionTransformer):
     """MMPretrain's ``VisionTransformer`` returning multi-level feature maps
     for dense downstream tasks, loading our pre-training checkpoints loudly.
 
@@ -491,7 +492,7 @@ class TransferViT(LoudPretrainedMixin, WindowedAttentionMixin,
         return vitdet_block(layer, tokens, grid_hw,
                             self.window_size if windowed else None)
 
-    def _prepare_pos_embed(self, state_dict, prefix, *args, **kwargs):
+    def prepare_pos_embed(self, state_dict, prefix, *args, **kwargs):
         """Without a class token, drop the class token's entry of the
         position embedding of a checkpoint with a class token before
         MMPretrain resizes it (which removes it only when the grids
@@ -518,7 +519,7 @@ class TransferViT(LoudPretrainedMixin, WindowedAttentionMixin,
             state_dict[name] = resize_pos_embed(
                 state_dict[name], (side, side), self.pos_embed_grid,
                 self.interpolate_mode, extra)
-        super()._prepare_pos_embed(state_dict, prefix, *args, **kwargs)
+        super().prepare_pos_embed(state_dict, prefix, *args, **kwargs)
 
 
 @MODELS.register_module()
