@@ -138,21 +138,33 @@ def add_trust_checkpoint_argument(parser: argparse.ArgumentParser) -> None:
 def checkpoint_converter_parser(doc: str, src_help: str,
                                 dst_help: str) -> argparse.ArgumentParser:
     """The arguments of the checkpoint converters: an existing ``src``, a
-    writable ``dst`` and ``--trust-checkpoint``; parse them with
-    :func:`parse_converter_args`."""
+    writable ``dst``, ``--overwrite`` and ``--trust-checkpoint``; parse
+    them with :func:`parse_converter_args`."""
     parser = argparse.ArgumentParser(description=doc.split('\n')[0])
     parser.add_argument('src', type=existing_file, help=src_help)
     parser.add_argument('dst', type=output_file, help=dst_help)
+    parser.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='replace dst when it exists, a link there included (by a new '
+        'file: the file a link names is left as it is); never the source')
     add_trust_checkpoint_argument(parser)
     return parser
 
 
 def parse_converter_args(parser: argparse.ArgumentParser,
                          argv=None) -> argparse.Namespace:
-    """Parse, refusing a ``dst`` that is ``src`` (it would be replaced)."""
+    """Parse, refusing a ``dst`` that is ``src`` (it would be replaced),
+    even with ``--overwrite``, and an existing ``dst`` (a file or a link,
+    dangling or not) without ``--overwrite``. The converters write ``dst``
+    with :func:`mmropim.utils.tensor_files.save_tensor_file`."""
     args = parser.parse_args(argv)
     if osp.realpath(args.dst) == osp.realpath(args.src) or same_file(
             args.dst, args.src):
         parser.error(f'dst {args.dst!r} is the source checkpoint; writing '
                      'there would replace it: choose another file name')
+    if osp.lexists(args.dst) and not args.overwrite:
+        kind = 'is a symbolic link' if osp.islink(args.dst) else 'exists'
+        parser.error(f'dst {args.dst!r} {kind}; pass --overwrite to replace '
+                     'it, or choose another file name')
     return args

@@ -9,24 +9,24 @@ it as they read the full checkpoint; MMPretrain's ``VisionTransformer`` /
     python tools/convert_checkpoint.py work_dirs/ropim/epoch_300.pth \
         ropim_vit-base-p16_backbone.pth [--overwrite]
 
-An existing output file is replaced only with ``--overwrite``, and never
-when it is the source checkpoint (by path, symbolic or hard link). The file
-is written to a temporary name and renamed into place: an interrupted
-conversion leaves the old file, not a truncated one.
+An existing output file (or a link, dangling or not) is replaced only with
+``--overwrite``, and never when it is the source checkpoint (by path,
+symbolic or hard link). The file is written to a temporary name and renamed
+into place: an interrupted conversion leaves the old file, not a truncated
+one, and a link at the output becomes a new file (the file it named keeps
+its content). ``tools/model_converters/mmropim2timm.py`` writes the same
+way.
 """
-import io
 import os.path as osp
 import sys
-
-import torch
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from mmropim.engine.hooks.safe_checkpoint_hook import write_atomically
 from mmropim.utils import (extract_backbone_weights, load_local_checkpoint,
                            trust_checkpoint_files)
+from mmropim.utils.tensor_files import save_tensor_file
 from tools.argument_types import (checkpoint_converter_parser,
                                   parse_converter_args)
 
@@ -36,15 +36,7 @@ def parse_args(argv=None):
                                          'output file')
     parser.add_argument(
         '--prefix', default='backbone.', help='prefix of the backbone keys')
-    parser.add_argument(
-        '--overwrite',
-        action='store_true',
-        help='replace dst when it exists (never the source checkpoint)')
-    args = parse_converter_args(parser, argv)
-    if osp.exists(args.dst) and not args.overwrite:
-        parser.error(f'dst {args.dst!r} exists; pass --overwrite to replace '
-                     'it, or choose another file name')
-    return args
+    return parse_converter_args(parser, argv)
 
 
 def main(argv=None):
@@ -60,15 +52,11 @@ def main(argv=None):
         for key, value in extract_backbone_weights(checkpoint,
                                                    args.prefix).items()
     }
-    buffer = io.BytesIO()
-    torch.save(
+    # checked to load with weights_only=True, then a new file renamed over
+    # dst: a link there is replaced, the file it named keeps its content
+    save_tensor_file(
         dict(state_dict=weights, meta=dict(source=osp.abspath(args.src))),
-        buffer)
-    reloaded = torch.load(
-        io.BytesIO(buffer.getvalue()), map_location='cpu', weights_only=True)
-    assert reloaded['state_dict'].keys() == weights.keys()
-    # a new file renamed over dst: a hard link elsewhere keeps its content
-    write_atomically(buffer.getvalue(), args.dst)
+        args.dst)
     print(f'wrote {len(weights)} backbone tensors '
           f'({sum(v.numel() for v in weights.values()) / 1e6:.1f} M values) '
           f'to {args.dst}')

@@ -14,13 +14,14 @@ if REPO_ROOT not in sys.path:
 from mmengine.runner import Runner
 
 import mmropim  # noqa: F401  (registers components)
-from mmropim.datasets import check_class_folders
-from mmropim.engine.run_state import find_resume_checkpoint
+from mmropim.datasets import check_class_folders, check_run_images
+from mmropim.engine.run_state import claim_work_dir, find_resume_checkpoint
 from mmropim.models import check_pipeline_mask_config
 from mmropim.utils.config_checks import check_config_keys
+from mmropim.utils.run_config import train_on_image_folder
 from tools.argument_types import existing_dir, high_bit_range
 from tools.run_config import (parse_run_arguments, run_config_from_args,
-                              run_parser, train_on_image_folder)
+                              run_parser)
 
 
 def parse_args(argv=None):
@@ -58,8 +59,9 @@ def parse_args(argv=None):
     parser.add_argument(
         '--check-data',
         action='store_true',
-        help='decode every training image before training and name all '
-        'the unreadable ones (tools/analysis/check_data.py)')
+        help='decode every image training reads (train and val sets) '
+        'before training and name all the unreadable ones '
+        '(tools/analysis/check_data.py)')
     return parse_run_arguments(parser, argv)
 
 
@@ -97,10 +99,18 @@ def main():
     check_config_keys(cfg)
     check_class_folders(cfg)
     if args.check_data:  # any image loader, LoadImageWithPillow included
-        from tools.analysis.check_data import check_training_images
-        check_training_images(cfg)
+        # what Runner.train reads: val too, unless --no-validate dropped it
+        check_run_images(cfg, splits=('train', 'val'))
+    # one run at a time in the work dir, and not over another run's
+    # checkpoints: checked before the runner writes its config copy and
+    # log folder there
+    lock = claim_work_dir(cfg)
     runner = Runner.from_cfg(cfg)
-    runner.train()
+    try:
+        runner.train()
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 if __name__ == '__main__':

@@ -5,17 +5,24 @@ MMPretrain's ``CustomDataset`` without an annotation file labels images by
 their class folder's position among the sorted folder names of its own
 split. A class folder missing from ``val/`` therefore shifts every
 validation label after it (``dog`` becomes 0 instead of 1) and validation
-reports nonsense without an error; a ``classes`` list is only compared by
-its length. :func:`check_class_folders` names the folders that differ.
+reports nonsense without an error; the class names (``classes=[...]``,
+``classes='classes.txt'`` or ``metainfo=dict(classes=...)``) are only
+compared by their count. :func:`check_class_folders` names the folders that
+differ.
+
+A dataset is a folder dataset when the registry's class for its ``type`` is
+``CustomDataset`` or a subclass (``ImageNet``, one of the user's), however
+it is named; wrappers (``ConcatDataset``, ``RepeatDataset``,
+``ClassBalancedDataset``, ...) are searched through their ``dataset`` /
+``datasets``. The paths, annotation file and class names are those the
+class itself derives from its arguments (it is built without its pipeline
+and without loading its data list).
 """
 import os
 import os.path as osp
-from typing import List, Mapping, Optional, Tuple
-
-from ..utils.arg_checks import config_type_name
+from typing import Iterator, List, Mapping, Optional, Tuple
 
 SPLITS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
-FOLDER_DATASETS = ('CustomDataset', )
 
 
 class ClassFolderMismatchError(ValueError):
@@ -23,31 +30,109 @@ class ClassFolderMismatchError(ValueError):
     folders, or not those of its ``classes``."""
 
 
-def class_folder_root(dataset: Mapping) -> Optional[str]:
-    """The local folder whose subfolders are the classes of a
-    ``CustomDataset`` config without an annotation file and with labels;
-    None for any other dataset (or one not on the local disk).
+class FolderDataset:
+    """What a folder dataset config numbers its labels by.
 
     Args:
-        dataset (Mapping): A dataset config, possibly inside wrappers
-            (``RepeatDataset`` ...).
+        where (str): The config path of the dataset, for messages
+            (``'val_dataloader.dataset'``,
+            ``'val_dataloader.dataset.datasets.1'``).
+        folder (str): The folder whose subfolders are the classes.
+        classes (tuple, optional): The class names the config gives, if any.
+        classes_from (str): How the config gives them, for messages.
     """
-    while isinstance(dataset, Mapping) and 'dataset' in dataset and \
-            config_type_name(dataset) not in FOLDER_DATASETS:
-        dataset = dataset['dataset']
-    if not isinstance(dataset, Mapping) or config_type_name(
-            dataset) not in FOLDER_DATASETS or dataset.get(
-                'ann_file') or not dataset.get('with_label', True):
+
+    def __init__(self, where: str, folder: str,
+                 classes: Optional[tuple] = None,
+                 classes_from: str = '') -> None:
+        self.where = where
+        self.folder = folder
+        self.classes = classes
+        self.classes_from = classes_from
+
+
+def dataset_class(dataset: Mapping, scope: Optional[str]):
+    """The class the registry builds for a dataset config (its ``type``,
+    a class or a name looked up under ``scope``); None if it names none."""
+    from mmpretrain.registry import DATASETS
+    kind = dataset.get('type')
+    if not isinstance(kind, str):
+        return kind if isinstance(kind, type) else None
+    try:
+        with DATASETS.switch_scope_and_registry(
+                dataset.get('_scope_', scope)) as registry:
+            return registry.get(kind)
+    except Exception:  # an unknown scope or type: the runner reports it
         return None
-    prefix = dataset.get('data_prefix', '')
-    if isinstance(prefix, Mapping):
-        prefix = prefix.get('img_path', '')
-    root = dataset.get('data_root') or ''
-    prefix = prefix or ''
-    folder = prefix if osp.isabs(prefix) else osp.join(root, prefix)
+
+
+def folder_dataset(dataset: Mapping, where: str,
+                   scope: Optional[str]) -> Optional[FolderDataset]:
+    """The class folders of a ``CustomDataset`` config (or a subclass's)
+    without an annotation file and with labels, on the local disk; None for
+    any other dataset.
+
+    Args:
+        dataset (Mapping): A dataset config.
+        where (str): Its config path, for messages.
+        scope (str, optional): The default scope its ``type`` is looked up
+            in.
+    """
+    from mmpretrain.datasets import CustomDataset
+    cls = dataset_class(dataset, scope)
+    if not (isinstance(cls, type) and issubclass(cls, CustomDataset)):
+        return None
+    arguments = {k: v for k, v in dataset.items()
+                 if k != 'type' and not k.startswith('_')}
+    arguments.update(pipeline=[], lazy_init=True)
+    try:
+        # paths joined, a split turned into a prefix or an annotation file,
+        # a classes file read, as the class does it
+        instance = cls(**arguments)
+    except Exception:  # building it for the run fails the same way
+        return None
+    if instance.ann_file or not getattr(instance, 'with_label', True):
+        return None
+    folder = instance.data_prefix.get('img_path') or ''
     if '://' in folder or not osp.isdir(folder):
         return None  # remote, or missing: the dataset reports it
-    return folder
+    metainfo = dataset.get('metainfo')
+    if isinstance(metainfo, Mapping) and 'classes' in metainfo:
+        classes_from = f'{where}.metainfo.classes'
+    elif isinstance(dataset.get('classes'), str):
+        classes_from = f"{where}.classes (the file {dataset['classes']})"
+    elif dataset.get('classes') is not None:
+        classes_from = f'{where}.classes'
+    else:  # names the class itself gives (ImageNet's) are not the folders'
+        return FolderDataset(where, folder)
+    classes = instance.metainfo.get('classes')
+    return FolderDataset(where, folder,
+                         None if classes is None else tuple(classes),
+                         classes_from)
+
+
+def folder_datasets(dataset, where: str,
+                    scope: Optional[str]) -> Iterator[FolderDataset]:
+    """The folder datasets of a dataset config, inside wrappers too.
+
+    Args:
+        dataset: A dataset config.
+        where (str): Its config path, for messages.
+        scope (str, optional): The default scope of the config.
+    """
+    if not isinstance(dataset, Mapping):
+        return
+    found = folder_dataset(dataset, where, scope)
+    if found is not None:
+        yield found
+        return
+    inner = dataset.get('dataset')
+    if isinstance(inner, Mapping):
+        yield from folder_datasets(inner, f'{where}.dataset', scope)
+    datasets = dataset.get('datasets')
+    if isinstance(datasets, (list, tuple)):
+        for i, inner in enumerate(datasets):
+            yield from folder_datasets(inner, f'{where}.datasets.{i}', scope)
 
 
 def class_folders(folder: str) -> List[str]:
@@ -62,6 +147,26 @@ def differences(names: List[str], reference: List[str]) -> Tuple[list, list]:
             [n for n in names if n not in reference])
 
 
+def check_given_classes(found: FolderDataset, names: List[str]) -> None:
+    """Refuse class names that are not the folder names in their sorted
+    order (the label of a folder is its position among them)."""
+    if found.classes is None:
+        return
+    classes = list(found.classes)
+    missing, extra = differences(names, classes)
+    if missing or extra:
+        raise ClassFolderMismatchError(
+            f'{found.classes_from} lists {len(classes)} classes but '
+            f'{found.folder} has the class folders {names}: no folder for '
+            f'{missing}, folders not in classes: {extra}')
+    if names != classes:
+        raise ClassFolderMismatchError(
+            f'{found.classes_from} is not in the sorted order of the class '
+            f'folders of {found.folder}: CustomDataset labels the folders in '
+            f'that order ({names}), so the class names ({classes}) would not '
+            'be those of the labels; sort classes')
+
+
 def check_class_folders(cfg: Mapping) -> None:
     """Refuse splits whose class folders differ from the training split's,
     or from the dataset's ``classes``.
@@ -69,43 +174,32 @@ def check_class_folders(cfg: Mapping) -> None:
     Args:
         cfg (Mapping): A run config; ``train_dataloader``,
             ``val_dataloader`` and ``test_dataloader`` are checked where
-            they are folder datasets (``CustomDataset`` without
-            ``ann_file``, with labels) on the local disk.
+            they are folder datasets (``CustomDataset`` or a subclass,
+            without ``ann_file``, with labels) on the local disk, inside
+            dataset wrappers too; types are looked up under the config's
+            ``default_scope`` ('mmpretrain' if it has none).
 
     Raises:
         ClassFolderMismatchError: Naming the split, its folder and the
             class folders missing or extra.
     """
+    scope = cfg.get('default_scope') or 'mmpretrain'
     reference = None
     for split in SPLITS:
         dataset = (cfg.get(split) or {}).get('dataset')
-        folder = class_folder_root(dataset) if dataset else None
-        if folder is None:
-            continue
-        names = class_folders(folder)
-        classes = dataset.get('classes')
-        if isinstance(classes, (list, tuple)):
-            missing, extra = differences(names, list(classes))
+        for found in folder_datasets(dataset, f'{split}.dataset', scope):
+            names = class_folders(found.folder)
+            check_given_classes(found, names)
+            if reference is None:
+                reference = (found.where, found.folder, names)
+                continue
+            missing, extra = differences(names, reference[2])
             if missing or extra:
                 raise ClassFolderMismatchError(
-                    f'{split}.dataset.classes lists {len(classes)} classes '
-                    f'but {folder} has the class folders {names}: no folder '
-                    f'for {missing}, folders not in classes: {extra}')
-            if names != list(classes):
-                raise ClassFolderMismatchError(
-                    f'{split}.dataset.classes is not in the sorted order of '
-                    f'the class folders of {folder}: CustomDataset labels '
-                    f'the folders in that order ({names}), so the class '
-                    'names would not be those of the labels; sort classes')
-        if reference is None:
-            reference = (split, folder, names)
-            continue
-        missing, extra = differences(names, reference[2])
-        if missing or extra:
-            raise ClassFolderMismatchError(
-                f'the class folders of {split} ({folder}) are not those of '
-                f'{reference[0]} ({reference[1]}): missing {missing}, extra '
-                f'{extra}. CustomDataset numbers the classes of each split '
-                'by its own sorted folder names, so every label after a '
-                'difference would name another class; give every split the '
-                'same class folders (an empty folder keeps the numbering)')
+                    f'the class folders of {found.where} ({found.folder}) '
+                    f'are not those of {reference[0]} ({reference[1]}): '
+                    f'missing {missing}, extra {extra}. CustomDataset '
+                    'numbers the classes of each split by its own sorted '
+                    'folder names, so every label after a difference would '
+                    'name another class; give every split the same class '
+                    'folders (an empty folder keeps the numbering)')

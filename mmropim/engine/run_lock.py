@@ -4,9 +4,12 @@ Two runs writing into one work dir undo each other: the second one's
 start-up removes the temporary file the first one is writing its checkpoint
 to, both rewrite ``last_checkpoint``, and ``--resume`` later continues
 whichever wrote last. :class:`RunLock` is the lock file that keeps the
-second run out; :class:`~mmropim.engine.SafeCheckpointHook` takes it when
-training starts (on the main process only) and removes it when training
-ends.
+second run out. ``tools/train.py`` takes it before the runner is built (so
+that a refused run has not yet written its config copy and log folder into
+the work dir); :class:`~mmropim.engine.SafeCheckpointHook` takes it when
+training starts, for other entry points (on the main process only), and
+removes it when training ends. A lock this process already holds is shared,
+not taken over.
 """
 import atexit
 import errno
@@ -15,11 +18,15 @@ import os
 import os.path as osp
 import socket
 import time
-from typing import Optional
+from typing import Dict, Optional
 
 from mmengine.logging import print_log
 
 LOCK_FILENAME = 'run.lock'
+# the environment variable each launcher gives a process's global rank in
+LAUNCHER_RANK_VARIABLES = dict(
+    pytorch=('RANK', ), slurm=('SLURM_PROCID', ),
+    mpi=('OMPI_COMM_WORLD_RANK', 'PMI_RANK'))
 
 
 class WorkDirLockedError(RuntimeError):
@@ -50,6 +57,23 @@ def _process_is_alive(pid: int) -> bool:
     return True
 
 
+def is_launcher_main_process(launcher: str = 'none') -> bool:
+    """Whether this process is the main one (global rank 0) of a launch,
+    also before the process group exists (read from the launcher's
+    environment variable, e.g. ``RANK`` of ``torchrun``).
+
+    Args:
+        launcher (str): ``none``, ``pytorch``, ``slurm`` or ``mpi``.
+    """
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank() == 0
+    for name in LAUNCHER_RANK_VARIABLES.get(launcher, ()):
+        if os.environ.get(name) is not None:
+            return os.environ[name].strip() == '0'
+    return True
+
+
 class RunLock:
     """A lock file ``<work_dir>/run.lock`` holding the process id and host
     of the run that trains there.
@@ -65,7 +89,10 @@ class RunLock:
     from here), stops the second run with a :class:`WorkDirLockedError`
     naming the file, the process and the fix.
     The lock held by this process is also removed when it exits (an error
-    ending the run skips ``after_train``).
+    ending the run skips ``after_train``). A second :class:`RunLock` of the
+    same file in the process that holds it (``tools/train.py`` takes it
+    before the runner's hook does) shares it: :attr:`shared` is True and
+    its :meth:`release` leaves the file to the first one.
 
     Args:
         work_dir (str): The run's work dir.
@@ -75,6 +102,7 @@ class RunLock:
         self.path = osp.join(work_dir, LOCK_FILENAME)
         self._held = False
         self._token = None
+        self.shared = False  # held through another RunLock of this process
 
     def _describe(self) -> dict:
         return dict(pid=os.getpid(), host=socket.gethostname(),
@@ -143,9 +171,14 @@ class RunLock:
         """Take the lock, or raise :class:`WorkDirLockedError`."""
         if self._held:
             return
+        holder = _held_locks.get(osp.realpath(self.path))
+        if holder is not None and holder._held:
+            self._held = self.shared = True
+            return
         for _ in range(3):  # another starting run may take a stale lock too
             if self._create():
                 self._held = True
+                _held_locks[osp.realpath(self.path)] = self
                 atexit.register(self.release)
                 return
             owner = self._read_owner()
@@ -201,6 +234,11 @@ class RunLock:
         if not self._held:
             return
         self._held = False
+        if self.shared:
+            self.shared = False
+            return
+        if _held_locks.get(osp.realpath(self.path)) is self:
+            del _held_locks[osp.realpath(self.path)]
         try:
             atexit.unregister(self.release)
         except Exception:  # noqa: BLE001 (interpreter shutting down)
@@ -211,3 +249,7 @@ class RunLock:
             except OSError as error:
                 if error.errno != errno.ENOENT:
                     raise
+
+
+# real path of a lock file -> the RunLock of this process that created it
+_held_locks: Dict[str, RunLock] = {}

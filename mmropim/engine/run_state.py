@@ -11,13 +11,23 @@ written by hand would make the resumed run delete files it never wrote.
 own folder, :func:`check_deletable` refuses any other deletion, and
 :func:`find_resume_checkpoint` resolves ``--resume`` without a path to the
 work dir's own file.
+
+A checkpoint also records the config of the run that wrote it (MMEngine's
+``meta['cfg']``): :func:`check_resumed_config` refuses to resume one whose
+model or optimizer differ from the current run's, and
+:func:`check_fresh_run` refuses to start a fresh run over the checkpoints of
+a run with another model or optimizer (and warns, naming them, when the
+model and optimizer are the same). :func:`claim_work_dir` takes the work
+dir's lock and runs these checks before a runner is built.
 """
+import ast
+import glob
 import json
 import os
 import os.path as osp
 import re
 import reprlib
-from typing import Optional
+from typing import Any, Dict, List, Mapping, Optional
 
 from mmengine.logging import print_log
 
@@ -184,13 +194,21 @@ def find_resume_checkpoint(work_dir: str) -> Optional[str]:
     named = read_last_checkpoint(work_dir)
     if named is None or _is_remote(named):
         return named
-    own = osp.join(work_dir, osp.basename(named))
-    if not same_folder(osp.dirname(osp.abspath(named)), work_dir) \
-            and osp.isfile(own):
+    own = _own_copy(work_dir, named)
+    if own != named:
         print_log(
             f'{osp.join(work_dir, LAST_CHECKPOINT)} names {named}, in '
             'another folder (a copied or moved work dir); resuming this '
             f'work dir\'s own {own}', logger='current')
+    return own
+
+
+def _own_copy(work_dir: str, named: str) -> str:
+    """``named``, or the work dir's file of the same name when ``named``
+    is in another folder (a copied or moved work dir)."""
+    own = osp.join(work_dir, osp.basename(named))
+    if not same_folder(osp.dirname(osp.abspath(named)), work_dir) \
+            and osp.isfile(own):
         return own
     return named
 
@@ -211,9 +229,374 @@ def validation_record(epoch: int, iteration: int) -> str:
     return json.dumps(dict(epoch=int(epoch), iter=int(iteration)))
 
 
+# ------------------------------------------------ which run a checkpoint is
+#: The config entries that make two runs the same run: a checkpoint written
+#: with other ones is not continued by ``--resume`` and not overwritten by
+#: a fresh run. Everything else (work_dir, resume, load_from, launcher,
+#: the schedule's length and end, hooks, env, data) may change.
+RUN_IDENTITY_KEYS = ('model', 'optim_wrapper')
+#: Entries at any depth under them that a resumed run does not use (the
+#: checkpoint's weights replace the initialization); a fresh run compares
+#: them too.
+NOT_COMPARED_ON_RESUME = ('init_cfg', 'pretrained')
+SHOWN_DIFFERENCES = 6
+
+
+class RunConfigMismatchError(RuntimeError):
+    """A checkpoint to resume, or the last checkpoint of the work dir a
+    fresh run starts in, was written by a run with another model or
+    optimizer."""
+
+
+class _NotLiteral:
+    """A value of a recorded config that is not a literal (not compared)."""
+
+    def __repr__(self) -> str:
+        return '<not a literal>'
+
+
+class _Absent:
+    def __repr__(self) -> str:
+        return '(not set)'
+
+
+ABSENT = _Absent()
+
+
+def _literal(node: ast.AST) -> Any:
+    """The value of a literal of a config written as Python text (numbers,
+    strings, lists, tuples, dicts, ``dict(...)``); anything else gives a
+    :class:`_NotLiteral`. Nothing is executed."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return [_literal(item) for item in node.elts]
+    if isinstance(node, ast.Dict) and None not in node.keys:
+        return {
+            _literal(key): _literal(value)
+            for key, value in zip(node.keys, node.values)
+        }
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+            node.func.id == 'dict' and len(node.args) <= 1 and \
+            all(keyword.arg for keyword in node.keywords):
+        value = _literal(node.args[0]) if node.args else {}
+        if isinstance(value, dict):
+            value.update({k.arg: _literal(k.value) for k in node.keywords})
+            return value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op,
+                                                    (ast.USub, ast.UAdd)):
+        value = _literal(node.operand)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return -value if isinstance(node.op, ast.USub) else value
+    if isinstance(node, ast.Name) and node.id in ('inf', 'nan'):
+        return float(node.id)
+    return _NotLiteral()
+
+
+def recorded_config(meta) -> Optional[Dict[str, Any]]:
+    """The :data:`RUN_IDENTITY_KEYS` entries of the config a checkpoint
+    records (MMEngine writes it as Python text, ``meta['cfg']``), read as
+    literals: nothing in the text is executed.
+
+    Args:
+        meta: The checkpoint's ``meta``.
+
+    Returns:
+        dict | None: The entries found (a value that is not a literal is
+        a placeholder that compares with nothing); None when the meta
+        holds no config text or the text is not Python.
+    """
+    text = meta.get('cfg') if isinstance(meta, Mapping) else None
+    if not isinstance(text, str) or not text.strip():
+        return None
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return None
+    found = {}
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign) and \
+                len(statement.targets) == 1 and \
+                isinstance(statement.targets[0], ast.Name) and \
+                statement.targets[0].id in RUN_IDENTITY_KEYS:
+            found[statement.targets[0].id] = _literal(statement.value)
+    return found
+
+
+def _plain(value) -> Any:
+    """Mappings as dicts and tuples as lists, for comparing."""
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _differences(old, new, path: str, ignored, found: list) -> None:
+    if isinstance(old, _NotLiteral):
+        return
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in dict.fromkeys([*old, *new]):
+            if key in ignored:
+                continue
+            name = f'{path}.{key}'
+            _differences(old.get(key, ABSENT), new.get(key, ABSENT), name,
+                         ignored, found)
+    elif isinstance(old, list) and isinstance(new, list) and \
+            len(old) == len(new):
+        for index, (a, b) in enumerate(zip(old, new)):
+            _differences(a, b, f'{path}.{index}', ignored, found)
+    elif type(old) is not type(new) and not (
+            isinstance(old, (int, float)) and isinstance(new, (int, float))
+            and not isinstance(old, bool) and not isinstance(new, bool)):
+        found.append((path, old, new))
+    elif old != new:
+        found.append((path, old, new))
+
+
+def run_config_differences(meta, cfg, resume: bool) -> Optional[List[str]]:
+    """How the run that wrote a checkpoint differs from the run of ``cfg``
+    in :data:`RUN_IDENTITY_KEYS`.
+
+    Args:
+        meta: The checkpoint's ``meta``.
+        cfg: The current run's config.
+        resume (bool): Leave out :data:`NOT_COMPARED_ON_RESUME`.
+
+    Returns:
+        list[str] | None: One line per differing entry, ``KEY: VALUE in
+        the checkpoint, VALUE now``; None when the checkpoint records no
+        config.
+    """
+    recorded = recorded_config(meta)
+    if recorded is None:
+        return None
+    ignored = NOT_COMPARED_ON_RESUME if resume else ()
+    found = []
+    for key in RUN_IDENTITY_KEYS:
+        current = cfg.get(key, ABSENT) if hasattr(cfg, 'get') else ABSENT
+        _differences(_plain(recorded.get(key, ABSENT)), _plain(current),
+                     key, ignored, found)
+    short = reprlib.Repr()
+    short.maxstring, short.maxother, short.maxlist, short.maxdict = \
+        80, 80, 6, 6
+
+    def shown(value) -> str:
+        text = short.repr(value)
+        return text if len(text) <= 160 else text[:150] + ' ...'
+
+    return [
+        f'{path}: {shown(old)} in the checkpoint, {shown(new)} now'
+        for path, old, new in found
+    ]
+
+
+def _listed(lines: List[str]) -> str:
+    more = len(lines) - SHOWN_DIFFERENCES
+    return '; '.join(lines[:SHOWN_DIFFERENCES]) + \
+        (f'; and {more} more' if more > 0 else '')
+
+
+def _has_identity(cfg) -> bool:
+    return hasattr(cfg, 'get') and any(
+        cfg.get(key) is not None for key in RUN_IDENTITY_KEYS)
+
+
+def check_resumed_config(meta, cfg, checkpoint: str) -> None:
+    """Refuse to resume a checkpoint written by a run whose ``model`` or
+    ``optim_wrapper`` differ from ``cfg``'s (the initialization,
+    :data:`NOT_COMPARED_ON_RESUME`, aside): it would continue another
+    run's weights and optimizer state under this config, or stop in
+    MMEngine on the optimizer's parameter groups. A checkpoint that
+    records no config is resumed with a warning.
+
+    Args:
+        meta: The checkpoint's ``meta``.
+        cfg: The resuming run's config.
+        checkpoint (str): The checkpoint, for the messages.
+
+    Raises:
+        RunConfigMismatchError: Naming each differing entry and its two
+            values, and what to do.
+    """
+    if not _has_identity(cfg):
+        return
+    differences = run_config_differences(meta, cfg, resume=True)
+    if differences is None:
+        print_log(
+            f'{checkpoint} records no config (meta["cfg"]): whether it was '
+            'written with this model and optimizer cannot be checked',
+            logger='current', level=30)
+    elif differences:
+        raise RunConfigMismatchError(
+            f'--resume of {checkpoint}: it was written by a run with '
+            f'another model or optimizer than this config: '
+            f'{_listed(differences)}. Resuming would continue that run\'s '
+            'weights and optimizer state under this config. Resume with '
+            'the config that wrote it (the same model and optim_wrapper), '
+            'or give this run its own --work-dir.')
+
+
+def _checkpoint_step(name: str):
+    numbers = re.findall(r'\d+', name)
+    return (re.sub(r'\d+', '', name), int(numbers[-1]) if numbers else -1,
+            name)
+
+
+def existing_checkpoints(work_dir: str,
+                         last: Optional[str] = None) -> List[str]:
+    """The run checkpoints a work dir holds (``epoch_N.pth``,
+    ``iter_N.pth``, ``best_*.pth``), and those beside ``last`` (the file
+    ``last_checkpoint`` names, e.g. in an ``out_dir``), in step order."""
+    folders = [work_dir]
+    if last and not _is_remote(last) and not same_folder(
+            osp.dirname(osp.abspath(last)), work_dir):
+        folders.append(osp.dirname(osp.abspath(last)))
+    found = []
+    for folder in folders:
+        for path in glob.glob(osp.join(glob.escape(folder), '*.pth')):
+            if re.fullmatch(r'(epoch|iter)_\d+\.pth|best_.+\.pth',
+                            osp.basename(path)):
+                found.append(path)
+    return sorted(found, key=lambda p: (osp.dirname(p),
+                                        _checkpoint_step(osp.basename(p))))
+
+
+def _names(paths: List[str], work_dir: str, shown: int = 10) -> str:
+    names = [
+        osp.basename(p) if same_folder(osp.dirname(p), work_dir) else p
+        for p in paths
+    ]
+    more = len(names) - shown
+    return ', '.join(names[:shown]) + (f' and {more} more'
+                                       if more > 0 else '')
+
+
+def check_fresh_run(cfg, work_dir: str) -> None:
+    """Before a fresh (not resumed) run starts in ``work_dir``: refuse it
+    when the work dir's ``last_checkpoint`` names a checkpoint written by a
+    run with another ``model`` or ``optim_wrapper`` (the fresh run would
+    replace that run's checkpoints of the same names and move
+    ``last_checkpoint``, so that its ``--resume`` continued this run);
+    otherwise warn, naming the checkpoints the run replaces. Nothing is
+    checked in a work dir without ``last_checkpoint``.
+
+    Args:
+        cfg: The run's config.
+        work_dir (str): The run's work dir.
+
+    Raises:
+        RunConfigMismatchError: Naming the checkpoint, each differing
+            entry and its two values, and what to do.
+    """
+    named = read_last_checkpoint(work_dir)
+    if named is None or not _has_identity(cfg):
+        return
+    last = named if _is_remote(named) else _own_copy(work_dir, named)
+    existing = existing_checkpoints(work_dir, last)
+    replaced = (f'The checkpoints there ({_names(existing, work_dir)}) '
+                'are replaced where this run writes the same names, and '
+                'last_checkpoint will name this run\'s. '
+                if existing else '')
+    advice = ('Add --resume to continue that run instead, or give this run '
+              'its own --work-dir to keep them.')
+    differences = None
+    why = 'it records no config (meta["cfg"])'
+    if _is_remote(last) or not osp.isfile(last):
+        why = 'it is not a local file'
+    else:
+        from ..utils.checkpoint_compat import load_local_checkpoint
+        try:
+            checkpoint = load_local_checkpoint(last, map_location='cpu')
+        except Exception as error:  # noqa: B902  (cannot compare: a warning)
+            why = f'it cannot be read ({type(error).__name__}: ' \
+                f'{str(error)[:200]})'
+        else:
+            meta = checkpoint.get('meta') if isinstance(checkpoint,
+                                                        dict) else None
+            differences = run_config_differences(meta, cfg, resume=False)
+    where = f'{osp.join(work_dir, LAST_CHECKPOINT)} names {last}'
+    if differences:
+        raise RunConfigMismatchError(
+            f'this run starts fresh in {work_dir}, which holds the '
+            f'checkpoints of another run: {where}, written with another '
+            f'model or optimizer than this config: {_listed(differences)}. '
+            f'{replaced}Give this run its own --work-dir, or continue that '
+            'run with --resume and the config that wrote it.')
+    if differences is None:
+        print_log(
+            f'this run starts fresh in {work_dir}, which holds checkpoints '
+            f'of an earlier run: {where}, and whether that run had this '
+            f'model and optimizer cannot be checked ({why}). {replaced}'
+            f'{advice}', logger='current', level=30)
+    else:
+        print_log(
+            f'this run starts fresh in {work_dir}, which holds checkpoints '
+            f'of an earlier run with this model and optimizer ({where}). '
+            f'{replaced}{advice}', logger='current', level=30)
+
+
+def check_work_dir_run(cfg) -> None:
+    """The checks of a run about to start in ``cfg.work_dir``, as the
+    runner will start it: :func:`check_resumed_config` of the checkpoint
+    it resumes (``load_from`` with ``resume``, or with ``resume`` alone the
+    file ``last_checkpoint`` names), else :func:`check_fresh_run`. A
+    remote checkpoint to resume is checked by
+    :class:`~mmropim.engine.SafeCheckpointHook` once loaded.
+
+    Args:
+        cfg: The run's config, with ``work_dir``.
+    """
+    work_dir = cfg.work_dir
+    if not cfg.get('resume'):
+        check_fresh_run(cfg, work_dir)
+        return
+    resumed = cfg.get('load_from') or read_last_checkpoint(work_dir)
+    if resumed is None:
+        return  # a fresh work dir: nothing to resume, nothing to replace
+    if _is_remote(resumed) or not _has_identity(cfg):
+        return
+    from ..utils.checkpoint_compat import load_local_checkpoint
+    checkpoint = load_local_checkpoint(resumed, map_location='cpu')
+    meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
+    check_resumed_config(meta, cfg, resumed)
+
+
+def claim_work_dir(cfg):
+    """What ``tools/train.py`` does before it builds the runner (which
+    writes a copy of the config and a log folder into the work dir): on
+    the main process, take the work dir's lock
+    (:class:`~mmropim.engine.run_lock.RunLock`; the checkpoint hook then
+    shares it) and run :func:`check_work_dir_run`.
+
+    Args:
+        cfg: The run's config, with ``work_dir`` and ``launcher``.
+
+    Returns:
+        RunLock | None: The lock taken (None on other processes); release
+        it when training ends (it is also released when the process
+        exits).
+    """
+    from .run_lock import RunLock, is_launcher_main_process
+    if not is_launcher_main_process(cfg.get('launcher', 'none')):
+        return None
+    lock = RunLock(cfg.work_dir)
+    lock.acquire()
+    try:
+        check_work_dir_run(cfg)
+    except BaseException:
+        lock.release()
+        raise
+    return lock
+
+
 __all__ = [
     'LAST_CHECKPOINT', 'VALIDATION_RECORD', 'same_folder',
     'checkpoint_name_pattern', 'is_own_checkpoint', 'check_deletable',
     'check_run_state', 'read_last_checkpoint', 'find_resume_checkpoint',
-    'read_validation_record', 'validation_record'
+    'read_validation_record', 'validation_record', 'RUN_IDENTITY_KEYS',
+    'NOT_COMPARED_ON_RESUME', 'RunConfigMismatchError', 'recorded_config',
+    'run_config_differences', 'check_resumed_config',
+    'existing_checkpoints', 'check_fresh_run', 'check_work_dir_run',
+    'claim_work_dir'
 ]

@@ -21,7 +21,7 @@ import torch
 import torch.nn as nn
 from mmengine.logging import print_log
 
-from .checkpoint_compat import load_local_checkpoint
+from .checkpoint_sources import load_checkpoint_safely
 
 
 class MissingWeightsError(KeyError):
@@ -92,7 +92,10 @@ def load_backbone_weights(backbone: nn.Module,
 
     Args:
         backbone (nn.Module): The downstream backbone.
-        filename (str): A pre-training or converted checkpoint.
+        filename (str): A pre-training or converted checkpoint: a local
+            path, or a name in any scheme of MMEngine's checkpoint loader
+            (``https://...``: its cached download), read through the safe
+            loader (:func:`.checkpoint_sources.load_checkpoint_safely`).
         prefix (str): Prefix of the backbone keys in a full model.
         fresh (Sequence[str]): Endings of parameter names the transfer
             recipe initializes itself (e.g. ``'relative_position_bias_table'``,
@@ -115,7 +118,7 @@ def load_backbone_weights(backbone: nn.Module,
             'init_cfg.checkpoint, e.g. --cfg-options '
             'model.backbone.init_cfg.checkpoint=work_dirs/<run>/epoch_N.pth')
     weights = extract_backbone_weights(
-        load_local_checkpoint(filename, map_location='cpu'), prefix)
+        load_checkpoint_safely(filename, map_location='cpu'), prefix)
     try:
         result = backbone.load_state_dict(weights, strict=False)
     except RuntimeError as error:

@@ -15,6 +15,7 @@ them.
 """
 import os
 import os.path as osp
+import re
 import sys
 from collections import OrderedDict
 from typing import Dict
@@ -159,6 +160,31 @@ def refuse_remote_storage(filename: str, map_location=None):
         f'{", ".join(OPENMMLAB_PREFIXES)}, {MMCLS_PREFIX}')
 
 
+# (prefixes, loader) of each scheme but the local one, which takes the rest
+SAFE_SCHEMES = ((HTTP_PREFIXES, load_from_safe_http),
+                (TORCHVISION_PREFIXES, load_from_safe_torchvision),
+                (OPENMMLAB_PREFIXES, load_from_safe_openmmlab),
+                ((MMCLS_PREFIX, ), load_from_safe_mmcls),
+                (REFUSED_PREFIXES, refuse_remote_storage))
+
+
+def load_checkpoint_safely(filename: str, map_location=None):
+    """Load a checkpoint named in any of MMEngine's schemes (a local path,
+    ``https://...``, ``torchvision://...``, ...) through the loader
+    :func:`register_safe_schemes` gives MMEngine for it, whether or not it
+    is installed: a URL loads its cached download, as MMEngine's
+    ``Pretrained`` initializer did.
+
+    Args:
+        filename (str): The checkpoint's name.
+        map_location: As in :func:`torch.load`.
+    """
+    for prefixes, loader in SAFE_SCHEMES:
+        if any(re.match(prefix, filename) for prefix in prefixes):
+            return loader(filename, map_location)
+    return load_from_safe_local(filename, map_location)
+
+
 def register_safe_schemes(checkpoint_loader) -> None:
     """Register the loaders above for MMEngine's schemes, replacing
     MMEngine's.
@@ -166,12 +192,6 @@ def register_safe_schemes(checkpoint_loader) -> None:
     Args:
         checkpoint_loader: MMEngine's ``CheckpointLoader`` class.
     """
-    for prefixes, loader in (
-            ('', load_from_safe_local),
-            (HTTP_PREFIXES, load_from_safe_http),
-            (TORCHVISION_PREFIXES, load_from_safe_torchvision),
-            (OPENMMLAB_PREFIXES, load_from_safe_openmmlab),
-            (MMCLS_PREFIX, load_from_safe_mmcls),
-            (REFUSED_PREFIXES, refuse_remote_storage)):
+    for prefixes, loader in (('', load_from_safe_local), *SAFE_SCHEMES):
         checkpoint_loader.register_scheme(
             prefixes=prefixes, loader=loader, force=True)

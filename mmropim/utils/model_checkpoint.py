@@ -4,7 +4,8 @@ MMEngine's runner loads ``load_from`` with ``strict=False``: testing a
 pre-training checkpoint in a fine-tuning config evaluates a classifier
 whose head was never trained (chance accuracy, exit status 0, one log line
 listing the missing keys). :func:`check_checkpoint_fits_model` refuses
-that before the evaluation.
+that before the evaluation, comparing after the model's own load-time
+adaptation (MMPretrain resizes ``pos_embed`` to the model's grid).
 """
 from typing import Sequence
 
@@ -25,10 +26,55 @@ class CheckpointMismatchError(KeyError):
         return str(self.args[0])
 
 
+def _compare_as_loaded(model: nn.Module, state: dict) -> tuple:
+    """The model's weights missing from ``state``, and those of another
+    shape, after the model's own load hooks have adapted ``state`` (e.g.
+    MMPretrain's ViTs resize ``pos_embed`` to their grid, BEiT copies a
+    shared relative position table into every layer).
+
+    ``state`` goes through ``model.load_state_dict`` as any load does, but
+    a last pre-hook on each module, after the module's own, compares the
+    module's tensors with the adapted ones and removes them from the state
+    dict: nothing is copied into the model.
+    """
+    expected = model.state_dict()
+    missing, mismatched = [], []
+
+    def compare(module, state_dict, prefix, *args):
+        own = [*module.named_parameters(recurse=False),
+               *module.named_buffers(recurse=False)]
+        for name, tensor in own:
+            key = prefix + name
+            if key not in expected:
+                continue  # a non-persistent buffer
+            if key not in state_dict:
+                missing.append(key)
+                continue
+            value = state_dict.pop(key)
+            if hasattr(value, 'shape') and value.shape != tensor.shape:
+                mismatched.append(
+                    f'{key}: {tuple(value.shape)} in the checkpoint, '
+                    f'{tuple(tensor.shape)} in the model')
+
+    handles = [
+        module.register_load_state_dict_pre_hook(compare)
+        for module in model.modules()
+    ]
+    try:
+        model.load_state_dict(state, strict=False)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return missing, mismatched
+
+
 def check_checkpoint_fits_model(model: nn.Module,
                                 filename: str,
                                 allowed_missing: Sequence[str] = ()) -> dict:
-    """Compare the keys and shapes of a checkpoint with a model's.
+    """Compare the keys and shapes of a checkpoint with a model's, as the
+    model loads it: after its load hooks have adapted the checkpoint (a
+    position embedding of another grid, relative position tables), so a
+    difference those resolve is no mismatch.
 
     Args:
         model (nn.Module): The built model (not wrapped).
@@ -53,10 +99,8 @@ def check_checkpoint_fits_model(model: nn.Module,
         for key, value in state.items()
     }
     expected = model.state_dict()
-    missing = [
-        key for key in expected
-        if key not in state and key not in allowed_missing
-    ]
+    missing, mismatched = _compare_as_loaded(model, dict(state))
+    missing = [key for key in missing if key not in allowed_missing]
     if missing:
         heads = sorted({key.split('.')[0] for key in missing})
         raise CheckpointMismatchError(
@@ -69,18 +113,11 @@ def check_checkpoint_fits_model(model: nn.Module,
             'FINETUNE_CONFIG --cfg-options '
             'model.backbone.init_cfg.checkpoint=CKPT), then the fine-tuned '
             'checkpoint is tested')
-    mismatched = [
-        f'{key}: {tuple(state[key].shape)} in the checkpoint, '
-        f'{tuple(value.shape)} in the model'
-        for key, value in expected.items()
-        if key in state and hasattr(state[key], 'shape')
-        and state[key].shape != value.shape
-    ]
     if mismatched:
         raise CheckpointMismatchError(
             f'{filename} does not fit {type(model).__name__}: '
-            f'{len(mismatched)} tensors have other shapes, e.g. '
-            f'{mismatched[:SHOWN]}')
+            f'{len(mismatched)} tensors have other shapes (after the '
+            f'model\'s load-time adaptation), e.g. {mismatched[:SHOWN]}')
     unexpected = sorted(set(state) - set(expected))
     if unexpected:
         print_log(

@@ -1,6 +1,7 @@
 """Rows of docs/bad_input.md that no other test file holds: what a data
-folder with odd images, an empty data folder and a config without
-``custom_imports`` give."""
+folder with odd images and a config without ``custom_imports`` give (what
+MMCV, MMPretrain and MMEngine themselves say about an unreadable image, an
+empty data folder or an unregistered type is theirs, not tested here)."""
 import subprocess
 import sys
 
@@ -12,7 +13,7 @@ from mmpretrain.registry import DATASETS
 from PIL import Image
 
 import mmropim  # noqa: F401
-from helpers import REPO_ROOT, ROPIM_TINY_CFG, run_tool
+from helpers import REPO_ROOT, ROPIM_TINY_CFG, assert_names, run_tool
 
 
 def folder_dataset(root):
@@ -46,24 +47,6 @@ def test_gray_rgba_and_16_bit_images_load_as_8_bit_rgb(odd_images):
         assert str(inputs.dtype) == 'torch.uint8'
 
 
-def test_unreadable_image_names_the_file(odd_images):
-    broken = odd_images / 'train' / 'odd' / 'broken.jpg'
-    broken.write_bytes(b'\xff\xd8\xff\xe0 not a JPEG')
-    dataset = folder_dataset(odd_images)
-    index, = [i for i in range(len(dataset))
-              if dataset.get_data_info(i)['img_path'] == str(broken)]
-    with pytest.raises(AssertionError, match=f'failed to load image: '
-                       f'{broken}'):
-        dataset[index]
-
-
-def test_empty_data_folder_names_the_folder_and_extensions(tmp_path):
-    (tmp_path / 'train').mkdir()
-    with pytest.raises(RuntimeError, match=r'Found 0 files in subfolders '
-                       r'of.*train.*Supported extensions are: .*\.jpg'):
-        folder_dataset(tmp_path)
-
-
 def without_custom_imports(tmp_path):
     path = tmp_path / 'no_imports.py'
     path.write_text(f'_base_ = [{ROPIM_TINY_CFG!r}]\n'
@@ -72,23 +55,13 @@ def without_custom_imports(tmp_path):
 
 
 def test_config_without_custom_imports(tmp_path, demo_root):
-    """Our tools import mmropim themselves; MMEngine alone names the type
-    its registry lacks."""
+    """Our tools import mmropim themselves."""
     path = without_custom_imports(tmp_path)
     assert Config.fromfile(path).custom_imports.imports == []
     run_tool('tools/train.py', path, '--work-dir', str(tmp_path / 'work'),
              '--cfg-options',
              f'train_dataloader.dataset.data_root={demo_root}',
              'train_dataloader.dataset.indices=32', 'train_cfg.max_epochs=1')
-    code = ('from mmengine.config import Config\n'
-            'from mmengine.registry import init_default_scope\n'
-            'from mmpretrain.registry import MODELS\n'
-            'init_default_scope("mmpretrain")\n'
-            f'MODELS.build(Config.fromfile({path!r}).model)\n')
-    result = subprocess.run([sys.executable, '-c', code], cwd=REPO_ROOT,
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode != 0
-    assert 'ROPIM is not in the mmpretrain::model registry' in result.stderr
 
 
 def test_missing_resume_checkpoint_is_named(tmp_path):
@@ -98,7 +71,7 @@ def test_missing_resume_checkpoint_is_named(tmp_path):
          str(tmp_path / 'work'), '--resume', missing], cwd=REPO_ROOT,
         capture_output=True, text=True, timeout=300)
     assert result.returncode != 0
-    assert f'--resume checkpoint {missing} does not exist' in result.stderr
+    assert_names(result.stderr, '--resume', missing)
 
 
 def test_check_data_names_every_unreadable_image(odd_images, tmp_path):
@@ -114,15 +87,16 @@ def test_check_data_names_every_unreadable_image(odd_images, tmp_path):
          f'train_dataloader.dataset.data_root={odd_images}'],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode != 0
-    assert 'UnreadableImagesError: 2 of the 5 training images cannot be ' \
-        'read' in result.stderr
-    assert f'{folder / "broken.jpg"}: not an image' in result.stderr
-    assert f'{folder / "empty.png"}: ' in result.stderr
+    assert_names(result.stderr, 'UnreadableImagesError',
+                 str(folder / 'broken.jpg'), str(folder / 'empty.png'))
+    for good in ('gray.png', 'rgba.png', 'deep16.png'):  # only the bad ones
+        assert str(folder / good) not in result.stderr
     assert not work_dir.exists() or not list(work_dir.glob('*.pth'))
 
 
 def test_check_data_passes_a_readable_set(odd_images):
-    from tools.analysis.check_data import check_training_images
+    from mmropim.datasets import check_run_images
     cfg = Config.fromfile(ROPIM_TINY_CFG)
     cfg.train_dataloader.dataset.data_root = str(odd_images)
-    assert check_training_images(cfg, workers=2) == 3
+    # a pre-training config: no val or test set to read
+    assert check_run_images(cfg, workers=2) == {'train_dataloader': 3}

@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 from mmropim.datasets import ClassFolderMismatchError, check_class_folders
-from tools.analysis import image_mean_std
-from helpers import REPO_ROOT, ROPIM_TINY_CFG
+from tools.analysis.image_mean_std import main as image_mean_std
+from helpers import REPO_ROOT, ROPIM_TINY_CFG, assert_names, raises_naming
 
 FINETUNE_CFG = osp.join(REPO_ROOT, 'configs', 'prmim', 'benchmarks',
                         'vit-mini-p8_1xb32-coslr-10e_demo-64px.py')
@@ -49,9 +49,8 @@ def test_train_refuses_a_val_split_missing_a_class_folder(
                  *[f'{split}_dataloader.dataset.data_root={root}'
                    for split in ('train', 'val', 'test')])
     assert result.returncode != 0, result.stdout[-2000:]
-    assert 'ClassFolderMismatchError: the class folders of val_dataloader ' \
-        f'({root}/val) are not those of train_dataloader ({root}/train): ' \
-        f"missing ['{missing}'], extra []" in result.stderr
+    assert_names(result.stderr, 'ClassFolderMismatchError', 'val_dataloader',
+                 f'{root}/val', f'{root}/train', repr(missing))
     assert 'Epoch(train)' not in result.stdout + result.stderr
 
 
@@ -61,13 +60,13 @@ def test_class_list_must_name_the_folders_in_their_order(demo_root):
     folders = sorted(os.listdir(osp.join(demo_root, 'train')))
     check_class_folders(dict(train_dataloader=dict(
         dataset=dict(train, classes=folders))))
-    with pytest.raises(ClassFolderMismatchError,
-                       match=r"no folder for \['zebra'\], folders not in "
-                       rf"classes: \['{folders[-1]}'\]"):
+    with raises_naming(ClassFolderMismatchError,
+                       'train_dataloader.dataset.classes', "'zebra'",
+                       repr(folders[-1])):
         check_class_folders(dict(train_dataloader=dict(
             dataset=dict(train, classes=folders[:-1] + ['zebra']))))
-    with pytest.raises(ClassFolderMismatchError,
-                       match='not in the sorted order'):
+    with raises_naming(ClassFolderMismatchError,
+                       'train_dataloader.dataset.classes', 'sort'):
         check_class_folders(dict(train_dataloader=dict(
             dataset=dict(train, classes=folders[::-1]))))
     # annotation files and unlabelled pre-training sets are not folders
@@ -75,6 +74,70 @@ def test_class_list_must_name_the_folders_in_their_order(demo_root):
         train_dataloader=dict(dataset=dict(train, with_label=False)),
         val_dataloader=dict(dataset=dict(train, ann_file='meta/val.txt',
                                          data_prefix='val'))))
+
+
+@pytest.fixture
+def folder_subclass():
+    """A ``CustomDataset`` subclass registered under another name."""
+    from mmpretrain.datasets import CustomDataset
+    from mmpretrain.registry import DATASETS
+
+    class PlantFolders(CustomDataset):
+        pass
+
+    DATASETS.register_module(name='PlantFolders', module=PlantFolders)
+    yield 'PlantFolders'
+    DATASETS._module_dict.pop('PlantFolders')
+
+
+@pytest.mark.parametrize('wrapping', [
+    'subclass', 'ConcatDataset', 'RepeatDataset', 'ClassBalancedDataset'])
+def test_val_missing_a_class_is_refused_however_the_dataset_is_given(
+        val_missing_a_class, folder_subclass, wrapping):
+    """A subclass of CustomDataset (known by the registry's class, not its
+    name) and the dataset wrappers number the folders the same way: every
+    validation label after the missing class would shift."""
+    root, missing = val_missing_a_class
+    train = dict(type='CustomDataset', data_root=str(root),
+                 data_prefix='train')
+    val = dict(train, data_prefix='val')
+    if wrapping == 'subclass':
+        val['type'] = folder_subclass
+    elif wrapping == 'ConcatDataset':
+        val = dict(type=wrapping, datasets=[dict(train), val])
+    else:
+        val = dict(type=wrapping, dataset=val, times=2, oversample_thr=0.1)
+    with raises_naming(ClassFolderMismatchError, 'val_dataloader',
+                       f'{root}/val', f"missing ['{missing}']"):
+        check_class_folders(dict(
+            default_scope='mmpretrain', train_dataloader=dict(dataset=train),
+            val_dataloader=dict(dataset=val)))
+
+
+@pytest.mark.parametrize('given', ['classes', 'metainfo', 'file'])
+def test_classes_out_of_folder_order_are_refused_however_given(
+        demo_root, tmp_path, given):
+    """``classes`` as a list, ``metainfo=dict(classes=...)`` or a file of
+    names: the names would not be those of the labels."""
+    folders = sorted(os.listdir(osp.join(demo_root, 'train')))
+
+    def dataset(names):
+        if given == 'file':
+            path = tmp_path / 'classes.txt'
+            path.write_text('\n'.join(names))
+            names = dict(classes=str(path))
+        elif given == 'metainfo':
+            names = dict(metainfo=dict(classes=names))
+        else:
+            names = dict(classes=names)
+        return dict(train_dataloader=dict(dataset=dict(
+            type='CustomDataset', data_root=demo_root, data_prefix='train',
+            **names)))
+
+    check_class_folders(dataset(folders))
+    with raises_naming(ClassFolderMismatchError, 'not in the sorted order',
+                       repr(folders)):
+        check_class_folders(dataset(folders[::-1]))
 
 
 @pytest.fixture
@@ -99,51 +162,127 @@ def test_check_data_reads_the_images_of_data_root(folder_with_bad_images,
                  folder_with_bad_images, '--check-data', '--work-dir',
                  tmp_path / 'work', '--cfg-options', 'train_cfg.max_epochs=1')
     assert result.returncode != 0, result.stdout[-2000:]
-    assert 'UnreadableImagesError: 2 of the 4 training images cannot be ' \
-        'read' in result.stderr
     folder = folder_with_bad_images / 'nested'
-    assert f'{folder / "broken.jpg"}: OSError: cannot decode' in result.stderr
-    assert f'{folder / "empty.png"}: OSError: cannot decode' in result.stderr
+    # LoadImageWithPillow's error for each bad file, the good ones unnamed
+    assert_names(result.stderr, 'UnreadableImagesError',
+                 f'{folder / "broken.jpg"}: OSError',
+                 f'{folder / "empty.png"}: OSError')
+    for good in ('a.png', 'b.png'):
+        assert str(folder / good) not in result.stderr
     assert 'Epoch(train)' not in result.stdout + result.stderr
 
 
 def test_image_mean_std_names_every_unreadable_file(folder_with_bad_images,
                                                     capsys):
     with pytest.raises(SystemExit) as stop:
-        image_mean_std.main([str(folder_with_bad_images)])
+        image_mean_std([str(folder_with_bad_images)])
     message = str(stop.value.code)
     folder = folder_with_bad_images / 'nested'
-    assert message.startswith('2 of the 4 images cannot be decoded and are '
-                              'left out of the figures:')
-    assert f'{folder / "broken.jpg"}: OSError: cannot decode' in message
-    assert f'{folder / "empty.png"}: OSError: cannot decode' in message
-    assert '--skip-unreadable' in message
+    assert_names(message, f'{folder / "broken.jpg"}: OSError',
+                 f'{folder / "empty.png"}: OSError', '--skip-unreadable')
+    for good in ('a.png', 'b.png'):
+        assert str(folder / good) not in message
     printed = capsys.readouterr().out
-    assert printed.startswith('2 images, 10368 pixels')  # the figures
-    mean, std = image_mean_std.main([str(folder_with_bad_images),
-                                     '--skip-unreadable'])
+    assert '10368' in printed  # the figures: the pixels of a.png and b.png
+    mean, std = image_mean_std([str(folder_with_bad_images),
+                                '--skip-unreadable'])
     good = np.concatenate([
         np.asarray(Image.open(folder / name)).reshape(-1, 3)
         for name in ('a.png', 'b.png')
     ]).astype(np.float64)
     np.testing.assert_allclose(mean, good.mean(axis=0))
     np.testing.assert_allclose(std, good.std(axis=0))
-    assert 'warning: 2 of the 4 images cannot be decoded' in \
-        capsys.readouterr().err
+    assert_names(capsys.readouterr().err, str(folder / 'broken.jpg'),
+                 str(folder / 'empty.png'))
 
 
 def test_check_data_refuses_a_pipeline_without_an_image_loader(demo_root):
     """Checking nothing is not a pass."""
     from mmengine.config import Config
 
-    from tools.analysis.check_data import (NoImageLoaderError,
-                                           check_training_images)
+    from mmropim.datasets import NoImageLoaderError, check_run_images
     cfg = Config.fromfile(ROPIM_TINY_CFG)
     dataset = cfg.train_dataloader.dataset
     dataset.data_root = demo_root
     dataset.pipeline = [t for t in dataset.pipeline
                         if t['type'] != 'LoadImageFromFile']
-    with pytest.raises(NoImageLoaderError,
-                       match=r'no LoadImageFromFile \(or subclass\) nor '
-                       r"LoadImageWithPillow, got \['RandomResizedCrop'"):
-        check_training_images(cfg, workers=1)
+    # the data loader, the loaders it looks for and the transforms it found
+    with raises_naming(NoImageLoaderError, 'train_dataloader',
+                       'LoadImageFromFile', 'LoadImageWithPillow',
+                       'RandomResizedCrop'):
+        check_run_images(cfg, workers=1)
+
+
+@pytest.fixture
+def bad_image_in_val(demo_root, tmp_path):
+    """The demo set with an unreadable image in one class of ``val/``."""
+    root = tmp_path / 'demo'
+    root.mkdir()
+    (root / 'train').symlink_to(osp.join(demo_root, 'train'))
+    shutil.copytree(osp.join(demo_root, 'val'), root / 'val')
+    first = sorted(os.listdir(root / 'val'))[0]
+    bad = root / 'val' / first / 'zz_broken.jpg'
+    bad.write_bytes(b'\xff\xd8\xff\xe0 not a JPEG')
+    return root, bad
+
+
+def test_train_check_data_reads_the_validation_images_too(
+        bad_image_in_val, tmp_path):
+    """--check-data used to read the training images only: the run passed
+    the check and died at its first validation."""
+    root, bad = bad_image_in_val
+    result = run('tools/train.py', FINETUNE_CFG, '--check-data', '--work-dir',
+                 tmp_path / 'work', '--cfg-options',
+                 'model.backbone.init_cfg=None',
+                 'train_dataloader.dataset.indices=32',
+                 'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
+                 *[f'{split}_dataloader.dataset.data_root={root}'
+                   for split in ('train', 'val', 'test')])
+    assert result.returncode != 0, result.stdout[-2000:]
+    assert_names(result.stderr, 'UnreadableImagesError', 'val_dataloader',
+                 f'{bad}: ')
+    assert 'Epoch(train)' not in result.stdout + result.stderr
+
+
+def test_check_data_reads_every_split_and_names_it(demo_root, tmp_path):
+    """``check_data.py`` reads train, val and test (what ``tools/test.py``
+    reads), naming the split of each bad file; a split configured as
+    another is read once."""
+    test_root = tmp_path / 'test_set'
+    folder = test_root / 'val' / 'cat'
+    folder.mkdir(parents=True)
+    Image.new('RGB', (72, 72), (9, 9, 9)).save(folder / 'good.png')
+    (folder / 'empty.png').write_bytes(b'')
+    options = ['--cfg-options',
+               f'train_dataloader.dataset.data_root={demo_root}',
+               f'val_dataloader.dataset.data_root={demo_root}']
+    result = run('tools/analysis/check_data.py', FINETUNE_CFG, '--workers',
+                 2, *options, f'test_dataloader.dataset.data_root={test_root}')
+    assert result.returncode != 0, result.stdout[-2000:]
+    assert_names(result.stderr, 'UnreadableImagesError',
+                 'test_dataloader: 1 of the 2 images',
+                 f'{folder / "empty.png"}: ')
+    assert str(folder / 'good.png') not in result.stderr
+    assert 'train_dataloader' not in result.stderr  # readable splits
+    result = run('tools/analysis/check_data.py', FINETUNE_CFG, '--workers',
+                 2, *options, f'test_dataloader.dataset.data_root={demo_root}')
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert_names(result.stdout, 'train_dataloader: all', 'val_dataloader: all',
+                 'test_dataloader: the dataset of val_dataloader')
+
+
+def test_check_data_names_every_unreadable_image_however_many(tmp_path):
+    """Only the first 20 were named, then a count."""
+    folder = tmp_path / 'train' / 'odd'
+    folder.mkdir(parents=True)
+    Image.new('RGB', (72, 72), (9, 9, 9)).save(folder / 'good.png')
+    bad = [folder / f'broken_{index:02d}.jpg' for index in range(45)]
+    for path in bad:
+        path.write_bytes(b'\xff\xd8\xff\xe0 not a JPEG')
+    result = run('tools/analysis/check_data.py', ROPIM_TINY_CFG, '--workers',
+                 2, '--cfg-options',
+                 f'train_dataloader.dataset.data_root={tmp_path}')
+    assert result.returncode != 0, result.stdout[-2000:]
+    assert_names(result.stderr, 'train_dataloader: 45 of the 46 images',
+                 *[f'  {path}: ' for path in bad])  # one line each
+    assert 'more' not in result.stderr and 'good.png' not in result.stderr

@@ -2,6 +2,7 @@
 instead of MMEngine's ``strict=False`` loading, which trains from random
 weights or tests an untrained head with exit status 0."""
 import os.path as osp
+import shutil
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -13,10 +14,12 @@ from mmengine.registry import init_default_scope
 from mmpretrain.registry import MODELS
 
 import mmropim  # noqa: F401
-from mmropim.engine import PretrainedWeightsCheckHook
+from mmropim.engine import PretrainedWeightsCheckHook, SafeCheckpointHook
+from mmropim.engine.hooks import pretrained_weights_check_hook
 from mmropim.utils.model_checkpoint import (CheckpointMismatchError,
                                             check_checkpoint_fits_model)
-from helpers import PRMIM_TINY_CFG, REPO_ROOT, ROPIM_TINY_CFG
+from helpers import (PRMIM_TINY_CFG, REPO_ROOT, ROPIM_TINY_CFG, assert_names,
+                     raises_naming)
 
 PRMIM_FINETUNE_CFG = osp.join(REPO_ROOT, 'configs', 'prmim', 'benchmarks',
                               'vit-mini-p8_1xb32-coslr-10e_demo-64px.py')
@@ -75,10 +78,10 @@ def test_finetuning_refuses_a_checkpoint_of_another_architecture(
                  'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
                  *data_options(demo_root))
     assert result.returncode != 0, result.stdout[-2000:]
-    assert 'MissingWeightsError' in result.stderr
-    assert f'{pretraining_checkpoints["ropim_beit"]} lacks' in result.stderr
-    assert "Missing, by name: ['layers.*.attn.qkv.bias', 'pos_embed']" \
-        in result.stderr
+    # the checkpoint and the weights it lacks, by name
+    assert_names(result.stderr, 'MissingWeightsError',
+                 pretraining_checkpoints['ropim_beit'],
+                 "'layers.*.attn.qkv.bias'", "'pos_embed'")
     assert 'Epoch(train)' not in result.stdout + result.stderr
     assert not list(work_dir.glob('*.pth'))
 
@@ -96,10 +99,12 @@ def test_finetuning_loads_a_fitting_checkpoint_and_lists_the_rest(
                  'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
                  *data_options(demo_root))
     assert result.returncode == 0, result.stderr[-3000:]
-    log = result.stdout + result.stderr
-    assert 'initialized by the transfer recipe, not in the checkpoint: ' \
-        "['ln2.bias', 'ln2.weight']" in log
-    assert "unused checkpoint keys: ['ln1.bias', 'ln1.weight']" in log
+    # the loading report names the checkpoint, the recipe's own pooling
+    # norm and the pre-training final norm left unused
+    names = (pretraining_checkpoints['prmim_vit'],
+             "['ln2.bias', 'ln2.weight']", "['ln1.bias', 'ln1.weight']")
+    assert any(all(name in line for name in names)
+               for line in (result.stdout + result.stderr).splitlines())
 
 
 def test_check_hook_expands_the_shared_table_of_a_beit_checkpoint(
@@ -120,23 +125,108 @@ def test_check_hook_expands_the_shared_table_of_a_beit_checkpoint(
     for key, value in classifier.state_dict().items():
         torch.testing.assert_close(value, before[key])
     strict = PretrainedWeightsCheckHook()  # the pooling norm not allowed
-    with pytest.raises(KeyError, match=r"lacks 2 of .* \['ln2.bias', "
-                       r"'ln2.weight'\]"):
+    with raises_naming(KeyError, 'ln2.bias', 'ln2.weight'):
         strict.before_train(SimpleNamespace(cfg=Config(), model=classifier))
 
 
-def test_check_hook_skips_resumed_runs_and_checks_its_argument():
+def test_check_hook_skips_only_runs_that_loaded_a_checkpoint():
+    """--resume in a work dir with nothing to resume (pre-emptible
+    launchers always pass it) starts from the pre-trained weights: they are
+    checked. A run that loaded a checkpoint (resumed, or load_from) has
+    its weights from it and is not."""
     classifier = built_model(
         PRMIM_FINETUNE_CFG,
         init_cfg=dict(type='Pretrained', checkpoint='no/such.pth'))
-    hook = PretrainedWeightsCheckHook()
+    for cfg in (Config(), Config(dict(resume=True))):
+        with raises_naming(FileNotFoundError, 'no/such.pth'):
+            PretrainedWeightsCheckHook().before_train(
+                SimpleNamespace(cfg=cfg, model=classifier))
     for cfg in (Config(dict(resume=True)), Config(dict(load_from='a.pth'))):
-        hook.before_train(SimpleNamespace(cfg=cfg, model=classifier))
-    with pytest.raises(FileNotFoundError, match='no/such.pth'):
-        hook.before_train(SimpleNamespace(cfg=Config(), model=classifier))
-    with pytest.raises(TypeError, match='fresh_parameters must be a '
-                       'sequence of full parameter names'):
+        runner = SimpleNamespace(cfg=cfg, model=classifier)
+        hook = PretrainedWeightsCheckHook()
+        hook.after_load_checkpoint(runner, dict(meta=dict(epoch=1, iter=2)))
+        hook.before_train(runner)
+    with raises_naming(TypeError, 'fresh_parameters',
+                       "'backbone.ln2.weight'"):
         PretrainedWeightsCheckHook(fresh_parameters='backbone.ln2.weight')
+
+
+@pytest.mark.parametrize('where', ['backbone', 'model'])
+def test_check_hook_reads_init_cfg_lists(pretraining_checkpoints, where):
+    """MMEngine takes init_cfg as a dict or a list of dicts, on the model or
+    any submodule: a Pretrained entry in a list is checked too."""
+    if where == 'backbone':
+        classifier = built_model(PRMIM_FINETUNE_CFG, init_cfg=[
+            dict(type='TruncNormal', layer='Linear', std=0.02),
+            dict(type='Pretrained', prefix='backbone.',
+                 checkpoint=pretraining_checkpoints['ropim_beit'])])
+        classifier.init_weights()
+        missing = ("'layers.*.attn.qkv.bias'", "'pos_embed'")
+    else:  # the whole classifier from a pre-training checkpoint: no head
+        classifier = built_model(PRMIM_FINETUNE_CFG, init_cfg=None)
+        classifier.init_cfg = [
+            dict(type='Pretrained',
+                 checkpoint=pretraining_checkpoints['prmim_vit'])
+        ]
+        missing = ("'head.fc.bias'", "'head.fc.weight'")
+    hook = PretrainedWeightsCheckHook(
+        fresh_parameters=['backbone.ln2.weight', 'backbone.ln2.bias'])
+    with raises_naming(KeyError, *missing):
+        hook.before_train(SimpleNamespace(cfg=Config(), model=classifier))
+
+
+def test_check_hook_reads_a_url_from_the_loaders_download(
+        pretraining_checkpoints, tmp_path):
+    """init_cfg.checkpoint=https://...: MMEngine's Pretrained initializer
+    loads it from torch.hub's cache; the check reads that same file through
+    the safe loader (no second download), instead of refusing the name as
+    a missing local file."""
+    hub = tmp_path / 'hub'
+    (hub / 'checkpoints').mkdir(parents=True)
+    shutil.copy(pretraining_checkpoints['prmim_vit'],
+                hub / 'checkpoints' / 'prmim_pretrained.pth')
+    url = 'https://example.invalid/models/prmim_pretrained.pth'
+    previous = torch.hub.get_dir()
+    torch.hub.set_dir(str(hub))
+    try:
+        classifier = built_model(
+            PRMIM_FINETUNE_CFG,
+            init_cfg=dict(type='Pretrained', checkpoint=url,
+                          prefix='backbone.'))
+        classifier.init_weights()
+        PretrainedWeightsCheckHook(
+            fresh_parameters=['backbone.ln2.weight', 'backbone.ln2.bias']
+        ).before_train(SimpleNamespace(cfg=Config(), model=classifier))
+    finally:
+        torch.hub.set_dir(previous)
+
+
+def test_a_pretrained_init_without_the_check_hook_is_warned(
+        pretraining_checkpoints, tmp_path, monkeypatch):
+    """A fine-tuning config of one's own, built from our bases without
+    PretrainedWeightsCheckHook: the checkpoint hook of our runtime base
+    says so when training starts, naming the checkpoint."""
+    from mmengine.logging import MessageHub, MMLogger
+    logged = []
+    monkeypatch.setattr(pretrained_weights_check_hook, 'print_log',
+                        lambda message, **kwargs: logged.append(message))
+    checkpoint = pretraining_checkpoints['prmim_vit']
+    classifier = built_model(
+        PRMIM_FINETUNE_CFG,
+        init_cfg=dict(type='Pretrained', checkpoint=checkpoint,
+                      prefix='backbone.'))
+    for hooks in ([], [PretrainedWeightsCheckHook()]):
+        runner = SimpleNamespace(
+            work_dir=str(tmp_path), epoch=0, iter=0, cfg=Config(),
+            model=classifier, hooks=hooks, val_loop=None,
+            logger=MMLogger.get_instance('unchecked_init'),
+            message_hub=MessageHub.get_instance('unchecked_init'))
+        hook = SafeCheckpointHook(interval=1)
+        hook.before_train(runner)
+        hook.after_train(runner)
+    assert len(logged) == 1, logged
+    assert_names(logged[0], f'backbone from {checkpoint}',
+                 "dict(type='PretrainedWeightsCheckHook'")
 
 
 def test_test_tool_refuses_a_pretraining_checkpoint(pretraining_checkpoints,
@@ -150,9 +240,8 @@ def test_test_tool_refuses_a_pretraining_checkpoint(pretraining_checkpoints,
                  str(tmp_path / 'work'), '--out', str(out), '--cfg-options',
                  *data_options(demo_root))
     assert result.returncode != 0, result.stdout[-2000:]
-    assert 'CheckpointMismatchError' in result.stderr
-    assert 'weights of ImageClassifier (in backbone, head)' in result.stderr
-    assert "'head.fc.weight'" in result.stderr
+    assert_names(result.stderr, 'CheckpointMismatchError', 'ImageClassifier',
+                 "'head.fc.weight'")
     assert not out.exists()
 
 
@@ -163,7 +252,25 @@ def test_whole_model_checkpoint_check(tmp_path):
         unexpected=[])
     wider = built_model(PRMIM_FINETUNE_CFG, init_cfg=None)
     wider.head.fc = torch.nn.Linear(96, 20)
-    with pytest.raises(CheckpointMismatchError,
-                       match=r"head.fc.weight: \(14, 96\) in the "
-                       r'checkpoint, \(20, 96\) in the model'):
+    with raises_naming(CheckpointMismatchError, 'head.fc.weight',
+                       '(14, 96)', '(20, 96)'):
         check_checkpoint_fits_model(wider, path)
+
+
+def test_whole_model_check_lets_the_model_adapt_what_it_adapts(tmp_path):
+    """A checkpoint fine-tuned at 64 px tested at 96 px: MMPretrain's load
+    hook resizes pos_embed to the model's grid, so its shape is no
+    mismatch; a shape no hook adapts still is. The check copies nothing
+    into the model."""
+    path = save_model(built_model(PRMIM_FINETUNE_CFG, init_cfg=None),
+                      tmp_path / 'at64.pth')
+    larger = built_model(PRMIM_FINETUNE_CFG, init_cfg=None, img_size=96)
+    before = {k: v.clone() for k, v in larger.state_dict().items()}
+    assert check_checkpoint_fits_model(larger, path) == dict(unexpected=[])
+    for key, value in larger.state_dict().items():
+        torch.testing.assert_close(value, before[key])
+    larger.head.fc = torch.nn.Linear(96, 20)
+    with raises_naming(CheckpointMismatchError, 'head.fc.weight',
+                       '(14, 96)', '(20, 96)') as error:
+        check_checkpoint_fits_model(larger, path)
+    assert 'pos_embed' not in str(error.value)

@@ -8,7 +8,8 @@ from mmengine.config import Config
 from PIL import Image
 
 from mmropim.visualization import MIMVisualizationHook
-from helpers import PRMIM_TINY_CFG, ROPIM_TINY_CFG, logged_scalars, run_tool
+from helpers import (PRMIM_TINY_CFG, ROPIM_TINY_CFG, logged_scalars,
+                     raises_naming, run_tool)
 
 SHORT_RUN = [
     'train_dataloader.dataset.indices=8', 'train_dataloader.batch_size=4',
@@ -61,11 +62,12 @@ def test_pictures_land_in_the_work_dir_and_training_is_unchanged(
 
 
 def test_bad_arguments_and_models_are_named():
-    with pytest.raises(ValueError, match='interval'):
+    with raises_naming(ValueError, 'interval', '0'):
         MIMVisualizationHook(interval=0)
 
     class Runner:
         model = object()
 
-    with pytest.raises(TypeError, match='draws ROPIM and PRMIM models'):
+    with raises_naming(TypeError, 'ROPIM', 'PRMIM', 'object',
+                       'enable=False'):
         MIMVisualizationHook(enable=True).before_train(Runner())

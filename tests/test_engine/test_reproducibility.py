@@ -12,7 +12,8 @@ import torch
 from mmropim.engine import FiniteLossHook
 from crash_probe import STOP_EXIT_CODE
 from helpers import (ITERS_PER_EPOCH, PRMIM_TINY_CFG, REPO_ROOT,
-                     ROPIM_TINY_CFG, TESTS_DIR, logged_scalars, run_tool)
+                     ROPIM_TINY_CFG, TESTS_DIR, assert_names, logged_scalars,
+                     raises_naming, run_tool)
 
 BATCH = 32  # of the tiny configs
 
@@ -28,8 +29,8 @@ def test_hook_names_the_first_bad_iteration():
         loss = float('nan') if it == 3 else 1.0
         hook.after_train_iter(fake_runner(it), 0,
                               outputs=dict(loss=torch.tensor(loss)))
-    with pytest.raises(FloatingPointError,
-                       match='NaN or inf at iteration 3.*stopped at '
+    # the first bad iteration and the one training stopped at
+    with raises_naming(FloatingPointError, 'NaN', 'iteration 3',
                        'iteration 5'):
         hook.after_train_iter(fake_runner(5), 0,
                               outputs=dict(loss=torch.tensor(1.0)))
@@ -51,9 +52,7 @@ def test_hook_stops_a_dead_loss_after_n_zero_iterations():
     for it, loss in enumerate([0., 0., 0.7, 0., 0., 0., 0.], start=1):
         hook.after_train_iter(fake_runner(it), 0,
                               outputs=dict(loss=torch.tensor(loss)))
-    with pytest.raises(RuntimeError,
-                       match=r'exactly 0 for 3 consecutive iterations '
-                       r'\(iterations 4 to 6\).*stopped at iteration 8'):
+    with raises_naming(RuntimeError, 'iterations 4 to 6', 'iteration 8'):
         hook.after_train_iter(fake_runner(8), 0,
                               outputs=dict(loss=torch.tensor(0.)))
 
@@ -68,7 +67,7 @@ def test_hook_lets_short_zero_runs_and_unset_option_pass():
     for it in range(7, 20):
         default.after_train_iter(fake_runner(it), 0,
                                  outputs=dict(loss=torch.tensor(0.)))
-    with pytest.raises(ValueError, match='max_zero_loss_iters'):
+    with raises_naming(ValueError, 'max_zero_loss_iters', '0'):
         FiniteLossHook(max_zero_loss_iters=0)
 
 
@@ -137,8 +136,7 @@ def test_nan_loss_stops_the_real_run_with_the_iteration(demo_root, tmp_path):
         'custom_hooks.0.interval=1'
     ], cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode != 0
-    assert 'FloatingPointError: the loss became NaN or inf at iteration' \
-        in result.stderr
+    assert_names(result.stderr, 'FloatingPointError', 'NaN', 'iteration')
 
 
 def _hook_on_rank(rank, init_file, losses_by_rank, out_dir):

@@ -1,8 +1,9 @@
 """Saving and resuming never lose or destroy work: the run state a
 checkpoint carries is checked before the hook deletes by it, a non-finite
 state is never saved over a good one, an interrupted validation is run
-again on --resume, one run trains in a work dir at a time, and a full disk
-says what it needs."""
+again on --resume, one run trains in a work dir at a time, a run neither
+resumes nor replaces the checkpoints of a run with another model or
+optimizer, and a full disk says what it needs."""
 import errno
 import json
 import math
@@ -17,6 +18,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from mmengine.config import Config
 
 from mmropim.engine import FiniteLossHook, SafeCheckpointHook
 from mmropim.engine.hooks import safe_checkpoint_hook
@@ -25,7 +27,8 @@ from mmropim.engine.run_lock import RunLock, WorkDirLockedError
 from mmropim.engine.run_state import (check_deletable, check_run_state,
                                       find_resume_checkpoint)
 from crash_probe import CRASH_EXIT_CODE
-from helpers import REPO_ROOT, ROPIM_TINY_CFG, TESTS_DIR
+from helpers import (REPO_ROOT, ROPIM_TINY_CFG, TESTS_DIR, assert_names,
+                     logged_iterations, logged_scalars, raises_naming)
 
 FINETUNE_CFG = osp.join(REPO_ROOT, 'configs', 'ropim', 'benchmarks',
                         'beit-mini-p8_1xb32-coslr-10e_demo-64px.py')
@@ -175,7 +178,7 @@ def test_deletion_outside_the_out_dir_is_refused(tmp_path):
     hook.before_train(runner)
     for path in (str(victim), str(work_dir / 'notes.txt'),
                  str(work_dir / 'epoch_..' / 'x.pth')):
-        with pytest.raises(RuntimeError, match='refusing to delete'):
+        with raises_naming(RuntimeError, path):
             hook.file_backend.remove(path)
     assert victim.exists()
     check_deletable(str(work_dir / 'epoch_3.pth'), str(work_dir),
@@ -196,12 +199,15 @@ def test_copied_work_dir_resumes_its_own_checkpoint(demo_root, tmp_path):
     before = {p: os.stat(original / p).st_mtime_ns
               for p in os.listdir(original)}
     resumed = train_subprocess(ROPIM_TINY_CFG, copy,
-                               pretrain_options(demo_root, 3, keep=2),
+                               pretrain_options(demo_root, 3, keep=2) +
+                               ['default_hooks.logger.interval=1'],
                                flags=['--resume'])
     log = resumed.stdout + resumed.stderr
     assert resumed.returncode == 0, log[-2000:]
-    assert f'resuming this work dir\'s own {copy / "epoch_2.pth"}' in log
-    assert 'resumed epoch: 2' in log
+    # what last_checkpoint names and the file resumed instead
+    assert_names(log, str(copy / 'last_checkpoint'),
+                 str(original / 'epoch_2.pth'), str(copy / 'epoch_2.pth'))
+    assert logged_iterations(copy) == [5, 6]  # epoch 3 only
     assert {p: os.stat(original / p).st_mtime_ns
             for p in os.listdir(original)} == before
     assert (copy / 'last_checkpoint').read_text() == str(copy /
@@ -220,10 +226,9 @@ def test_nan_weights_are_not_saved_over_the_last_good_checkpoint(tmp_path):
     runner.epoch, runner.iter = 2, 6
     with torch.no_grad():
         runner.model.weight[0, 0] = math.inf
-    with pytest.raises(FloatingPointError,
-                       match=r'weights non-finite at epoch 3 \(iteration 6\)'
-                       r'.*epoch_3.pth was not written; '
-                       rf'{re.escape(good)} is kept'):
+    # where, the checkpoint not written and the one kept
+    with raises_naming(FloatingPointError, 'epoch 3', 'iteration 6',
+                       'epoch_3.pth', good):
         hook.after_train_epoch(runner)
     assert osp.exists(good) and not osp.exists(tmp_path / 'epoch_3.pth')
     assert (tmp_path / 'last_checkpoint').read_text() == good
@@ -248,10 +253,11 @@ def test_save_reads_the_loss_record_first(tmp_path):
         runner.iter = it - 1
         loss_hook.after_train_iter(runner, 0, outputs=dict(loss=loss))
     runner.iter = 4
-    with pytest.raises(FloatingPointError,
-                       match=r'NaN or inf at iteration 3 \(epoch 2\); '
-                       r'training stopped at iteration 4\. epoch_2.pth was '
-                       r'not written; .*epoch_1.pth is kept'):
+    # the loss's own iteration and epoch, where training stopped, the
+    # checkpoint not written and the one kept
+    with raises_naming(FloatingPointError, 'iteration 3', 'epoch 2',
+                       'iteration 4', 'epoch_2.pth',
+                       str(tmp_path / 'epoch_1.pth')):
         hook.after_train_epoch(runner)
     assert osp.exists(tmp_path / 'epoch_1.pth')
     hook.after_train(runner)
@@ -268,10 +274,9 @@ def test_real_run_keeps_the_last_good_checkpoint_when_weights_go_nan(
     result = train_subprocess(config, work_dir,
                               pretrain_options(demo_root, 3, keep=1))
     assert result.returncode != 0
-    assert 'FloatingPointError: the loss became NaN or inf at iteration 3 ' \
-        '(epoch 2)' in result.stderr, result.stderr[-2000:]
     good = str(work_dir / 'epoch_1.pth')
-    assert f'{good} is kept' in result.stderr
+    assert_names(result.stderr, 'FloatingPointError', 'iteration 3',
+                 'epoch 2', good)
     assert osp.exists(good) and not osp.exists(work_dir / 'epoch_2.pth')
     assert (work_dir / 'last_checkpoint').read_text() == good
     assert torch.load(good, weights_only=True)['meta']['epoch'] == 1
@@ -300,15 +305,18 @@ def test_resume_runs_the_validation_a_kill_interrupted(demo_root, tmp_path):
                                flags=['--resume'])
     log = resumed.stdout + resumed.stderr
     assert resumed.returncode == 0, log[-2000:]
-    assert 'did not finish; running it now' in log
-    assert 'Epoch(val) [2]' in log and 'accuracy/top1' in log
-    record = json.loads((work_dir / 'last_validation.json').read_text())
+    # the resumed run validated: its metric is logged, its record written
+    assert any('accuracy/top1' in row
+               for row in logged_scalars(str(work_dir))[-1])
+    record_path = work_dir / 'last_validation.json'
+    record = json.loads(record_path.read_text())
     assert record['epoch'] == 2
+    written = record_path.stat().st_mtime_ns
     # the record says it finished: a second --resume does not validate
     again = train_subprocess(FINETUNE_CFG, work_dir, options,
                              flags=['--resume'])
     assert again.returncode == 0
-    assert 'Epoch(val)' not in again.stdout + again.stderr
+    assert record_path.stat().st_mtime_ns == written
 
 
 # ----------------------------------------------- one run per work dir
@@ -328,13 +336,16 @@ def test_second_run_in_a_busy_work_dir_stops_and_deletes_nothing(
         assert marker.exists(), 'the first run did not get to epoch 1'
         saving = work_dir / '.epoch_2.pth.x1y2.tmp'  # as if mid-save
         saving.write_bytes(b'half a checkpoint')
+        entries = sorted(os.listdir(work_dir))
         second = train_subprocess(ROPIM_TINY_CFG, work_dir,
                                   pretrain_options(demo_root, 1))
         assert second.returncode != 0
-        assert f'held by process {first.pid}' in second.stderr, \
-            second.stderr[-2000:]
-        assert str(work_dir / 'run.lock') in second.stderr
+        # the lock and the process holding it
+        assert_names(second.stderr, 'WorkDirLockedError',
+                     str(work_dir / 'run.lock'), str(first.pid))
         assert saving.exists()
+        # refused before its runner wrote a config copy or a log folder
+        assert sorted(os.listdir(work_dir)) == entries
     finally:
         first.kill()
         first.wait()
@@ -344,8 +355,7 @@ def test_second_run_in_a_busy_work_dir_stops_and_deletes_nothing(
                                flags=['--resume'])
     log = resumed.stdout + resumed.stderr
     assert resumed.returncode == 0, log[-2000:]
-    assert f'took over the lock {work_dir / "run.lock"} of process ' \
-        f'{first.pid}' in log
+    assert_names(log, str(work_dir / 'run.lock'), str(first.pid))
     assert not (work_dir / 'run.lock').exists()  # released at the end
 
 
@@ -357,10 +367,8 @@ def test_lock_of_a_live_process_is_refused_and_a_dead_ones_taken(tmp_path):
     try:
         lock_path.write_text(json.dumps(
             dict(pid=other.pid, host=socket.gethostname(), started='now')))
-        held = re.escape(str(lock_path))
-        with pytest.raises(WorkDirLockedError,
-                           match=rf'{held} is held by process {other.pid}'
-                           rf'.*remove {held}'):
+        with raises_naming(WorkDirLockedError, str(lock_path),
+                           str(other.pid)):
             RunLock(str(tmp_path)).acquire()
     finally:
         other.kill()
@@ -387,12 +395,10 @@ def test_full_disk_names_the_file_the_room_and_the_intact_one(
     message = str(error.value)
     free = shutil.disk_usage(tmp_path).free
     assert error.value.errno == errno.ENOSPC
-    assert path in message and '5000 bytes' in message
-    assert 'bytes are free' in message
+    assert_names(message, path, '5000', str(tmp_path))
     # the free space is the real one (within what other writers change)
-    reported = int(message.split(' bytes are free')[0].rsplit(' ', 1)[-1])
-    assert abs(reported - free) < 64 * 2**20
-    assert 'previous content is intact' in message
+    assert any(abs(int(number) - free) < 64 * 2**20
+               for number in re.findall(r'\d+', message)), message
     with open(path, 'rb') as f:
         assert f.read() == b'old'
 
@@ -406,9 +412,8 @@ def test_full_disk_during_a_save_names_the_checkpoint_to_resume(
     runner.epoch = 1
     monkeypatch.setattr(safe_checkpoint_hook.os, 'fsync', no_space)
     good = str(tmp_path / 'epoch_1.pth')
-    with pytest.raises(OSError,
-                       match=rf'epoch_2.pth: it needs 1000 bytes.*'
-                       rf'{re.escape(good)} is intact'):
+    # the checkpoint, its size and the one to resume from
+    with raises_naming(OSError, 'epoch_2.pth', '1000', good):
         hook.after_train_epoch(runner)
     assert osp.exists(good)
     assert (tmp_path / 'last_checkpoint').read_text() == good
@@ -437,7 +442,7 @@ def test_names_through_a_link_out_of_the_work_dir_are_not_own(tmp_path):
     hook.before_train(runner)
     assert runner.message_hub.get_info('best_ckpt') is None
     hook.after_val_epoch(runner, {'acc': 0.5})  # a new best
-    with pytest.raises(RuntimeError, match='refusing to delete'):
+    with raises_naming(RuntimeError, last):
         check_deletable(last, str(work_dir), 'epoch_{}.pth')
     assert (tmp_path / 'victim' / 'best_acc_epoch_1.pth').exists()
     hook.after_train(runner)
@@ -522,8 +527,8 @@ def test_unreadable_lock_is_taken_over_with_a_log_line(
     lock.acquire()
     assert json.loads((tmp_path / 'run.lock').read_text())['pid'] == \
         os.getpid()
-    assert logged == [f'took over the lock {tmp_path / "run.lock"}, whose '
-                      f'content {content!r} names no run']
+    assert len(logged) == 1  # the lock and what it held
+    assert_names(logged[0], str(tmp_path / 'run.lock'), repr(content))
     lock.release()
 
 
@@ -600,8 +605,7 @@ def test_non_finite_weights_never_replace_the_best_checkpoint(tmp_path):
     runner.epoch, runner.iter = 2, 4
     with torch.no_grad():
         runner.model.bias[0] = math.nan
-    with pytest.raises(FloatingPointError,
-                       match=r'weights non-finite at epoch 2 \(iteration 4\)'):
+    with raises_naming(FloatingPointError, 'epoch 2', 'iteration 4'):
         hook.after_val_epoch(runner, {'acc': 0.3})
     assert best.exists()
     assert not (tmp_path / 'best_acc_epoch_2.pth').exists()
@@ -636,6 +640,157 @@ def test_start_removes_only_its_own_temporaries(tmp_path):
 
 def test_a_lock_that_cannot_be_read_is_left_alone(tmp_path):
     (tmp_path / 'run.lock').mkdir()  # not a file: nothing to take over
-    with pytest.raises(WorkDirLockedError, match='cannot read the lock'):
+    with raises_naming(WorkDirLockedError, str(tmp_path / 'run.lock')):
         RunLock(str(tmp_path)).acquire()
     assert os.listdir(tmp_path) == ['run.lock']
+
+
+def test_a_lock_taken_before_the_runner_is_shared_by_the_hook(
+        tmp_path, monkeypatch):
+    """tools/train.py locks the work dir before it builds the runner; the
+    checkpoint hook then shares that lock (no take-over of its own
+    process's lock) and leaves it to the first holder."""
+    from mmropim.engine import run_lock
+    logged = []
+    monkeypatch.setattr(run_lock, 'print_log',
+                        lambda message, **kwargs: logged.append(message))
+    first = RunLock(str(tmp_path))
+    first.acquire()
+    runner = fake_runner(tmp_path, 'lock_shared')
+    hook = SafeCheckpointHook(interval=1)
+    hook.before_train(runner)
+    hook.after_train(runner)
+    assert logged == []
+    assert json.loads((tmp_path / 'run.lock').read_text())['pid'] == \
+        os.getpid()
+    first.release()
+    assert not (tmp_path / 'run.lock').exists()
+
+
+def test_only_the_launchers_main_process_claims_the_work_dir(
+        tmp_path, monkeypatch):
+    from mmropim.engine.run_state import claim_work_dir
+    cfg = Config(dict(work_dir=str(tmp_path / 'work'), launcher='pytorch'))
+    monkeypatch.setenv('RANK', '1')
+    assert claim_work_dir(cfg) is None
+    assert not (tmp_path / 'work').exists()
+    monkeypatch.setenv('RANK', '0')
+    lock = claim_work_dir(cfg)
+    assert (tmp_path / 'work' / 'run.lock').exists()
+    lock.release()
+
+
+# ------------------------------ a run does not continue or replace another
+def tiny_run_config(work_dir, **changes):
+    """A run config with what identifies a run (model, optimizer) and what
+    may change between its starts (work dir, schedule, hooks)."""
+    cfg = Config(dict(
+        model=dict(type='TinyNet', depth=2, backbone=dict(
+            init_cfg=dict(type='Pretrained', checkpoint='pre.pth'))),
+        optim_wrapper=dict(optimizer=dict(type='AdamW', lr=0.0015,
+                                          betas=(0.9, 0.95))),
+        train_cfg=dict(max_epochs=2), work_dir=str(work_dir),
+        default_hooks=dict(checkpoint=dict(interval=1))))
+    cfg.merge_from_dict(changes)
+    return cfg
+
+
+def write_run_checkpoints(work_dir, cfg, epochs=(1, 2)):
+    """Checkpoints as a run of ``cfg`` leaves them: meta['cfg'] (MMEngine's
+    record of the config) and last_checkpoint naming the last one."""
+    os.makedirs(work_dir, exist_ok=True)
+    for epoch in epochs:
+        path = osp.join(work_dir, f'epoch_{epoch}.pth')
+        torch.save(dict(meta=dict(cfg=cfg.pretty_text, epoch=epoch,
+                                  iter=2 * epoch), state_dict={}), path)
+    (work_dir / 'last_checkpoint').write_text(path)
+    return path
+
+
+def test_a_run_with_another_optimizer_neither_replaces_nor_resumes(
+        demo_root, tmp_path):
+    """Run A in a work dir, then there a fresh run B with another learning
+    rate: B stops before it writes anything (config copy, log folder),
+    naming the entry, both values and the fix, and A's checkpoints and
+    last_checkpoint stay; --resume with that learning rate stops too (it
+    would continue A's weights and optimizer state under B's config)."""
+    work_dir = tmp_path / 'work'
+    first = train_subprocess(ROPIM_TINY_CFG, work_dir,
+                             pretrain_options(demo_root, 1))
+    assert first.returncode == 0, first.stderr[-2000:]
+    before = {p: os.stat(work_dir / p).st_mtime_ns
+              for p in os.listdir(work_dir)}
+    other_lr = ['optim_wrapper.optimizer.lr=0.05']
+    fresh = train_subprocess(ROPIM_TINY_CFG, work_dir,
+                             pretrain_options(demo_root, 1) + other_lr)
+    assert fresh.returncode != 0, fresh.stdout[-2000:]
+    assert_names(fresh.stderr, 'RunConfigMismatchError',
+                 f'{work_dir / "last_checkpoint"} names '
+                 f'{work_dir / "epoch_1.pth"}',
+                 'optim_wrapper.optimizer.lr: 0.0015 in the checkpoint, '
+                 '0.05 now', '(epoch_1.pth)', 'own --work-dir', '--resume')
+    resumed = train_subprocess(ROPIM_TINY_CFG, work_dir,
+                               pretrain_options(demo_root, 2) + other_lr,
+                               flags=['--resume'])
+    assert resumed.returncode != 0, resumed.stdout[-2000:]
+    assert_names(resumed.stderr, 'RunConfigMismatchError',
+                 f'--resume of {work_dir / "epoch_1.pth"}',
+                 'optim_wrapper.optimizer.lr: 0.0015 in the checkpoint, '
+                 '0.05 now', 'the config that wrote it')
+    assert {p: os.stat(work_dir / p).st_mtime_ns
+            for p in os.listdir(work_dir)} == before
+
+
+def test_a_fresh_run_of_the_same_run_names_what_it_replaces(
+        tmp_path, monkeypatch):
+    """Rerunning the same config (the demo script again) goes on with a
+    warning naming the checkpoints; what may change between starts is not
+    compared, the pre-trained initialization only on resume."""
+    from mmropim.engine import run_state
+    work_dir = tmp_path / 'work'
+    write_run_checkpoints(work_dir, tiny_run_config(work_dir))
+    logged = []
+    monkeypatch.setattr(run_state, 'print_log',
+                        lambda message, **kwargs: logged.append(message))
+    again = tiny_run_config(work_dir,
+                            **{'train_cfg.max_epochs': 9,
+                               'default_hooks.checkpoint.interval': 3,
+                               'resume': False, 'launcher': 'pytorch'})
+    run_state.check_work_dir_run(again)
+    assert len(logged) == 1
+    assert_names(logged[0], 'earlier run with this model and optimizer',
+                 '(epoch_1.pth, epoch_2.pth)', 'Add --resume',
+                 'own --work-dir')
+    other_init = tiny_run_config(
+        work_dir, **{'model.backbone.init_cfg.checkpoint': 'other.pth'})
+    with raises_naming(RuntimeError, "model.backbone.init_cfg.checkpoint: "
+                       "'pre.pth' in the checkpoint, 'other.pth' now"):
+        run_state.check_work_dir_run(other_init)
+    other_init.resume = True  # the checkpoint's weights replace the init
+    run_state.check_work_dir_run(other_init)
+
+
+def test_the_checkpoint_hook_checks_the_run_for_other_entry_points(
+        tmp_path):
+    """MMPretrain's own tools/train.py builds the runner at once: the hook
+    refuses a resumed checkpoint of another model when it is loaded (before
+    its weights and optimizer state are) and a fresh run over such a run's
+    checkpoints when training starts."""
+    work_dir = tmp_path / 'work'
+    path = write_run_checkpoints(work_dir, tiny_run_config(work_dir))
+    deeper = tiny_run_config(work_dir, **{'model.depth': 3})
+    checkpoint = torch.load(path, weights_only=True)
+    deeper.merge_from_dict(dict(resume=True, load_from=path))
+    runner = fake_runner(work_dir, 'identity_resume', cfg=deeper)
+    with raises_naming(RuntimeError, f'--resume of {path}',
+                       'model.depth: 2 in the checkpoint, 3 now'):
+        SafeCheckpointHook(interval=1).after_load_checkpoint(runner,
+                                                             checkpoint)
+    runner = fake_runner(work_dir, 'identity_fresh',
+                         cfg=tiny_run_config(work_dir, **{'model.depth': 3}))
+    hook = SafeCheckpointHook(interval=1)
+    with raises_naming(RuntimeError, 'model.depth: 2 in the checkpoint, '
+                       '3 now', 'another run'):
+        hook.before_train(runner)
+    assert sorted(os.listdir(work_dir)) == ['epoch_1.pth', 'epoch_2.pth',
+                                            'last_checkpoint']

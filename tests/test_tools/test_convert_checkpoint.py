@@ -8,7 +8,7 @@ import sys
 import pytest
 import torch
 
-from helpers import REPO_ROOT
+from helpers import REPO_ROOT, assert_names
 
 
 def run(*args):
@@ -37,14 +37,14 @@ def test_a_hard_link_to_the_source_is_refused(run_checkpoint, tmp_path):
     os.link(run_checkpoint, link)
     before = run_checkpoint.read_bytes()
     result = run(run_checkpoint, link)
-    assert result.returncode == 2, result.stdout + result.stderr
-    assert f"dst '{link}' is the source checkpoint" in result.stderr
+    assert result.returncode != 0, result.stdout + result.stderr
+    assert_names(result.stderr, 'dst', str(link), 'source')
     assert run_checkpoint.read_bytes() == before
     symlink = tmp_path / 'latest.pth'
     symlink.symlink_to(run_checkpoint)
     result = run(symlink, run_checkpoint)
-    assert result.returncode == 2
-    assert 'is the source checkpoint' in result.stderr
+    assert result.returncode != 0
+    assert_names(result.stderr, 'dst', str(run_checkpoint), 'source')
     assert run_checkpoint.read_bytes() == before
 
 
@@ -53,9 +53,8 @@ def test_an_existing_output_is_replaced_only_with_overwrite(
     out = tmp_path / 'backbone.pth'
     out.write_bytes(b'weights of another run')
     result = run(run_checkpoint, out)
-    assert result.returncode == 2
-    assert f"dst '{out}' exists; pass --overwrite to replace it" \
-        in result.stderr
+    assert result.returncode != 0
+    assert_names(result.stderr, 'dst', str(out), '--overwrite')
     assert out.read_bytes() == b'weights of another run'
     result = run(run_checkpoint, out, '--overwrite')
     assert result.returncode == 0, result.stderr
@@ -63,3 +62,28 @@ def test_an_existing_output_is_replaced_only_with_overwrite(
     assert sorted(state) == ['layers.0.attn.qkv.weight', 'pos_embed']
     assert [p.name for p in tmp_path.iterdir()
             if p.name.endswith('.tmp')] == []  # written through a rename
+
+
+@pytest.mark.parametrize('link', ['hard', 'symbolic', 'dangling'])
+def test_a_linked_output_is_replaced_never_written_through(
+        run_checkpoint, tmp_path, link):
+    """A link at the output is an existing output (a dangling symbolic link
+    too: it was replaced without --overwrite); with --overwrite it becomes
+    a new file, and the file it named keeps its content."""
+    other = tmp_path / 'other.pth'
+    other.write_bytes(b'weights of another run')
+    out = tmp_path / 'backbone.pth'
+    if link == 'hard':
+        os.link(other, out)
+    else:
+        out.symlink_to(other if link == 'symbolic' else tmp_path / 'gone')
+    result = run(run_checkpoint, out)
+    assert result.returncode != 0, result.stdout
+    assert_names(result.stderr, repr(str(out)), '--overwrite')
+    assert out.is_symlink() == (link != 'hard')
+    result = run(run_checkpoint, out, '--overwrite')
+    assert result.returncode == 0, result.stderr
+    assert other.read_bytes() == b'weights of another run'
+    assert not out.is_symlink() and not os.path.samefile(out, other)
+    assert 'pos_embed' in torch.load(str(out), weights_only=True)[
+        'state_dict']

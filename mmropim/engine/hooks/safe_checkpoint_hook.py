@@ -19,20 +19,22 @@ from collections import deque
 import torch
 from mmengine.dist import all_reduce, get_dist_info, is_main_process
 from mmengine.fileio import LocalBackend, register_backend
-from mmengine.hooks import CheckpointHook
 from mmengine.logging import print_log
 from mmengine.registry import HOOKS
 from mmengine.runner import IterBasedTrainLoop
 
+from ...compat import StepCheckpointHook
 from ...utils.config_checks import check_hook_arguments
 from ...utils.plain_state import from_plain, to_plain
 from ...utils.random_states import (gather_random_states, get_random_states,
                                     set_random_states)
 from ..run_lock import RunLock
-from ..run_state import (VALIDATION_RECORD, check_deletable, check_run_state,
+from ..run_state import (VALIDATION_RECORD, check_deletable, check_fresh_run,
+                         check_resumed_config, check_run_state,
                          read_last_checkpoint, read_validation_record,
                          same_folder, validation_record)
 from .finite_loss_hook import FiniteLossHook
+from .pretrained_weights_check_hook import warn_unchecked_pretrained
 
 ATOMIC_BACKEND = 'atomic_local'
 TEMPORARY_SUFFIX = '.tmp'
@@ -136,7 +138,7 @@ def _weights_are_finite(model: torch.nn.Module) -> bool:
 
 
 @HOOKS.register_module()
-class SafeCheckpointHook(CheckpointHook):
+class SafeCheckpointHook(StepCheckpointHook):
     """``CheckpointHook`` whose checkpoints load with ``weights_only=True``,
     resume exactly, and that never leaves a run without a readable
     checkpoint.
@@ -184,7 +186,18 @@ class SafeCheckpointHook(CheckpointHook):
       work dir (:class:`~mmropim.engine.run_lock.RunLock`, main process
       only), and in the checkpoint folder when ``out_dir`` makes it another
       local one, before anything there is touched; a second run stops with
-      an error naming the run that holds it.
+      an error naming the run that holds it. (``tools/train.py`` takes the
+      work dir's lock before it builds the runner; the hook shares it.)
+    - **One run per checkpoint.** A checkpoint to resume that was written
+      by a run with another ``model`` or ``optim_wrapper`` (its
+      ``meta['cfg']``) is refused as soon as it is loaded, before the
+      runner loads its weights and optimizer state
+      (:func:`~mmropim.engine.run_state.check_resumed_config`); a fresh run
+      in a work dir whose ``last_checkpoint`` was written by such a run is
+      refused when training starts, and one with the same model and
+      optimizer is warned, naming the checkpoints it replaces
+      (:func:`~mmropim.engine.run_state.check_fresh_run`; ``tools/train.py``
+      checks both before it builds the runner).
 
     As ``default_hooks.checkpoint`` it survives a child config's own
     ``custom_hooks`` list.
@@ -217,6 +230,8 @@ class SafeCheckpointHook(CheckpointHook):
         self._resumed_random_states = None
         self._states_before_val = None
         self._loaded_meta = None  # of the checkpoint last loaded
+        self._checkpoint_loaded = False  # resume or load_from
+        self._resumed_checkpoint = False  # a checkpoint loaded to resume
         self._run_locks = []  # RunLock of the work dir (and out dir)
         self._training = False
 
@@ -245,6 +260,18 @@ class SafeCheckpointHook(CheckpointHook):
             self.backend_args = dict(backend=ATOMIC_BACKEND)
         if is_main_process():  # before anything in the work dir is touched
             self._take_run_locks(runner)
+            try:
+                # tools/train.py, whose lock the hook shares, checked this
+                # before the runner was built
+                if not self._resumed_checkpoint and \
+                        not self._run_locks[0].shared:
+                    check_fresh_run(getattr(runner, 'cfg', None) or {},
+                                    runner.work_dir)
+            except BaseException:
+                self._release_run_locks()
+                raise
+            if not self._checkpoint_loaded:
+                warn_unchecked_pretrained(runner)
         self._training = True
         resumed = self._resumed(runner)
         # whenever the message hub holds a run state, resumed or not (a
@@ -401,8 +428,16 @@ class SafeCheckpointHook(CheckpointHook):
         for key in list(checkpoint):  # plain or not, as it was written
             if key != 'state_dict':
                 checkpoint[key] = from_plain(checkpoint[key])
-        self._resumed_random_states = checkpoint.get('random_states')
         meta = checkpoint.get('meta')
+        cfg = getattr(runner, 'cfg', None) or {}
+        if cfg.get('resume'):  # before the weights and optimizer load
+            check_resumed_config(
+                meta, cfg, cfg.get('load_from')
+                or read_last_checkpoint(runner.work_dir)
+                or 'the resumed checkpoint')
+            self._resumed_checkpoint = True
+        self._checkpoint_loaded = True
+        self._resumed_random_states = checkpoint.get('random_states')
         self._loaded_meta = dict(meta) if isinstance(meta, dict) else None
         super().after_load_checkpoint(runner, checkpoint)
 
@@ -448,7 +483,7 @@ class SafeCheckpointHook(CheckpointHook):
                 f'NaN or inf; {keep} Lower the learning rate or check the '
                 'data.')
 
-    def _save_checkpoint_with_step(self, runner, step, meta):
+    def save_checkpoint_at_step(self, runner, step, meta):
         # here, on every rank: runner.save_checkpoint runs on rank 0 only
         filename = self.filename_tmpl.format(step)
         self._refuse_non_finite(runner, filename, meta)
