@@ -16,8 +16,8 @@ def repo_root():
 def demo_sets(tmp_path_factory):
     """The ImageNet-, ADE20K- and COCO-style demo sets under one root, as
     ``make_demo_data.py`` writes them, once per test session."""
-    from tools.dataset_converters import (write_ade20k_style, write_coco_style,
-                                          write_imagenet_style)
+    from mmropim.datasets.demo import (write_ade20k_style, write_coco_style,
+                                       write_imagenet_style)
     root = str(tmp_path_factory.mktemp('demo'))
     write_imagenet_style(osp.join(root, 'imagenet'))
     write_ade20k_style(osp.join(root, 'ade20k'))

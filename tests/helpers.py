@@ -1,6 +1,7 @@
 """Helpers shared by the tests (import them from here, not from conftest):
 paths, the tiny configs, running a tool as a user does, reading a run's
 logged scalars."""
+import contextlib
 import glob
 import json
 import os.path as osp
@@ -8,12 +9,12 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 TESTS_DIR = osp.dirname(osp.abspath(__file__))
 REPO_ROOT = osp.dirname(TESTS_DIR)
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
-
-from tools.analysis import check_configs  # noqa: E402,F401
 
 ROPIM_TINY_CFG = osp.join(REPO_ROOT, 'configs', 'ropim',
                           'ropim_beit-mini-p8_1xb32-coslr-20e_demo-64px.py')
@@ -33,6 +34,36 @@ def run_tool(*args):
     assert result.returncode == 0, \
         result.stdout[-3000:] + result.stderr[-3000:]
     return result.stdout + result.stderr
+
+
+def assert_names(text, *names):
+    """Assert that ``text`` (an error message, a tool's output) names each
+    of ``names``: the bad values, the allowed ones, the keys, options and
+    files to fix, as literal substrings, whatever the wording around
+    them."""
+    missing = [name for name in names if name not in text]
+    assert not missing, f'{missing} not named in: {text[-3000:]}'
+
+
+@contextlib.contextmanager
+def raises_naming(error_type, *names):
+    """``pytest.raises(error_type)`` whose message must also name each of
+    ``names`` (see ``assert_names``); yields the ``ExceptionInfo``."""
+    with pytest.raises(error_type) as error:
+        yield error
+    assert_names(str(error.value), *names)
+
+
+@contextlib.contextmanager
+def warns_naming(category, *names):
+    """``pytest.warns(category)`` where one of the warnings of that category
+    names each of ``names`` (see ``assert_names``)."""
+    with pytest.warns(category) as record:
+        yield record
+    messages = [str(w.message) for w in record
+                if issubclass(w.category, category)]
+    assert any(all(name in m for name in names) for m in messages), \
+        f'no {category.__name__} names {list(names)}: {messages}'
 
 
 def assert_test_reproduces_validation(work_dir, metrics, keys):
@@ -56,6 +87,13 @@ def logged_scalars(work_dir):
         with open(path) as f:
             rows.append([json.loads(line) for line in f])
     return rows
+
+
+def logged_iterations(work_dir):
+    """The training iterations at which the latest run of a work dir logged
+    a loss (a run that resumed starts after its checkpoint's)."""
+    return [row['iter'] for row in logged_scalars(work_dir)[-1]
+            if 'loss' in row]
 
 
 # Weight decay as the references apply it (BEiT / ROPIM authors' and MAE's
@@ -134,7 +172,8 @@ def fp32_optim_wrapper_cfg(optim_wrapper_cfg):
 
 __all__ = [
     'TESTS_DIR', 'REPO_ROOT', 'ROPIM_TINY_CFG', 'PRMIM_TINY_CFG',
-    'ITERS_PER_EPOCH', 'check_configs', 'run_tool', 'logged_scalars',
+    'ITERS_PER_EPOCH', 'run_tool', 'assert_names',
+    'raises_naming', 'warns_naming', 'logged_scalars', 'logged_iterations',
     'weight_decay_violations', 'fp32_optim_wrapper_cfg',
     'ffn_branches_dropping_twice'
 ]

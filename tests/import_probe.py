@@ -52,13 +52,26 @@ def rebound(before, after):
     return changes
 
 
+def lone_module(relpath):
+    """A module of the repository loaded from its file alone: importing it
+    through its package would run ``mmropim/__init__.py``, the import whose
+    effects are measured."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        osp.splitext(osp.basename(relpath))[0],
+        osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), relpath))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def stock_losses():
     from mmengine.hub import get_config
     from mmengine.registry import init_default_scope
     from mmpretrain.registry import MODELS
     from mmpretrain.structures import DataSample
 
-    from tools.analysis.check_configs import narrow_model
+    narrow_model = lone_module('mmropim/utils/model_narrowing.py').narrow_model
     init_default_scope('mmpretrain')
     # image side, mask grid (None: the model masks), second view's side
     inputs_of = dict(mae=(224, None, None), simmim=(192, 48, None),
@@ -124,6 +137,10 @@ def main():
         report['rebound'] = rebound(before, snapshot())
     report['checkpoints'] = checkpoint_loads(out_dir)
     report['losses'] = stock_losses()
+    if '--import-mmropim' not in sys.argv and any(
+            name.split('.')[0] == 'mmropim' for name in sys.modules):
+        raise RuntimeError('the run without the import imported mmropim: '
+                           'its losses and loads would not be a baseline')
     if '--import-mmropim' in sys.argv:
         # control: what our tools do, to show that the probe sees it
         from mmropim.utils import install_safe_checkpoint_loader

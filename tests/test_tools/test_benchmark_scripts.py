@@ -77,8 +77,17 @@ def test_sketch_overhead_prints_its_rows(tmp_path):
     assert report['vit_b_step_ms'] > 0
 
 
-@pytest.mark.parametrize('module', ['common', 'flops', 'timing'])
-def test_shared_modules_say_they_are_not_scripts(module):
+# the modules of tools/benchmarks/ that are not scripts -> the script
+# their message suggests
+SHARED_MODULES = {
+    'common': 'prmim_cost',
+    'readout_rows': 'small_scale',
+    'seed_table': 'small_scale',
+}
+
+
+@pytest.mark.parametrize('module,script', SHARED_MODULES.items())
+def test_shared_modules_say_they_are_not_scripts(module, script):
     result = subprocess.run(
         [sys.executable, f'tools/benchmarks/{module}.py', '--help'],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
@@ -87,18 +96,13 @@ def test_shared_modules_say_they_are_not_scripts(module):
     assert result.stderr.strip() == (
         f'tools/benchmarks/{module}.py is imported by the benchmark scripts '
         'and runs nothing itself; run one of them, e.g. python '
-        'tools/benchmarks/prmim_cost.py --help')
+        f'tools/benchmarks/{script}.py --help')
 
 
 BENCHMARKS_DIR = osp.join(REPO_ROOT, 'tools', 'benchmarks')
 # Benchmark scripts that no test runs as a subprocess: the test that runs
 # their main() instead, and why
 RUN_IN_PROCESS = {
-    'small_scale.py':
-    ('tests/test_tools/test_small_scale_metrics.py::'
-     'test_main_runs_the_chosen_rows_and_writes_them_in_table_order',
-     'its smallest real run (--quick) takes half an hour; main() runs with '
-     'the training stubbed'),
     'ropim_diagnostic.py':
     ('tests/test_tools/test_ropim_evidence.py::'
      'test_tiny_evidence_run_end_to_end',
@@ -125,8 +129,14 @@ def test_every_benchmark_script_is_run_end_to_end():
         with open(path) as f:
             tests += f.read()
     scripts = benchmark_scripts()
-    assert {'prmim_cost.py', 'sketch_overhead.py',
-            'gpu_smoke.py'} <= set(scripts)
+    assert {'prmim_cost.py', 'sketch_overhead.py', 'gpu_smoke.py',
+            'small_scale.py', 'ropim_evidence.py'} <= set(scripts)
+    # every other file of the folder is a shared module that says so
+    assert sorted(
+        osp.basename(path)
+        for path in glob.glob(osp.join(BENCHMARKS_DIR, '*.py'))
+        if osp.basename(path) not in scripts) == sorted(
+            f'{module}.py' for module in SHARED_MODULES)
     not_run = [
         name for name in scripts if name not in RUN_IN_PROCESS
         and f"run_tool('tools/benchmarks/{name}'" not in tests

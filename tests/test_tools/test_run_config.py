@@ -3,8 +3,8 @@ import os.path as osp
 import pytest
 import torch
 
-from tools.run_config import load_run_config
-from helpers import REPO_ROOT
+from mmropim.utils.run_config import load_run_config
+from helpers import REPO_ROOT, raises_naming
 
 TINY = osp.join(REPO_ROOT, 'configs', 'ropim',
                 'ropim_beit-mini-p8_1xb32-coslr-20e_demo-64px.py')
@@ -19,14 +19,14 @@ def test_overrides_and_default_work_dir():
 
 
 def test_missing_config_is_named():
-    with pytest.raises(FileNotFoundError, match='nope.py does not exist'):
+    with raises_naming(FileNotFoundError, 'configs/nope.py'):
         load_run_config('configs/nope.py')
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='needs a CPU machine')
 def test_gpu_only_options_fail_clearly_on_cpu():
-    with pytest.raises(RuntimeError, match='--amp needs a CUDA device'):
+    with raises_naming(RuntimeError, '--amp', 'CUDA'):
         load_run_config(TINY, amp=True)
-    with pytest.raises(RuntimeError, match='--launcher slurm needs CUDA.*'
-                       'on CPUs use --launcher pytorch'):
+    with raises_naming(RuntimeError, '--launcher slurm', 'CUDA',
+                       '--launcher pytorch'):
         load_run_config(TINY, launcher='slurm')

@@ -1,6 +1,5 @@
-"""Set-up shared by the benchmark scripts (``sketch_overhead.py``,
-``prmim_cost.py``, ``gpu_smoke.py``, ``small_scale.py``); imported by them,
-not run itself."""
+"""Set-up shared by the cost benchmarks (``sketch_overhead.py``,
+``prmim_cost.py``, ``gpu_smoke.py``); imported by them, not run itself."""
 import sys
 
 if __name__ == '__main__':
@@ -19,7 +18,7 @@ from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
-from tools.analysis.check_configs import narrow_model
+from mmropim.utils.model_narrowing import narrow_model
 from tools.argument_types import output_file, positive_int, torch_device
 
 CONFIG_ROOT = osp.join(

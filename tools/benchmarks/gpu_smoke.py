@@ -25,7 +25,6 @@
 ``--width-divisor`` and ``--max-depth`` make the models smaller (``--tiny``
 divides widths by 16).
 """
-import os
 import os.path as osp
 import statistics
 import sys
@@ -38,19 +37,21 @@ if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
 from mmengine.config import Config
-from mmengine.dataset import Compose, default_collate
 from mmengine.hub import get_config
 from mmengine.optim import build_optim_wrapper
 from mmpretrain.registry import MODELS
 
 import mmropim  # noqa: F401
-from tools.analysis.check_configs import (CONFIG_ROOT, full_size_configs,
-                                          group_by_setting, map_amp_to_device,
-                                          smooth_images)
+from mmropim.datasets.demo import smooth_images
+from mmropim.evaluation import (interleaved_median_ms,
+                                peak_memory_above_resident_mb,
+                                pipeline_batches, timed_ms)
+from mmropim.utils.config_groups import full_size_configs, group_by_setting
+from tools.analysis.cpu_amp import map_amp_to_device
 from tools.argument_types import existing_file, positive_int
-from tools.benchmarks.common import (benchmark_parser, model_config,
-                                     start_benchmark, write_out_json)
-from tools.benchmarks.timing import interleaved_median_ms, timed_ms
+from tools.benchmarks.common import (CONFIG_ROOT, benchmark_parser,
+                                     model_config, start_benchmark,
+                                     write_out_json)
 
 PRETRAIN_TYPES = ('ROPIM', 'PRMIM', 'PRMIMSimMIM')
 PRMIM_CONFIG = 'prmim/prmim_vit-base-p16_8xb512-amp-coslr-100e_in1k.py'
@@ -60,50 +61,6 @@ ABLATION = ('prmim/ablations/'
 THROW_RATIOS = (0.25, 0.5, 0.65)
 # MMPretrain's own MAE recipe (model, augmentation, AMP optimizer wrapper)
 MAE_CONFIG = 'mmpretrain::mae/mae_vit-base-p16_8xb512-amp-coslr-300e_in1k.py'
-
-
-def synchronize(device: torch.device) -> None:
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-
-
-class PipelineDataset(torch.utils.data.Dataset):
-    """A config's pipeline after ``LoadImageFromFile`` over in-memory
-    images."""
-
-    def __init__(self, pipeline_cfg: list, pool: list, length: int) -> None:
-        steps = [t for t in pipeline_cfg if t['type'] != 'LoadImageFromFile']
-        self.pipeline = Compose(steps)
-        self.pool = pool
-        self.length = length
-
-    def __len__(self) -> int:
-        return self.length
-
-    def __getitem__(self, index: int) -> dict:
-        img = self.pool[index % len(self.pool)].copy()
-        return self.pipeline(
-            dict(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2]))
-
-
-def _seed_worker(worker_id: int) -> None:
-    np.random.seed(torch.initial_seed() % 2**31)
-
-
-def make_batches(pipeline_cfg: list, pool: list, batch_size: int,
-                 num_batches: int, seed: int = 0) -> list:
-    """``num_batches`` distinct collated batches from the pipeline."""
-    dataset = PipelineDataset(pipeline_cfg, pool, batch_size * num_batches)
-    workers = min(8, os.cpu_count() or 1)
-    loader = torch.utils.data.DataLoader(
-        dataset,
-        batch_size=batch_size,
-        shuffle=True,
-        num_workers=workers if workers > 1 else 0,
-        collate_fn=default_collate,
-        worker_init_fn=_seed_worker,
-        generator=torch.Generator().manual_seed(seed))
-    return list(loader)
 
 
 def build_setting(model_cfg: dict, optim_wrapper_cfg: dict,
@@ -151,8 +108,8 @@ def smoke(cfg: Config, device: torch.device, iters: int, batch_size: int,
     """Train ``iters`` steps of one config's setting; see the module doc."""
     model, optim_wrapper = build_setting(cfg.model, cfg.optim_wrapper, device,
                                          size)
-    batches = make_batches(cfg.train_dataloader.dataset.pipeline, pool,
-                           batch_size, num_batches=NUM_BATCHES)
+    batches = pipeline_batches(cfg.train_dataloader.dataset.pipeline, pool,
+                               batch_size, num_batches=NUM_BATCHES)
     if device.type == 'cuda':
         torch.cuda.reset_peak_memory_stats(device)
     losses, seconds = [], []
@@ -191,21 +148,13 @@ def compare(settings: list, device: torch.device, batch_size: int,
     for name, model_cfg, optim_cfg, pipeline in settings:
         model, optim_wrapper = build_setting(model_cfg, optim_cfg, device,
                                              size)
-        batch = make_batches(pipeline, pool, batch_size, num_batches=1)[0]
+        batch = pipeline_batches(pipeline, pool, batch_size, num_batches=1)[0]
         built.append((name, train_step_fn(model, optim_wrapper, batch)))
     rows = []
     for name, step in built:
         step()  # warm-up, optimizer state allocated
-        peak = None
-        if device.type == 'cuda':
-            synchronize(device)
-            resident = torch.cuda.memory_allocated(device)
-            torch.cuda.reset_peak_memory_stats(device)
-            step()
-            synchronize(device)
-            peak = (torch.cuda.max_memory_allocated(device) -
-                    resident) / 2**20
-        rows.append(dict(method=name, peak_above_resident_mb=peak))
+        rows.append(dict(method=name, peak_above_resident_mb=(
+            peak_memory_above_resident_mb(step, device))))
     step_ms = interleaved_median_ms([step for _, step in built], repeats,
                                     device)
     for row, ms in zip(rows, step_ms):
@@ -281,7 +230,7 @@ def main():
 
     if 'smoke' in args.parts:
         paths = [osp.abspath(p) for p in args.configs] if args.configs \
-            else full_size_configs()
+            else full_size_configs(CONFIG_ROOT)
         for cfg, names in smoke_groups(paths):
             batch = args.batch_size or cfg.train_dataloader.batch_size
             try:

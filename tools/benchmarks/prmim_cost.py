@@ -40,11 +40,12 @@ from mmpretrain.registry import MODELS, TRANSFORMS
 from mmpretrain.structures import DataSample
 
 import mmropim  # noqa: F401
+from mmropim.evaluation import (count_flops, interleaved_median_ms,
+                                peak_memory_above_resident_mb,
+                                saved_activation_bytes)
 from tools.benchmarks.common import (benchmark_parser, load_config,
                                      model_config, model_size_note,
                                      start_benchmark, write_out_json)
-from tools.benchmarks.flops import count_flops
-from tools.benchmarks.timing import interleaved_median_ms
 
 CONFIG = 'prmim/prmim_vit-base-p16_8xb512-amp-coslr-100e_in1k.py'
 # MMPretrain's own MAE ViT-B/16 model, as its MAE configs build it
@@ -65,24 +66,6 @@ def row_plans():
     plans += [('prmim', ratio, 'prmim' if ratio > 0 else 'partial')
               for ratio in THROW_RATIOS]
     return plans
-
-
-def saved_activation_bytes(model, forward):
-    """Bytes the autograd graph of ``forward()`` keeps for backward,
-    excluding parameters and counting shared storages once."""
-    params = {p.untyped_storage().data_ptr() for p in model.parameters()}
-    storages = {}
-
-    def pack(tensor):
-        storage = tensor.untyped_storage()
-        if storage.data_ptr() not in params:
-            storages[storage.data_ptr()] = storage.nbytes()
-        return tensor
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        loss = forward()
-    del loss
-    return sum(storages.values())
 
 
 def python_greedy_furthest(coords, num_retained, rng):
@@ -182,18 +165,12 @@ def main(argv=None):
 
         flops = count_flops(step)
         act_bytes = saved_activation_bytes(model, forward)
-        peak_mb = None
         if device.type == 'cuda':
             # peak above what is resident before the step (weights of all
             # three models), with no gradients left over from other models
             for other in models.values():
                 other.zero_grad(set_to_none=True)
-            torch.cuda.synchronize(device)
-            resident = torch.cuda.memory_allocated(device)
-            torch.cuda.reset_peak_memory_stats(device)
-            step()
-            peak_mb = (torch.cuda.max_memory_allocated(device) -
-                       resident) / 2**20
+        peak_mb = peak_memory_above_resident_mb(step, device)
         steps.append(step)
         rows.append(
             dict(

@@ -42,10 +42,12 @@ from mmengine.registry import init_default_scope
 from mmpretrain.registry import MODELS
 
 import mmropim  # noqa: F401
-from mmropim.models.utils import CountSketch, patchify, split_tokens
+from mmropim.evaluation import corrupted_loss, held_out_losses
 from mmropim.utils import load_local_checkpoint
 from tools.argument_types import positive_int
-from tools.benchmarks import small_scale as bench
+from tools.benchmarks.readout_rows import (ROPIM_CFG, SIMMIM_BEIT_CFG,
+                                           lr_option, row_config)
+from tools.benchmarks.seed_table import load_split
 
 PLAIN_ROPIM_CFG = ('configs/ropim/'
                    'ropim_vit-mini-p8_1xb32-coslr-20e_demo-64px.py')
@@ -68,119 +70,21 @@ def epoch_checkpoints(work_dir):
 def build_model(config, options):
     """The pre-training model of ``config`` with ``options`` merged (the
     --cfg-options the row trained with)."""
-    cfg = bench.load_config(config, options)
+    cfg = row_config(config, options)
     init_default_scope('mmpretrain')
     return MODELS.build(cfg.model), cfg
 
 
-def simmim_mask_ratio(cfg):
-    """The mask ratio of the config's FurthestSampling step."""
+def mask_ratio(cfg):
+    """The mask ratio of a SimMIM config's FurthestSampling step; None for
+    a ROPIM config (a sketch, no mask)."""
+    if cfg.model.type == 'ROPIM':
+        return None
     for step in cfg.train_dataloader.dataset.pipeline:
         if step['type'] == 'FurthestSampling':
             return step['mask_ratio']
     raise ValueError('the SimMIM config has no FurthestSampling step in its '
                      'training pipeline to take the mask ratio from')
-
-
-def random_masks(batch, grid_hw, ratio, generator):
-    """(B, h, w) masks with exactly round(ratio * h * w) ones at uniformly
-    random positions (FurthestSampling with ``throw_ratio=0``)."""
-    num_tokens = grid_hw[0] * grid_hw[1]
-    ranks = torch.rand(batch, num_tokens, generator=generator).argsort(1)
-    mask = (ranks < round(ratio * num_tokens)).float()
-    return mask.view(batch, *grid_hw)
-
-
-@torch.no_grad()
-def ropim_losses(model, images, generator):
-    """ROPIM's held-out losses of one batch.
-
-    Args:
-        model (ROPIM): The pre-training model.
-        images (torch.Tensor): Normalized images (B, 3, H, W).
-        generator (torch.Generator): Source of the sketches.
-
-    Returns:
-        dict[str, float]: ``loss`` (the training loss), ``baseline`` (the
-        same loss of a prediction inside the input's subspace) and
-        ``input_subspace_loss`` (the error in the subspace the encoder
-        was given, not trained on), ``removed_energy`` (the fraction of
-        the images' squared norm the corruption takes away, in the
-        normalized pixel space).
-    """
-    patch = model.head.patch_size
-    num_tokens = (images.shape[-2] // patch) * (images.shape[-1] // patch)
-    preprocessor = model.data_preprocessor
-    sketch = CountSketch.draw(images.shape[0], num_tokens, preprocessor.rho,
-                              generator=generator,
-                              hash_layout=preprocessor.hash_layout)
-    reconstruction = model.reconstruct(images, sketch)
-    if model.swap_subspaces:
-        loss_projection, input_projection = sketch.project, sketch.complement
-    else:
-        loss_projection, input_projection = sketch.complement, sketch.project
-    patches = patchify(images, patch)
-    return dict(
-        loss=model.head.loss(reconstruction, images, loss_projection).item(),
-        baseline=model.head.loss(
-            torch.zeros_like(images), images, loss_projection).item(),
-        input_subspace_loss=model.head.loss(reconstruction, images,
-                                            input_projection).item(),
-        removed_energy=(loss_projection(patches).square().sum() /
-                        patches.square().sum()).item())
-
-
-@torch.no_grad()
-def simmim_losses(model, images, generator, mask_ratio):
-    """SimMIM's held-out losses of one batch.
-
-    Args:
-        model (PRMIMSimMIM): The pre-training model (throw ratio 0).
-        images (torch.Tensor): Normalized images (B, 3, H, W).
-        generator (torch.Generator): Source of the masks.
-        mask_ratio (float): Fraction of the tokens masked.
-
-    Returns:
-        dict[str, float]: ``loss`` (the masked L1 loss), ``baseline``
-        (the same loss of each image's mean visible colour) and
-        ``removed_energy`` (the fraction of the images' squared norm on the
-        masked pixels).
-    """
-    patch = model.head.patch_size
-    grid_hw = (images.shape[-2] // patch, images.shape[-1] // patch)
-    mask = random_masks(images.shape[0], grid_hw, mask_ratio, generator)
-    throw_mask = torch.zeros_like(mask)
-    loss = model.loss_on_split(images, mask, throw_mask,
-                               split_tokens(mask, throw_mask))['loss']
-    visible = 1. - mask.repeat_interleave(patch, 1).repeat_interleave(
-        patch, 2).unsqueeze(1)
-    mean_colour = (images * visible).sum((2, 3), keepdim=True) / \
-        visible.sum((2, 3), keepdim=True)
-    baseline = model.head.loss(mean_colour.expand_as(images), images, mask)
-    masked = 1. - visible
-    return dict(loss=loss.item(), baseline=baseline.item(),
-                removed_energy=((images * masked).square().sum() /
-                                images.square().sum()).item())
-
-
-def evaluate(model, cfg, images, seed, batch_size=250):
-    """Held-out losses of ``model`` on ``images``, batch by batch, with the
-    sketches / masks drawn from ``seed`` (the same for every checkpoint);
-    the mean over images of each value."""
-    model.eval()
-    generator = torch.Generator().manual_seed(seed)
-    totals = {}
-    for batch in images.split(batch_size):
-        if cfg.model.type == 'ROPIM':
-            values = ropim_losses(model, batch, generator)
-        else:
-            values = simmim_losses(model, batch, generator,
-                                   simmim_mask_ratio(cfg))
-        for key, value in values.items():
-            totals[key] = totals.get(key, 0.0) + value * len(batch)
-    result = {key: total / len(images) for key, total in totals.items()}
-    result['ratio'] = result['loss'] / result['baseline']
-    return result
 
 
 def corruption_strength(data_root, num_images=1000, seed=0,
@@ -203,50 +107,30 @@ def corruption_strength(data_root, num_images=1000, seed=0,
         ``removed_energy``, ``baseline`` and ``first_grad_norm`` (mean
         over the batches).
     """
-    from tools.benchmarks import ropim_evidence
-    images, _ = bench.load_split(data_root, 'val')
+    images, _ = load_split(data_root, 'val')
     images = images[:num_images]
-    runs = [(f'ROPIM, rho {rho:.3f}', ropim_evidence.ROWS[
-        'ROPIM-BEiT (lr x1)'][:2], [f'model.data_preprocessor.rho={rho}'])
+    runs = [(f'ROPIM, rho {rho:.3f}', ROPIM_CFG,
+             [lr_option(1), f'model.data_preprocessor.rho={rho}'])
             for rho in rhos]
-    runs.append(('SimMIM-style mask 0.6', ropim_evidence.ROWS[
-        'SimMIM-BEiT (lr x1)'][:2], []))
+    runs.append(('SimMIM-style mask 0.6', SIMMIM_BEIT_CFG, [lr_option(1)]))
     # the same tiny ViT with an absolute position embedding, added after
     # the projection (not the controlled pair: another backbone)
-    runs.append((f'ROPIM, rho {rhos[0]:.3f}, plain ViT',
-                 (PLAIN_ROPIM_CFG, []), []))
+    runs.append((f'ROPIM, rho {rhos[0]:.3f}, plain ViT', PLAIN_ROPIM_CFG,
+                 []))
     rows = []
-    for name, (config, options), extra in runs:
+    for name, config, options in runs:
         torch.manual_seed(seed)
-        model, cfg = build_model(config, options + extra)
+        model, cfg = build_model(config, options)
         model.init_weights()
-        values = evaluate(model, cfg, images, seed)
+        values = held_out_losses(model, images, seed, mask_ratio(cfg))
         model.train()
         generator = torch.Generator().manual_seed(seed)
         norms = []
         for batch in images.split(batch_size):
             model.zero_grad()
             with torch.enable_grad():
-                if cfg.model.type == 'ROPIM':
-                    num_tokens = (batch.shape[-1] // model.head.patch_size)**2
-                    sketch = CountSketch.draw(
-                        len(batch), num_tokens, model.data_preprocessor.rho,
-                        generator=generator,
-                        hash_layout=model.data_preprocessor.hash_layout)
-                    loss = model.head.loss(
-                        model.reconstruct(batch, sketch), batch,
-                        sketch.complement)
-                else:
-                    patch = model.head.patch_size
-                    mask = random_masks(
-                        len(batch), (batch.shape[-2] // patch,
-                                     batch.shape[-1] // patch),
-                        simmim_mask_ratio(cfg), generator)
-                    throw = torch.zeros_like(mask)
-                    loss = model.loss_on_split(batch, mask, throw,
-                                               split_tokens(mask,
-                                                            throw))['loss']
-                loss.backward()
+                corrupted_loss(model, batch, generator,
+                               mask_ratio(cfg)).backward()
             norms.append(torch.nn.utils.clip_grad_norm_(
                 model.parameters(), float('inf')).item())
         rows.append(dict(corruption=name,
@@ -278,11 +162,13 @@ def diagnose_row(row, work_dir, images, seed):
     torch.manual_seed(seed)
     model, cfg = build_model(row['config'], row['options'])
     model.init_weights()
-    points = [dict(epoch=0, **evaluate(model, cfg, images, seed))]
+    ratio = mask_ratio(cfg)
+    points = [dict(epoch=0, **held_out_losses(model, images, seed, ratio))]
     for epoch, path in epoch_checkpoints(work_dir):
         state = load_local_checkpoint(path, map_location='cpu')
         model.load_state_dict(state['state_dict'])
-        points.append(dict(epoch=epoch, **evaluate(model, cfg, images, seed)))
+        points.append(
+            dict(epoch=epoch, **held_out_losses(model, images, seed, ratio)))
     log = training_log(work_dir)
     norms = np.array(log['grad_norm'], np.float64)
     norms = norms[~np.isnan(norms)]
@@ -374,14 +260,14 @@ def main(argv=None):
     if len(data_roots) > 1:
         raise ValueError('the runs were made on different data, '
                          f'{sorted(data_roots)}: diagnose them one by one')
-    images, _ = bench.load_split(plans[0]['data_root'], 'val')
+    images, _ = load_split(plans[0]['data_root'], 'val')
     images = images[:args.images]
     curves = []
     for out_dir, plan in zip(args.out_dirs, plans):
         for row in plan['rows']:
             work_dir = osp.join(out_dir, f'seed{args.seed}',
                                 f'pretrain_{row["slug"]}')
-            model_type = bench.load_config(row['config']).model.type
+            model_type = row_config(row['config']).model.type
             if model_type not in DIAGNOSED_TYPES or not epoch_checkpoints(
                     work_dir):
                 continue

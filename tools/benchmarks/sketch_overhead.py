@@ -26,11 +26,11 @@ if REPO_ROOT not in sys.path:
 from mmpretrain.registry import MODELS
 
 import mmropim  # noqa: F401
+from mmropim.evaluation import median_ms
 from mmropim.models import CountSketch
 from tools.benchmarks.common import (benchmark_parser, load_config,
                                      model_config, model_size_note,
                                      start_benchmark, write_out_json)
-from tools.benchmarks.timing import median_ms
 
 CONFIG = 'ropim/ropim_beit-base-p16_8xb256-amp-coslr-300e_in1k.py'
 

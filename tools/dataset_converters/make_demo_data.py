@@ -26,15 +26,14 @@ if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
 from tools.argument_types import non_negative_int, output_dir
-from tools.dataset_converters import (write_ade20k_style, write_coco_style,
-                                      write_digits_imagenet_style,
-                                      write_imagenet_style)
 
+# set -> its writer in mmropim.datasets.demo (imported once the arguments
+# are parsed: importing mmropim takes seconds)
 WRITERS = dict(
-    imagenet=write_imagenet_style,
-    digits=write_digits_imagenet_style,
-    ade20k=write_ade20k_style,
-    coco=write_coco_style)
+    imagenet='write_imagenet_style',
+    digits='write_digits_imagenet_style',
+    ade20k='write_ade20k_style',
+    coco='write_coco_style')
 
 
 def parse_args(argv=None):
@@ -53,10 +52,11 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    from mmropim.datasets import demo
     for name in args.sets:
         start = time.time()
         folder = osp.join(args.out, name)
-        counts = WRITERS[name](folder, seed=args.seed)
+        counts = getattr(demo, WRITERS[name])(folder, seed=args.seed)
         print(f'{name}: wrote {json.dumps(counts)} to {folder} in '
               f'{time.time() - start:.1f}s')
 

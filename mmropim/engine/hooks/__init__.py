@@ -1,8 +1,10 @@
 from .finite_loss_hook import FiniteLossHook
+from .gradient_audit_hook import GradientAuditHook
 from .pretrained_weights_check_hook import PretrainedWeightsCheckHook
 from .safe_checkpoint_hook import AtomicLocalBackend, SafeCheckpointHook
 
 __all__ = [
-    'AtomicLocalBackend', 'FiniteLossHook', 'PretrainedWeightsCheckHook',
+    'AtomicLocalBackend', 'FiniteLossHook', 'GradientAuditHook',
+    'PretrainedWeightsCheckHook',
     'SafeCheckpointHook'
 ]

@@ -20,7 +20,7 @@ from typing import Dict, Tuple
 import numpy as np
 from PIL import Image
 
-from .demo_images import ClassFolderWriter
+from .images import ClassFolderWriter
 
 MNIST_PER_CLASS = 500
 MNIST_SIDE = 28

@@ -1,9 +1,9 @@
-"""The FLOP-counting corrections of tools.benchmarks.flops."""
+"""The FLOP-counting corrections of mmropim.evaluation.count_flops."""
 import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
-from tools.benchmarks.flops import count_flops
+from mmropim.evaluation import count_flops
 
 
 def test_depthwise_conv_backward_costs_twice_its_forward():

@@ -5,19 +5,15 @@ the convolution were dense (it ignores ``groups``) and does not count
 attention on the CPU (``_scaled_dot_product_flash_attention_for_cpu``).
 :func:`count_flops` fixes both; FLOPs are 2 x multiply-adds, as torch counts.
 """
-import sys
-
-if __name__ == '__main__':
-    sys.exit('tools/benchmarks/flops.py is imported by the benchmark scripts '
-             'and runs nothing itself; run one of them, e.g. python '
-             'tools/benchmarks/prmim_cost.py --help')
-
 import math
+from typing import Callable
 
 import torch
 from torch.utils.flop_counter import (FlopCounterMode,
                                       sdpa_backward_flop_count,
                                       sdpa_flop_count)
+
+from ..compat import cpu_flash_attention_ops
 
 aten = torch.ops.aten
 
@@ -35,25 +31,35 @@ def conv_backward_flop(grad_out_shape, x_shape, w_shape, _bias, _stride,
 
 def cpu_sdpa_flop(query_shape, key_shape, value_shape, *args, out_shape=None,
                   **kwargs):
+    """Forward FLOPs of attention on the CPU, as torch counts it on CUDA."""
     return sdpa_flop_count(query_shape, key_shape, value_shape)
 
 
 def cpu_sdpa_backward_flop(grad_out_shape, query_shape, key_shape,
                            value_shape, *args, out_shape=None, **kwargs):
+    """Backward FLOPs of attention on the CPU, as torch counts it on
+    CUDA."""
     return sdpa_backward_flop_count(grad_out_shape, query_shape, key_shape,
                                     value_shape)
 
 
+CPU_SDPA, CPU_SDPA_BACKWARD = cpu_flash_attention_ops()
 FLOP_FIXES = {
     aten.convolution_backward: conv_backward_flop,
-    aten._scaled_dot_product_flash_attention_for_cpu: cpu_sdpa_flop,
-    aten._scaled_dot_product_flash_attention_for_cpu_backward:
-    cpu_sdpa_backward_flop,
+    CPU_SDPA: cpu_sdpa_flop,
+    CPU_SDPA_BACKWARD: cpu_sdpa_backward_flop,
 }
 
 
-def count_flops(fn):
-    """Forward + backward FLOPs of ``fn`` (a training step)."""
+def count_flops(fn: Callable[[], object]) -> int:
+    """Forward + backward FLOPs of ``fn`` (e.g. a training step).
+
+    Args:
+        fn (callable): Called once, without arguments, under the counter.
+
+    Returns:
+        int: The FLOPs counted, with :data:`FLOP_FIXES` applied.
+    """
     counter = FlopCounterMode(display=False, custom_mapping=FLOP_FIXES)
     with counter:
         fn()

@@ -1,6 +1,6 @@
 """A small real instance-segmentation set in COCO's on-disk format.
 
-Same source as :mod:`.demo_segmentation`: the nuclei image and its
+Same source as :mod:`.segmentation`: the nuclei image and its
 human-annotated instance labels shipped in the stardist wheel. Every nucleus
 of a crop (at least ``min_area`` pixels inside it) becomes one COCO
 annotation with an RLE mask and its bounding box; class ``nucleus``::
@@ -16,7 +16,7 @@ from typing import Dict
 import numpy as np
 from PIL import Image
 
-from .demo_segmentation import nuclei_crops
+from .segmentation import nuclei_crops
 
 
 def instance_annotations(labels: np.ndarray, image_id: int,
@@ -59,7 +59,7 @@ def write_coco_style(out_dir: str,
     Args:
         out_dir (str): Root folder.
         min_area (int): Smallest instance area kept, in pixels.
-        **crop_args: Arguments of :func:`.demo_segmentation.nuclei_crops`.
+        **crop_args: Arguments of :func:`.segmentation.nuclei_crops`.
 
     Returns:
         dict[str, int]: Number of annotations per split.

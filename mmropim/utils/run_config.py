@@ -1,0 +1,210 @@
+"""Loading a run config as ``tools/train.py`` and ``tools/test.py`` do:
+the command-line overrides (work dir, ``--cfg-options``, launcher, AMP), the
+CPU set-up of a distributed launch, and ``--data-root`` (pre-training on an
+image folder)."""
+import os.path as osp
+from typing import Optional, Union
+
+import torch
+import torch.distributed as dist
+from mmengine.config import Config, ConfigDict
+
+DOWNSTREAM_SCOPES = ('mmseg', 'mmdet')
+
+
+def load_run_config(config: str,
+                    work_dir: Optional[str] = None,
+                    cfg_options: Optional[dict] = None,
+                    launcher: str = 'none',
+                    amp: bool = False) -> Config:
+    """Load a config and apply the command-line overrides common to the
+    train and test entry points.
+
+    Args:
+        config (str): Path of the config file.
+        work_dir (str, optional): Output folder; defaults to the config's
+            ``work_dir`` or ``./work_dirs/<config name>``.
+        cfg_options (dict, optional): ``--cfg-options`` overrides.
+        launcher (str): ``none``, ``pytorch``, ``slurm`` or ``mpi``.
+        amp (bool): Switch to automatic mixed precision.
+
+    Returns:
+        Config: The config, ready for ``Runner.from_cfg``.
+    """
+    if not osp.isfile(config):
+        raise FileNotFoundError(f'config file {config} does not exist')
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    if cfg.get('default_scope') in DOWNSTREAM_SCOPES:
+        # a config that forgot custom_imports=['mmropim.downstream']
+        import mmropim.downstream  # noqa: F401
+    if launcher != 'none' and not torch.cuda.is_available():
+        setup_cpu_distributed(cfg, launcher)
+    cfg.launcher = launcher
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(config))[0])
+    if amp:
+        if not torch.cuda.is_available():
+            raise RuntimeError(
+                '--amp needs a CUDA device (MMEngine\'s AmpOptimWrapper runs '
+                'on cuda/npu/mlu only); drop --amp to train on the CPU.')
+        if 'optim_wrapper' in cfg:
+            if cfg.optim_wrapper.get('type', 'OptimWrapper') == 'OptimWrapper':
+                cfg.optim_wrapper.type = 'AmpOptimWrapper'
+                cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        else:
+            cfg.setdefault('test_cfg', dict())
+            cfg.test_cfg.fp16 = True
+    return cfg
+
+
+def training_dataset(dataset_cfg: dict) -> dict:
+    """The dataset under any wrappers (``RepeatDataset`` ...), the one with
+    the pipeline."""
+    while 'pipeline' not in dataset_cfg and 'dataset' in dataset_cfg:
+        dataset_cfg = dataset_cfg['dataset']
+    return dataset_cfg
+
+
+def train_on_image_folder(cfg: Config,
+                          data_root: str,
+                          high_bit_range: Union[str, int] = 'full') -> None:
+    """Pre-train on every image below ``data_root`` (nested folders, any
+    format Pillow reads, no labels): the training dataset becomes
+    MMPretrain's ``CustomDataset`` without labels, read through the
+    config's own pipeline, whose ``LoadImageFromFile`` becomes
+    :class:`~mmropim.datasets.LoadImageWithPillow` with as many channels as
+    the backbone's ``in_channels`` (1: grayscale, 3: color, 4: color +
+    alpha; 16-bit images scaled by ``high_bit_range``). Validation is
+    switched off (there are no labels).
+
+    Args:
+        cfg (Config): A pre-training config; changed in place.
+        data_root (str): The image folder.
+        high_bit_range (str | int): ``LoadImageWithPillow``'s: 'full',
+            'image' or the bits the values use. Defaults to 'full'.
+
+    Raises:
+        ValueError: When the backbone's ``in_channels`` is not 1, 3 or 4, or
+            the data preprocessor's mean / std / ``to_rgb`` do not fit it.
+    """
+    from mmropim.datasets import pillow_extensions
+    from mmropim.utils import config_type_name
+    dataloader = cfg.get('train_dataloader')
+    if not dataloader:
+        raise ValueError('--data-root needs a config with train_dataloader')
+    channels = check_image_channels(cfg)
+    dataset = training_dataset(dataloader.dataset)  # under RepeatDataset...
+    if 'pipeline' not in dataset:
+        raise ValueError(
+            '--data-root replaces the training dataset under its wrappers '
+            f'but found no pipeline in {dict(dataset)!r} (several datasets '
+            'in a ConcatDataset?): set the dataset in the config instead')
+    loader = dict(type='LoadImageWithPillow')
+    if channels != 3:
+        loader.update(channels=channels)
+    if high_bit_range != 'full':
+        loader.update(high_bit_range=high_bit_range)
+    pipeline = [
+        loader if config_type_name(t) == 'LoadImageFromFile' else t
+        for t in dataset.pipeline
+    ]
+    if pipeline == list(dataset.pipeline):
+        raise ValueError(
+            '--data-root swaps the pipeline\'s LoadImageFromFile for '
+            'LoadImageWithPillow (any format and mode), but the training '
+            'pipeline has no LoadImageFromFile: '
+            f'{[t.get("type") for t in dataset.pipeline]}')
+    dataset.clear()  # in place: the wrappers keep their settings
+    dataset.update(
+        type='CustomDataset',
+        data_root=data_root,
+        ann_file='',
+        data_prefix='',
+        with_label=False,
+        extensions=pillow_extensions(),
+        pipeline=pipeline)
+    for key in ('val_dataloader', 'val_evaluator', 'val_cfg'):
+        cfg[key] = None
+
+
+def check_image_channels(cfg: Config) -> int:
+    """The channel count ``--data-root`` reads images with: the backbone's
+    ``in_channels`` (3 when unset), checked against the data preprocessor.
+
+    Args:
+        cfg (Config): A pre-training config.
+
+    Returns:
+        int: 1, 3 or 4.
+
+    Raises:
+        ValueError: Naming the setting that does not fit.
+    """
+    from mmropim.datasets.transforms.load_image_with_pillow import CHANNELS
+    model = cfg.get('model') or {}
+    channels = (model.get('backbone') or {}).get('in_channels', 3)
+    if channels not in CHANNELS:
+        raise ValueError(
+            f'--data-root reads images as 1 (gray), 3 (color) or 4 (color + '
+            f'alpha) channels, but model.backbone.in_channels={channels!r}')
+    preprocessor = model.get('data_preprocessor') or cfg.get(
+        'data_preprocessor') or {}
+    # MMEngine's preprocessors take 1 value (for every channel) or 3
+    allowed = (1, ) if channels == 4 else sorted({1, channels})
+    for key in ('mean', 'std'):
+        values = preprocessor.get(key)
+        if values is not None and len(values) not in allowed:
+            raise ValueError(
+                f'the data preprocessor\'s {key} has {len(values)} values '
+                f'but the backbone takes in_channels={channels}: give '
+                f'{" or ".join(map(str, allowed))} (MMEngine\'s preprocessors '
+                'take one value for all channels, or 3; '
+                'tools/analysis/image_mean_std.py DIR '
+                f'--channels {channels} prints them)')
+    if channels != 3 and any(
+            preprocessor.get(key)
+            for key in ('to_rgb', 'bgr_to_rgb', 'rgb_to_bgr')):
+        raise ValueError(
+            f'the data preprocessor swaps color channels (to_rgb=True) but '
+            f'images are read with {channels} channel(s) (gray / RGBA, '
+            'already in order): set model.data_preprocessor.to_rgb=False')
+    return channels
+
+
+def setup_cpu_distributed(cfg: Config, launcher: str) -> None:
+    """Distributed training on CPUs: a gloo process group and a CPU DDP
+    wrapper, where MMEngine would bind every process to a GPU.
+
+    MMEngine's ``init_dist`` calls ``torch.cuda.set_device`` and its DDP
+    wrapper defaults to ``device_ids=[LOCAL_RANK]``; both need CUDA. The
+    runner skips ``init_dist`` when a process group exists, so the group is
+    created here (``env://``, as ``torch.distributed.run`` sets it up) and
+    the wrapper gets ``device_ids=None``. Nothing changes on GPUs.
+
+    Args:
+        cfg (Config): The run config; ``model_wrapper_cfg`` and
+            ``env_cfg.dist_cfg`` are updated.
+        launcher (str): Only ``'pytorch'`` (``tools/dist_train.sh``) runs on
+            CPUs.
+    """
+    if launcher != 'pytorch':
+        raise RuntimeError(
+            f'--launcher {launcher} needs CUDA GPUs; on CPUs use '
+            '--launcher pytorch (tools/dist_train.sh CONFIG N) or --launcher '
+            'none.')
+    if not dist.is_initialized():
+        dist.init_process_group(backend='gloo')
+    cfg.setdefault('env_cfg', ConfigDict())
+    cfg.env_cfg.setdefault('dist_cfg', ConfigDict())
+    cfg.env_cfg.dist_cfg.backend = 'gloo'
+    wrapper = cfg.get('model_wrapper_cfg') or ConfigDict(
+        type='MMDistributedDataParallel',
+        broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False))
+    wrapper.device_ids = None
+    cfg.model_wrapper_cfg = wrapper
