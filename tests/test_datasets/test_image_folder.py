@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmropim.datasets import LoadImageWithPillow, to_8bit_array, to_8bit_rgb
-from tools.analysis import image_mean_std
-from helpers import PRMIM_TINY_CFG, ROPIM_TINY_CFG, logged_scalars, run_tool
+from mmropim.datasets import (LoadImageWithPillow, image_files, to_8bit_array,
+                              to_8bit_rgb)
+from tools.analysis.image_mean_std import main as image_mean_std
+from helpers import (PRMIM_TINY_CFG, ROPIM_TINY_CFG, logged_scalars,
+                     raises_naming, run_tool)
 
 
 @pytest.fixture(scope='module')
@@ -72,8 +74,7 @@ def test_channels_kept_as_asked(mixed_folder):
         .shape == (72, 100)  # 2-D, as LoadImageFromFile's grayscale
     np.testing.assert_array_equal(
         LoadImageWithPillow(channels=4)(dict(img_path=path))['img'], rgba)
-    with pytest.raises(ValueError, match=r'channels must be one of \(1, 3, '
-                       r'4\).*got 2'):
+    with raises_naming(ValueError, 'channels', '1', '3', '4', '2'):
         LoadImageWithPillow(channels=2)
 
 
@@ -90,7 +91,8 @@ def test_high_bit_range_scales_12_bit_data(tmp_path):
     np.testing.assert_allclose(
         bits[..., 0], camera * 255.0 * 16 / 4095, atol=0.51)  # 0..4095
     assert stretched.min() == 0 and stretched.max() == 255
-    with pytest.raises(ValueError, match=r"high_bit_range must be .*got 40"):
+    with raises_naming(ValueError, 'high_bit_range', "'full'", "'image'",
+                       '1..32', '40'):
         LoadImageWithPillow(high_bit_range=40)
 
 
@@ -113,9 +115,9 @@ def test_unreadable_image_is_named(tmp_path):
 
 
 def test_mean_std_tool_matches_all_pixels(mixed_folder, capsys):
-    mean, std = image_mean_std.main([str(mixed_folder)])
+    mean, std = image_mean_std([str(mixed_folder)])
     pixels = []
-    for path in image_mean_std.image_files(str(mixed_folder)):
+    for path in image_files(str(mixed_folder)):
         with Image.open(path) as image:
             pixels.append(to_8bit_rgb(image).reshape(-1, 3))
     assert len(pixels) == 6  # the text and video files are no images
@@ -126,19 +128,19 @@ def test_mean_std_tool_matches_all_pixels(mixed_folder, capsys):
 
 
 def test_mean_std_tool_with_one_channel(mixed_folder, capsys):
-    mean, std = image_mean_std.main([str(mixed_folder), '--channels', '1'])
+    mean, std = image_mean_std([str(mixed_folder), '--channels', '1'])
     pixels = np.concatenate([
         LoadImageWithPillow(channels=1)(dict(img_path=path))['img'].ravel()
-        for path in image_mean_std.image_files(str(mixed_folder))
+        for path in image_files(str(mixed_folder))
     ]).astype(np.float64)
     np.testing.assert_allclose(mean, [pixels.mean()], rtol=1e-9)
     np.testing.assert_allclose(std, [pixels.std()], rtol=1e-6)
     assert 'model.data_preprocessor.to_rgb=False' in capsys.readouterr().out
     # RGBA: one figure over all channels, that of all the values
-    mean, std = image_mean_std.main([str(mixed_folder), '--channels', '4'])
+    mean, std = image_mean_std([str(mixed_folder), '--channels', '4'])
     values = np.concatenate([
         LoadImageWithPillow(channels=4)(dict(img_path=path))['img'].ravel()
-        for path in image_mean_std.image_files(str(mixed_folder))
+        for path in image_files(str(mixed_folder))
     ]).astype(np.float64)
     np.testing.assert_allclose([mean[0], std[0]],
                                [values.mean(), values.std()], rtol=1e-6)
@@ -175,18 +177,19 @@ def test_data_root_checks_the_preprocessor_against_in_channels(
         mixed_folder):
     from mmengine.config import Config
 
-    from tools.run_config import train_on_image_folder
+    from mmropim.utils.run_config import train_on_image_folder
     cfg = Config.fromfile(PRMIM_TINY_CFG)
     cfg.model.backbone.in_channels = 1
-    with pytest.raises(ValueError, match=r"mean has 3 values but the "
-                       r"backbone takes in_channels=1.*--channels 1"):
+    # the key, its length, the channels and the tool that prints the values
+    with raises_naming(ValueError, 'mean', '3 values', 'in_channels=1',
+                       '--channels 1'):
         train_on_image_folder(copy.deepcopy(cfg), str(mixed_folder))
     cfg.model.data_preprocessor.update(mean=[127.0], std=[64.0])
-    with pytest.raises(ValueError, match='set model.data_preprocessor.'
-                       'to_rgb=False'):
+    with raises_naming(ValueError, 'model.data_preprocessor.to_rgb=False'):
         train_on_image_folder(copy.deepcopy(cfg), str(mixed_folder))
     cfg.model.backbone.in_channels = 2
-    with pytest.raises(ValueError, match='in_channels=2'):
+    with raises_naming(ValueError, 'model.backbone.in_channels=2',
+                       '--data-root'):
         train_on_image_folder(copy.deepcopy(cfg), str(mixed_folder))
 
 
@@ -197,37 +200,35 @@ def test_model_refuses_a_reconstruction_of_other_channels():
     init_default_scope('mmpretrain')
     ropim = Config.fromfile(ROPIM_TINY_CFG).model
     ropim.backbone.in_channels = 4
-    with pytest.raises(ValueError, match='takes 4-channel images but '
-                       "SimMIMLinearDecoder reconstructs 3.*PixelShuffle"):
+    with raises_naming(ValueError, '4-channel', 'SimMIMLinearDecoder',
+                       'reconstructs 3', 'PixelShuffleDecoder'):
         MODELS.build(ropim)
     prmim = Config.fromfile(PRMIM_TINY_CFG).model
     prmim.backbone.in_channels = 1
-    with pytest.raises(ValueError, match='takes 1-channel images but '
-                       'PRMIMHead reconstructs 3.*head.in_chans=1'):
+    with raises_naming(ValueError, '1-channel', 'PRMIMHead', 'reconstructs 3',
+                       'head.in_chans=1'):
         MODELS.build(prmim)
 
 
 def test_train_py_pretrains_on_the_folder(mixed_folder, tmp_path):
     work_dir = tmp_path / 'work'
-    out = run_tool('tools/train.py', PRMIM_TINY_CFG, '--data-root',
-                   str(mixed_folder), '--work-dir', str(work_dir),
-                   '--cfg-options', 'train_cfg.max_epochs=2',
-                   'train_dataloader.batch_size=3',
-                   'train_dataloader.num_workers=0',
-                   'train_dataloader.persistent_workers=False',
-                   'default_hooks.logger.interval=1')
+    run_tool('tools/train.py', PRMIM_TINY_CFG, '--data-root',
+             str(mixed_folder), '--work-dir', str(work_dir), '--cfg-options',
+             'train_cfg.max_epochs=2', 'train_dataloader.batch_size=3',
+             'train_dataloader.num_workers=0',
+             'train_dataloader.persistent_workers=False',
+             'default_hooks.logger.interval=1')
     losses = [row['loss'] for row in logged_scalars(str(work_dir))[-1]
               if 'loss' in row]
     assert len(losses) == 4  # 6 images, batch 3, 2 epochs
     assert all(np.isfinite(losses))
-    assert 'Epoch(train) [2][2/2]' in out
 
 
 def test_data_root_keeps_dataset_wrappers_and_names_a_missing_loader(
         mixed_folder):
     from mmengine.config import Config
 
-    from tools.run_config import train_on_image_folder
+    from mmropim.utils.run_config import train_on_image_folder
     cfg = Config.fromfile(PRMIM_TINY_CFG)
     cfg.train_dataloader.dataset = dict(
         type='RepeatDataset', times=3, dataset=cfg.train_dataloader.dataset)
@@ -240,5 +241,5 @@ def test_data_root_keeps_dataset_wrappers_and_names_a_missing_loader(
     no_loader = Config.fromfile(PRMIM_TINY_CFG)
     no_loader.train_dataloader.dataset.pipeline = \
         no_loader.train_dataloader.dataset.pipeline[1:]
-    with pytest.raises(ValueError, match='has no LoadImageFromFile'):
+    with raises_naming(ValueError, 'LoadImageFromFile'):
         train_on_image_folder(no_loader, str(mixed_folder))

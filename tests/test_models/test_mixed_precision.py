@@ -16,7 +16,9 @@ from mmpretrain.registry import MODELS, TRANSFORMS
 from mmpretrain.structures import DataSample
 
 import mmropim  # noqa: F401
-from helpers import REPO_ROOT, check_configs
+from mmropim.datasets.demo import smooth_images
+from mmropim.utils.model_narrowing import narrow_model
+from helpers import REPO_ROOT
 
 ALGORITHMS = {
     'ropim-beit': 'ropim/ropim_beit-base-p16_8xb256-amp-coslr-300e_in1k.py',
@@ -47,7 +49,7 @@ def training_batch(cfg, model):
             out = transform(dict(img=np.zeros((size, size, 3), np.uint8)))
             sample.set_field(torch.from_numpy(out['mask']), 'mask')
             sample.set_field(out['throw_mask'], 'throw_mask')
-    images = check_configs.smooth_images(batch_size, size).permute(0, 3, 1, 2)
+    images = smooth_images(batch_size, size).permute(0, 3, 1, 2)
     torch.manual_seed(0)
     return model.data_preprocessor(
         dict(inputs=images, data_samples=samples), training=True)
@@ -82,8 +84,7 @@ def fp32_reference(request):
                                    ALGORITHMS[request.param]))
     init_default_scope('mmpretrain')
     torch.manual_seed(0)
-    model = MODELS.build(
-        check_configs.narrow_model(cfg.model, 16, max_depth=2))
+    model = MODELS.build(narrow_model(cfg.model, 16, max_depth=2))
     model.init_weights()
     model.train()
     data = training_batch(cfg, model)

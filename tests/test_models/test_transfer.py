@@ -9,16 +9,16 @@ import torch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
-from mmpretrain.models.utils import resize_pos_embed
 from mmpretrain.registry import MODELS as PRETRAIN_MODELS
 from mmseg.registry import MODELS as SEG_MODELS
+from timm.layers import resample_abs_pos_embed
 
 import mmropim.downstream  # noqa: F401  (registers into MMSeg, MMDet)
 from mmropim.utils import (load_backbone_weights,
                            resize_relative_position_bias_table)
 from helpers import (REPO_ROOT, assert_test_reproduces_validation,
                      ffn_branches_dropping_twice, fp32_optim_wrapper_cfg,
-                     run_tool, vitdet_weight_decay_violations,
+                     raises_naming, run_tool, vitdet_weight_decay_violations,
                      weight_decay_violations)
 
 MINI = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
@@ -26,25 +26,67 @@ ADE_DIR = osp.join(REPO_ROOT, 'configs', 'downstream', 'ade20k')
 SEG_CONFIGS = sorted(glob.glob(osp.join(ADE_DIR, '*.py')))
 
 
-def save_pretraining_checkpoint(backbone_type, path, **kwargs):
-    """A pre-training-style checkpoint: backbone + neck keys, 32 px grid."""
+def save_pretraining_checkpoint(backbone_type, path, img_size=32,
+                                rel_table=None, **kwargs):
+    """A pre-training-style checkpoint: backbone + neck keys, a 4 x 4 grid
+    (32 px) unless ``img_size`` says otherwise; ``rel_table`` replaces the
+    shared relative position table (initialized to zeros, which every
+    resize keeps)."""
     init_default_scope('mmpretrain')
     backbone = PRETRAIN_MODELS.build(
-        dict(type=backbone_type, arch=MINI, img_size=32, patch_size=8,
+        dict(type=backbone_type, arch=MINI, img_size=img_size, patch_size=8,
              **kwargs))
     backbone.init_weights()
     state = {f'backbone.{k}': v for k, v in backbone.state_dict().items()}
+    if rel_table is not None:
+        key = 'backbone.rel_pos_bias.relative_position_bias_table'
+        assert state[key].shape == rel_table.shape
+        state[key] = rel_table
     state['neck.decoder.0.weight'] = torch.zeros(3, 32, 1, 1)
     torch.save({'state_dict': state, 'meta': {'epoch': 1}}, path)
     return state
 
 
-def build_seg_backbone(backbone_type, checkpoint, registry=None, **kwargs):
+def golden_table(golden_source):
+    """A 2-head shared relative position table: the offsets hold
+    ``golden_source`` (head 1: -2 times it), then 3 class-token rows."""
+    offsets = torch.tensor(golden_source).reshape(-1, 1)
+    return torch.cat([
+        torch.cat([offsets, -2 * offsets], dim=1),
+        torch.tensor([[7., -7.], [8., -8.], [9., -9.]])
+    ])
+
+
+def assert_golden_table(table, golden, side):
+    """``table`` is ``golden_table`` resized to ``side`` x ``side`` offsets:
+    the golden values (head 1: -2 times them), the class-token rows kept."""
+    golden = torch.tensor(golden).reshape(-1)
+    assert table.shape == (side * side + 3, 2)
+    torch.testing.assert_close(table[:-3, 0], golden, atol=1e-4, rtol=0)
+    torch.testing.assert_close(table[:-3, 1], -2 * golden, atol=2e-4,
+                               rtol=0)
+    torch.testing.assert_close(table[-3:], golden_table([[0]])[-3:])
+
+
+def resampled_positions(pos_embed, src_hw, dst_hw, num_extra_tokens):
+    """A position embedding resized by another route than the backbones'
+    (MMPretrain's ``resize_pos_embed``): timm's resampler with MMPretrain's
+    settings, bicubic without antialiasing."""
+    return resample_abs_pos_embed(
+        pos_embed, list(dst_hw), list(src_hw),
+        num_prefix_tokens=num_extra_tokens, interpolation='bicubic',
+        antialias=False)
+
+
+def build_seg_backbone(backbone_type, checkpoint, registry=None,
+                       img_size=(64, 64), **kwargs):
+    """A downstream backbone loading ``checkpoint``; by default an 8 x 8
+    grid instead of the checkpoint's 4 x 4."""
     return (registry or SEG_MODELS).build(
         dict(
             type=backbone_type,
             arch=MINI,
-            img_size=(64, 64),  # 8 x 8 grid instead of 4 x 4
+            img_size=img_size,
             patch_size=8,
             out_indices=(0, 1),
             init_cfg=dict(
@@ -70,20 +112,20 @@ def downstream_registries():
 @pytest.mark.parametrize('registry,window', downstream_registries())
 def test_beit_style_checkpoint_loads_into_downstream_backbone(
         registry, window, pretraining_backbone, tmp_path):
+    """The shared table of a 3 x 3 grid (24 px) holds the 5 x 5 offsets of
+    the golden values below: in every layer of the 5 x 5 grid (40 px) it is
+    their 9 x 9 resize (computed with interp2d, not with the function the
+    backbone calls); in 3 x 3 windows, of the checkpoint's size, a copy."""
     path = str(tmp_path / 'beit_style.pth')
-    source = save_pretraining_checkpoint(pretraining_backbone, path)
+    source = save_pretraining_checkpoint(pretraining_backbone, path,
+                                         img_size=24,
+                                         rel_table=golden_table(GOLDEN_SOURCE))
+    if window:
+        window = dict(window, window_size=3)
     backbone = build_seg_backbone('TransferBEiTViT', path, registry,
-                                  **window)
+                                  img_size=(40, 40), **window)
     backbone.init_weights()
     shared = source['backbone.rel_pos_bias.relative_position_bias_table']
-    # (2*4-1)^2 + 3 rows -> (2*8-1)^2 + 3 rows, or (2*4-1)^2 + 3 in windows
-    expected_table = {
-        side: torch.cat([
-            resize_relative_position_bias_table(7, side, shared[:-3], 2),
-            shared[-3:]
-        ])
-        for side in (7, 15)
-    }
     windowed_layers = {0} if window else set()
     checked = 0
     for key, value in backbone.state_dict().items():
@@ -91,31 +133,33 @@ def test_beit_style_checkpoint_loads_into_downstream_backbone(
             continue
         if key.endswith('attn.relative_position_bias_table'):
             layer = int(key.split('.')[1])
-            side = 7 if layer in windowed_layers else 15
-            if side == 7:  # same size: copied, not resized
+            if layer in windowed_layers:  # same size: copied, not resized
                 torch.testing.assert_close(value, shared)
-            else:
-                torch.testing.assert_close(value, expected_table[side])
+            else:  # (2*3-1)^2 + 3 rows -> (2*5-1)^2 + 3 rows
+                assert_golden_table(value, GOLDEN_RESIZED, 9)
         else:
             torch.testing.assert_close(value, source['backbone.' + key])
         checked += 1
     assert checked == len(list(backbone.parameters()))
-    features = backbone(torch.randn(1, 3, 64, 64))
-    assert [f.shape for f in features] == [(1, 32, 8, 8)] * 2
+    features = backbone(torch.randn(1, 3, 40, 40))
+    assert [f.shape for f in features] == [(1, 32, 5, 5)] * 2
 
 
+@pytest.mark.parametrize('img_size', [(64, 64), (64, 40)],
+                         ids=['square', 'tall'])
 @pytest.mark.parametrize('registry,window', downstream_registries())
 def test_vit_style_checkpoint_loads_into_downstream_backbone(
-        registry, window, tmp_path):
+        registry, window, img_size, tmp_path):
     path = str(tmp_path / 'prmim.pth')
     source = save_pretraining_checkpoint('PRMIMViT', path)
-    backbone = build_seg_backbone('TransferViT', path, registry, **window)
+    backbone = build_seg_backbone('TransferViT', path, registry,
+                                  img_size=img_size, **window)
     backbone.init_weights()
+    grid = (img_size[0] // 8, img_size[1] // 8)
     for key, value in backbone.state_dict().items():
         expected = source['backbone.' + key]
-        if key == 'pos_embed':  # 1 + 4x4 tokens -> 1 + 8x8 tokens
-            expected = resize_pos_embed(expected, (4, 4), (8, 8), 'bicubic',
-                                        1)
+        if key == 'pos_embed':  # 1 + 4x4 tokens -> 1 + 8x8 (8x5) tokens
+            expected = resampled_positions(expected, (4, 4), grid, 1)
         torch.testing.assert_close(value, expected)
 
 
@@ -147,16 +191,15 @@ def test_mae_recipe_adds_zero_relative_bias_and_layer_scale(tmp_path):
             fresh += 1
         elif key == 'pos_embed':
             torch.testing.assert_close(
-                value, resize_pos_embed(source['backbone.pos_embed'], (4, 4),
-                                        (8, 8), 'bicubic', 1))
+                value, resampled_positions(source['backbone.pos_embed'],
+                                           (4, 4), (8, 8), 1))
         else:
             torch.testing.assert_close(value, source['backbone.' + key])
     assert fresh == 3 * MINI['num_layers']
     state = torch.load(path)['state_dict']
     del state['backbone.layers.0.attn.qkv.bias']  # not in the allow-list
     torch.save({'state_dict': state}, path)
-    with pytest.raises(KeyError,
-                       match=r'lacks 1 .*layers\.0\.attn\.qkv\.bias'):
+    with raises_naming(KeyError, path, 'layers.0.attn.qkv.bias'):
         build_seg_backbone('TransferBEiTViT', path,
                            **MAE_RECIPE).init_weights()
 
@@ -169,13 +212,13 @@ def test_checkpoint_missing_backbone_weights_raises(registry, window,
     state = torch.load(path)['state_dict']
     del state['backbone.layers.1.ffn.layers.1.weight']
     torch.save({'state_dict': state}, path)
-    with pytest.raises(KeyError, match=r'lacks 1 of the .* weights.*'
-                       r'layers\.1\.ffn\.layers\.1\.weight'):
+    with raises_naming(KeyError, path, 'layers.1.ffn.layers.1.weight'):
         build_seg_backbone('TransferViT', path, registry,
                            **window).init_weights()
     # a checkpoint of something else entirely: nothing under backbone.
     torch.save({'state_dict': {'head.fc.weight': torch.zeros(2, 2)}}, path)
-    with pytest.raises(KeyError, match='lacks'):
+    # names the prefix under which it found nothing
+    with raises_naming(KeyError, path, 'backbone.'):
         build_seg_backbone('TransferViT', path, registry,
                            **window).init_weights()
 
@@ -188,7 +231,7 @@ def test_checkpoint_of_another_width_raises(tmp_path):
              arch=dict(MINI, embed_dims=48),
              img_size=(32, 32), patch_size=8, out_indices=(1, ),
              init_cfg=dict(type='Pretrained', checkpoint=path)))
-    with pytest.raises(ValueError, match='does not match the backbone'):
+    with raises_naming(ValueError, path, 'TransferViT'):
         backbone.init_weights()
 
 
@@ -322,7 +365,7 @@ def test_full_size_segmentor_runs_a_forward_pass_on_cpu():
 def test_tiny_transfer_from_our_pretraining_checkpoints(
         method, pretrain_run, prmim_run, tmp_path_factory, repo_root):
     demo = str(tmp_path_factory.mktemp('ade') / 'ade20k')
-    from tools.dataset_converters import write_ade20k_style
+    from mmropim.datasets.demo import write_ade20k_style
     write_ade20k_style(demo)
     checkpoint = (pretrain_run if method == 'ropim' else prmim_run)[
         'checkpoint']
@@ -337,12 +380,12 @@ def test_tiny_transfer_from_our_pretraining_checkpoints(
              'default_hooks.checkpoint.interval=10', *data)
     with open(glob.glob(osp.join(work_dir, '*', '*.log'))[0]) as f:
         log = f.read()
-    assert f'backbone weights from {checkpoint}' in log
     # PR-MIM transfers with MAE's recipe: zero relative position biases and
-    # layer scale added, named in the log
-    assert ("initialized by the transfer recipe, not in the checkpoint: "
-            "['layers.0.attn.relative_position_bias_table'" in log) == (
-                method == 'prmim')
+    # layer scale added, named in the log line of the checkpoint's loading
+    fresh = [line for line in log.splitlines()
+             if "['layers.0.attn.relative_position_bias_table'" in line]
+    assert bool(fresh) == (method == 'prmim')
+    assert all(checkpoint in line for line in fresh)
     out = str(tmp_path_factory.mktemp('metrics') / 'seg.json')
     run_tool('tools/test.py', config, osp.join(work_dir, 'iter_10.pth'),
              '--work-dir', work_dir, '--out', out, '--cfg-options', *data)
@@ -570,8 +613,8 @@ def test_mae_checkpoint_into_vitdet_backbone(tmp_path):
         fresh_parameters=('rel_pos_h', 'rel_pos_w'), init_cfg=init_cfg)
     backbone.init_weights()
     assert backbone.num_extra_tokens == 0
-    expected = resize_pos_embed(source['backbone.pos_embed'][:, 1:], (4, 4),
-                                (8, 8), 'bicubic', 0)
+    expected = resampled_positions(source['backbone.pos_embed'][:, 1:],
+                                   (4, 4), (8, 8), 0)
     torch.testing.assert_close(backbone.pos_embed, expected)
     for key, value in backbone.state_dict().items():
         if 'rel_pos' in key:
@@ -628,18 +671,17 @@ def test_vitdet_keeps_pretraining_positions_and_resizes_per_forward(
     other.init_weights()
     torch.testing.assert_close(
         other.pos_embed,
-        resize_pos_embed(source['backbone.pos_embed'][:, extra:], (4, 4),
-                         (6, 6), 'bicubic', 1 - extra))
+        resampled_positions(source['backbone.pos_embed'][:, extra:], (4, 4),
+                            (6, 6), 1 - extra))
     for bad in (30, 0, 32.0, True):
-        with pytest.raises(ValueError, match='pretrain_img_size must be a '
-                           f'multiple of the patch size 8.*got {bad!r}'):
+        with raises_naming(ValueError, 'pretrain_img_size', 'patch size 8',
+                           repr(bad)):
             vitdet_backbone(pretrain_img_size=bad)
     # frozen stages stay frozen; only feature maps can come out
     frozen = vitdet_backbone(pretrain_img_size=32, frozen_stages=1)
     assert not frozen.pos_embed.requires_grad
-    with pytest.raises(ValueError, match="pretrain_img_size=32 returns "
-                       "feature maps only: out_type must be 'featmap', got "
-                       "'cls_token'"):
+    with raises_naming(ValueError, 'pretrain_img_size=32', 'out_type',
+                       "'featmap'", "'cls_token'"):
         vitdet_backbone(pretrain_img_size=32, with_cls_token=True,
                         out_type='cls_token')
 
@@ -659,8 +701,7 @@ def test_vitdet_checkpoint_with_class_position_but_no_class_token(tmp_path):
         backbone.init_weights()
         expected = state['backbone.pos_embed'][:, 1:]
         if not kwargs:
-            expected = resize_pos_embed(expected, (4, 4), (8, 8), 'bicubic',
-                                        0)
+            expected = resampled_positions(expected, (4, 4), (8, 8), 0)
         torch.testing.assert_close(backbone.pos_embed, expected)
 
 
@@ -681,27 +722,32 @@ def test_checkpoint_without_class_token_keeps_every_position(tmp_path):
 
 
 def test_windowed_beit_checkpoint_tables_match_window_and_grid(tmp_path):
+    """The shared table of a 5 x 5 grid (40 px) holds the 9 x 9 offsets of
+    the golden values: the global layer of the 6 x 6 grid (48 px) gets
+    their 11 x 11 resize, the layer with 2 x 2 windows the source's central
+    3 x 3 offsets (BEiT's spacing keeps offsets -1, 0 and 1 where they were
+    and the cubic interpolation passes through its data)."""
     path = str(tmp_path / 'ropim.pth')
-    source = save_pretraining_checkpoint('ROPIMBEiTViT', path)
+    source = save_pretraining_checkpoint(
+        'ROPIMBEiTViT', path, img_size=40,
+        rel_table=golden_table(GOLDEN_SOURCE_9))
     init_default_scope('mmdet')
     backbone = DET_MODELS.build(
-        dict(type='TransferBEiTViT', arch=MINI, img_size=(64, 64),
+        dict(type='TransferBEiTViT', arch=MINI, img_size=(48, 48),
              patch_size=8, out_indices=(1, ), window_size=2,
              global_indices=(1, ),
              init_cfg=dict(type='Pretrained', checkpoint=path)))
     backbone.init_weights()
     shared = source['backbone.rel_pos_bias.relative_position_bias_table']
-    # layer 0 attends in 2 x 2 windows: (2*2-1)^2 + 3 rows; layer 1 global
-    for layer, side in ((0, 3), (1, 15)):
-        expected = torch.cat([
-            resize_relative_position_bias_table(7, side, shared[:-3], 2),
-            shared[-3:]
-        ])
-        torch.testing.assert_close(
-            backbone.layers[layer].attn.relative_position_bias_table,
-            expected)
-    with pytest.raises(ValueError, match=r'built for img_size=\(64, 64\)'):
-        backbone(torch.randn(1, 3, 48, 64))
+    centre = [row[3:6] for row in GOLDEN_SOURCE_9[3:6]]
+    windowed = backbone.layers[0].attn.relative_position_bias_table
+    assert_golden_table(windowed, centre, 3)
+    torch.testing.assert_close(windowed[:-3], shared[:-3].view(
+        9, 9, 2)[3:6, 3:6].reshape(9, 2))
+    assert_golden_table(backbone.layers[1].attn.relative_position_bias_table,
+                        GOLDEN_RESIZED_11, 11)
+    with raises_naming(ValueError, 'img_size=(48, 48)', '(5, 6)'):
+        backbone(torch.randn(1, 3, 40, 48))
 
 
 def test_simple_feature_pyramid_levels():
@@ -767,7 +813,7 @@ def test_full_size_detector_runs_a_forward_pass_on_cpu():
 def test_tiny_detection_from_our_pretraining_checkpoints(
         method, pretrain_run, prmim_run, tmp_path_factory):
     demo = str(tmp_path_factory.mktemp('coco') / 'coco')
-    from tools.dataset_converters import write_coco_style
+    from mmropim.datasets.demo import write_coco_style
     write_coco_style(demo)
     checkpoint = (pretrain_run if method == 'ropim' else prmim_run)[
         'checkpoint']
