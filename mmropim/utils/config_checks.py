@@ -172,6 +172,14 @@ def typo_of(name: str, key: str) -> bool:
         len(key) >= TWO_TYPOS_MIN_LENGTH and edit_distance(lower, key) <= 2)
 
 
+def did_you_mean(key: str, choices: Iterable[str]) -> str:
+    """``"did you mean 'a' or 'b'? "`` for the choices close to ``key``, or
+    an empty string."""
+    matches = close_matches(key, choices)
+    return (f'did you mean {" or ".join(map(repr, matches))}? '
+            if matches else '')
+
+
 def close_matches(name: str, known: Iterable[str],
                   cutoff: float = 0.6) -> List[str]:
     """Up to three names of ``known`` most like ``name`` (difflib)."""
@@ -372,9 +380,7 @@ def check_unread_keys(section: str, given: Iterable[str],
     for key in given:
         if key in read or key.startswith('_'):
             continue
-        matches = close_matches(key, read)
-        hint = (f'did you mean {" or ".join(map(repr, matches))}? '
-                if matches else '')
+        hint = did_you_mean(key, read)
         raise ConfigKeyError(
             f'{section} sets {key!r}, which {reader} does not read (it would '
             f'be ignored silently); {hint}the keys read are '
@@ -493,9 +499,7 @@ def check_hook_arguments(hook_class, arguments: Iterable[str],
     for name in arguments:
         if name in accepted:
             continue
-        matches = close_matches(name, accepted)
-        hint = (f'did you mean {" or ".join(map(repr, matches))}? '
-                if matches else '')
+        hint = did_you_mean(name, accepted)
         raise TypeError(
             f'{where + ": " if where else ""}{hook_class.__name__} has no '
             f'argument {name!r}; '

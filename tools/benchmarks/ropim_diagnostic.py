@@ -5,17 +5,11 @@ Reads the output folder of tools/benchmarks/ropim_evidence.py (its
 ``plan.json`` and one seed's pre-training checkpoints) and, for every ROPIM
 and SimMIM row, evaluates each checkpoint (and a fresh initialization as
 epoch 0) on the held-out images, with the same sketches / masks for every
-checkpoint (drawn from a fixed generator):
-
-- ROPIM: the complement loss L1((I - Pi)(x_hat - x)) of the reconstruction
-  x_hat, against predicting the projected input Pi x (or anything inside the
-  sketch subspace), whose complement loss is L1((I - Pi) x); also the loss
-  inside the subspace, L1(Pi (x_hat - x)), which training never sees. With
-  ``swap_subspaces`` the two projections trade places.
-- SimMIM: the L1 loss on the masked pixels, against predicting each image's
-  mean visible colour there.
-
-A ratio below 1 is what pre-training learned beyond the input it was given.
+checkpoint (drawn from a fixed generator), with the losses of
+:mod:`mmropim.evaluation.reconstruction_losses` (ROPIM's complement loss
+against predicting the projected input, SimMIM's masked loss against
+predicting the mean visible colour; a ratio below 1 is what pre-training
+learned beyond the input it was given).
 It also reads the training logs: the loss and the gradient norm before
 clipping (the configs clip at 5.0) per logged iteration. Writes
 ``diagnostic_seed<S>.json`` and a picture of the curves.
