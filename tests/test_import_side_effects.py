@@ -33,6 +33,7 @@ def reports(tmp_path_factory):
                 with_import=probe(tmp_path, '--import-mmropim'))
 
 
+@pytest.mark.slow
 def test_import_rebinds_nothing_of_the_host_libraries(reports):
     assert reports['with_import']['rebound'] == []
 

@@ -210,6 +210,7 @@ def test_train_refuses_a_payload_checkpoint(how, payload_checkpoint,
     assert not osp.exists(marker)
 
 
+@pytest.mark.slow
 def test_train_reports_a_truncated_resume_checkpoint(pretrain_run, demo_root,
                                                      tmp_path):
     with open(osp.join(pretrain_run['work_dir'], 'epoch_4.pth'), 'rb') as f:

@@ -42,6 +42,7 @@ def test_off_in_every_shipped_config():
     (ROPIM_TINY_CFG, 3, True),  # its preprocessor draws random sketches
     (PRMIM_TINY_CFG, 4, False),  # masks come from the pipeline: no draws
 ])
+@pytest.mark.slow
 def test_pictures_land_in_the_work_dir_and_training_is_unchanged(
         config, panels, compare, demo_root, tmp_path):
     on_losses, on_images = train(config, tmp_path / 'on', demo_root,

@@ -93,6 +93,7 @@ def losses_by_iteration(work_dir):
             for row in run if 'loss' in row]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('config', [ROPIM_TINY_CFG, PRMIM_TINY_CFG],
                          ids=['ropim', 'prmim'])
 def test_resume_is_exact(config, demo_root, tmp_path):

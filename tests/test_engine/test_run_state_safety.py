@@ -186,6 +186,7 @@ def test_deletion_outside_the_out_dir_is_refused(tmp_path):
     hook.after_train(runner)
 
 
+@pytest.mark.slow
 def test_copied_work_dir_resumes_its_own_checkpoint(demo_root, tmp_path):
     """Copy a work dir and --resume the copy: its last_checkpoint names the
     original's file; the copy resumes its own and leaves the original as it
@@ -283,6 +284,7 @@ def test_real_run_keeps_the_last_good_checkpoint_when_weights_go_nan(
 
 
 # ------------------------------- an interrupted validation is not skipped
+@pytest.mark.slow
 def test_resume_runs_the_validation_a_kill_interrupted(demo_root, tmp_path):
     """kill -9 during the validation after the last epoch: --resume runs
     that validation (metrics, best checkpoint) instead of ending at once."""
@@ -320,6 +322,7 @@ def test_resume_runs_the_validation_a_kill_interrupted(demo_root, tmp_path):
 
 
 # ----------------------------------------------- one run per work dir
+@pytest.mark.slow
 def test_second_run_in_a_busy_work_dir_stops_and_deletes_nothing(
         demo_root, tmp_path):
     work_dir = tmp_path / 'work'
@@ -707,6 +710,7 @@ def write_run_checkpoints(work_dir, cfg, epochs=(1, 2)):
     return path
 
 
+@pytest.mark.slow
 def test_a_run_with_another_optimizer_neither_replaces_nor_resumes(
         demo_root, tmp_path):
     """Run A in a work dir, then there a fresh run B with another learning

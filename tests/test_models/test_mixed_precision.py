@@ -20,6 +20,9 @@ from mmropim.datasets.demo import smooth_images
 from mmropim.utils.model_narrowing import narrow_model
 from helpers import REPO_ROOT
 
+# multi-process runs, full-size configs, benchmark scripts: `-m "not slow"`
+pytestmark = pytest.mark.slow
+
 ALGORITHMS = {
     'ropim-beit': 'ropim/ropim_beit-base-p16_8xb256-amp-coslr-300e_in1k.py',
     'ropim-vit': 'ropim/ropim_vit-base-p16_8xb256-amp-coslr-300e_in1k.py',

@@ -361,6 +361,7 @@ def test_full_size_segmentor_runs_a_forward_pass_on_cpu():
     assert logits.shape == (1, 150, 128, 128)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('method', ['ropim', 'prmim'])
 def test_tiny_transfer_from_our_pretraining_checkpoints(
         method, pretrain_run, prmim_run, tmp_path_factory, repo_root):
@@ -794,6 +795,7 @@ def test_detection_config_loads_and_builds(path):
     assert ffn_branches_dropping_twice(model) == []
 
 
+@pytest.mark.slow
 def test_full_size_detector_runs_a_forward_pass_on_cpu():
     cfg = Config.fromfile(
         osp.join(COCO_DIR, 'mask-rcnn_ropim-beit-base-p16_simple-fpn_'
@@ -809,6 +811,7 @@ def test_full_size_detector_runs_a_forward_pass_on_cpu():
     assert result.pred_instances.masks.shape[-2:] == (1024, 1024)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('method', ['ropim', 'prmim'])
 def test_tiny_detection_from_our_pretraining_checkpoints(
         method, pretrain_run, prmim_run, tmp_path_factory):

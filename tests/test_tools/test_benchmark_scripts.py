@@ -13,6 +13,9 @@ import pytest
 
 from helpers import REPO_ROOT, run_tool
 
+# multi-process runs, full-size configs, benchmark scripts: `-m "not slow"`
+pytestmark = pytest.mark.slow
+
 NUMBER = r'(-?\d+(?:\.\d+)?)'
 QUICK = ['--device', 'cpu', '--batch-size', '1', '--repeats', '1',
          '--width-divisor', '16', '--max-depth', '2']

@@ -10,6 +10,9 @@ import torch
 
 from helpers import REPO_ROOT, assert_names
 
+# multi-process runs, full-size configs, benchmark scripts: `-m "not slow"`
+pytestmark = pytest.mark.slow
+
 
 def run(*args):
     return subprocess.run(

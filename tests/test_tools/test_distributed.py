@@ -14,6 +14,9 @@ import pytest
 from mmropim.utils import load_local_checkpoint
 from helpers import REPO_ROOT, TESTS_DIR, logged_iterations, run_tool
 
+# multi-process runs, full-size configs, benchmark scripts: `-m "not slow"`
+pytestmark = pytest.mark.slow
+
 CONFIGS = {
     'ropim': ('configs/ropim/ropim_beit-mini-p8_1xb32-coslr-20e_demo-64px.py',
               ['train_cfg.max_epochs=1'], 'epoch_1.pth'),

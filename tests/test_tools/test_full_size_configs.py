@@ -20,6 +20,9 @@ from mmropim.utils.config_groups import (full_size_configs, group_by_setting,
 from tools.analysis.check_configs import main as check_configs
 from helpers import REPO_ROOT, ROPIM_TINY_CFG
 
+# multi-process runs, full-size configs, benchmark scripts: `-m "not slow"`
+pytestmark = pytest.mark.slow
+
 CONFIG_ROOT = osp.join(REPO_ROOT, 'configs')
 CONFIGS = full_size_configs(CONFIG_ROOT)
 # Per-GPU batches reduced because CPU memory cannot hold the shipped one:

@@ -11,6 +11,9 @@ import pytest
 
 from helpers import run_tool
 
+# multi-process runs, full-size configs, benchmark scripts: `-m "not slow"`
+pytestmark = pytest.mark.slow
+
 CONFIGS = [
     'configs/ropim/ropim_beit-base-p16_8xb256-amp-coslr-300e_in1k.py',
     'configs/ropim/ropim_beit-base-p16_8xb256-amp-coslr-800e_in1k.py',

@@ -15,6 +15,9 @@ from tools.benchmarks.ropim_diagnostic import main as diagnostic_main
 from tools.benchmarks.ropim_evidence import parse_args as evidence_args
 from helpers import PRMIM_TINY_CFG, ROPIM_TINY_CFG, run_tool
 
+# multi-process runs, full-size configs, benchmark scripts: `-m "not slow"`
+pytestmark = pytest.mark.slow
+
 COLUMNS = ('knn_cls', 'linear_cls', 'knn_mean', 'linear_mean',
            'finetune_top1')
 SIMMIM_BEIT_CFG = 'simmim-noagg_beit-mini-p8_1xb32-coslr-20e_demo-64px.py'

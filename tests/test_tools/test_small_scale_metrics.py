@@ -11,6 +11,9 @@ from mmengine.config import Config
 from tools.benchmarks.small_scale import parse_args
 from helpers import PRMIM_TINY_CFG, ROPIM_TINY_CFG, run_tool
 
+# multi-process runs, full-size configs, benchmark scripts: `-m "not slow"`
+pytestmark = pytest.mark.slow
+
 COLUMNS = ('knn_cls', 'linear_cls', 'knn_mean', 'linear_mean',
            'finetune_top1')
 

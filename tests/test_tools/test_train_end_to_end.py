@@ -4,6 +4,7 @@ checkpoint fine-tunes in MMPretrain's BEiTViT without key surgery."""
 import json
 import os.path as osp
 
+import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
@@ -67,6 +68,7 @@ def test_checkpoint_loads_into_beitvit_without_key_surgery(pretrain_run):
     assert checked > 30
 
 
+@pytest.mark.slow
 def test_finetune_and_test_tools_run_on_the_pretrained_checkpoint(
         pretrain_run, demo_root, tmp_path):
     pretrained = osp.join(pretrain_run['work_dir'], 'epoch_6.pth')
