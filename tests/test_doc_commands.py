@@ -178,6 +178,10 @@ NOT_RUN = {
     '--threads 1 --rows ropim-beit-lr-x1 simmim-beit-lr-x1 ropim-beit-lr-x4 '
     'simmim-beit-lr-x4 --out-dir work_dirs/evidence_digits_quick':
     ROPIM_EVIDENCE,
+    'python tools/benchmarks/ropim_evidence.py --pretrain-epochs 20 '
+    '--finetune-epochs 4 --rows ropim-beit-lr-x4 simmim-beit-lr-x4 --seeds 2 '
+    '--jobs 2 --threads 1 --out-dir work_dirs/evidence_digits_long':
+    ROPIM_EVIDENCE,
     'python tools/benchmarks/ropim_evidence.py --quick --seeds 1 --jobs 1 '
     '--threads 1 --rows ropim-beit-lr-x4-rho-1-4 ropim-beit-lr-x4-rho-1-2 '
     'ropim-beit-lr-x4-swapped --out-dir work_dirs/evidence_digits_ablations':
