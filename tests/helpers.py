@@ -4,6 +4,7 @@ logged scalars."""
 import contextlib
 import glob
 import json
+import os
 import os.path as osp
 import re
 import subprocess
@@ -34,6 +35,23 @@ def run_tool(*args):
     assert result.returncode == 0, \
         result.stdout[-3000:] + result.stderr[-3000:]
     return result.stdout + result.stderr
+
+
+OTHER_WEIGHTS = b'weights of another run'
+
+
+def link_output(folder, name, link):
+    """``folder/other.pth`` holding :data:`OTHER_WEIGHTS` and ``folder/name``
+    a ``'hard'`` or ``'symbolic'`` link to it, or a ``'dangling'`` symbolic
+    link; returns both paths."""
+    other = folder / 'other.pth'
+    other.write_bytes(OTHER_WEIGHTS)
+    out = folder / name
+    if link == 'hard':
+        os.link(other, out)
+    else:
+        out.symlink_to(other if link == 'symbolic' else folder / 'gone')
+    return other, out
 
 
 def assert_names(text, *names):

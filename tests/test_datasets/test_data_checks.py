@@ -23,14 +23,20 @@ def run(*args):
                           capture_output=True, text=True, timeout=900)
 
 
-@pytest.fixture
-def val_missing_a_class(demo_root, tmp_path):
-    """The demo set with the first class folder missing from ``val/``."""
+def demo_with_own_val(demo_root, tmp_path):
+    """A copy of the demo set whose ``val/`` can be changed (``train/`` is
+    linked); returns its root and the first class of ``val/``."""
     root = tmp_path / 'demo'
     root.mkdir()
     (root / 'train').symlink_to(osp.join(demo_root, 'train'))
     shutil.copytree(osp.join(demo_root, 'val'), root / 'val')
-    first = sorted(os.listdir(root / 'val'))[0]
+    return root, sorted(os.listdir(root / 'val'))[0]
+
+
+@pytest.fixture
+def val_missing_a_class(demo_root, tmp_path):
+    """The demo set with the first class folder missing from ``val/``."""
+    root, first = demo_with_own_val(demo_root, tmp_path)
     shutil.rmtree(root / 'val' / first)
     return root, first
 
@@ -216,11 +222,7 @@ def test_check_data_refuses_a_pipeline_without_an_image_loader(demo_root):
 @pytest.fixture
 def bad_image_in_val(demo_root, tmp_path):
     """The demo set with an unreadable image in one class of ``val/``."""
-    root = tmp_path / 'demo'
-    root.mkdir()
-    (root / 'train').symlink_to(osp.join(demo_root, 'train'))
-    shutil.copytree(osp.join(demo_root, 'val'), root / 'val')
-    first = sorted(os.listdir(root / 'val'))[0]
+    root, first = demo_with_own_val(demo_root, tmp_path)
     bad = root / 'val' / first / 'zz_broken.jpg'
     bad.write_bytes(b'\xff\xd8\xff\xe0 not a JPEG')
     return root, bad

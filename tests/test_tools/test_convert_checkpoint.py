@@ -8,7 +8,7 @@ import sys
 import pytest
 import torch
 
-from helpers import REPO_ROOT, assert_names
+from helpers import REPO_ROOT, assert_names, link_output
 
 # multi-process runs, full-size configs, benchmark scripts: `-m "not slow"`
 pytestmark = pytest.mark.slow
@@ -73,13 +73,7 @@ def test_a_linked_output_is_replaced_never_written_through(
     """A link at the output is an existing output (a dangling symbolic link
     too: it was replaced without --overwrite); with --overwrite it becomes
     a new file, and the file it named keeps its content."""
-    other = tmp_path / 'other.pth'
-    other.write_bytes(b'weights of another run')
-    out = tmp_path / 'backbone.pth'
-    if link == 'hard':
-        os.link(other, out)
-    else:
-        out.symlink_to(other if link == 'symbolic' else tmp_path / 'gone')
+    other, out = link_output(tmp_path, 'backbone.pth', link)
     result = run(run_checkpoint, out)
     assert result.returncode != 0, result.stdout
     assert_names(result.stderr, repr(str(out)), '--overwrite')

@@ -12,7 +12,7 @@ from mmpretrain.registry import MODELS
 
 from mmropim.models.utils.timm_keys import convert_backbone
 from tools.model_converters.mmropim2timm import main as mmropim2timm
-from helpers import assert_names, raises_naming
+from helpers import assert_names, link_output, raises_naming
 
 timm = pytest.importorskip('timm')
 
@@ -240,13 +240,7 @@ def test_a_linked_output_is_replaced_never_written_through(
     """A link at the output names another file: without --overwrite it is
     an existing output, with it the link becomes a new file and the file
     it named keeps its content (it used to be rewritten)."""
-    other = tmp_path / 'other.pth'
-    other.write_bytes(b'weights of another run')
-    out = tmp_path / 'timm.pth'
-    if link == 'hard':
-        os.link(other, out)
-    else:
-        out.symlink_to(other if link == 'symbolic' else tmp_path / 'gone')
+    other, out = link_output(tmp_path, 'timm.pth', link)
     refused_naming([vit_checkpoint, out], capsys, repr(str(out)),
                    '--overwrite')
     assert other.read_bytes() == b'weights of another run'

@@ -7,7 +7,7 @@ import torch
 from safetensors.torch import load_file
 
 from mmropim.utils.tensor_files import save_tensor_file
-from helpers import raises_naming
+from helpers import link_output, raises_naming
 
 
 class Custom:
@@ -52,13 +52,7 @@ def test_a_state_the_format_cannot_hold_leaves_the_output_as_it_was(
 
 @pytest.mark.parametrize('link', ['hard', 'symbolic'])
 def test_a_link_at_the_output_becomes_a_new_file(tmp_path, link):
-    other = tmp_path / 'other.pth'
-    other.write_bytes(b'weights of another run')
-    path = tmp_path / 'out.pth'
-    if link == 'hard':
-        os.link(other, path)
-    else:
-        path.symlink_to(other)
+    other, path = link_output(tmp_path, 'out.pth', link)
     save_tensor_file({'w': torch.ones(2)}, str(path))
     assert other.read_bytes() == b'weights of another run'
     assert not path.is_symlink() and not os.path.samefile(path, other)
