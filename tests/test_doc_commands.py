@@ -1,11 +1,12 @@
 """Every command the docs show runs: each command of a ``bash`` / ``shell``
-block and each inline `` `python tools/...` `` / `` `bash tools/...` `` of
-README.md, docs/*.md and configs/*/README.md is either run by a test of the
-suite (``RUN_BY``: the test that runs it, at its tiny / demo size or with
-small arguments) or listed in ``NOT_RUN`` with the reason the suite cannot
-run it. A new documented command that is in neither fails
-``test_every_documented_command_is_run_or_listed``."""
+block and each inline `` `python tools/...` `` / `` `bash tools/...` `` /
+`` `pytest ...` `` of README.md, docs/*.md and configs/*/README.md is
+either run by a test of the suite (``RUN_BY``: the test that runs it, at its
+tiny / demo size or with small arguments) or listed in ``NOT_RUN`` with the
+reason the suite cannot run it. A new documented command that is in neither
+fails ``test_every_documented_command_is_run_or_listed``."""
 import ast
+import configparser
 import glob
 import os
 import os.path as osp
@@ -22,8 +23,12 @@ DOCS = sorted([osp.join(REPO_ROOT, 'README.md')] +
               glob.glob(osp.join(REPO_ROOT, 'docs', '*.md')) +
               glob.glob(osp.join(REPO_ROOT, 'configs', '*', 'README.md')))
 SHELL_FENCES = ('```bash', '```shell', '```sh', '```console')
-# a command: optional VAR=value settings, then python / bash on a tool
-TOOL_COMMAND = r'(?:[A-Z_]+=\S+\s+)*(?:python|bash)\s+tools/'
+# a command: optional VAR=value settings, then python / bash on a tool, or
+# pytest (``python -m pytest`` too) on the tests
+TOOL_COMMAND = (r'(?:[A-Z_]+=\S+\s+)*'
+                r'(?:(?:python|bash)\s+tools/|(?:python\s+-m\s+)?pytest\s)')
+PYTEST_COMMAND = re.compile(
+    r'^(?:[A-Z_]+=\S+\s+)*(?:python\s+-m\s+)?pytest\s')
 COMMAND_IN_COMMENT = re.compile(f'({TOOL_COMMAND}.*)$')
 INLINE_COMMAND = re.compile(f'`({TOOL_COMMAND}[^`]+)`')
 FENCED_BLOCK = re.compile(r'^```.*?^```', re.M | re.S)
@@ -130,6 +135,9 @@ ROPIM_EVIDENCE_OTHER_ROWS = ('over half an hour on 2 cores; the script runs '
 NOT_RUN = {
     'bash tools/run_tests.sh':
     'sets up the environment, then runs this suite (CI: .ci/run)',
+    'pytest tests -m "not slow"':
+    'runs this suite itself, less the tests marked slow (the marker is '
+    'registered in setup.cfg); tools/run_tests.sh and CI run them all',
     'bash tools/dist_train.sh configs/ropim/'
     'ropim_beit-base-p16_8xb256-amp-coslr-300e_in1k.py 8':
     IMAGENET_LAUNCH,
@@ -253,8 +261,31 @@ def unaccounted(commands):
 
 
 def tool_of(command):
-    """The ``tools/...`` script a command runs."""
+    """The ``tools/...`` script a command runs, or the ``tests`` folder or
+    file a pytest command runs."""
+    if PYTEST_COMMAND.match(command):
+        return re.search(r'(?<=\s)tests(?:/\S*)?', command).group(0)
     return re.search(r'tools/\S+', command).group(0)
+
+
+def registered_markers():
+    """The pytest markers registered in setup.cfg."""
+    config = configparser.ConfigParser()
+    config.read(osp.join(REPO_ROOT, 'setup.cfg'))
+    return {
+        line.split(':')[0].strip()
+        for line in config['tool:pytest']['markers'].splitlines()
+        if line.strip()
+    }
+
+
+def markers_selected(command):
+    """The marker names of a pytest command's ``-m`` expression."""
+    found = re.search(r'\s-m\s+(?:"([^"]*)"|\'([^\']*)\'|(\S+))', command)
+    if not found:
+        return set()
+    expression = next(group for group in found.groups() if group is not None)
+    return set(re.findall(r'\w+', expression)) - {'and', 'or', 'not'}
 
 
 def test_every_documented_command_is_run_or_listed():
@@ -275,17 +306,35 @@ def test_no_listed_command_is_stale_or_listed_twice():
 def test_a_new_command_in_a_doc_is_caught():
     text = ('Run it:\n\n```bash\n# first\npython tools/train.py CONFIG \\\n'
             '    --work-dir W  # a comment\n# 8 GPUs: GPUS=8 bash '
-            'tools/slurm_train.sh P J C W\n```\n\nor `python tools/'
-            'new_tool.py\n--flag` inline.\n')
+            'tools/slurm_train.sh P J C W\npytest tests/test_x.py \\\n'
+            '    -m "not slow"\n```\n\nor `python tools/'
+            'new_tool.py\n--flag` inline, or `python -m pytest tests`.\n')
     commands = doc_commands(text)
     assert commands == [
         'python tools/train.py CONFIG --work-dir W',
         'GPUS=8 bash tools/slurm_train.sh P J C W',
-        'python tools/new_tool.py --flag'
+        'pytest tests/test_x.py -m "not slow"',
+        'python tools/new_tool.py --flag',
+        'python -m pytest tests',
+    ]
+    assert [tool_of(command) for command in commands] == [
+        'tools/train.py', 'tools/slurm_train.sh', 'tests/test_x.py',
+        'tools/new_tool.py', 'tests'
     ]
     assert unaccounted(commands) == sorted(commands)
     documented = next(iter(RUN_BY))
     assert unaccounted([documented]) == []
+
+
+def test_a_pytest_command_with_an_unregistered_marker_is_caught():
+    """``-m "not slw"`` would deselect nothing and run the whole suite."""
+    assert markers_selected('pytest tests -m "not slow"') == {'slow'}
+    assert markers_selected("pytest tests -m 'slow and not gpu'") == {
+        'slow', 'gpu'
+    }
+    assert 'slow' in registered_markers()
+    assert not markers_selected('pytest tests -m "not slw"') <= \
+        registered_markers()
 
 
 def functions_of(path):
@@ -316,7 +365,12 @@ def test_the_test_named_for_a_command_exists_and_runs_its_tool(command):
 @pytest.mark.parametrize('command', sorted(NOT_RUN))
 def test_a_command_not_run_names_a_tool_and_checked_configs(command):
     """A multi-GPU command that the suite cannot launch names a config that
-    the full-size config check trains (at narrow widths on the CPU)."""
+    the full-size config check trains (at narrow widths on the CPU); a
+    pytest command names tests that exist and only registered markers."""
+    if PYTEST_COMMAND.match(command):
+        assert osp.exists(osp.join(REPO_ROOT, tool_of(command))), command
+        assert markers_selected(command) <= registered_markers(), command
+        return
     assert osp.isfile(osp.join(REPO_ROOT, tool_of(command))), command
     configs = re.findall(r'configs/\S+\.py', command)
     if 'dist_train.sh' not in command and 'tools/test.py' not in command:

@@ -30,9 +30,18 @@ def anchors(path):
         }
 
 
-def test_readme_is_short():
-    with open(osp.join(REPO_ROOT, 'README.md')) as f:
-        assert len(f.readlines()) < 200
+README_MAX_LINES = 200  # the README has fewer lines than this
+README_MAX_WIDTH = 120  # and none longer than this, tables and links too
+
+
+def test_readme_is_short_and_narrow():
+    with open(osp.join(REPO_ROOT, 'README.md'), encoding='utf-8') as f:
+        lines = f.read().splitlines()
+    assert len(lines) < README_MAX_LINES
+    wide = [f'line {number}: {len(line)} characters'
+            for number, line in enumerate(lines, 1)
+            if len(line) > README_MAX_WIDTH]
+    assert wide == []
 
 
 @pytest.mark.parametrize('doc', DOCS, ids=[osp.basename(d) for d in DOCS])
