@@ -72,18 +72,6 @@ def raises_naming(error_type, *names):
     assert_names(str(error.value), *names)
 
 
-@contextlib.contextmanager
-def warns_naming(category, *names):
-    """``pytest.warns(category)`` where one of the warnings of that category
-    names each of ``names`` (see ``assert_names``)."""
-    with pytest.warns(category) as record:
-        yield record
-    messages = [str(w.message) for w in record
-                if issubclass(w.category, category)]
-    assert any(all(name in m for name in names) for m in messages), \
-        f'no {category.__name__} names {list(names)}: {messages}'
-
-
 def assert_test_reproduces_validation(work_dir, metrics, keys):
     """``tools/test.py`` on a run's last checkpoint gives the metrics the
     run logged at its last validation (same weights, same images): a test
@@ -191,7 +179,7 @@ def fp32_optim_wrapper_cfg(optim_wrapper_cfg):
 __all__ = [
     'TESTS_DIR', 'REPO_ROOT', 'ROPIM_TINY_CFG', 'PRMIM_TINY_CFG',
     'ITERS_PER_EPOCH', 'run_tool', 'assert_names',
-    'raises_naming', 'warns_naming', 'logged_scalars', 'logged_iterations',
+    'raises_naming', 'logged_scalars', 'logged_iterations',
     'weight_decay_violations', 'fp32_optim_wrapper_cfg',
     'ffn_branches_dropping_twice'
 ]

@@ -8,12 +8,14 @@ import mmpretrain
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmpretrain.registry import MODELS
 
 from mmropim.models import check_pipeline_mask_config, split_tokens
 from helpers import (PRMIM_TINY_CFG, REPO_ROOT, ROPIM_TINY_CFG, assert_names,
-                     logged_scalars, raises_naming, run_tool)
+                     fp32_optim_wrapper_cfg, logged_scalars, raises_naming,
+                     run_tool, weight_decay_violations)
 
 STOCK_MIXES = [
     'configs/prmim/stock/'
@@ -74,6 +76,41 @@ def test_stock_mix_trains_through_train_py(config, demo_root, tmp_path):
         'neck=dict(embed_dim=96, decoder_embed_dim=64, decoder_depth=1, '
         'decoder_num_heads=2), head=dict(in_channels=64))')
     assert_trains_two_iterations(harness, tmp_path)
+
+
+@pytest.mark.parametrize('config, stock_config', [
+    (STOCK_MIXES[0], 'mae/mae_vit-base-p16_8xb512-amp-coslr-300e_in1k.py'),
+    (STOCK_MIXES[1], 'mff/mff_vit-base-p16_8xb512-amp-coslr-800e_in1k.py'),
+])
+def test_stock_mix_keeps_the_stock_optimizer(config, stock_config):
+    """The mixes keep MMPretrain's optimizer settings as they are, and its
+    own decay keys ('ln', 'bias', the tokens) exempt every 1-D parameter,
+    PRMIMHead's norm (``ln1``, as MAE's decoder norm) too."""
+    init_default_scope('mmpretrain')
+    cfg = Config.fromfile(osp.join(REPO_ROOT, config))
+    stock = Config.fromfile(
+        osp.join(osp.dirname(mmpretrain.__file__), '.mim', 'configs',
+                 stock_config))
+    assert without_scope(cfg.optim_wrapper) == stock.optim_wrapper
+    cfg.model.backbone.arch = dict(
+        embed_dims=96, num_layers=2, num_heads=3, feedforward_channels=384)
+    if 'mff' in config:
+        cfg.model.backbone.out_indices = [0, 1]
+    cfg.model.neck.update(embed_dim=96, decoder_embed_dim=64,
+                          decoder_depth=1, decoder_num_heads=2)
+    cfg.model.head.in_channels = 64
+    model = MODELS.build(cfg.model)
+    optimizer = build_optim_wrapper(
+        model, fp32_optim_wrapper_cfg(cfg.optim_wrapper)).optimizer
+    assert weight_decay_violations(model, optimizer) == []
+    decay = {
+        id(param): group['weight_decay']
+        for group in optimizer.param_groups for param in group['params']
+    }
+    norm = model.head.decoder_norm
+    assert isinstance(norm, torch.nn.LayerNorm)
+    assert decay[id(norm.weight)] == 0.0
+    assert decay[id(model.head.decoder_pred.weight)] == 0.05
 
 
 def assert_trains_two_iterations(harness, tmp_path):

@@ -119,12 +119,12 @@ def test_simple_feature_pyramid(kwargs, names):
     (dict(type='PRMIMHead', in_channels=0), ('in_channels', '0')),
     (dict(type='ROPIMHead', patch_size=0), ('patch_size', '0')),
     (dict(type='ROPIMHead', patch_size=2.0), ('patch_size', '2.0')),
-    (dict(type='ROPIMNeck', in_channels=8, patch_size=-2),
-     ('patch_size', '-2')),
-    (dict(type='ROPIMNeck', in_channels=0, patch_size=2),
+    (dict(type='PixelShuffleDecoder', in_channels=8, encoder_stride=-2),
+     ('encoder_stride', '-2')),
+    (dict(type='PixelShuffleDecoder', in_channels=0, encoder_stride=2),
      ('in_channels', '0')),
-    (dict(type='ROPIMNeck', in_channels=8, patch_size=2, out_channels=0),
-     ('out_channels', '0')),
+    (dict(type='PixelShuffleDecoder', in_channels=8, encoder_stride=2,
+          in_chans=0), ('in_chans', '0')),
     (dict(type='PRMIMLinearDecoder', in_channels=0, patch_size=2),
      ('in_channels', '0')),
     (dict(type='SpatialAggregator', channels=0), ('channels', '0')),
@@ -133,8 +133,8 @@ def test_simple_feature_pyramid(kwargs, names):
 ], ids=['prmim-head-patch-zero', 'prmim-head-patch-negative',
         'prmim-head-in-chans', 'prmim-head-in-channels',
         'ropim-head-patch-zero', 'ropim-head-patch-float',
-        'ropim-neck-patch', 'ropim-neck-in-channels',
-        'ropim-neck-out-channels', 'linear-decoder-in-channels',
+        'pixel-shuffle-stride', 'pixel-shuffle-in-channels',
+        'pixel-shuffle-in-chans', 'linear-decoder-in-channels',
         'aggregator-channels', 'aggregator-kernel-bool'])
 def test_heads_necks_and_aggregator_sizes(cfg, names):
     with raises_naming(ValueError, *names):

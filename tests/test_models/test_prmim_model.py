@@ -94,16 +94,14 @@ def test_throw_ratio_zero_reproduces_mae_loss():
                 norm_pix=True,
                 patch_size=PATCH,
                 loss=dict(type='PixelReconstructionLoss', criterion='L2'))))
-    # same weights: the decoder's final norm and prediction live in our head
+    # same weights: the decoder's final norm and prediction live in our
+    # head, under the decoder's names (ln1, decoder_pred)
     mae.backbone.load_state_dict(model.backbone.state_dict())
     neck_state = model.neck.state_dict()
     neck_state.update({
-        f'ln1.{k}': v
-        for k, v in model.head.norm.state_dict().items()
-    })
-    neck_state.update({
-        f'decoder_pred.{k}': v
-        for k, v in model.head.predict.state_dict().items()
+        k: v
+        for k, v in model.head.state_dict().items()
+        if not k.startswith('aggregator.')
     })
     mae.neck.load_state_dict(neck_state)
     model.eval(), mae.eval()

@@ -9,7 +9,7 @@ from mmpretrain.structures import DataSample
 
 import mmropim  # noqa: F401
 from mmropim.models import CountSketch, ROPIMHead, patchify
-from helpers import raises_naming, warns_naming
+from helpers import raises_naming
 
 MINI_ARCH = dict(
     embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
@@ -215,30 +215,6 @@ def test_patchify_round_trip_and_token_order():
     # token 1 is the second patch of the first row
     torch.testing.assert_close(patches[:, 1].reshape(2, 4, 4, 3),
                                images[:, :, 0:4, 4:8].permute(0, 2, 3, 1))
-
-
-def test_renamed_arguments_work_for_one_release_with_a_warning():
-    with warns_naming(FutureWarning, 'norm_target_per_patch', 'norm_pix'):
-        head = MODELS.build(
-            dict(type='ROPIMHead', patch_size=4, norm_target_per_patch=True))
-    assert head.norm_pix is True
-    with warns_naming(FutureWarning, 'ROPIMNeck', 'SimMIMLinearDecoder'):
-        neck = MODELS.build(
-            dict(type='ROPIMNeck', in_channels=8, patch_size=4))
-    stock = MODELS.build(
-        dict(type='SimMIMLinearDecoder', in_channels=8, encoder_stride=4))
-    assert {k: v.shape for k, v in neck.state_dict().items()} == \
-        {k: v.shape for k, v in stock.state_dict().items()}
-    with warns_naming(FutureWarning, 'out_channels', 'in_chans'):
-        decoder = MODELS.build(
-            dict(type='PRMIMLinearDecoder', in_channels=8, patch_size=4,
-                 aggregator=None, out_channels=1))
-    assert decoder.pixel_decoder(torch.zeros(2, 8, 3, 3)).shape == \
-        (2, 1, 12, 12)
-
-    with raises_naming(TypeError, 'norm_pix', 'norm_target_per_patch'):
-        MODELS.build(dict(type='ROPIMHead', patch_size=4, norm_pix=True,
-                          norm_target_per_patch=False))
 
 
 @pytest.mark.parametrize('once', [True, False])

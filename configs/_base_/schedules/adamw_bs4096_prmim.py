@@ -6,8 +6,8 @@ optim_wrapper = dict(
     optimizer=dict(
         type='AdamW', lr=1.5e-4 * 4096 / 256, betas=(0.9, 0.95),
         weight_decay=0.05),
-    # MMPretrain's MAE keys; flat_decay_mult: no decay on any 1-D parameter
-    # (PRMIMHead's norm too, as MAE's decoder norm)
+    # MMPretrain's MAE keys (they exempt PRMIMHead's ln1 as MAE's decoder
+    # norm); flat_decay_mult: no decay on any 1-D parameter whatever its name
     paramwise_cfg=dict(
         flat_decay_mult=0.0,
         custom_keys={

@@ -13,8 +13,8 @@ custom_imports = dict(
 # checkpoints that resume with torch.load(weights_only=True) (the stock
 # config resumes automatically), with every rank's random states
 default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))
-# MAE's decay keys name its decoder norm 'ln'; PRMIMHead's norm is 1-D too
-optim_wrapper = dict(paramwise_cfg=dict(flat_decay_mult=0.0))
+# the stock optimizer as it is: its decay key 'ln' exempts PRMIMHead's norm
+# (ln1, as MAE's decoder norm)
 
 train_dataloader = dict(
     # MMEngine passes every key of collate_fn to the function, including the

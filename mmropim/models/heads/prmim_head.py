@@ -17,7 +17,8 @@ class PRMIMHead(BaseModule):
     The decoded tokens go back onto the h x w grid with zeros at the thrown
     positions; the spatial aggregator (a depth-wise convolution) produces the
     thrown tokens from their decoded neighbours; a norm layer and a linear
-    layer (as in MAE) map every token to pixels; the loss is MAE's
+    layer, named as MAE's decoder names them (``ln1`` with LN,
+    ``decoder_pred``), map every token to pixels; the loss is MAE's
     normalized-pixel L2 over ALL masked tokens, retained and thrown.
 
     Design decision: only the thrown tokens are taken from the aggregator;
@@ -35,7 +36,9 @@ class PRMIMHead(BaseModule):
         aggregator (dict, optional): Config of the aggregator, e.g.
             ``dict(type='SpatialAggregator', kernel_size=7)``; its
             ``channels`` default to ``in_channels``. None disables it.
-        norm_cfg (dict): Norm before the prediction. Defaults to LN 1e-6.
+        norm_cfg (dict): Norm before the prediction, named as
+            ``build_norm_layer`` names it with postfix 1 (``ln1`` for LN).
+            Defaults to LN 1e-6.
         norm_pix (bool): Per-patch normalized pixel targets. Defaults to True.
         loss (dict): Pixel loss taking (pred, target, mask). Defaults to
             ``PixelReconstructionLoss`` with L2.
@@ -61,9 +64,19 @@ class PRMIMHead(BaseModule):
         self.in_chans = in_chans
         self.norm_pix = norm_pix
         self.aggregator = build_aggregator(aggregator, in_channels)
-        self.norm = build_norm_layer(norm_cfg, in_channels)[1]
-        self.predict = nn.Linear(in_channels, patch_size**2 * in_chans)
+        # MAEPretrainDecoder's names for its final norm (``ln1`` with LN) and
+        # prediction, so MMPretrain's MAE decay key 'ln' exempts the norm
+        self.decoder_norm_name, decoder_norm = build_norm_layer(
+            norm_cfg, in_channels, postfix=1)
+        self.add_module(self.decoder_norm_name, decoder_norm)
+        self.decoder_pred = nn.Linear(in_channels,
+                                      patch_size**2 * in_chans)
         self.loss_module = MODELS.build(loss)
+
+    @property
+    def decoder_norm(self) -> nn.Module:
+        """The norm layer before the prediction."""
+        return getattr(self, self.decoder_norm_name)
 
     def reconstruct(self, decoded: torch.Tensor, split: TokenSplit,
                     grid_hw: Tuple[int, int]) -> torch.Tensor:
@@ -80,7 +93,7 @@ class PRMIMHead(BaseModule):
             rows of thrown tokens are garbage without an aggregator.
         """
         grid = complete_grid(decoded[:, 1:], split, grid_hw, self.aggregator)
-        return self.predict(self.norm(grid))
+        return self.decoder_pred(self.decoder_norm(grid))
 
     def construct_target(self, target: torch.Tensor) -> torch.Tensor:
         """(B, 3, H, W) images -> (B, N, p*p*3) targets, per-patch normalized
@@ -100,9 +113,9 @@ class PRMIMHead(BaseModule):
         Returns:
             torch.Tensor: Scalar loss (mean over supervised tokens).
         """
-        if decoded.shape[-1] != self.predict.in_features:
+        if decoded.shape[-1] != self.decoder_pred.in_features:
             raise ValueError(
-                f'in_channels={self.predict.in_features} but the decoder '
+                f'in_channels={self.decoder_pred.in_features} but the decoder '
                 f'gives {decoded.shape[-1]}-channel tokens: set the head\'s '
                 'in_channels to the decoder width (decoder_embed_dim)')
         grid_hw = (target.shape[-2] // self.patch_size,

@@ -4,8 +4,7 @@ import torch
 from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 
-from ...utils.arg_checks import (RENAMED_UNSET, check_positive_int,
-                                 renamed_argument)
+from ...utils.arg_checks import check_positive_int
 from ..utils import patch_targets, patchify
 
 
@@ -27,22 +26,17 @@ class ROPIMHead(BaseModule):
         norm_pix (bool): Normalize every target patch to zero mean and unit
             variance (MAE's ``norm_pix``). Defaults to False: the target is
             the normalized input image.
-        norm_target_per_patch (bool, optional): Deprecated name of
-            ``norm_pix``, accepted with a warning until the next release.
     """
 
     def __init__(self,
                  patch_size: int,
                  loss: dict = dict(
                      type='PixelReconstructionLoss', criterion='L1'),
-                 norm_pix: bool = False,
-                 norm_target_per_patch=RENAMED_UNSET) -> None:
+                 norm_pix: bool = False) -> None:
         super().__init__()
         check_positive_int(patch_size, 'patch_size')
         self.patch_size = patch_size
-        self.norm_pix = renamed_argument('ROPIMHead', 'norm_target_per_patch',
-                                         norm_target_per_patch, 'norm_pix',
-                                         norm_pix, False)
+        self.norm_pix = norm_pix
         self.loss_module = MODELS.build(loss)
 
     def construct_target(self, target: torch.Tensor) -> torch.Tensor:

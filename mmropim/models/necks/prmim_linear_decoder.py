@@ -5,7 +5,6 @@ from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 
 from ...utils import check_positive_int
-from ...utils.arg_checks import RENAMED_UNSET, renamed_argument
 from ..utils import TokenSplit, build_aggregator, complete_grid
 from .ropim_neck import PixelShuffleDecoder
 
@@ -23,8 +22,6 @@ class PRMIMLinearDecoder(BaseModule):
         aggregator (dict, optional): ``SpatialAggregator`` config (channels
             default to ``in_channels``); None = plain partial reconstruction.
         in_chans (int): Image channels. Defaults to 3.
-        out_channels (int, optional): Deprecated name of ``in_chans``,
-            accepted with a warning until the next release.
         init_cfg (dict, optional): Initialization config.
     """
 
@@ -34,12 +31,9 @@ class PRMIMLinearDecoder(BaseModule):
                  aggregator: Optional[dict] = dict(
                      type='SpatialAggregator', kernel_size=7),
                  in_chans: int = 3,
-                 out_channels=RENAMED_UNSET,
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         check_positive_int(in_channels, 'in_channels')
-        in_chans = renamed_argument('PRMIMLinearDecoder', 'out_channels',
-                                    out_channels, 'in_chans', in_chans, 3)
         self.aggregator = build_aggregator(aggregator, in_channels)
         self.pixel_decoder = PixelShuffleDecoder(in_channels, patch_size,
                                                  in_chans)

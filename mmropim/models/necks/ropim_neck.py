@@ -1,5 +1,4 @@
 import copy
-import warnings
 from typing import Optional
 
 import torch.nn as nn
@@ -37,31 +36,3 @@ class PixelShuffleDecoder(SimMIMLinearDecoder):
             self.decoder[0] = nn.Conv2d(in_channels,
                                         encoder_stride**2 * in_chans, 1)
         self.in_chans = in_chans
-
-
-@MODELS.register_module()
-class ROPIMNeck(PixelShuffleDecoder):
-    """Deprecated: ROPIM's linear decoder is MMPretrain's
-    ``SimMIMLinearDecoder`` (same layers, same weight names); use
-    ``dict(type='SimMIMLinearDecoder', in_channels=C, encoder_stride=p)``.
-    Kept for one release, with a ``FutureWarning``.
-
-    Args:
-        in_channels (int): As in ``PixelShuffleDecoder``.
-        patch_size (int): ``PixelShuffleDecoder``'s ``encoder_stride``.
-        out_channels (int): ``PixelShuffleDecoder``'s ``in_chans``.
-        **kwargs: ``init_cfg``.
-    """
-
-    def __init__(self, in_channels: int, patch_size: int,
-                 out_channels: int = 3, **kwargs) -> None:
-        check_positive_int(patch_size, 'patch_size')
-        check_positive_int(out_channels, 'out_channels')
-        super().__init__(in_channels, patch_size, out_channels, **kwargs)
-        warnings.warn(
-            'ROPIMNeck is deprecated and will be removed in the next '
-            'release: it is MMPretrain\'s SimMIMLinearDecoder, use '
-            f'dict(type=\'SimMIMLinearDecoder\', in_channels={in_channels}, '
-            f'encoder_stride={patch_size})',
-            FutureWarning,
-            stacklevel=2)
