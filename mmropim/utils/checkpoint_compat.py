@@ -148,9 +148,17 @@ def _refusal_reason(error: Exception) -> str:
     return lines[0] if lines else type(error).__name__
 
 
-def _drop_config_string(checkpoint, filename: str):
+def drop_meta_config(checkpoint, filename: str):
     """Remove ``meta['config']``, which MMEngine's ``Runner.resume`` would
-    run as Python, and say so."""
+    run as Python, and say so.
+
+    Args:
+        checkpoint: A loaded checkpoint; changed in place.
+        filename (str): The file's name, for the message.
+
+    Returns:
+        The checkpoint.
+    """
     meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
     if isinstance(meta, dict) and 'config' in meta:
         meta.pop('config')
@@ -204,7 +212,7 @@ def load_local_checkpoint(filename: str,
             with allow_mmengine_run_state():
                 checkpoint = torch.load(
                     f, map_location=map_location, weights_only=True)
-            return _drop_config_string(checkpoint, named)
+            return drop_meta_config(checkpoint, named)
         except Exception as error:  # noqa: B902  (each kind is re-raised)
             refused = isinstance(error, pickle.UnpicklingError) and \
                 'Weights only load failed' in str(error) and \
@@ -239,7 +247,7 @@ def load_local_checkpoint(filename: str,
         f.seek(0)
         checkpoint = torch.load(
             f, map_location=map_location, weights_only=False)
-    return _drop_config_string(checkpoint, named)
+    return drop_meta_config(checkpoint, named)
 
 
 def _refusal_message(filename: str, named: str, names: List[str],

@@ -14,7 +14,7 @@ import os
 import os.path as osp
 import shutil
 import tempfile
-from collections import deque
+from collections import OrderedDict, deque
 
 import torch
 from mmengine.dist import all_reduce, get_dist_info, is_main_process
@@ -24,6 +24,7 @@ from mmengine.registry import HOOKS
 from mmengine.runner import IterBasedTrainLoop
 
 from ...compat import StepCheckpointHook
+from ...utils.checkpoint_compat import CheckpointReadError, drop_meta_config
 from ...utils.config_checks import check_hook_arguments
 from ...utils.plain_state import from_plain, to_plain
 from ...utils.random_states import (gather_random_states, get_random_states,
@@ -425,16 +426,24 @@ class SafeCheckpointHook(StepCheckpointHook):
                     checkpoint[key] = to_plain(checkpoint[key])
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        cfg = getattr(runner, 'cfg', None) or {}
+        name = cfg.get('load_from') or \
+            read_last_checkpoint(runner.work_dir) or 'the loaded checkpoint'
         for key in list(checkpoint):  # plain or not, as it was written
             if key != 'state_dict':
                 checkpoint[key] = from_plain(checkpoint[key])
         meta = checkpoint.get('meta')
-        cfg = getattr(runner, 'cfg', None) or {}
+        # the loader removed meta['config'] from what it read; a mapping
+        # rebuilt here could bring it back for MMEngine's resume to run
+        if meta is not None and type(meta) not in (dict, OrderedDict):
+            raise CheckpointReadError(
+                f'{name}: its meta is a {type(meta).__name__}; MMEngine '
+                'writes meta as a dict. Refused: another mapping could '
+                'carry meta["config"], which MMEngine\'s resume runs as '
+                'Python.')
+        drop_meta_config(checkpoint, name)
         if cfg.get('resume'):  # before the weights and optimizer load
-            check_resumed_config(
-                meta, cfg, cfg.get('load_from')
-                or read_last_checkpoint(runner.work_dir)
-                or 'the resumed checkpoint')
+            check_resumed_config(meta, cfg, name)
             self._resumed_checkpoint = True
         self._checkpoint_loaded = True
         self._resumed_random_states = checkpoint.get('random_states')
