@@ -472,7 +472,8 @@ def _names(paths: List[str], work_dir: str, shown: int = 10) -> str:
                                        if more > 0 else '')
 
 
-def check_fresh_run(cfg, work_dir: str) -> None:
+def check_fresh_run(cfg, work_dir: str,
+                    resumed: Optional[str] = None) -> None:
     """Before a fresh (not resumed) run starts in ``work_dir``: refuse it
     when the work dir's ``last_checkpoint`` names a checkpoint written by a
     run with another ``model`` or ``optim_wrapper`` (the fresh run would
@@ -484,6 +485,9 @@ def check_fresh_run(cfg, work_dir: str) -> None:
     Args:
         cfg: The run's config.
         work_dir (str): The run's work dir.
+        resumed (str, optional): The checkpoint of another folder that
+            the run resumes into ``work_dir`` (see
+            :func:`check_resume_target`); None for a fresh run.
 
     Raises:
         RunConfigMismatchError: Naming the checkpoint, each differing
@@ -500,6 +504,13 @@ def check_fresh_run(cfg, work_dir: str) -> None:
                 if existing else '')
     advice = ('Add --resume to continue that run instead, or give this run '
               'its own --work-dir to keep them.')
+    start = f'this run starts fresh in {work_dir}'
+    fix = ('Give this run its own --work-dir, or continue that run with '
+           '--resume and the config that wrote it.')
+    if resumed is not None:
+        start = f'this run (--resume of {resumed}) writes into {work_dir}'
+        advice = fix = ('Give this run its own --work-dir (an empty one, or '
+                        'the folder of the resumed checkpoint).')
     differences = None
     why = 'it records no config (meta["cfg"])'
     if _is_remote(last) or not osp.isfile(last):
@@ -518,22 +529,42 @@ def check_fresh_run(cfg, work_dir: str) -> None:
     where = f'{osp.join(work_dir, LAST_CHECKPOINT)} names {last}'
     if differences:
         raise RunConfigMismatchError(
-            f'this run starts fresh in {work_dir}, which holds the '
+            f'{start}, which holds the '
             f'checkpoints of another run: {where}, written with another '
             f'model or optimizer than this config: {_listed(differences)}. '
-            f'{replaced}Give this run its own --work-dir, or continue that '
-            'run with --resume and the config that wrote it.')
+            f'{replaced}{fix}')
     if differences is None:
         print_log(
-            f'this run starts fresh in {work_dir}, which holds checkpoints '
+            f'{start}, which holds checkpoints '
             f'of an earlier run: {where}, and whether that run had this '
             f'model and optimizer cannot be checked ({why}). {replaced}'
             f'{advice}', logger='current', level=30)
     else:
         print_log(
-            f'this run starts fresh in {work_dir}, which holds checkpoints '
+            f'{start}, which holds checkpoints '
             f'of an earlier run with this model and optimizer ({where}). '
             f'{replaced}{advice}', logger='current', level=30)
+
+
+def check_resume_target(cfg, work_dir: str, resumed: str) -> None:
+    """Before a run resumes ``resumed`` into ``work_dir``: when the file is
+    in another folder and the work dir holds a run of its own (its
+    ``last_checkpoint`` names another folder's file or one of its own),
+    :func:`check_fresh_run` of that run, since this one will write its
+    checkpoints and ``last_checkpoint`` there.
+
+    Args:
+        cfg: The run's config.
+        work_dir (str): The run's work dir.
+        resumed (str): The checkpoint the run resumes.
+    """
+    named = read_last_checkpoint(work_dir)
+    if named is None or _is_remote(resumed) or same_folder(
+            osp.dirname(osp.abspath(resumed)), work_dir) or \
+            (not _is_remote(named) and osp.isfile(named)
+             and osp.samefile(named, resumed)):
+        return
+    check_fresh_run(cfg, work_dir, resumed=resumed)
 
 
 def check_work_dir_run(cfg) -> None:
@@ -554,6 +585,8 @@ def check_work_dir_run(cfg) -> None:
     resumed = cfg.get('load_from') or read_last_checkpoint(work_dir)
     if resumed is None:
         return  # a fresh work dir: nothing to resume, nothing to replace
+    if cfg.get('load_from'):
+        check_resume_target(cfg, work_dir, resumed)
     if _is_remote(resumed) or not _has_identity(cfg):
         return
     from ..utils.checkpoint_compat import load_local_checkpoint
@@ -597,6 +630,7 @@ __all__ = [
     'read_validation_record', 'validation_record', 'RUN_IDENTITY_KEYS',
     'NOT_COMPARED_ON_RESUME', 'RunConfigMismatchError', 'recorded_config',
     'run_config_differences', 'check_resumed_config',
-    'existing_checkpoints', 'check_fresh_run', 'check_work_dir_run',
+    'existing_checkpoints', 'check_fresh_run', 'check_resume_target',
+    'check_work_dir_run',
     'claim_work_dir'
 ]

@@ -30,7 +30,8 @@ def full_size_configs(config_root: str) -> List[str]:
     """
     if not osp.isdir(config_root):
         raise FileNotFoundError(f'no config folder {config_root}')
-    paths = glob.glob(osp.join(config_root, '**', '*.py'), recursive=True)
+    paths = glob.glob(osp.join(glob.escape(config_root), '**', '*.py'),
+                      recursive=True)
     return sorted(p for p in paths
                   if '_base_' not in p.split(os.sep) and not is_demo_config(p))
 

@@ -641,6 +641,26 @@ def test_start_removes_only_its_own_temporaries(tmp_path):
     hook.after_train(runner)
 
 
+def test_start_removes_temporaries_of_its_own_folder_only(tmp_path):
+    """A work dir whose name is a glob pattern ('wd[1]' matches 'wd1')
+    removes its own killed save's leftover, not the one of the folder the
+    pattern matches (another run's save in progress)."""
+    work_dir = tmp_path / 'wd[1]'
+    work_dir.mkdir()
+    other = tmp_path / 'wd1'
+    other.mkdir()
+    others = other / '.epoch_2.pth.x1y2.tmp'
+    others.write_text('another run, mid-save')
+    own = work_dir / '.epoch_2.pth.x1y2.tmp'
+    own.write_text('killed')
+    runner = fake_runner(work_dir, 'state_tmp_glob')
+    hook = SafeCheckpointHook(interval=1)
+    hook.before_train(runner)
+    assert others.exists()
+    assert not own.exists()
+    hook.after_train(runner)
+
+
 def test_a_lock_that_cannot_be_read_is_left_alone(tmp_path):
     (tmp_path / 'run.lock').mkdir()  # not a file: nothing to take over
     with raises_naming(WorkDirLockedError, str(tmp_path / 'run.lock')):
@@ -772,6 +792,44 @@ def test_a_fresh_run_of_the_same_run_names_what_it_replaces(
         run_state.check_work_dir_run(other_init)
     other_init.resume = True  # the checkpoint's weights replace the init
     run_state.check_work_dir_run(other_init)
+
+
+def test_resume_into_the_work_dir_of_another_run_is_refused(tmp_path):
+    """--resume of another work dir's checkpoint into a work dir that
+    holds a run of another model would replace that run's epoch_N.pth and
+    move its last_checkpoint: refused as a fresh run there would be, by
+    tools/train.py and by the hook (MMPretrain's own train.py); into an
+    empty work dir, or its own, it goes on."""
+    from mmropim.engine import run_state
+    here = tmp_path / 'here'
+    write_run_checkpoints(here, tiny_run_config(here))
+    there = tmp_path / 'there'
+    source = write_run_checkpoints(
+        there, tiny_run_config(there, **{'model.depth': 3}), epochs=(1, ))
+    deeper = tiny_run_config(here, **{'model.depth': 3})
+    deeper.merge_from_dict(dict(resume=True, load_from=source))
+    with raises_naming(RuntimeError, f'--resume of {source}',
+                       f'{here / "last_checkpoint"} names '
+                       f'{here / "epoch_2.pth"}',
+                       'model.depth: 2 in the checkpoint, 3 now',
+                       '(epoch_1.pth, epoch_2.pth)', 'own --work-dir'):
+        run_state.check_work_dir_run(deeper)
+    runner = fake_runner(here, 'resume_elsewhere', cfg=deeper)
+    hook = SafeCheckpointHook(interval=1)
+    hook.after_load_checkpoint(runner,
+                               torch.load(source, weights_only=True))
+    with raises_naming(RuntimeError, f'--resume of {source}',
+                       'model.depth: 2 in the checkpoint, 3 now'):
+        hook.before_train(runner)
+    assert sorted(os.listdir(here)) == ['epoch_1.pth', 'epoch_2.pth',
+                                        'last_checkpoint']
+    empty = tmp_path / 'empty'
+    run_state.check_work_dir_run(
+        tiny_run_config(empty, **{'model.depth': 3, 'resume': True,
+                                  'load_from': source}))
+    run_state.check_work_dir_run(
+        tiny_run_config(there, **{'model.depth': 3, 'resume': True,
+                                  'load_from': source}))
 
 
 def test_the_checkpoint_hook_checks_the_run_for_other_entry_points(

@@ -59,7 +59,8 @@ def shift_seg_labels(root: str, out: str) -> str:
     from PIL import Image
     shutil.copytree(osp.join(root, 'images'), osp.join(out, 'images'),
                     dirs_exist_ok=True)
-    for path in glob.glob(osp.join(root, 'annotations', '*', '*.png')):
+    for path in glob.glob(
+            osp.join(glob.escape(root), 'annotations', '*', '*.png')):
         target = osp.join(out, osp.relpath(path, root))
         os.makedirs(osp.dirname(target), exist_ok=True)
         labels = np.asarray(Image.open(path)).astype(np.uint8)
@@ -77,7 +78,7 @@ def demo_dataset(dataset_cfg: dict, scope: str, demo_root: str,
     dataset_cfg = training_dataset(dataset_cfg)
     demo = DEMO_SETS[scope]
     root = osp.join(demo_root, demo['subdir'])
-    length = len(glob.glob(osp.join(root, demo['images'])))
+    length = len(glob.glob(osp.join(glob.escape(root), demo['images'])))
     if length == 0:
         raise FileNotFoundError(
             f'no demo images under {root}: run '

@@ -24,7 +24,7 @@ def summarize(work_dir: str) -> dict:
     Returns:
         dict: first/last logged loss, iterations, checkpoints, log path.
     """
-    runs = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
+    runs = sorted(glob.glob(osp.join(glob.escape(work_dir), '*', 'vis_data',
                                      'scalars.json')))
     if not runs:
         raise FileNotFoundError(f'no training log (*/vis_data/scalars.json) '
@@ -41,9 +41,9 @@ def summarize(work_dir: str) -> dict:
         first_loss=losses[0][1],
         last_iter=losses[-1][0],
         last_loss=losses[-1][1],
-        checkpoints=sorted(glob.glob(osp.join(work_dir, '*.pth')),
+        checkpoints=sorted(glob.glob(osp.join(glob.escape(work_dir), '*.pth')),
                            key=osp.getmtime),
-        log=(glob.glob(osp.join(run_dir, '*.log')) or [None])[0])
+        log=(glob.glob(osp.join(glob.escape(run_dir), '*.log')) or [None])[0])
 
 
 def main(argv=None):

@@ -231,7 +231,7 @@ def finetune_accuracy(config, checkpoint, work_dir, data_root, num_classes,
         *[f'{split}_dataloader.dataset.data_root={data_root}'
           for split in ('train', 'val', 'test')]
     ], threads)
-    scalars = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
+    scalars = sorted(glob.glob(osp.join(glob.escape(work_dir), '*', 'vis_data',
                                         'scalars.json')))[-1]
     with open(scalars) as f:
         rows = [json.loads(line) for line in f]

@@ -54,7 +54,7 @@ def epoch_checkpoints(work_dir):
     """``[(epoch, path)]`` of the ``epoch_<N>.pth`` files in ``work_dir``,
     by epoch."""
     found = []
-    for path in glob.glob(osp.join(work_dir, 'epoch_*.pth')):
+    for path in glob.glob(osp.join(glob.escape(work_dir), 'epoch_*.pth')):
         match = re.fullmatch(r'epoch_(\d+)\.pth', osp.basename(path))
         if match:
             found.append((int(match.group(1)), path))
@@ -138,7 +138,7 @@ def corruption_strength(data_root, num_images=1000, seed=0,
 def training_log(work_dir):
     """The loss and gradient norm (before clipping) of every logged
     training iteration in ``work_dir``'s newest run."""
-    found = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
+    found = sorted(glob.glob(osp.join(glob.escape(work_dir), '*', 'vis_data',
                                       'scalars.json')))
     if not found:
         return dict(iters=[], loss=[], grad_norm=[])

@@ -108,7 +108,8 @@ def load_split(root, split):
     images, labels = [], []
     classes = sorted(os.listdir(osp.join(root, split)))
     for label, name in enumerate(classes):
-        for path in sorted(glob.glob(osp.join(root, split, name, '*.png'))):
+        folder = glob.escape(osp.join(root, split, name))
+        for path in sorted(glob.glob(osp.join(folder, '*.png'))):
             image = np.asarray(Image.open(path).convert('RGB'), np.float64)
             images.append((image - MEAN) / STD)
             labels.append(label)

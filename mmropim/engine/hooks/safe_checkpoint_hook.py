@@ -31,9 +31,10 @@ from ...utils.random_states import (gather_random_states, get_random_states,
                                     set_random_states)
 from ..run_lock import RunLock
 from ..run_state import (VALIDATION_RECORD, check_deletable, check_fresh_run,
-                         check_resumed_config, check_run_state,
-                         read_last_checkpoint, read_validation_record,
-                         same_folder, validation_record)
+                         check_resume_target, check_resumed_config,
+                         check_run_state, read_last_checkpoint,
+                         read_validation_record, same_folder,
+                         validation_record)
 from .finite_loss_hook import FiniteLossHook
 from .pretrained_weights_check_hook import warn_unchecked_pretrained
 
@@ -264,10 +265,13 @@ class SafeCheckpointHook(StepCheckpointHook):
             try:
                 # tools/train.py, whose lock the hook shares, checked this
                 # before the runner was built
-                if not self._resumed_checkpoint and \
-                        not self._run_locks[0].shared:
-                    check_fresh_run(getattr(runner, 'cfg', None) or {},
-                                    runner.work_dir)
+                cfg = getattr(runner, 'cfg', None) or {}
+                shared = self._run_locks[0].shared
+                if not shared and not self._resumed_checkpoint:
+                    check_fresh_run(cfg, runner.work_dir)
+                elif not shared and cfg.get('load_from'):
+                    check_resume_target(cfg, runner.work_dir,
+                                        cfg['load_from'])
             except BaseException:
                 self._release_run_locks()
                 raise
@@ -294,7 +298,8 @@ class SafeCheckpointHook(StepCheckpointHook):
         if self._atomic and is_main_process():
             for folder in {self.out_dir, runner.work_dir}:
                 for left in glob.glob(
-                        osp.join(folder, f'.*{TEMPORARY_SUFFIX}')):
+                        osp.join(glob.escape(folder),
+                                 f'.*{TEMPORARY_SUFFIX}')):
                     name = osp.basename(left)
                     if name.startswith(('.last_checkpoint.',
                                         f'.{VALIDATION_RECORD}.')) \
@@ -427,8 +432,10 @@ class SafeCheckpointHook(StepCheckpointHook):
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         cfg = getattr(runner, 'cfg', None) or {}
+        work_dir = getattr(runner, 'work_dir', None)
         name = cfg.get('load_from') or \
-            read_last_checkpoint(runner.work_dir) or 'the loaded checkpoint'
+            (work_dir and read_last_checkpoint(work_dir)) or \
+            'the loaded checkpoint'
         for key in list(checkpoint):  # plain or not, as it was written
             if key != 'state_dict':
                 checkpoint[key] = from_plain(checkpoint[key])
