@@ -236,6 +236,29 @@ def test_nan_weights_are_not_saved_over_the_last_good_checkpoint(tmp_path):
     hook.after_train(runner)
 
 
+def test_nan_optimizer_state_is_not_saved_over_the_last_good_checkpoint(
+        tmp_path):
+    """Finite weights but a NaN AdamW moment: the next step makes the
+    weights NaN, so that checkpoint would be poisoned on resume."""
+    runner = fake_runner(tmp_path, 'finite_optimizer', epoch=1, iteration=4)
+    optimizer = torch.optim.AdamW(runner.model.parameters())
+    runner.model(torch.ones(1, 2)).sum().backward()
+    optimizer.step()
+    runner.optim_wrapper = SimpleNamespace(optimizer=optimizer)
+    hook = SafeCheckpointHook(interval=1, max_keep_ckpts=1)
+    hook.before_train(runner)
+    hook.after_train_epoch(runner)  # epoch_2.pth, finite
+    good = str(tmp_path / 'epoch_2.pth')
+    runner.epoch, runner.iter = 2, 6
+    optimizer.state[runner.model.weight]['exp_avg'][0, 0] = math.nan
+    with raises_naming(FloatingPointError, 'optimizer state', 'epoch 3',
+                       'iteration 6', 'epoch_3.pth', good):
+        hook.after_train_epoch(runner)
+    assert osp.exists(good) and not osp.exists(tmp_path / 'epoch_3.pth')
+    assert (tmp_path / 'last_checkpoint').read_text() == good
+    hook.after_train(runner)
+
+
 def test_save_reads_the_loss_record_first(tmp_path):
     """A NaN loss FiniteLossHook has recorded but not read yet (its
     interval) stops the save, naming the loss's own iteration and epoch."""

@@ -15,6 +15,7 @@ import os.path as osp
 import shutil
 import tempfile
 from collections import OrderedDict, deque
+from typing import Iterator
 
 import torch
 from mmengine.dist import all_reduce, get_dist_info, is_main_process
@@ -124,19 +125,33 @@ class OwnCheckpointsBackend:
         self.backend.rmtree(dir_path)
 
 
-def _weights_are_finite(model: torch.nn.Module) -> bool:
-    """Whether every floating parameter and buffer of ``model`` is finite,
-    on all ranks (one flag reduced: ranks agree and stop together)."""
-    checks = [
-        torch.isfinite(tensor).all()
-        for tensor in (*model.parameters(), *model.buffers())
-        if tensor.is_floating_point()
-    ]
-    if not checks:
-        return True
-    flag = torch.stack(checks).all().to(torch.int32)
+def _optimizer_tensors(optim_wrapper) -> Iterator[torch.Tensor]:
+    """The state tensors (e.g. AdamW's moments) of the optimizers of an
+    ``OptimWrapper`` or ``OptimWrapperDict`` (None: none)."""
+    wrappers = getattr(optim_wrapper, 'optim_wrappers', None)
+    for wrapper in (wrappers.values() if isinstance(wrappers, dict) else
+                    [optim_wrapper] if optim_wrapper is not None else []):
+        optimizer = getattr(wrapper, 'optimizer', None)
+        for state in getattr(optimizer, 'state', {}).values():
+            yield from (value for value in state.values()
+                        if isinstance(value, torch.Tensor))
+
+
+def _non_finite_parts(model: torch.nn.Module, optim_wrapper=None) -> list:
+    """Which of the weights (floating parameters and buffers of ``model``)
+    and the optimizer state hold a NaN or inf, on any rank (flags reduced:
+    ranks agree and stop together)."""
+    parts = (('weights', (*model.parameters(), *model.buffers())),
+             ('optimizer state', _optimizer_tensors(optim_wrapper)))
+    flags = []
+    for _, tensors in parts:
+        checks = [torch.isfinite(tensor).all() for tensor in tensors
+                  if tensor.is_floating_point()]
+        flags.append(torch.stack(checks).all().cpu() if checks else
+                     torch.tensor(True))
+    flag = torch.stack(flags).to(torch.int32)
     all_reduce(flag, op='min')  # a no-op without distributed training
-    return bool(flag.item())
+    return [name for (name, _), ok in zip(parts, flag.tolist()) if not ok]
 
 
 @HOOKS.register_module()
@@ -491,13 +506,15 @@ class SafeCheckpointHook(StepCheckpointHook):
         for hook in runner.hooks:
             if isinstance(hook, FiniteLossHook):
                 hook.raise_if_bad(runner, meta['iter'], advice=keep)
-        if not _weights_are_finite(runner.model):
+        bad = _non_finite_parts(runner.model,
+                                getattr(runner, 'optim_wrapper', None))
+        if bad:
             where = (f'epoch {meta["epoch"]} (iteration {meta["iter"]})'
                      if self.by_epoch else f'iteration {meta["iter"]}')
             raise FloatingPointError(
-                f'weights non-finite at {where}: a parameter or buffer is '
-                f'NaN or inf; {keep} Lower the learning rate or check the '
-                'data.')
+                f'{" and ".join(bad)} non-finite at {where}: a parameter, '
+                'buffer or optimizer state tensor is NaN or inf; '
+                f'{keep} Lower the learning rate or check the data.')
 
     def save_checkpoint_at_step(self, runner, step, meta):
         # here, on every rank: runner.save_checkpoint runs on rank 0 only
