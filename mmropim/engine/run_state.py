@@ -595,6 +595,37 @@ def check_work_dir_run(cfg) -> None:
     check_resumed_config(meta, cfg, resumed)
 
 
+def check_work_dir_path(cfg) -> None:
+    """Refuse a ``work_dir`` that is a file, and a symbolic link where the
+    runner writes its copy of the config (``work_dir/<config name>``),
+    which it would write through, before anything is written.
+
+    Args:
+        cfg: The run's config, with ``work_dir`` (local).
+
+    Raises:
+        NotADirectoryError: ``work_dir`` is an existing file.
+        FileExistsError: The config's copy would be written through a
+            symbolic link; naming the link and its target.
+    """
+    work_dir = cfg.work_dir
+    if _is_remote(work_dir):
+        return
+    if osp.lexists(work_dir) and not osp.isdir(work_dir):
+        raise NotADirectoryError(
+            f'work_dir {work_dir} is a file, not a folder: give --work-dir '
+            'a folder (it is created if missing)')
+    filename = getattr(cfg, 'filename', None)
+    if filename:
+        copy = osp.join(work_dir, osp.basename(filename))
+        if osp.islink(copy):
+            raise FileExistsError(
+                f'{copy} is a symbolic link (to {os.readlink(copy)}): the '
+                'runner writes its copy of the config there and would '
+                'write through the link; remove the link or give this run '
+                'another --work-dir')
+
+
 def claim_work_dir(cfg):
     """What ``tools/train.py`` does before it builds the runner (which
     writes a copy of the config and a log folder into the work dir): on
@@ -613,6 +644,7 @@ def claim_work_dir(cfg):
     from .run_lock import RunLock, is_launcher_main_process
     if not is_launcher_main_process(cfg.get('launcher', 'none')):
         return None
+    check_work_dir_path(cfg)
     lock = RunLock(cfg.work_dir)
     lock.acquire()
     try:
@@ -631,6 +663,6 @@ __all__ = [
     'NOT_COMPARED_ON_RESUME', 'RunConfigMismatchError', 'recorded_config',
     'run_config_differences', 'check_resumed_config',
     'existing_checkpoints', 'check_fresh_run', 'check_resume_target',
-    'check_work_dir_run',
+    'check_work_dir_run', 'check_work_dir_path',
     'claim_work_dir'
 ]

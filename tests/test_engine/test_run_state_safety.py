@@ -691,6 +691,34 @@ def test_a_lock_that_cannot_be_read_is_left_alone(tmp_path):
     assert os.listdir(tmp_path) == ['run.lock']
 
 
+def test_claiming_a_file_or_a_planted_link_is_refused(tmp_path):
+    """A work dir that is a file is named as such (not a bare
+    FileExistsError); a symbolic link where the runner dumps its copy of
+    the config would make it write through the link: refused before
+    anything is written, the link's target untouched."""
+    from mmropim.engine.run_state import claim_work_dir
+    config = tmp_path / 'configs' / 'ropim.py'  # the config's own file
+    config.parent.mkdir()
+    config.write_text('')
+    a_file = tmp_path / 'notes.txt'
+    a_file.write_text('the user\'s')
+    cfg = Config(dict(work_dir=str(a_file)), filename=str(config))
+    with raises_naming(NotADirectoryError, str(a_file), '--work-dir'):
+        claim_work_dir(cfg)
+    assert a_file.read_text() == 'the user\'s'
+    work_dir = tmp_path / 'work'
+    work_dir.mkdir()
+    target = tmp_path / 'precious.py'
+    target.write_text('keep me')
+    (work_dir / 'ropim.py').symlink_to(target)
+    cfg = Config(dict(work_dir=str(work_dir)), filename=str(config))
+    with raises_naming(FileExistsError, str(work_dir / 'ropim.py'),
+                       str(target), 'symbolic link'):
+        claim_work_dir(cfg)
+    assert target.read_text() == 'keep me'
+    assert sorted(os.listdir(work_dir)) == ['ropim.py']
+
+
 def test_a_lock_taken_before_the_runner_is_shared_by_the_hook(
         tmp_path, monkeypatch):
     """tools/train.py locks the work dir before it builds the runner; the
