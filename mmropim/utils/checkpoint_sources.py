@@ -7,12 +7,14 @@ MMEngine's own loaders for URLs (``http(s)://`` and the model-zoo names
 ``load_state_dict_from_url`` passes ``weights_only=False``). Here a URL is
 downloaded first, to the file MMEngine would cache it in
 (``<torch.hub.get_dir()>/checkpoints/<file name of the URL>``; an existing
-one is reused, as MMEngine does), and that file is loaded like any local
+one is reused, as MMEngine does, unless it came from another URL: see
+:func:`cache_file`), and that file is loaded like any local
 one: refused where it pickles code, unless ``--trust-checkpoint`` names the
 cached file. Schemes that cannot be fetched to a local file here
 (``pavi://``, ``s3://``, ``petrel://``) are refused with an error naming
 them.
 """
+import hashlib
 import os
 import os.path as osp
 import re
@@ -23,6 +25,7 @@ from urllib.parse import urlparse
 
 import torch
 from mmengine.dist import get_dist_info
+from mmengine.logging import print_log
 from mmengine.runner.checkpoint import (DEFAULT_CACHE_DIR, ENV_MMENGINE_HOME,
                                         ENV_XDG_CACHE_HOME,
                                         get_deprecated_model_names,
@@ -38,6 +41,10 @@ MMCLS_PREFIX = 'mmcls://'
 # MMEngine's prefixes for remote storage (regular expressions, as MMEngine
 # registers them)
 REFUSED_PREFIXES = ('pavi://', r'(\S+\:)?s3://', r'(\S+\:)?petrel://')
+
+
+# beside a cached download: the URL it came from
+URL_RECORD = '.url'
 
 
 class UnsupportedCheckpointSchemeError(ValueError):
@@ -62,6 +69,28 @@ def mmengine_home() -> str:
                 'mmengine')))
 
 
+def cache_file(folder: str, name: str, url: str) -> str:
+    """The cache file of ``url`` in ``folder``: MMEngine's (the URL's file
+    ``name``) unless that one records another URL (its ``.url`` file);
+    then ``<stem>-<hash of the URL><ext>``, so that two URLs ending in the
+    same name never share weights. A cached file with no record (put there
+    by MMEngine or by hand) is taken for ``url``, with a log line."""
+    cached = osp.join(folder, name)
+    try:
+        with open(cached + URL_RECORD) as f:
+            recorded = f.read().strip()
+    except FileNotFoundError:
+        recorded = None
+    if recorded is None and osp.exists(cached):
+        print_log(f'using {cached}, already in the cache, for {url} (it '
+                  'records no URL of its own)', logger='current')
+    if recorded is None or recorded == url:
+        return cached
+    stem, ext = osp.splitext(name)
+    digest = hashlib.sha256(url.encode()).hexdigest()[:12]
+    return osp.join(folder, f'{stem}-url{digest}{ext}')
+
+
 def download_checkpoint(url: str) -> str:
     """Download ``url`` to MMEngine's cache file for it, once (the local
     rank 0 downloads first, as MMEngine does, in distributed runs).
@@ -77,15 +106,20 @@ def download_checkpoint(url: str) -> str:
         raise UnsupportedCheckpointSchemeError(
             f'checkpoint URL {url} names no file (its path ends in "/")')
     folder = checkpoint_cache_dir()
-    cached = osp.join(folder, name)
     rank, world_size = get_dist_info()
+    cached = None
 
     def fetch():
+        nonlocal cached
+        cached = cache_file(folder, name, url)
         if not osp.exists(cached):
             os.makedirs(folder, exist_ok=True)
             sys.stderr.write(f'Downloading: "{url}" to {cached}\n')
             torch.hub.download_url_to_file(
                 url, cached, progress=sys.stderr.isatty())
+        if not osp.exists(cached + URL_RECORD):
+            with open(cached + URL_RECORD, 'w') as f:
+                f.write(url)
 
     if rank == 0:
         fetch()

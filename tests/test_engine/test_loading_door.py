@@ -462,6 +462,33 @@ def test_urls_are_downloaded_then_loaded_safely(http_folder, tmp_path):
         assert scheme in loads[name]
 
 
+def test_urls_of_the_same_file_name_get_their_own_downloads(
+        http_folder, tmp_path, monkeypatch):
+    """MMEngine's cache is keyed by the URL's file name: a second URL
+    ending in the same name loaded the first one's weights. Each URL now
+    keeps its own file (the first under MMEngine's name), and a URL seen
+    before reuses its download."""
+    from mmropim.utils.checkpoint_sources import download_checkpoint
+    folder, base = http_folder
+    for version, value in (('v1', 1.0), ('v2', 2.0)):
+        os.makedirs(osp.join(folder, version))
+        torch.save(dict(state_dict=OrderedDict(w=torch.full((2, ), value))),
+                   osp.join(folder, version, 'model.pth'))
+    monkeypatch.setattr(torch.hub, 'get_dir',
+                        lambda: str(tmp_path / 'hub'))
+    monkeypatch.setenv('NO_PROXY', '127.0.0.1')
+    first = download_checkpoint(f'{base}/v1/model.pth')
+    second = download_checkpoint(f'{base}/v2/model.pth')
+    assert first == str(tmp_path / 'hub' / 'checkpoints' / 'model.pth')
+    assert second != first
+    for path, value in ((first, 1.0), (second, 2.0)):
+        weights = load_local_checkpoint(path)['state_dict']['w']
+        assert torch.equal(weights, torch.full((2, ), value))
+    os.remove(osp.join(folder, 'v1', 'model.pth'))  # no second download
+    assert download_checkpoint(f'{base}/v1/model.pth') == first
+    assert download_checkpoint(f'{base}/v2/model.pth') == second
+
+
 def test_train_refuses_a_payload_url(http_folder, demo_root, tmp_path):
     folder, base = http_folder
     marker = str(tmp_path / 'payload_ran')
