@@ -199,6 +199,10 @@ def load_local_checkpoint(filename: str,
             not trusted.
         CheckpointReadError: The file is truncated or not a checkpoint.
     """
+    if not str(filename).strip():
+        raise FileNotFoundError(
+            f'the checkpoint file name is empty ({filename!r}): set the one '
+            'to load, e.g. the backbone\'s init_cfg.checkpoint or load_from')
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'checkpoint file {filename} does not exist')

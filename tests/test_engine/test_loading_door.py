@@ -629,6 +629,15 @@ def test_resume_does_not_run_meta_config(stock_run, demo_root, tmp_path,
         assert_names(result.stderr, path, 'meta', 'Counter', 'dict')
 
 
+@pytest.mark.parametrize('name', ['', '   '])
+def test_an_empty_checkpoint_name_says_what_to_set(name):
+    """An empty init_cfg.checkpoint / load_from reached MMEngine's loader
+    as 'checkpoint file  does not exist', naming nothing."""
+    with raises_naming(FileNotFoundError, 'empty', 'init_cfg.checkpoint',
+                       'load_from'):
+        load_local_checkpoint(name)
+
+
 def test_trust_checkpoint_must_name_an_existing_file(tmp_path, capsys):
     from tools.convert_checkpoint import parse_args
     source = str(tmp_path / 'source.pth')
