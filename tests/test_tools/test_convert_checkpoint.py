@@ -2,22 +2,29 @@
 through a link), replaces an existing output only with ``--overwrite``, and
 writes its output whole or not at all."""
 import os
-import subprocess
-import sys
+from types import SimpleNamespace
 
 import pytest
 import torch
 
-from helpers import REPO_ROOT, assert_names, link_output
-
-# multi-process runs, full-size configs, benchmark scripts: `-m "not slow"`
-pytestmark = pytest.mark.slow
+from helpers import assert_names, link_output
+from tools.convert_checkpoint import main as convert
 
 
-def run(*args):
-    return subprocess.run(
-        [sys.executable, 'tools/convert_checkpoint.py', *map(str, args)],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+@pytest.fixture
+def run(capsys):
+    """The tool's command line, in this process: its exit status and what
+    it printed."""
+    def run(*args):
+        try:
+            convert([str(arg) for arg in args])
+            returncode = 0
+        except SystemExit as error:
+            returncode = error.code
+        printed = capsys.readouterr()
+        return SimpleNamespace(returncode=returncode, stdout=printed.out,
+                               stderr=printed.err)
+    return run
 
 
 @pytest.fixture
@@ -33,7 +40,7 @@ def run_checkpoint(tmp_path):
     return path
 
 
-def test_a_hard_link_to_the_source_is_refused(run_checkpoint, tmp_path):
+def test_a_hard_link_to_the_source_is_refused(run_checkpoint, tmp_path, run):
     """The old guard compared real paths, and a hard link has its own: the
     training checkpoint was replaced by its backbone."""
     link = tmp_path / 'backbone.pth'
@@ -52,7 +59,7 @@ def test_a_hard_link_to_the_source_is_refused(run_checkpoint, tmp_path):
 
 
 def test_an_existing_output_is_replaced_only_with_overwrite(
-        run_checkpoint, tmp_path):
+        run_checkpoint, tmp_path, run):
     out = tmp_path / 'backbone.pth'
     out.write_bytes(b'weights of another run')
     result = run(run_checkpoint, out)
@@ -69,7 +76,7 @@ def test_an_existing_output_is_replaced_only_with_overwrite(
 
 @pytest.mark.parametrize('link', ['hard', 'symbolic', 'dangling'])
 def test_a_linked_output_is_replaced_never_written_through(
-        run_checkpoint, tmp_path, link):
+        run_checkpoint, tmp_path, link, run):
     """A link at the output is an existing output (a dangling symbolic link
     too: it was replaced without --overwrite); with --overwrite it becomes
     a new file, and the file it named keeps its content."""
