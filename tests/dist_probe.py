@@ -12,7 +12,7 @@ from mmengine.dist import get_dist_info
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 
-RANDOM_FIELDS = ('mask', 'throw_mask', 'sketch_hash', 'sketch_sign')
+RANDOM_FIELDS = ('mask', 'throw_mask')
 
 
 def digest(tensors) -> str:
@@ -32,7 +32,17 @@ class DistProbeHook(Hook):
 
     def before_train(self, runner) -> None:
         model = getattr(runner.model, 'module', runner.model)
-        model.data_preprocessor.register_forward_hook(self._on_batch)
+        preprocessor = model.data_preprocessor
+        preprocessor.register_forward_hook(self._on_batch)
+        if hasattr(preprocessor, 'draw_sketch'):  # ROPIM draws in its loss
+            draw_sketch = preprocessor.draw_sketch
+
+            def recorded(inputs):
+                sketch = draw_sketch(inputs)
+                self.record['draws'][-1] = digest([sketch.hashes,
+                                                   sketch.signs])
+                return sketch
+            preprocessor.draw_sketch = recorded
 
     def _on_batch(self, module, args, output) -> None:
         if not module.training:

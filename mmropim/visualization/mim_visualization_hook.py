@@ -7,7 +7,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmpretrain.registry import HOOKS
 
-from ..models.selfsup import PRMIM, ROPIM, collect_masks, collect_sketch
+from ..models.selfsup import PRMIM, ROPIM, collect_masks
 from ..utils import check_positive_int
 from .panels import hstack
 from .reconstructions import prmim_panels, ropim_panels
@@ -83,8 +83,9 @@ class MIMVisualizationHook(Hook):
                 data = model.data_preprocessor(batch, True)
                 inputs, samples = data['inputs'], data['data_samples']
                 if isinstance(model, ROPIM):
-                    return ropim_panels(model, inputs,
-                                        collect_sketch(samples))
+                    return ropim_panels(
+                        model, inputs,
+                        model.data_preprocessor.draw_sketch(inputs))
                 mask, throw_mask = collect_masks(samples, inputs.device)
                 return prmim_panels(model, inputs, mask, throw_mask)
             finally:

@@ -58,21 +58,39 @@ def test_ropim_loss_backpropagates_to_patch_embedding(backbone_type):
     assert model.neck.decoder[0].weight.grad.abs().sum() > 0
 
 
-def test_preprocessor_attaches_one_seeded_sketch_per_image():
+def test_preprocessor_draws_one_seeded_sketch_per_image():
     model = mini_ropim()
+    data = model.data_preprocessor(batch(3), training=True)
     torch.manual_seed(0)
-    first = model.data_preprocessor(batch(3), training=True)
+    first = model.data_preprocessor.draw_sketch(data['inputs'])
     torch.manual_seed(0)
-    second = model.data_preprocessor(batch(3), training=True)
-    for a, b in zip(first['data_samples'], second['data_samples']):
-        assert a.sketch_hash.shape == (16, ) and a.sketch_size == 4
-        assert torch.equal(a.sketch_hash, b.sketch_hash)
-        assert torch.equal(a.sketch_sign, b.sketch_sign)
-    hashes = [s.sketch_hash for s in first['data_samples']]
-    assert not torch.equal(hashes[0], hashes[1])
+    second = model.data_preprocessor.draw_sketch(data['inputs'])
+    assert first.hashes.shape == (3, 16) and first.sketch_size == 4
+    assert torch.equal(first.hashes, second.hashes)
+    assert torch.equal(first.signs, second.signs)
+    assert not torch.equal(first.hashes[0], first.hashes[1])
     # normalization happened
-    assert first['inputs'].dtype == torch.float32
-    assert first['inputs'].abs().max() <= 127.5 / 64 + 1e-6
+    assert data['inputs'].dtype == torch.float32
+    assert data['inputs'].abs().max() <= 127.5 / 64 + 1e-6
+
+
+def test_loss_uses_the_sketch_the_preprocessor_draws(monkeypatch):
+    """ROPIM's loss projects with the preprocessor's sketch of this batch
+    (drawn once, in the loss) and measures the loss in its complement."""
+    model = mini_ropim()
+    data = model.data_preprocessor(batch(2), training=True)
+    drawn = []
+    draw_sketch = model.data_preprocessor.draw_sketch
+    monkeypatch.setattr(model.data_preprocessor, 'draw_sketch',
+                        lambda inputs: drawn.append(draw_sketch(inputs))
+                        or drawn[-1])
+    torch.manual_seed(3)
+    loss = model(**data, mode='loss')['loss']
+    assert len(drawn) == 1
+    sketch = drawn[0]
+    expected = model.head.loss(model.reconstruct(data['inputs'], sketch),
+                               data['inputs'], sketch.complement)
+    assert torch.allclose(loss, expected)
 
 
 @pytest.mark.parametrize('backbone_type,parent',
@@ -183,13 +201,6 @@ def test_image_not_divisible_by_patch_size_is_rejected():
 def test_bad_rho_in_config_is_rejected_at_build_time():
     with raises_naming(ValueError, 'rho', '(0, 1)', '1.2'):
         MODELS.build(dict(type='SketchDataPreprocessor', rho=1.2))
-
-
-def test_missing_sketch_gives_a_clear_error():
-    model = mini_ropim()
-    inputs = torch.randn(2, 3, 32, 32)
-    with pytest.raises(KeyError, match='SketchDataPreprocessor'):
-        model.loss(inputs, [DataSample(), DataSample()])
 
 
 def test_relative_position_backbone_rejects_another_grid():

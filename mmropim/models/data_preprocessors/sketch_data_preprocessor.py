@@ -3,7 +3,6 @@ from typing import Optional, Sequence, Union
 import torch
 from mmpretrain.models import SelfSupDataPreprocessor
 from mmpretrain.registry import MODELS
-from mmpretrain.structures import DataSample
 
 from ..backbones.vit_tokens import check_image_size
 from ..utils import CountSketch, check_hash_layout, check_sketch_ratio
@@ -11,17 +10,14 @@ from ..utils import CountSketch, check_hash_layout, check_sketch_ratio
 
 @MODELS.register_module()
 class SketchDataPreprocessor(SelfSupDataPreprocessor):
-    """Normalizes the batch and draws one count sketch per image for ROPIM.
+    """Normalizes the batch, and draws ROPIM's count sketches for it.
 
-    The sketches are drawn on the batch's device from torch's global RNG,
-    which MMEngine seeds (``randomness=dict(seed=...)``), so runs are
-    reproducible. Each data sample receives
-
-    - ``sketch_hash`` (K,) long: bucket of every token,
-    - ``sketch_sign`` (K,) float: sign of every token,
-    - metainfo ``sketch_size``: the number of buckets K',
-
-    and ``ROPIM`` rebuilds the batch's :class:`CountSketch` from them.
+    ``forward`` normalizes as ``SelfSupDataPreprocessor`` does and checks
+    that the images tile into patches; ``ROPIM.loss`` then calls
+    :meth:`draw_sketch` on the normalized batch, so the sketch goes to the
+    model as one :class:`CountSketch`. The sketches are drawn on the
+    batch's device from torch's global RNG, which MMEngine seeds
+    (``randomness=dict(seed=...)``), so runs are reproducible.
 
     Args:
         patch_size (int): Patch size of the backbone; K = (H/p) * (W/p).
@@ -53,18 +49,17 @@ class SketchDataPreprocessor(SelfSupDataPreprocessor):
         self.rho = rho
 
     def forward(self, data: dict, training: bool = False) -> dict:
-        """Normalize the images and attach a fresh sketch to each sample.
+        """Normalize the images and check that they tile into patches.
 
         Args:
             data (dict): A batch from the dataloader.
             training (bool): Whether in training mode.
 
         Returns:
-            dict: ``inputs`` (B, 3, H, W) and ``data_samples`` carrying the
-            sketches.
+            dict: ``inputs`` (B, 3, H, W) and ``data_samples``.
         """
         data = super().forward(data, training)
-        inputs, data_samples = data['inputs'], data['data_samples']
+        inputs = data['inputs']
         if not isinstance(inputs, torch.Tensor):
             raise TypeError(
                 'SketchDataPreprocessor expects one view per image (a (B, C, '
@@ -72,19 +67,25 @@ class SketchDataPreprocessor(SelfSupDataPreprocessor):
                 "pipeline's second view (e.g. second_size of "
                 'RandomResizedCropAndInterpolationWithTwoPic, or MultiView)')
         check_image_size(inputs.shape[-2:], self.patch_size)
+        return data
+
+    def draw_sketch(self, inputs: torch.Tensor) -> CountSketch:
+        """One fresh count sketch per image of a batch.
+
+        Args:
+            inputs (torch.Tensor): The batch (B, C, H, W) this preprocessor
+                returned.
+
+        Returns:
+            CountSketch: B sketches of the (H/p) * (W/p) tokens into
+            round(rho * K) buckets.
+        """
+        check_image_size(inputs.shape[-2:], self.patch_size)
         num_tokens = (inputs.shape[-2] // self.patch_size) * (
             inputs.shape[-1] // self.patch_size)
-        if data_samples is None:
-            data_samples = [DataSample() for _ in range(inputs.shape[0])]
-        sketch = CountSketch.draw(
+        return CountSketch.draw(
             inputs.shape[0],
             num_tokens,
             self.rho,
             device=inputs.device,
             hash_layout=self.hash_layout)
-        for sample, hashes, signs in zip(data_samples, sketch.hashes,
-                                         sketch.signs):
-            sample.set_field(hashes, 'sketch_hash')
-            sample.set_field(signs, 'sketch_sign')
-            sample.set_metainfo(dict(sketch_size=sketch.sketch_size))
-        return dict(inputs=inputs, data_samples=data_samples)

@@ -14,25 +14,6 @@ from ..utils import CountSketch
 from .part_checked import PartCheckedSelfSupervisor
 
 
-def collect_sketch(data_samples: List[DataSample]) -> CountSketch:
-    """Rebuild the batch's count sketch from the fields that
-    ``SketchDataPreprocessor`` attached to each data sample.
-
-    Args:
-        data_samples (list[DataSample]): One sample per image.
-
-    Returns:
-        CountSketch: The batch of sketches.
-    """
-    if not data_samples or 'sketch_hash' not in data_samples[0]:
-        raise KeyError(
-            'ROPIM needs a count sketch per image: set the model\'s '
-            'data_preprocessor to dict(type=\'SketchDataPreprocessor\', ...)')
-    hashes = torch.stack([s.sketch_hash for s in data_samples])
-    signs = torch.stack([s.sketch_sign for s in data_samples])
-    return CountSketch(hashes, signs, data_samples[0].sketch_size)
-
-
 @MODELS.register_module()
 class ROPIM(PartCheckedSelfSupervisor):
     """Random Orthogonal Projection Image Modeling.
@@ -53,7 +34,8 @@ class ROPIM(PartCheckedSelfSupervisor):
         swap_subspaces (bool): The authors' ablation: feed (I - Pi) Phi to the
             encoder and measure the loss with Pi. Defaults to False.
         data_preprocessor (dict): Must draw the sketches, i.e.
-            ``SketchDataPreprocessor``.
+            ``SketchDataPreprocessor`` (its ``rho`` and ``hash_layout``);
+            ``loss`` asks it for one sketch per image of the batch.
         **kwargs: Other arguments of ``BaseSelfSupervisor``; a
             ``target_generator`` (e.g. the DALL-E tokenizer a stock BEiT
             config carries) is refused: ROPIM's targets are the pixels.
@@ -140,12 +122,13 @@ class ROPIM(PartCheckedSelfSupervisor):
 
         Args:
             inputs (torch.Tensor): Normalized images of shape (B, 3, H, W).
-            data_samples (list[DataSample]): Samples carrying the sketches.
+            data_samples (list[DataSample]): Unused (the sketches are
+                drawn here, by the data preprocessor's ``draw_sketch``).
 
         Returns:
             dict[str, torch.Tensor]: ``{'loss': scalar}``.
         """
-        sketch = collect_sketch(data_samples)
+        sketch = self.data_preprocessor.draw_sketch(inputs)
         reconstruction = self.reconstruct(inputs, sketch)
         loss_projection = sketch.project if self.swap_subspaces \
             else sketch.complement
