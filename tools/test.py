@@ -15,7 +15,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
 import mmropim  # noqa: F401  (registers components)
-from mmropim.datasets import check_class_folders
+from mmropim.datasets import check_class_folders, check_class_folders_fit_model
 from mmropim.utils.config_checks import check_config_keys
 from mmropim.utils.model_checkpoint import check_checkpoint_fits_model
 from tools.argument_types import existing_file, output_file
@@ -57,11 +57,19 @@ def main():
     check_config_keys(cfg)
     check_class_folders(cfg)
     runner = Runner.from_cfg(cfg)
+    model = (runner.model.module
+             if is_model_wrapper(runner.model) else runner.model)
     # MMEngine loads load_from with strict=False: a checkpoint lacking
     # weights (a pre-training one: no head) would be tested untrained
-    check_checkpoint_fits_model(
-        runner.model.module
-        if is_model_wrapper(runner.model) else runner.model, args.checkpoint)
+    checked = check_checkpoint_fits_model(model, args.checkpoint)
+    # the train split check_class_folders compares with is often absent
+    # when testing: the classes the checkpoint was trained on are the
+    # reference (else the count of the head's)
+    check_class_folders_fit_model(
+        cfg, checked['meta'], args.checkpoint,
+        num_classes=getattr(getattr(model, 'head', None), 'num_classes',
+                            None),
+        splits=('test_dataloader', ))
     metrics = runner.test()
     if args.out:
         import mmengine

@@ -1,4 +1,5 @@
-from .class_folders import ClassFolderMismatchError, check_class_folders
+from .class_folders import (ClassFolderMismatchError, check_class_folders,
+                            check_class_folders_fit_model)
 from .image_checks import (NoImageLoaderError, UnreadableImagesError,
                            check_run_images)
 from .image_statistics import image_files, mean_std
@@ -7,7 +8,8 @@ from .transforms import (FurthestSampling, LoadImageWithPillow,
 from .worker_seeding import worker_init_per_epoch
 
 __all__ = [
-    'ClassFolderMismatchError', 'check_class_folders', 'NoImageLoaderError',
+    'ClassFolderMismatchError', 'check_class_folders',
+    'check_class_folders_fit_model', 'NoImageLoaderError',
     'UnreadableImagesError', 'check_run_images', 'image_files',
     'mean_std', 'FurthestSampling',
     'LoadImageWithPillow', 'pillow_extensions', 'to_8bit_array',

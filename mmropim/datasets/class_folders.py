@@ -8,7 +8,9 @@ validation label after it (``dog`` becomes 0 instead of 1) and validation
 reports nonsense without an error; the class names (``classes=[...]``,
 ``classes='classes.txt'`` or ``metainfo=dict(classes=...)``) are only
 compared by their count. :func:`check_class_folders` names the folders that
-differ.
+differ. Testing a checkpoint often goes without its training images:
+:func:`check_class_folders_fit_model` compares the evaluated splits with the
+classes the checkpoint was trained on (or the count of its head's).
 
 A dataset is a folder dataset when the registry's class for its ``type`` is
 ``CustomDataset`` or a subclass (``ImageNet``, one of the user's), however
@@ -40,15 +42,20 @@ class FolderDataset:
         folder (str): The folder whose subfolders are the classes.
         classes (tuple, optional): The class names the config gives, if any.
         classes_from (str): How the config gives them, for messages.
+        label_names (tuple, optional): The names the dataset gives its
+            labels: ``classes``, else its class's own (``ImageNet``'s), if
+            any.
     """
 
     def __init__(self, where: str, folder: str,
                  classes: Optional[tuple] = None,
-                 classes_from: str = '') -> None:
+                 classes_from: str = '',
+                 label_names: Optional[tuple] = None) -> None:
         self.where = where
         self.folder = folder
         self.classes = classes
         self.classes_from = classes_from
+        self.label_names = classes if label_names is None else label_names
 
 
 def dataset_class(dataset: Mapping, scope: Optional[str]):
@@ -104,7 +111,9 @@ def folder_dataset(dataset: Mapping, where: str,
     elif dataset.get('classes') is not None:
         classes_from = f'{where}.classes'
     else:  # names the class itself gives (ImageNet's) are not the folders'
-        return FolderDataset(where, folder)
+        own = instance.metainfo.get('classes')
+        return FolderDataset(
+            where, folder, label_names=None if own is None else tuple(own))
     classes = instance.metainfo.get('classes')
     return FolderDataset(where, folder,
                          None if classes is None else tuple(classes),
@@ -203,3 +212,106 @@ def check_class_folders(cfg: Mapping) -> None:
                     'folder names, so every label after a difference would '
                     'name another class; give every split the same class '
                     'folders (an empty folder keeps the numbering)')
+
+
+def shown(names: list, most: int = 10) -> str:
+    """``names`` for a message, the first ``most`` of a long list."""
+    if len(names) <= most:
+        return repr(names)
+    return f'{repr(names[:most])[:-1]}, ... ({len(names)} in all)]'
+
+
+def trained_classes(checkpoint_meta) -> Optional[List[str]]:
+    """The class names of ``meta['dataset_meta']`` (the training dataset's
+    metainfo, which MMEngine's ``Runner.save_checkpoint`` writes), if
+    any."""
+    if not isinstance(checkpoint_meta, Mapping):
+        return None
+    dataset_meta = checkpoint_meta.get('dataset_meta')
+    if not isinstance(dataset_meta, Mapping):
+        return None
+    classes = dataset_meta.get('classes')
+    if isinstance(classes, str) or not isinstance(classes, (list, tuple)):
+        return None
+    return [str(name) for name in classes]
+
+
+def check_class_folders_fit_model(
+        cfg: Mapping,
+        checkpoint_meta: Optional[Mapping],
+        checkpoint: str,
+        num_classes: Optional[int] = None,
+        splits: Tuple[str, ...] = ('val_dataloader', 'test_dataloader')
+) -> None:
+    """Refuse evaluated splits whose class folders are not the classes the
+    model was trained on.
+
+    :func:`check_class_folders` compares with the training split, which a
+    test often goes without; here the reference is the checkpoint's
+    ``meta['dataset_meta']['classes']`` (names and order), else the
+    model head's ``num_classes`` (the count only). Class names that a
+    dataset class gives itself (``ImageNet``'s) are not folder names: when
+    the checkpoint's are those of the evaluated dataset, their count is
+    compared.
+
+    Args:
+        cfg (Mapping): A run config; its ``splits`` are checked where they
+            are folder datasets (see :func:`check_class_folders`).
+        checkpoint_meta (Mapping, optional): The checkpoint's ``meta``.
+        checkpoint (str): The checkpoint file, for messages.
+        num_classes (int, optional): The model head's ``num_classes``, if
+            it has one. Defaults to None.
+        splits (tuple[str]): The data loaders checked. Defaults to
+            ``('val_dataloader', 'test_dataloader')``.
+
+    Raises:
+        ClassFolderMismatchError: Naming the split, its folder, the class
+            folders missing or extra (or their count) and the reference.
+    """
+    scope = cfg.get('default_scope') or 'mmpretrain'
+    classes = trained_classes(checkpoint_meta)
+    if classes is None and num_classes is None:
+        return
+    fix = ('CustomDataset numbers the classes by the sorted folder names '
+           'of each split, so every label after a difference would name '
+           'another class; give {} a folder for each class the model was '
+           'trained on (an empty folder keeps the numbering) and no other')
+    for split in splits:
+        dataset = (cfg.get(split) or {}).get('dataset')
+        for found in folder_datasets(dataset, f'{split}.dataset', scope):
+            names = class_folders(found.folder)
+            fix_here = fix.format(found.folder)
+            if classes is None or (names != classes and found.label_names
+                                   and list(found.label_names) == classes):
+                count, source = (
+                    (num_classes, f'the model head has num_classes='
+                     f'{num_classes} (the checkpoint {checkpoint} names no '
+                     'classes, so the missing or extra folders cannot be '
+                     'named)') if classes is None else
+                    (len(classes), f'the checkpoint {checkpoint} was '
+                     f'trained on {len(classes)} classes (the names '
+                     f'{found.where} gives its labels, not folder names)'))
+                if len(names) != count:
+                    raise ClassFolderMismatchError(
+                        f'{found.where} ({found.folder}) has {len(names)} '
+                        f'class folders but {source}. {fix_here}')
+                continue
+            missing, extra = differences(names, classes)
+            reference = (f"the classes the checkpoint {checkpoint} was "
+                         "trained on (its meta['dataset_meta']['classes'], "
+                         f'{len(classes)} classes)')
+            if missing or extra:
+                raise ClassFolderMismatchError(
+                    f'the class folders of {found.where} ({found.folder}) '
+                    f'are not {reference}: missing {shown(missing)}, extra '
+                    f'{shown(extra)}. {fix_here}')
+            if names != classes:
+                raise ClassFolderMismatchError(
+                    f'{found.where} ({found.folder}) has the class folders '
+                    f'of {reference} in another order: the model numbers '
+                    f'them {shown(classes)}, CustomDataset the sorted '
+                    f'folders {shown(names)}, so the labels would not be '
+                    'the trained ones (or the checkpoint names its classes '
+                    'in another order than its labels). Test with an '
+                    'annotation file (ann_file) giving each image its '
+                    'trained label')

@@ -87,7 +87,8 @@ def load_backbone_weights(backbone: nn.Module,
                           filename: str,
                           prefix: str = 'backbone.',
                           fresh: Sequence[str] = (),
-                          fresh_names: Sequence[str] = ()) -> dict:
+                          fresh_names: Sequence[str] = (),
+                          copy: bool = True) -> dict:
     """Load pre-trained weights into a backbone, loudly.
 
     Args:
@@ -107,6 +108,10 @@ def load_backbone_weights(backbone: nn.Module,
             that shares its ending with others, e.g. the fine-tuning
             recipe's pooling norm ``'ln2.weight'`` but not the layers'
             ``'layers.0.ln2.weight'``.
+        copy (bool): False to check the checkpoint the same way without
+            copying anything into ``backbone``, for a model whose weights
+            have been loaded since (``load_from`` after the
+            initialization). Defaults to True.
 
     Returns:
         dict: ``loaded``, ``fresh`` (parameters left initialized),
@@ -119,15 +124,25 @@ def load_backbone_weights(backbone: nn.Module,
             'model.backbone.init_cfg.checkpoint=work_dirs/<run>/epoch_N.pth')
     weights = extract_backbone_weights(
         load_checkpoint_safely(filename, map_location='cpu'), prefix)
-    try:
-        result = backbone.load_state_dict(weights, strict=False)
-    except RuntimeError as error:
-        if 'size mismatch' not in str(error):
-            raise
-        raise ValueError(f'{filename} does not match the backbone '
-                         f'{type(backbone).__name__}: {error}') from error
+    if copy:
+        try:
+            result = backbone.load_state_dict(weights, strict=False)
+        except RuntimeError as error:
+            if 'size mismatch' not in str(error):
+                raise
+            raise ValueError(f'{filename} does not match the backbone '
+                             f'{type(backbone).__name__}: {error}') from error
+        missing_keys, unexpected = result.missing_keys, result.unexpected_keys
+    else:  # the same load hooks, nothing copied
+        from .model_checkpoint import _compare_as_loaded
+        missing_keys, mismatched = _compare_as_loaded(backbone, dict(weights))
+        if mismatched:
+            raise ValueError(f'{filename} does not match the backbone '
+                             f'{type(backbone).__name__}: size mismatch '
+                             f'for {mismatched}')
+        unexpected = set(weights) - set(backbone.state_dict())
     parameters = {name for name, _ in backbone.named_parameters()}
-    missing = sorted(set(result.missing_keys) & parameters)
+    missing = sorted(set(missing_keys) & parameters)
     initialized = [
         name for name in missing
         if name.endswith(tuple(fresh)) or name in fresh_names
@@ -143,10 +158,11 @@ def load_backbone_weights(backbone: nn.Module,
     report = dict(
         loaded=sorted(parameters - set(initialized)),
         fresh=initialized,
-        missing_buffers=sorted(set(result.missing_keys) - parameters),
-        unexpected=sorted(result.unexpected_keys))
+        missing_buffers=sorted(set(missing_keys) - parameters),
+        unexpected=sorted(unexpected))
     print_log(
-        f'loaded {len(report["loaded"])} backbone weights from {filename}; '
+        f'{"loaded" if copy else "checked"} {len(report["loaded"])} '
+        f'backbone weights from {filename}; '
         f'initialized by the transfer recipe, not in the checkpoint: '
         f'{initialized or "none"}; rebuilt buffers: '
         f'{len(report["missing_buffers"])}; unused checkpoint keys: '

@@ -68,6 +68,37 @@ def _compare_as_loaded(model: nn.Module, state: dict) -> tuple:
     return missing, mismatched
 
 
+def compare_checkpoint_with_model(model: nn.Module, checkpoint: dict) -> dict:
+    """What a whole-model checkpoint leaves out of a model, as the runner
+    loads it: its ``state_dict`` (or the checkpoint itself when it has
+    none), ``module.`` prefixes removed, adapted by the model's load hooks.
+    Nothing is copied into the model.
+
+    Args:
+        model (nn.Module): The built model (not wrapped).
+        checkpoint (dict): The loaded checkpoint.
+
+    Returns:
+        dict: ``missing`` (the model's weights not in the checkpoint),
+        ``mismatched`` (``'NAME: SHAPE in the checkpoint, SHAPE in the
+        model'``), ``unexpected`` (checkpoint keys the model does not have)
+        and ``total`` (the number of weights of the model).
+    """
+    state = checkpoint.get('state_dict', checkpoint)
+    # as MMEngine's runner loads it (revise_keys of Runner.load_checkpoint)
+    state = {
+        key[len('module.'):] if key.startswith('module.') else key: value
+        for key, value in state.items()
+    }
+    expected = model.state_dict()
+    missing, mismatched = _compare_as_loaded(model, dict(state))
+    return dict(
+        missing=missing,
+        mismatched=mismatched,
+        unexpected=sorted(set(state) - set(expected)),
+        total=len(expected))
+
+
 def check_checkpoint_fits_model(model: nn.Module,
                                 filename: str,
                                 allowed_missing: Sequence[str] = ()) -> dict:
@@ -85,26 +116,24 @@ def check_checkpoint_fits_model(model: nn.Module,
 
     Returns:
         dict: ``unexpected``: the checkpoint keys the model does not have
-        (logged).
+        (logged); ``meta``: the checkpoint's ``meta`` (``{}`` if it has
+        none), e.g. the classes it was trained on
+        (``meta['dataset_meta']``), so that the file is read once.
 
     Raises:
         CheckpointMismatchError: Naming the missing weights (the first
             few, and the count) or the tensors of another shape.
     """
     checkpoint = load_local_checkpoint(filename, map_location='cpu')
-    state = checkpoint.get('state_dict', checkpoint)
-    # as MMEngine's runner loads it (revise_keys of Runner.load_checkpoint)
-    state = {
-        key[len('module.'):] if key.startswith('module.') else key: value
-        for key, value in state.items()
-    }
-    expected = model.state_dict()
-    missing, mismatched = _compare_as_loaded(model, dict(state))
-    missing = [key for key in missing if key not in allowed_missing]
+    differences = compare_checkpoint_with_model(model, checkpoint)
+    mismatched = differences['mismatched']
+    missing = [
+        key for key in differences['missing'] if key not in allowed_missing
+    ]
     if missing:
         heads = sorted({key.split('.')[0] for key in missing})
         raise CheckpointMismatchError(
-            f'{filename} lacks {len(missing)} of the {len(expected)} '
+            f'{filename} lacks {len(missing)} of the {differences["total"]} '
             f'weights of {type(model).__name__} (in {", ".join(heads)}), '
             f'by name: {name_kinds(missing)[:2 * SHOWN]}: it is not a '
             'checkpoint of this model, '
@@ -118,11 +147,13 @@ def check_checkpoint_fits_model(model: nn.Module,
             f'{filename} does not fit {type(model).__name__}: '
             f'{len(mismatched)} tensors have other shapes (after the '
             f'model\'s load-time adaptation), e.g. {mismatched[:SHOWN]}')
-    unexpected = sorted(set(state) - set(expected))
+    unexpected = differences['unexpected']
     if unexpected:
         print_log(
             f'{filename}: {len(unexpected)} checkpoint keys the model does '
             f'not use: {unexpected[:SHOWN]}'
             f'{" ..." if len(unexpected) > SHOWN else ""}',
             logger='current', level=30)
-    return dict(unexpected=unexpected)
+    meta = checkpoint.get('meta') if 'state_dict' in checkpoint else None
+    return dict(unexpected=unexpected,
+                meta=meta if isinstance(meta, dict) else {})

@@ -120,6 +120,113 @@ def test_val_missing_a_class_is_refused_however_the_dataset_is_given(
             val_dataloader=dict(dataset=val)))
 
 
+def folder_split(root, split='val', **dataset):
+    """A ``val_dataloader`` / ``test_dataloader`` of a folder of ROOT."""
+    return dict(dataset=dict(dict(type='CustomDataset', data_root=str(root),
+                                  data_prefix=split), **dataset))
+
+
+def test_test_splits_are_checked_against_the_trained_classes(
+        val_missing_a_class, demo_root, folder_subclass):
+    """Without a train folder nothing was compared: the classes the
+    checkpoint was trained on (``meta['dataset_meta']``, as MMEngine's
+    Runner writes it) or else the head's ``num_classes`` are the
+    reference."""
+    from mmpretrain.datasets import CustomDataset, ImageNet
+    from mmpretrain.registry import DATASETS
+
+    from mmropim.datasets import check_class_folders_fit_model
+    root, missing = val_missing_a_class
+    trained = sorted(os.listdir(osp.join(demo_root, 'val')))
+    meta = dict(dataset_meta=dict(classes=tuple(trained)))
+    whole = dict(test_dataloader=folder_split(demo_root))
+    check_class_folders_fit_model(whole, meta, 'run/epoch_1.pth')
+    lacking = dict(val_dataloader=folder_split(root), **whole)
+    with raises_naming(ClassFolderMismatchError, 'val_dataloader.dataset',
+                       f'{root}/val', f"missing ['{missing}']",
+                       'run/epoch_1.pth', 'empty folder'):
+        check_class_folders_fit_model(lacking, meta, 'run/epoch_1.pth')
+    # the labels of the checkpoint numbered in another order
+    with raises_naming(ClassFolderMismatchError, 'test_dataloader.dataset',
+                       'order', 'c.pth'):
+        check_class_folders_fit_model(
+            whole, dict(dataset_meta=dict(classes=trained[::-1])), 'c.pth')
+    # a checkpoint without class names: the count against the head's
+    for no_names in ({}, dict(dataset_meta=dict()), None):
+        check_class_folders_fit_model(whole, no_names, 'c.pth',
+                                      num_classes=len(trained))
+        check_class_folders_fit_model(lacking, no_names, 'c.pth')
+        with raises_naming(ClassFolderMismatchError, 'val_dataloader',
+                           f'{root}/val', f'{len(trained) - 1} class folders',
+                           f'num_classes={len(trained)}', 'empty folder'):
+            check_class_folders_fit_model(lacking, no_names, 'c.pth',
+                                          num_classes=len(trained))
+    # names a dataset class gives its labels (ImageNet's) are not folder
+    # names: their count is compared
+    DATASETS.get(folder_subclass).METAINFO = dict(
+        classes=tuple(name.upper() for name in trained))
+    try:
+        named = dict(test_dataloader=folder_split(
+            demo_root, type=folder_subclass))
+        check_class_folders_fit_model(
+            named, dict(dataset_meta=dict(classes=tuple(
+                name.upper() for name in trained))), 'c.pth')
+    finally:
+        DATASETS.get(folder_subclass).METAINFO = CustomDataset.METAINFO
+    with raises_naming(ClassFolderMismatchError, 'test_dataloader',
+                       f'{len(trained)} class folders', '1000 classes',
+                       'c.pth'):
+        check_class_folders_fit_model(
+            dict(test_dataloader=folder_split(demo_root, type='ImageNet')),
+            dict(dataset_meta=ImageNet.METAINFO), 'c.pth')
+
+
+@pytest.fixture(scope='module')
+def finetuned_checkpoint(demo_root, tmp_path_factory):
+    """An untrained classifier of FINETUNE_CFG saved as a fine-tuning run
+    saves it: with the classes of its training set in
+    ``meta['dataset_meta']`` (MMEngine's ``Runner.save_checkpoint``)."""
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmpretrain.registry import MODELS
+    cfg = Config.fromfile(FINETUNE_CFG)
+    cfg.model.backbone.init_cfg = None
+    init_default_scope('mmpretrain')
+    torch.manual_seed(0)
+    classes = tuple(sorted(os.listdir(osp.join(demo_root, 'train'))))
+    path = tmp_path_factory.mktemp('finetuned') / 'epoch_1.pth'
+    torch.save(dict(state_dict=MODELS.build(cfg.model).state_dict(),
+                    meta=dict(dataset_meta=dict(classes=classes))), path)
+    return str(path)
+
+
+@pytest.mark.parametrize('val', ['missing_a_class', 'whole'])
+def test_test_tool_checks_the_folders_against_the_checkpoint_classes(
+        demo_root, tmp_path, finetuned_checkpoint, val):
+    """Testing with val/test images only (no train folder): a class folder
+    missing from val/ shifted every later label and tools/test.py reported
+    a wrong accuracy with exit status 0."""
+    root, first = demo_with_own_val(demo_root, tmp_path)
+    (root / 'train').unlink()
+    if val == 'missing_a_class':
+        shutil.rmtree(root / 'val' / first)
+    out = tmp_path / 'metrics.json'
+    result = run('tools/test.py', FINETUNE_CFG, finetuned_checkpoint,
+                 '--work-dir', tmp_path / 'work', '--out', out,
+                 '--cfg-options',
+                 *[f'{split}_dataloader.dataset.data_root={root}'
+                   for split in ('train', 'val', 'test')])
+    if val == 'whole':
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert out.exists()
+        return
+    assert result.returncode != 0, result.stdout[-2000:]
+    assert_names(result.stderr, 'ClassFolderMismatchError', 'test_dataloader',
+                 f'{root}/val', f"missing ['{first}']", finetuned_checkpoint)
+    assert not out.exists()
+
+
 @pytest.mark.parametrize('given', ['classes', 'metainfo', 'file'])
 def test_classes_out_of_folder_order_are_refused_however_given(
         demo_root, tmp_path, given):

@@ -11,6 +11,7 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
+from mmengine.runner.checkpoint import load_state_dict
 from mmpretrain.registry import MODELS
 
 import mmropim  # noqa: F401
@@ -107,6 +108,26 @@ def test_finetuning_loads_a_fitting_checkpoint_and_lists_the_rest(
                for line in (result.stdout + result.stderr).splitlines())
 
 
+def test_finetuning_refuses_a_load_from_lacking_weights(
+        pretraining_checkpoints, demo_root, tmp_path):
+    """A pre-training checkpoint given as load_from to the fine-tuning
+    config (instead of init_cfg): MMEngine loads it with strict=False and
+    trained a random head, exit status 0; the config's check hook stops the
+    run before the first step, naming the file and the head."""
+    work_dir = tmp_path / 'work'
+    path = pretraining_checkpoints['prmim_vit']
+    result = run('tools/train.py', PRMIM_FINETUNE_CFG, '--work-dir',
+                 str(work_dir), '--cfg-options', f'load_from={path}',
+                 'model.backbone.init_cfg=None',
+                 'train_dataloader.dataset.indices=32',
+                 'train_cfg.max_epochs=1', *data_options(demo_root))
+    assert result.returncode != 0, result.stdout[-2000:]
+    assert_names(result.stderr, 'CheckpointMismatchError', f'load_from={path}',
+                 'lacks 2 of the', "'head.fc.weight'")
+    assert 'Epoch(train)' not in result.stdout + result.stderr
+    assert not list(work_dir.glob('*.pth'))
+
+
 def test_check_hook_expands_the_shared_table_of_a_beit_checkpoint(
         pretraining_checkpoints):
     """In the BEiT fine-tuning config the ROPIM checkpoint fills every
@@ -129,11 +150,11 @@ def test_check_hook_expands_the_shared_table_of_a_beit_checkpoint(
         strict.before_train(SimpleNamespace(cfg=Config(), model=classifier))
 
 
-def test_check_hook_skips_only_runs_that_loaded_a_checkpoint():
+def test_check_hook_skips_only_resumed_runs():
     """--resume in a work dir with nothing to resume (pre-emptible
     launchers always pass it) starts from the pre-trained weights: they are
-    checked. A run that loaded a checkpoint (resumed, or load_from) has
-    its weights from it and is not."""
+    checked. A resumed run has its weights from its run state and is not
+    checked, even against a checkpoint without weights."""
     classifier = built_model(
         PRMIM_FINETUNE_CFG,
         init_cfg=dict(type='Pretrained', checkpoint='no/such.pth'))
@@ -141,14 +162,107 @@ def test_check_hook_skips_only_runs_that_loaded_a_checkpoint():
         with raises_naming(FileNotFoundError, 'no/such.pth'):
             PretrainedWeightsCheckHook().before_train(
                 SimpleNamespace(cfg=cfg, model=classifier))
-    for cfg in (Config(dict(resume=True)), Config(dict(load_from='a.pth'))):
-        runner = SimpleNamespace(cfg=cfg, model=classifier)
-        hook = PretrainedWeightsCheckHook()
-        hook.after_load_checkpoint(runner, dict(meta=dict(epoch=1, iter=2)))
-        hook.before_train(runner)
+    cfg = Config(dict(resume=True, load_from='work/epoch_1.pth'))
+    runner = SimpleNamespace(cfg=cfg, model=classifier)
+    hook = PretrainedWeightsCheckHook()
+    hook.after_load_checkpoint(
+        runner, dict(state_dict={}, meta=dict(epoch=1, iter=2)))
+    hook.before_train(runner)
     with raises_naming(TypeError, 'fresh_parameters',
                        "'backbone.ln2.weight'"):
         PretrainedWeightsCheckHook(fresh_parameters='backbone.ln2.weight')
+
+
+def start_from(hook, classifier, path, state_dict):
+    """What the runner does with ``load_from=path`` (no resume): the hook
+    sees the checkpoint before its weights load, then training starts."""
+    runner = SimpleNamespace(cfg=Config(dict(load_from=path)),
+                             model=classifier)
+    hook.after_load_checkpoint(runner, dict(state_dict=state_dict, meta={}))
+    load_state_dict(classifier, state_dict)  # strict=False, as MMEngine
+    hook.before_train(runner)
+
+
+def test_load_from_checkpoint_lacking_weights_is_refused(tmp_path):
+    """MMEngine loads load_from with strict=False: a checkpoint without
+    weights of the model (empty, or without pos_embed) trained on from
+    their initialization, exit status 0. The check names the file, the
+    count and the weights."""
+    classifier = built_model(PRMIM_FINETUNE_CFG, init_cfg=None)
+    full = classifier.state_dict()
+    path = str(tmp_path / 'start.pth')
+    with raises_naming(CheckpointMismatchError, path,
+                       f'lacks {len(full)} of the {len(full)}',
+                       '(in backbone, head)', "'backbone.pos_embed'"):
+        start_from(PretrainedWeightsCheckHook(), classifier, path, {})
+    without_pos_embed = {k: v for k, v in full.items()
+                         if k != 'backbone.pos_embed'}
+    with raises_naming(CheckpointMismatchError, path,
+                       f'lacks 1 of the {len(full)}',
+                       '(in backbone)', "'backbone.pos_embed'"):
+        start_from(PretrainedWeightsCheckHook(), classifier, path,
+                   without_pos_embed)
+    # a head of another number of classes is not loaded either
+    other_head = dict(full, **{'head.fc.weight': torch.zeros(20, 96),
+                               'head.fc.bias': torch.zeros(20)})
+    with raises_naming(CheckpointMismatchError, path, 'head.fc.weight',
+                       '(20, 96)', '(14, 96)'):
+        start_from(PretrainedWeightsCheckHook(), classifier, path,
+                   other_head)
+
+
+def test_load_from_checkpoint_that_fills_the_model_passes(tmp_path):
+    """A checkpoint of the model starts the run (with ``module.`` prefixes,
+    as a wrapped model writes them; unused keys are only logged); one
+    lacking only the recipe's fresh parameters does too."""
+    classifier = built_model(PRMIM_FINETUNE_CFG, init_cfg=None)
+    full = classifier.state_dict()
+    path = str(tmp_path / 'start.pth')
+    wrapped = {f'module.{key}': value for key, value in full.items()}
+    start_from(PretrainedWeightsCheckHook(), classifier, path,
+               dict(wrapped, **{'neck.unused': torch.zeros(1)}))
+    fresh = ['backbone.ln2.weight', 'backbone.ln2.bias', 'head.fc.weight',
+             'head.fc.bias']
+    without_fresh = {k: v for k, v in full.items() if k not in fresh}
+    start_from(PretrainedWeightsCheckHook(fresh_parameters=fresh),
+               classifier, path, without_fresh)
+    with raises_naming(CheckpointMismatchError, 'backbone.ln2.weight'):
+        start_from(PretrainedWeightsCheckHook(fresh_parameters=fresh[2:]),
+                   classifier, path, without_fresh)
+
+
+def test_load_from_leaves_to_a_checked_pretrained_init_what_it_fills(
+        pretraining_checkpoints, tmp_path):
+    """With load_from and a backbone init_cfg Pretrained, the weights the
+    load_from file lacks may come from the pre-trained checkpoint, which is
+    checked as without load_from, but not loaded again over the weights
+    load_from brought."""
+    classifier = built_model(
+        PRMIM_FINETUNE_CFG,
+        init_cfg=dict(type='Pretrained', prefix='backbone.',
+                      checkpoint=pretraining_checkpoints['prmim_vit']))
+    classifier.init_weights()
+    pre_trained = classifier.backbone.pos_embed.detach().clone()
+    without_pos_embed = {k: torch.full_like(v, 0.5)
+                         for k, v in classifier.state_dict().items()
+                         if k != 'backbone.pos_embed'}
+    path = str(tmp_path / 'start.pth')
+    ln2 = ['backbone.ln2.weight', 'backbone.ln2.bias']
+    start_from(PretrainedWeightsCheckHook(fresh_parameters=ln2), classifier,
+               path, without_pos_embed)
+    torch.testing.assert_close(classifier.backbone.pos_embed, pre_trained)
+    for weight in (classifier.backbone.cls_token, classifier.head.fc.bias):
+        torch.testing.assert_close(weight, torch.full_like(weight, 0.5))
+    # the pre-trained checkpoint must fill the backbone (ln2 not allowed)
+    with raises_naming(KeyError, pretraining_checkpoints['prmim_vit'],
+                       'ln2.bias', 'ln2.weight'):
+        start_from(PretrainedWeightsCheckHook(), classifier, path,
+                   without_pos_embed)
+    # the head has no Pretrained init: load_from must hold it
+    with raises_naming(CheckpointMismatchError, path, '(in head)',
+                       'head.fc.weight'):
+        start_from(PretrainedWeightsCheckHook(fresh_parameters=ln2),
+                   classifier, path, {})
 
 
 @pytest.mark.parametrize('where', ['backbone', 'model'])
@@ -249,7 +363,7 @@ def test_whole_model_checkpoint_check(tmp_path):
     classifier = built_model(PRMIM_FINETUNE_CFG, init_cfg=None)
     path = save_model(classifier, tmp_path / 'classifier.pth')
     assert check_checkpoint_fits_model(classifier, path) == dict(
-        unexpected=[])
+        unexpected=[], meta={})
     wider = built_model(PRMIM_FINETUNE_CFG, init_cfg=None)
     wider.head.fc = torch.nn.Linear(96, 20)
     with raises_naming(CheckpointMismatchError, 'head.fc.weight',
@@ -266,7 +380,7 @@ def test_whole_model_check_lets_the_model_adapt_what_it_adapts(tmp_path):
                       tmp_path / 'at64.pth')
     larger = built_model(PRMIM_FINETUNE_CFG, init_cfg=None, img_size=96)
     before = {k: v.clone() for k, v in larger.state_dict().items()}
-    assert check_checkpoint_fits_model(larger, path) == dict(unexpected=[])
+    assert check_checkpoint_fits_model(larger, path)['unexpected'] == []
     for key, value in larger.state_dict().items():
         torch.testing.assert_close(value, before[key])
     larger.head.fc = torch.nn.Linear(96, 20)

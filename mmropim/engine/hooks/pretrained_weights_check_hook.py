@@ -4,9 +4,12 @@
 with ``strict=False``: a checkpoint of another architecture (e.g. a
 BEiT-style ROPIM checkpoint, which has no absolute position embedding, in a
 plain-ViT fine-tuning config) loads partly, and training goes on from a
-random ``pos_embed`` with one log line as the only trace.
+random ``pos_embed`` with one log line as the only trace. The runner's
+``load_from`` loads with ``strict=False`` too: a file lacking weights (an
+empty ``state_dict``, a pre-training checkpoint) leaves them at their
+initialization just as silently.
 """
-from typing import Iterator, List, Sequence, Tuple
+from typing import Iterator, List, Sequence, Set, Tuple
 
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
@@ -15,7 +18,9 @@ from mmengine.model.weight_init import PretrainedInit
 from mmengine.registry import HOOKS
 
 from ...utils.backbone_checkpoint import (check_fresh_parameters,
-                                          load_backbone_weights)
+                                          load_backbone_weights, name_kinds)
+from ...utils.model_checkpoint import (SHOWN, CheckpointMismatchError,
+                                       compare_checkpoint_with_model)
 
 
 def pretrained_entries(init_cfg) -> List[dict]:
@@ -86,10 +91,25 @@ def warn_unchecked_pretrained(runner) -> None:
             logger='current', level=30)
 
 
+def _self_loading_scopes(model) -> List[str]:
+    """The name prefixes (``'backbone.'``) of our transfer backbones that
+    load a ``Pretrained`` checkpoint loudly themselves (a dict
+    ``init_cfg``), which :func:`pretrained_modules` skips."""
+    from ...models.backbones.transfer_vit import LoudPretrainedMixin
+    return [
+        f'{name}.' if name else ''
+        for name, module in model.named_modules()
+        if isinstance(module, LoudPretrainedMixin)
+        and isinstance(module.init_cfg, dict)
+        and pretrained_entries(module.init_cfg)
+    ]
+
+
 @HOOKS.register_module()
 class PretrainedWeightsCheckHook(Hook):
-    """Check that every ``init_cfg=dict(type='Pretrained')`` of the model
-    filled its module, before the first training step.
+    """Check, before the first training step, that every weight of the
+    model came from a checkpoint: from each
+    ``init_cfg=dict(type='Pretrained')``, and from the ``load_from`` file.
 
     After MMEngine has initialized the weights, each module whose
     ``init_cfg`` is ``Pretrained`` (or a list holding ``Pretrained``
@@ -103,16 +123,31 @@ class PretrainedWeightsCheckHook(Hook):
     transfer backbones (``TransferViT``, ``TransferBEiTViT``) load that way
     themselves and are skipped.
 
-    Runs that loaded a checkpoint (resumed one, or started from a whole
-    model with ``load_from``) replace the initialization and are not
-    checked; ``resume`` set in a work dir with nothing to resume is.
+    A run started from ``load_from`` (without ``resume``), which MMEngine
+    loads with ``strict=False`` over the initialization, is checked too:
+    the file's ``state_dict`` is compared with the model as it loads it
+    (``module.`` prefixes removed, the model's load hooks applied) when the
+    runner hands it over (``after_load_checkpoint``, before its weights
+    load; nothing is read twice). A weight of the model it lacks, or holds
+    in another shape, raises
+    :class:`~mmropim.utils.model_checkpoint.CheckpointMismatchError`
+    naming the file, the count and the weights, unless it is in
+    ``fresh_parameters`` or belongs to a module a ``Pretrained`` entry
+    fills, whose checkpoint is then checked as above but not loaded again
+    (the ``load_from`` weights stay). Checkpoint keys the model does not
+    use are logged.
+
+    Resumed runs (``resume``) take every weight from the run state they
+    resume and are not checked; ``resume`` set in a work dir with nothing
+    to resume is checked as a fresh run.
 
     Args:
         fresh_parameters (Sequence[str]): Full names (in the model) of the
             parameters the fine-tuning recipe adds, which a pre-training
-            checkpoint lacks, e.g. ``('backbone.ln2.weight',
-            'backbone.ln2.bias')``, the pooling norm of MMPretrain's ViTs
-            with ``out_type='avg_featmap'``. Defaults to ().
+            checkpoint (or the ``load_from`` file) lacks, e.g.
+            ``('backbone.ln2.weight', 'backbone.ln2.bias')``, the pooling
+            norm of MMPretrain's ViTs with ``out_type='avg_featmap'``.
+            Defaults to ().
     """
 
     priority = 'VERY_HIGH'
@@ -121,18 +156,27 @@ class PretrainedWeightsCheckHook(Hook):
         self.fresh_parameters = check_fresh_parameters(
             fresh_parameters,
             'full parameter names (e.g. "backbone.ln2.weight")')
-        self._checkpoint_loaded = False
+        self._resumed = False
+        self._load_from = None  # (file, differences) of a load_from
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        # MMEngine calls this for --resume and load_from alike, and only
-        # when a checkpoint is actually loaded
-        self._checkpoint_loaded = True
-
-    def before_train(self, runner) -> None:
-        if self._checkpoint_loaded:
+        # MMEngine calls this for --resume and load_from alike, only when a
+        # checkpoint is actually loaded, and before its weights load
+        cfg = getattr(runner, 'cfg', None) or {}
+        if cfg.get('resume'):  # the run state replaces everything
+            self._resumed = True
             return
-        checked = 0
-        for name, module, entry in pretrained_modules(_unwrapped(runner)):
+        filename = cfg.get('load_from') or 'the load_from checkpoint'
+        self._load_from = (filename, compare_checkpoint_with_model(
+            _unwrapped(runner), checkpoint))
+
+    def _check_pretrained(self, runner, copy: bool) -> Set[str]:
+        """Check every ``Pretrained`` entry, loading it again (``copy``) or
+        only comparing; return the full names of the weights the checked
+        entries fill."""
+        model = _unwrapped(runner)
+        filled = set()
+        for name, module, entry in pretrained_modules(model):
             scope = f'{name}.' if name else ''
             load_backbone_weights(
                 module,
@@ -141,10 +185,74 @@ class PretrainedWeightsCheckHook(Hook):
                 fresh_names=[
                     full[len(scope):] for full in self.fresh_parameters
                     if full.startswith(scope)
-                ])
-            checked += 1
-        if not checked:
-            print_log(
-                'PretrainedWeightsCheckHook: no module of the model has '
-                "init_cfg=dict(type='Pretrained'); nothing to check",
-                logger='current', level=30)
+                ],
+                copy=copy)
+            filled.update(scope + key for key in module.state_dict())
+        for scope in _self_loading_scopes(model):
+            filled.update(key for key in model.state_dict()
+                          if key.startswith(scope))
+        return filled
+
+    def before_train(self, runner) -> None:
+        if self._resumed:
+            return
+        if self._load_from is None:
+            if not any(pretrained_modules(_unwrapped(runner))):
+                print_log(
+                    'PretrainedWeightsCheckHook: no module of the model has '
+                    "init_cfg=dict(type='Pretrained'); nothing to check",
+                    logger='current', level=30)
+            self._check_pretrained(runner, copy=True)
+            return
+        self._check_load_from(runner)
+
+    def _check_load_from(self, runner) -> None:
+        """Raise if the ``load_from`` file left weights of the model that
+        no checked ``Pretrained`` entry fills, or that are not fresh, at
+        their initialization."""
+        filename, differences = self._load_from
+        filled = self._check_pretrained(runner, copy=False)
+        allowed = filled | set(self.fresh_parameters)
+        missing = [
+            key for key in differences['missing'] if key not in allowed
+        ]
+        mismatched = [
+            line for line in differences['mismatched']
+            if line.split(':')[0] not in allowed
+        ]
+        model = type(_unwrapped(runner)).__name__
+        if missing:
+            heads = sorted({key.split('.')[0] for key in missing})
+            raise CheckpointMismatchError(
+                f'load_from={filename} lacks {len(missing)} of the '
+                f'{differences["total"]} weights of {model} (in '
+                f'{", ".join(heads)}), by name: '
+                f'{name_kinds(missing)[:2 * SHOWN]}: MMEngine loads '
+                'load_from with strict=False and training would start them '
+                'from their initialization. Give a checkpoint of this model; '
+                'a pre-training checkpoint goes into the backbone\'s '
+                'init_cfg instead (--cfg-options load_from=None '
+                'model.backbone.init_cfg.checkpoint=CKPT); weights the '
+                'recipe initializes itself go into fresh_parameters of '
+                'PretrainedWeightsCheckHook')
+        if mismatched:
+            raise CheckpointMismatchError(
+                f'load_from={filename} does not fit {model}: '
+                f'{len(mismatched)} tensors have other shapes (after the '
+                f'model\'s load-time adaptation), which MMEngine does not '
+                f'load, e.g. {mismatched[:SHOWN]}; list those the recipe '
+                'initializes itself in fresh_parameters of '
+                'PretrainedWeightsCheckHook')
+        kept = sorted(
+            set(differences['missing'])
+            | {line.split(':')[0] for line in differences['mismatched']})
+        unexpected = differences['unexpected']
+        print_log(
+            f'load_from={filename}: {differences["total"] - len(kept)} of '
+            f'the {differences["total"]} weights of {model} loaded; the '
+            f'others from fresh_parameters or a checked Pretrained '
+            f'init_cfg: {name_kinds(kept)[:2 * SHOWN] or "none"}; '
+            f'{len(unexpected)} checkpoint keys the model does not use'
+            f'{": " + str(unexpected[:SHOWN]) if unexpected else ""}'
+            f'{" ..." if len(unexpected) > SHOWN else ""}',
+            logger='current', level=30 if unexpected else 20)
