@@ -9,6 +9,7 @@ from mmengine.registry import DefaultScope, init_default_scope
 from mmpretrain.registry import MODELS, TRANSFORMS
 
 import mmropim  # noqa: F401
+from mmropim.utils.config_checks import check_custom_keys
 from helpers import (REPO_ROOT, ffn_branches_dropping_twice,
                      fp32_optim_wrapper_cfg, weight_decay_violations)
 
@@ -54,6 +55,8 @@ def test_config_loads_and_builds(path):
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         init_default_scope('mmpretrain')
         model = MODELS.build(cfg.model)
+        # every custom key is in a parameter's name, or a stock one
+        check_custom_keys(model, cfg.optim_wrapper)
         wrapper = build_optim_wrapper(
             model, fp32_optim_wrapper_cfg(cfg.optim_wrapper))  # no CUDA
         pipeline = [

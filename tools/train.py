@@ -11,13 +11,14 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
+from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
 import mmropim  # noqa: F401  (registers components)
 from mmropim.datasets import check_class_folders, check_run_images
 from mmropim.engine.run_state import claim_work_dir, find_resume_checkpoint
 from mmropim.models import check_pipeline_mask_config
-from mmropim.utils.config_checks import check_config_keys
+from mmropim.utils.config_checks import check_config_keys, check_custom_keys
 from mmropim.utils.run_config import train_on_image_folder
 from tools.argument_types import existing_dir, high_bit_range
 from tools.run_config import (parse_run_arguments, run_config_from_args,
@@ -107,6 +108,12 @@ def main():
     lock = claim_work_dir(cfg)
     runner = Runner.from_cfg(cfg)
     try:
+        # a custom key in no parameter's name: checked on the built model,
+        # before the optim wrapper and training
+        check_custom_keys(
+            runner.model.module
+            if is_model_wrapper(runner.model) else runner.model,
+            cfg.get('optim_wrapper'), cfg.get('default_scope', 'mmpretrain'))
         runner.train()
     finally:
         if lock is not None:

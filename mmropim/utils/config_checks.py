@@ -28,6 +28,18 @@ schedules name their optimizer, then write ``optim_wrapper = dict(
 optimizer=optimizer)``; a config replacing that optim_wrapper leaves the
 variable behind). The MMCV 1.x keys that only set up the environment
 (``cudnn_benchmark``: MMDet's SSD configs) are warned about, not refused.
+
+A top-level key that ``--cfg-options`` adds to a config lacking it is
+refused unless the runner reads it (:func:`check_option_keys`): a config
+variable is read only while the config file loads, so ``max_epochs=1``
+or ``data_root=/x`` would change nothing. Nested keys that would stop the
+run late, once the runner has written to the work dir, are refused too: an
+argument the train, val or test loop or a hook does not take
+(``train_cfg.val_intervel``, ``default_hooks.logger.intervel``) and a
+``default_hooks`` entry that replaces none of MMEngine's default hooks and
+cannot be built (``default_hooks.chekpoint.interval=1``). A key of
+``paramwise_cfg.custom_keys`` that is in no parameter's name is refused
+once the model is built (:func:`check_custom_keys`).
 """
 import ast
 import difflib
@@ -48,6 +60,10 @@ EXTRA_RUNNER_KEYS = (
     'find_unused_parameters', 'activation_checkpointing',
     'efficient_conv_bn_eval', 'compile', 'runner_type', 'strategy',
     'init_weights_for_test_or_val')
+
+# top-level variables that OpenMMLab tools read after the file is parsed
+# (MMPretrain's, MMSeg's and MMDet's test.py --tta)
+READ_BY_TOOLS = ('tta_model', 'tta_pipeline')
 
 # names OpenMMLab configs use by convention (read by their tools, or shared
 # variables): never taken for typos, though some are close to runner keys
@@ -96,6 +112,24 @@ MMCV1_KEYS = {
 # cudnn_benchmark = True)
 MMCV1_ENVIRONMENT_KEYS = ('dist_params', 'cudnn_benchmark',
                           'mp_start_method', 'opencv_num_threads')
+
+# the hooks MMEngine's runner registers unless default_hooks sets them to
+# None (Runner.register_default_hooks, MMEngine 0.10)
+DEFAULT_HOOK_NAMES = ('runtime_info', 'timer', 'sampler_seed', 'logger',
+                      'param_scheduler', 'checkpoint')
+
+# what the runner passes to the loops it builds
+LOOP_ARGUMENTS_SET_BY_RUNNER = ('self', 'runner', 'dataloader', 'evaluator')
+
+# custom_keys of MMPretrain's, MMSeg's and MMDet's shipped configs that name
+# parameters only some models have (a BEiT has no pos_embed): they may match
+# no parameter of a model they are mixed with (also with a leading '.' or
+# 'backbone.')
+STOCK_CUSTOM_KEYS = ('pos_embed', 'absolute_pos_embed', 'cls_token',
+                     'dist_token', 'mask_token',
+                     'relative_position_bias_table', 'rel_pos_h',
+                     'rel_pos_w', 'q_bias', 'v_bias', 'gamma', 'ln', 'norm',
+                     'bn', 'bias', 'pos_block', 'query_embed', 'level_embed')
 
 # runner keys this long are refused two typos away (shorter: one)
 TWO_TYPOS_MIN_LENGTH = 9
@@ -507,46 +541,293 @@ def check_hook_arguments(hook_class, arguments: Iterable[str],
             'reach runner.save_checkpoint and fail at the first save)')
 
 
-def check_checkpoint_hook_config(cfg: Mapping) -> None:
-    """Check the arguments of ``default_hooks.checkpoint`` and of checkpoint
-    hooks in ``custom_hooks`` (MMEngine's or ours) before the runner builds
-    them.
+def _option_paths(node, key: str, prefix: str = '',
+                  found: Optional[list] = None) -> List[str]:
+    """Up to three dotted paths of ``node`` (dicts and lists) whose last
+    key is ``key``, as ``--cfg-options`` names them."""
+    found = [] if found is None else found
+    if isinstance(node, Mapping):
+        items = node.items()
+    elif isinstance(node, (list, tuple)):
+        items = enumerate(node)
+    else:
+        return found
+    for name, value in items:
+        path = f'{prefix}{name}'
+        if name == key and len(found) < 3:
+            found.append(path)
+        _option_paths(value, key, path + '.', found)
+    return found
+
+
+def check_option_keys(cfg: Mapping, cfg_options: Mapping) -> None:
+    """Refuse a top-level key set by ``--cfg-options`` that the runner
+    does not read (:func:`runner_keys`; OpenMMLab's test tools read
+    ``tta_model`` / ``tta_pipeline``): it would have no effect, whether the
+    config lacks it or has it as a variable (``data_root``, resolved when
+    the file was parsed).
+
+    Args:
+        cfg (Mapping): The config as loaded, before the options merge.
+        cfg_options (Mapping): The options (``key.sub=value`` parsed by
+            ``DictAction``).
+
+    Raises:
+        ConfigKeyError: Naming the key, where the config has a key of that
+            name and the runner keys it is close to.
+    """
+    known = runner_keys()
+    for option in cfg_options:
+        key = str(option).split('.')[0]
+        if key in known or key in READ_BY_TOOLS:
+            continue
+        if key in cfg:  # a variable: its value is already where it went
+            paths = [path for path in _option_paths(
+                cfg.to_dict() if hasattr(cfg, 'to_dict') else cfg, key)
+                if path != key]
+            where = (f'set where it was used (e.g. --cfg-options '
+                     f'{paths[0]}=...)' if paths else
+                     'set the keys it was used for')
+            raise ConfigKeyError(
+                f'--cfg-options sets {key!r}, a variable of the config file: '
+                'it was read when the file was parsed, so setting it now has '
+                f'no effect (what used it keeps the old value); {where}, or '
+                'change it in a child config')
+        if key in MMCV1_KEYS:
+            hint = f'it is an MMCV 1.x key: use {MMCV1_KEYS[key]}'
+        else:
+            paths = _option_paths(
+                cfg.to_dict() if hasattr(cfg, 'to_dict') else cfg, key)
+            hint = (f'the config has it at {" and ".join(paths)}: set that '
+                    f'(--cfg-options {paths[0]}=...)' if paths else '')
+            close = '' if paths else did_you_mean(key, known).strip()
+            hint = '; '.join(text for text in (hint, close) if text) or \
+                'the top-level keys read are ' + ', '.join(known)
+        raise ConfigKeyError(
+            f'--cfg-options sets {key!r}, a top-level key that the config '
+            'does not have and that nothing reads: it would have no effect '
+            f'(the run would go on without it); {hint}')
+
+
+def init_arguments(cls) -> Optional[List[str]]:
+    """The keyword arguments building ``cls`` takes: those of its and its
+    bases' ``__init__`` up to the first that takes no ``**kwargs``; None
+    when the ``**kwargs`` go elsewhere (unknown here)."""
+    names = set()
+    for base in inspect.getmro(cls):
+        init = base.__dict__.get('__init__')
+        if init is None:
+            continue
+        if base is object:
+            return [] if not names else None
+        parameters = inspect.signature(init).parameters.values()
+        names |= {p.name for p in parameters
+                  if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+        if not any(p.kind == p.VAR_KEYWORD for p in parameters):
+            return sorted(names - {'self'})
+    return None
+
+
+def check_arguments(cls, given: Iterable[str], where: str,
+                    set_by_builder: Iterable[str] = ()) -> None:
+    """Refuse config keys that building ``cls`` would not take (a
+    ``TypeError`` when the runner builds it, after it has written to the
+    work dir); nothing when its ``**kwargs`` go elsewhere.
+
+    Args:
+        cls (type): The class the config builds.
+        given (Iterable[str]): The config's keys (``type`` and registry
+            keys such as ``_scope_`` are skipped).
+        where (str): Where the config is, for the message.
+        set_by_builder (Iterable[str]): Arguments the runner passes itself.
+
+    Raises:
+        ConfigKeyError: Naming the key, the close accepted ones and all of
+            them.
+    """
+    accepted = init_arguments(cls)
+    if accepted is None:
+        return
+    accepted = [name for name in accepted if name not in set_by_builder]
+    for name in given:
+        if name in accepted or name == 'type' or str(name).startswith('_'):
+            continue
+        raise ConfigKeyError(
+            f'{where} sets {name!r}, which {cls.__name__} does not take (the '
+            'run would stop with a TypeError when the runner builds it, '
+            'after writing to the work dir); '
+            f'{did_you_mean(name, accepted)}it takes '
+            f'{", ".join(map(repr, accepted)) or "no arguments"}')
+
+
+def check_loop_keys(cfg: Mapping) -> None:
+    """Refuse keys of ``train_cfg``, ``val_cfg`` and ``test_cfg`` that the
+    loop the runner builds from them does not take (``val_intervel``):
+    MMEngine builds ``EpochBasedTrainLoop`` or ``IterBasedTrainLoop`` from
+    ``by_epoch`` when ``train_cfg`` has no type, ``ValLoop`` and
+    ``TestLoop`` when the others have none.
 
     Args:
         cfg (Mapping): The run config.
 
     Raises:
+        ConfigKeyError: See :func:`check_arguments`.
+    """
+    from mmengine.registry import LOOPS
+    from mmengine.runner import (EpochBasedTrainLoop, IterBasedTrainLoop,
+                                 TestLoop, ValLoop)
+    scope = cfg.get('default_scope', 'mmpretrain')
+    for section, default in (('train_cfg', None), ('val_cfg', ValLoop),
+                             ('test_cfg', TestLoop)):
+        loop = cfg.get(section)
+        if not isinstance(loop, Mapping):
+            continue
+        given = list(loop)
+        if 'type' in loop:
+            loop_class = _registered_class(LOOPS, loop['type'], scope)
+        elif default is not None:
+            loop_class = default
+        elif 'by_epoch' in loop:
+            loop_class = EpochBasedTrainLoop if loop['by_epoch'] else \
+                IterBasedTrainLoop
+            given.remove('by_epoch')
+        else:
+            continue
+        if inspect.isclass(loop_class):
+            check_arguments(loop_class, given, section,
+                            LOOP_ARGUMENTS_SET_BY_RUNNER)
+
+
+def _hook_class(hook_type, scope: Optional[str]):
+    """The hook class a config ``type`` names; None if it names none."""
+    from mmengine.hooks import CheckpointHook
+    from mmengine.registry import HOOKS
+
+    from ..engine.hooks.safe_checkpoint_hook import SafeCheckpointHook
+    known = dict(CheckpointHook=CheckpointHook,
+                 SafeCheckpointHook=SafeCheckpointHook)
+    if isinstance(hook_type, str) and hook_type in known:
+        return known[hook_type]
+    return _registered_class(HOOKS, hook_type, scope)
+
+
+def check_hook_config(cfg: Mapping) -> None:
+    """Check ``default_hooks`` and ``custom_hooks`` before the runner builds
+    them: a ``default_hooks`` entry that replaces none of MMEngine's default
+    hooks (:data:`DEFAULT_HOOK_NAMES`) must be a hook with a type
+    (``default_hooks.chekpoint.interval=1`` is not), and every hook's
+    arguments must be ones it takes (checkpoint hooks: see
+    :func:`check_hook_arguments`).
+
+    Args:
+        cfg (Mapping): The run config.
+
+    Raises:
+        ConfigKeyError: Naming the entry or argument and the close names.
         TypeError: See :func:`check_hook_arguments`.
     """
     from mmengine.hooks import CheckpointHook
-
-    from ..engine.hooks.safe_checkpoint_hook import SafeCheckpointHook
-    classes = dict(CheckpointHook=CheckpointHook,
-                   SafeCheckpointHook=SafeCheckpointHook)
-    hooks = [('default_hooks.checkpoint',
-              (cfg.get('default_hooks') or {}).get('checkpoint'))]
-    hooks += [(f'custom_hooks.{i}', hook)
-              for i, hook in enumerate(cfg.get('custom_hooks') or [])]
-    for where, hook in hooks:
-        if not isinstance(hook, Mapping):
+    scope = cfg.get('default_scope', 'mmpretrain')
+    default_hooks = cfg.get('default_hooks') or {}
+    hooks = []
+    for name, hook in default_hooks.items():
+        if name in DEFAULT_HOOK_NAMES or isinstance(hook, Mapping) and \
+                'type' in hook:
+            hooks.append((f'default_hooks.{name}', hook))
             continue
-        hook_type = hook.get('type')
-        hook_class = classes.get(hook_type) if isinstance(
-            hook_type, str) else hook_type
-        if isinstance(hook_class, type) and issubclass(
-                hook_class, CheckpointHook):
-            # 'type' and the registry's own keys ('_scope_') are not
-            # arguments of the hook
-            check_hook_arguments(
-                hook_class,
-                [k for k in hook if k != 'type' and not k.startswith('_')],
-                where)
+        if hook is not None and not isinstance(hook, Mapping):
+            continue  # a built hook
+        hint = did_you_mean(name, DEFAULT_HOOK_NAMES)
+        what = 'is None, which removes nothing' if hook is None else \
+            'has no type, so the runner cannot build it'
+        raise ConfigKeyError(
+            f'default_hooks sets {name!r}, which is not one of MMEngine\'s '
+            f'default hooks and {what} (the run would stop after writing to '
+            f'the work dir); {hint}the default hooks are '
+            f'{", ".join(map(repr, DEFAULT_HOOK_NAMES))}')
+    custom_hooks = cfg.get('custom_hooks') or []
+    hooks += [(f'custom_hooks.{i}', hook)
+              for i, hook in enumerate(custom_hooks)]
+    for where, hook in hooks:
+        if not isinstance(hook, Mapping) or 'type' not in hook:
+            continue
+        hook_class = _hook_class(hook['type'], scope)
+        if not inspect.isclass(hook_class):
+            continue
+        arguments = [k for k in hook if k != 'type' and not k.startswith('_')]
+        if issubclass(hook_class, CheckpointHook):
+            check_hook_arguments(hook_class, arguments, where)
+        else:
+            check_arguments(hook_class, arguments, where)
+
+
+def _is_stock_custom_key(key: str) -> bool:
+    """Whether a custom key is one of :data:`STOCK_CUSTOM_KEYS`, with or
+    without a leading '.' or 'backbone.'."""
+    name = key.strip('.')
+    if name.startswith('backbone.'):
+        name = name[len('backbone.'):]
+    return name.strip('.') in STOCK_CUSTOM_KEYS
+
+
+def check_custom_keys(model, optim_wrapper: Mapping,
+                      scope: Optional[str] = 'mmpretrain') -> None:
+    """Refuse a key of ``optim_wrapper.paramwise_cfg.custom_keys`` that is
+    in no parameter's name: MMEngine's and MMPretrain's constructors apply
+    a custom key to the parameters whose names hold it, so its settings
+    would apply to nothing, silently. Stock keys
+    (:data:`STOCK_CUSTOM_KEYS`) may match nothing; other constructors'
+    ``paramwise_cfg`` (see :func:`paramwise_keys_read`) is not checked.
+
+    Args:
+        model (nn.Module): The built model (not wrapped).
+        optim_wrapper (Mapping): The ``optim_wrapper`` config.
+        scope (str, optional): The config's default scope. Defaults to
+            'mmpretrain'.
+
+    Raises:
+        ConfigKeyError: Naming the key and the close parameter names.
+    """
+    if not isinstance(optim_wrapper, Mapping):
+        return
+    paramwise_cfg = optim_wrapper.get('paramwise_cfg')
+    custom_keys = paramwise_cfg.get('custom_keys') if isinstance(
+        paramwise_cfg, Mapping) else None
+    if not isinstance(custom_keys, Mapping) or paramwise_keys_read(
+            optim_wrapper, scope) is None:
+        return
+    names = [name for name, _ in model.named_parameters(
+        remove_duplicate=False)]
+    # MMEngine's constructor names a parameter of the model itself '.name'
+    matched = names + ['.' + name for name in names if '.' not in name]
+    for key in custom_keys:
+        if any(key in name for name in matched) or _is_stock_custom_key(key):
+            continue
+        parts = set()
+        for name in names:
+            segments = name.split('.')
+            parts |= {'.'.join(segments[i:j])
+                      for i in range(len(segments))
+                      for j in range(i + 1, min(i + 4, len(segments)) + 1)}
+        close = close_matches(key.strip('.'), sorted(parts))
+        hint = 'did you mean ' + ' or '.join(
+            f'{part!r} (e.g. {next(n for n in names if part in n)})'
+            for part in close) + '? ' if close else ''
+        raise ConfigKeyError(
+            f'optim_wrapper.paramwise_cfg.custom_keys sets {key!r}, which is '
+            f'in the name of no parameter of {type(model).__name__} (a custom '
+            'key applies to the parameters whose names hold it): its '
+            f'settings {_short(custom_keys[key])} would apply to nothing, '
+            f'silently; {hint}the model has {len(names)} parameters, e.g. '
+            f'{", ".join(names[:3])}')
 
 
 def check_config_keys(cfg: Mapping) -> None:
     """What ``tools/train.py`` and ``tools/test.py`` check before
     ``Runner.from_cfg``: :func:`check_top_level_keys`,
-    :func:`check_nested_keys` and :func:`check_checkpoint_hook_config`."""
+    :func:`check_nested_keys`, :func:`check_loop_keys` and
+    :func:`check_hook_config`."""
     check_top_level_keys(cfg)
     check_nested_keys(cfg)
-    check_checkpoint_hook_config(cfg)
+    check_loop_keys(cfg)
+    check_hook_config(cfg)

@@ -35,6 +35,10 @@ def load_run_config(config: str,
         raise FileNotFoundError(f'config file {config} does not exist')
     cfg = Config.fromfile(config)
     if cfg_options:
+        from .config_checks import check_option_keys
+
+        # a key nothing reads would change nothing
+        check_option_keys(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
     if cfg.get('default_scope') in DOWNSTREAM_SCOPES:
         # a config that forgot custom_imports=['mmropim.downstream']

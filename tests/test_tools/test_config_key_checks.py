@@ -7,12 +7,16 @@ import subprocess
 import sys
 
 import pytest
+import torch
+import torch.nn as nn
 from mmengine.config import Config
 
 import mmropim  # noqa: F401
 from mmropim.engine import SafeCheckpointHook
 from mmropim.utils.config_checks import (ConfigKeyError, check_config_keys,
+                                         check_custom_keys, check_option_keys,
                                          check_top_level_keys)
+from mmropim.utils.run_config import load_run_config
 from helpers import REPO_ROOT, ROPIM_TINY_CFG, assert_names, raises_naming
 
 FINETUNE_CFG = osp.join(REPO_ROOT, 'configs', 'prmim', 'benchmarks',
@@ -191,3 +195,147 @@ def test_every_shipped_config_passes():
     assert len(configs) > 40
     for config in configs:
         check_config_keys(Config.fromfile(config))
+
+
+@pytest.mark.parametrize('option,value,named', [
+    ('max_epochs', 1, 'train_cfg.max_epochs'),
+    ('data_root', '/x', 'train_dataloader.dataset.data_root'),
+    ('lr', 0.1, 'optim_wrapper.optimizer.lr'),
+    # a typo of a runner key: difflib's close match
+    ('resume_form', True, "'resume'"),
+    ('train_cfg_max_epochs', 1, "'train_cfg'"),
+])
+def test_unread_keys_added_by_cfg_options_are_refused(option, value, named):
+    """A top-level key that --cfg-options adds and nothing reads changed
+    nothing (before: the run went on with the config's value, silently)."""
+    cfg = Config(dict(
+        train_cfg=dict(type='EpochBasedTrainLoop', max_epochs=20),
+        train_dataloader=dict(dataset=dict(data_root='data/demo')),
+        optim_wrapper=dict(optimizer=dict(type='AdamW', lr=1e-3))))
+    with raises_naming(ConfigKeyError, f'--cfg-options sets {option!r}',
+                       'no effect', named):
+        check_option_keys(cfg, {option: value})
+    # the same through the loader of tools/train.py and tools/test.py
+    with raises_naming(ConfigKeyError, repr(option), 'no effect'):
+        load_run_config(ROPIM_TINY_CFG, cfg_options={option: value})
+
+
+def test_config_variables_set_by_cfg_options_are_refused():
+    """The demo config's own data_root is a variable, read when the file is
+    parsed: setting it afterwards left every dataset on the old root."""
+    with raises_naming(ConfigKeyError, "--cfg-options sets 'data_root'",
+                       'variable of the config file', 'no effect',
+                       'train_dataloader.dataset.data_root'):
+        load_run_config(ROPIM_TINY_CFG, cfg_options={'data_root': '/x'})
+
+
+def test_cfg_options_keys_that_are_read_pass():
+    """Runner keys pass whether the config has them or not."""
+    options = {'resume': True, 'randomness.seed': 1,
+               'experiment_name': 'x', 'train_cfg.max_epochs': 1,
+               'env_cfg.cudnn_benchmark': True}
+    cfg = load_run_config(ROPIM_TINY_CFG, cfg_options=options)
+    assert cfg.randomness.seed == 1 and cfg.experiment_name == 'x'
+
+
+class _Backbone(nn.Module):
+
+    def __init__(self):
+        super().__init__()
+        self.pos_embed = nn.Parameter(torch.zeros(1, 4, 8))
+        self.ln1 = nn.LayerNorm(8)
+        self.layers = nn.ModuleList([nn.Linear(8, 8)])
+
+
+class _Model(nn.Module):
+
+    def __init__(self):
+        super().__init__()
+        self.backbone = _Backbone()
+        self.mask_token = nn.Parameter(torch.zeros(1, 1, 8))
+
+
+@pytest.mark.parametrize('constructor', [
+    'DefaultOptimWrapperConstructor',
+    'LearningRateDecayOptimWrapperConstructor'
+])
+@pytest.mark.parametrize('key,close', [('pos_embd', 'pos_embed'),
+                                       ('backbone.norm1', 'backbone.ln1'),
+                                       ('mask_tokens', 'mask_token'),
+                                       ('.layer.', 'layers')])
+def test_custom_keys_matching_no_parameter_are_refused(
+        constructor, key, close):
+    """MMEngine and MMPretrain apply a custom key to the parameters whose
+    name holds it; one holding none was ignored, silently."""
+    optim_wrapper = dict(constructor=constructor,
+                         paramwise_cfg=dict(custom_keys={
+                             key: dict(decay_mult=0.),
+                             'backbone.pos_embed': dict(decay_mult=0.)}))
+    with raises_naming(ConfigKeyError, repr(key), repr(close),
+                       'no parameter'):
+        check_custom_keys(_Model(), optim_wrapper)
+
+
+def test_custom_keys_that_match_or_are_stock_pass():
+    """A stock key of MMPretrain's, MMSeg's or MMDet's configs names a
+    parameter only some backbones have (a BEiT has no pos_embed): it may
+    match nothing."""
+    keys = ['pos_embed', '.mask_token', 'backbone.layers.0', 'ln1', 'bias',
+            # stock, matching nothing here
+            'cls_token', '.cls_token', 'backbone.absolute_pos_embed',
+            'relative_position_bias_table', 'norm']
+    check_custom_keys(_Model(), dict(paramwise_cfg=dict(
+        custom_keys={k: dict(decay_mult=0.) for k in keys})))
+    # other constructors match their own way (MMSeg's layer decay)
+    check_custom_keys(_Model(), dict(
+        constructor='LayerDecayOptimizerConstructor',
+        paramwise_cfg=dict(custom_keys={'nothing': dict(decay_mult=0.)})))
+
+
+def test_train_refuses_a_custom_key_matching_no_parameter(
+        tmp_path, demo_root):
+    result = train(tmp_path, demo_root, ROPIM_TINY_CFG,
+                   'optim_wrapper.paramwise_cfg.custom_keys.rel_pos_bais'
+                   '.decay_mult=0')
+    assert result.returncode != 0
+    assert_names(result.stderr, 'ConfigKeyError', "'rel_pos_bais'",
+                 "'rel_pos_bias'")
+    assert 'Epoch(train)' not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize('key,value,close', [
+    ('train_cfg.val_intervel', 1, "'val_interval'"),
+    ('train_cfg.max_epoch', 1, "'max_epochs'"),
+    ('val_cfg.fp61', True, "'fp16'"),
+    ('default_hooks.chekpoint.interval', 1, "'checkpoint'"),
+    ('default_hooks.loger', None, "'logger'"),
+    ('default_hooks.logger.intervel', 1, "'interval'"),
+    ('custom_hooks', [dict(type='FiniteLossHook', max_zero_loss_iter=9)],
+     "'max_zero_loss_iters'"),
+])
+def test_nested_typos_are_refused_up_front(key, value, close):
+    """Before: a TypeError or KeyError when the runner built the loop or
+    the hook, after it had written to the work dir."""
+    cfg = Config.fromfile(ROPIM_TINY_CFG)
+    cfg.val_cfg = dict()
+    cfg.merge_from_dict({key: value})
+    bad = 'max_zero_loss_iter' if key == 'custom_hooks' else \
+        key.split('.')[-1 if key.endswith('intervel') else 1]
+    with raises_naming(ConfigKeyError, repr(bad), close):
+        check_config_keys(cfg)
+
+
+def test_loops_built_without_a_type_are_checked():
+    """MMEngine builds EpochBasedTrainLoop or IterBasedTrainLoop from
+    by_epoch when the train_cfg has no type (MMPretrain's configs)."""
+    check_config_keys(Config(dict(
+        train_cfg=dict(by_epoch=True, max_epochs=1, val_interval=1),
+        val_cfg=dict(), test_cfg=dict(fp16=True))))
+    with raises_naming(ConfigKeyError, "'val_intervals'", "'val_interval'",
+                       'EpochBasedTrainLoop'):
+        check_config_keys(Config(dict(train_cfg=dict(
+            by_epoch=True, max_epochs=1, val_intervals=1))))
+    with raises_naming(ConfigKeyError, "'max_epochs'", "'max_iters'",
+                       'IterBasedTrainLoop'):
+        check_config_keys(Config(dict(train_cfg=dict(by_epoch=False,
+                                                     max_epochs=1))))
