@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from ..models.selfsup import PRMIM, ROPIM
-from ..models.utils import CountSketch, patchify, split_tokens
+from ..models.utils import CountSketch, patchify
 from .panels import token_state_panel, unpatchify
 
 
@@ -63,10 +63,7 @@ def prmim_panels(model: PRMIM, inputs: torch.Tensor, mask: torch.Tensor,
     """
     patch = model.head.patch_size
     grid = tuple(mask.shape[-2:])
-    split = split_tokens(mask, throw_mask)
-    latent = model.backbone(inputs, token_split=split)[0]
-    decoded = model.neck(latent, split.ids_decoded)
-    pred = model.head.reconstruct(decoded, split, grid).float()
+    pred = model.reconstruct(inputs, mask, throw_mask).float()
     target = patchify(inputs.float(), patch)
     if model.head.norm_pix:  # back from per-patch normalized pixels
         pred = pred * (target.var(-1, keepdim=True) + 1e-6)**.5 + \

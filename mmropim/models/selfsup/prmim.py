@@ -5,6 +5,7 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 from ..backbones.pipeline_mask_mixin import PipelineMaskMixin
+from ..backbones.prmim_mff_vit import PRMIMMFFViT
 from ..heads import PRMIMHead
 from ..necks import PRMIMDecoder
 from ..utils import TokenSplit, split_tokens
@@ -121,8 +122,27 @@ class PRMIM(PipelineMaskSelfSupervisor):
         encoded = self.backbone(inputs, token_split=split)
         decoded = self.neck(encoded[0], split.ids_decoded)
         losses = dict(loss=self.head.loss(decoded, split, inputs, mask))
-        if len(encoded) == 4:  # MFFViT: log its feature-fusion weights
+        if isinstance(self.backbone, PRMIMMFFViT):  # its fusion weights
             losses.update(
                 {f'weight_{i}': w
                  for i, w in enumerate(encoded[3])})
         return losses
+
+    def reconstruct(self, inputs: torch.Tensor, mask: torch.Tensor,
+                    throw_mask: torch.Tensor) -> torch.Tensor:
+        """Predict every token's pixels from the visible tokens, as the
+        loss does (the thrown tokens through the head's aggregator).
+
+        Args:
+            inputs (torch.Tensor): (B, C, H, W) normalized images.
+            mask (torch.Tensor): (B, h, w), 1 = masked.
+            throw_mask (torch.Tensor): (B, h, w), 1 = thrown.
+
+        Returns:
+            torch.Tensor: (B, h * w, p * p * C) predictions, per-patch
+            normalized pixels when the head's ``norm_pix`` is set.
+        """
+        split = split_tokens(mask, throw_mask)
+        latent = self.backbone(inputs, token_split=split)[0]
+        decoded = self.neck(latent, split.ids_decoded)
+        return self.head.reconstruct(decoded, split, tuple(mask.shape[-2:]))
