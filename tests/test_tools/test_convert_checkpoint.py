@@ -7,8 +7,8 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from helpers import assert_names, link_output
 from tools.convert_checkpoint import main as convert
+from helpers import assert_names, link_output
 
 
 @pytest.fixture
