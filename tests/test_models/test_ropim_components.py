@@ -93,6 +93,19 @@ def test_loss_uses_the_sketch_the_preprocessor_draws(monkeypatch):
     assert torch.allclose(loss, expected)
 
 
+def test_a_pipeline_mask_is_refused_at_the_first_loss():
+    """A mask drawn in the pipeline (BEiTMaskGenerator, SimMIMMaskGenerator,
+    FurthestSampling) that ROPIM would ignore: refused by the model itself,
+    so MMPretrain's own tools/train.py (which skips our config checks) also
+    stops."""
+    model = mini_ropim()
+    data = model.data_preprocessor(batch(), training=True)
+    for sample in data['data_samples']:
+        sample.set_mask(torch.zeros(4, 4, dtype=torch.bool))
+    with raises_naming(ValueError, 'mask', 'ROPIM', 'remove'):
+        model(**data, mode='loss')
+
+
 @pytest.mark.parametrize('backbone_type,parent',
                          [('ROPIMViT', VisionTransformer),
                           ('ROPIMBEiTViT', BEiTViT)])

@@ -122,12 +122,20 @@ class ROPIM(PartCheckedSelfSupervisor):
 
         Args:
             inputs (torch.Tensor): Normalized images of shape (B, 3, H, W).
-            data_samples (list[DataSample]): Unused (the sketches are
-                drawn here, by the data preprocessor's ``draw_sketch``).
+            data_samples (list[DataSample]): Checked to carry no mask (the
+                sketches are drawn here, by the data preprocessor's
+                ``draw_sketch``).
 
         Returns:
             dict[str, torch.Tensor]: ``{'loss': scalar}``.
         """
+        if data_samples and 'mask' in data_samples[0]:
+            raise ValueError(
+                'the data samples carry a mask (the training pipeline draws '
+                'one: BEiTMaskGenerator, SimMIMMaskGenerator or '
+                'FurthestSampling), which ROPIM would ignore: it projects the '
+                'tokens with the count sketches of SketchDataPreprocessor; '
+                'remove the mask transform from the pipeline')
         sketch = self.data_preprocessor.draw_sketch(inputs)
         reconstruction = self.reconstruct(inputs, sketch)
         loss_projection = sketch.project if self.swap_subspaces \
