@@ -1,6 +1,8 @@
 """Session fixtures: the demo data sets and two tiny real pre-training runs
 (shared helpers live in helpers.py)."""
+import os
 import os.path as osp
+import shutil
 
 import pytest
 
@@ -29,6 +31,22 @@ def demo_sets(tmp_path_factory):
 def demo_root(demo_sets):
     """The ImageNet-style demo image set."""
     return osp.join(demo_sets, 'imagenet') + '/'
+
+
+@pytest.fixture(scope='session')
+def small_demo_root(demo_root, tmp_path_factory):
+    """The demo image set cut to 4 training and 2 held-out images per class
+    (56 / 28), for the end-to-end runs of the comparison scripts, whose
+    many short trainings are what they test, not their accuracy."""
+    root = tmp_path_factory.mktemp('small_demo')
+    for split, count in (('train', 4), ('val', 2)):
+        for folder in sorted(os.listdir(osp.join(demo_root, split))):
+            os.makedirs(root / split / folder)
+            for name in sorted(os.listdir(osp.join(demo_root, split,
+                                                   folder)))[:count]:
+                shutil.copy(osp.join(demo_root, split, folder, name),
+                            root / split / folder / name)
+    return str(root) + '/'
 
 
 @pytest.fixture(scope='session')

@@ -74,7 +74,7 @@ def test_methods_flag_offers_the_rows_by_their_names():
                                                    'data/demo/digits')
 
 
-def test_tiny_small_scale_run_end_to_end(demo_root, tmp_path):
+def test_tiny_small_scale_run_end_to_end(small_demo_root, tmp_path):
     """ROPIM at 2x the authors' lr and the random init of its BEiT-style
     ViT, 2 + 2 epochs on the demo images, 1 seed, one row at a time: the
     costliest row runs first, the table lists the random init first, and
@@ -83,7 +83,7 @@ def test_tiny_small_scale_run_end_to_end(demo_root, tmp_path):
     out_dir = tmp_path / 'out'
     log = run_tool('tools/benchmarks/small_scale.py', '--pretrain-epochs',
                    '2', '--finetune-epochs', '2', '--jobs', '1', '--methods',
-                   'ropim-beit-lr-x2', '--data', demo_root, '--out-dir',
+                   'ropim-beit-lr-x2', '--data', small_demo_root, '--out-dir',
                    str(out_dir))
     names = ['random init (BEiT)', 'ROPIM (BEiT, lr x2)']
     # one row at a time, the pre-training first; only the random init of
@@ -101,7 +101,7 @@ def test_tiny_small_scale_run_end_to_end(demo_root, tmp_path):
             assert row[f'{column}_std'] == 0.0
     assert result['setting'].startswith(
         '1 seed(s), mean ± std; 2 pre-training epochs, 2 fine-tuning '
-        f'epochs, 448 training / 112 held-out images from {demo_root}, ')
+        f'epochs, 56 training / 28 held-out images from {small_demo_root}, ')
     assert ', 1 run(s) side by side with ' in result['setting']
     # each column against the random init of the same ViT
     for line, column in zip(result['verdicts'], COLUMNS, strict=True):
@@ -124,7 +124,7 @@ def test_tiny_small_scale_run_end_to_end(demo_root, tmp_path):
     assert pretrain.optim_wrapper.optimizer.lr == pytest.approx(
         Config.fromfile(PRMIM_TINY_CFG).optim_wrapper.optimizer.lr)
     assert pretrain.model.backbone.type == 'ROPIMBEiTViT'
-    assert pretrain.train_dataloader.dataset.data_root == demo_root
+    assert pretrain.train_dataloader.dataset.data_root == small_demo_root
     finetunes = {
         name: Config.fromfile(seed / f'finetune_{name}' / 'finetune_config.py')
         for name in ('random-init-beit', 'ropim-beit-lr-x2')
