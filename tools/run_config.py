@@ -1,5 +1,13 @@
 """The command line shared by ``tools/train.py`` and ``tools/test.py``;
-the config loading itself is :mod:`mmropim.utils.run_config`."""
+the config loading itself is :mod:`mmropim.utils.run_config`. Imported by
+them, not run itself."""
+import sys
+
+if __name__ == '__main__':
+    sys.exit('tools/run_config.py is imported by tools/train.py and '
+             'tools/test.py and runs nothing itself; run one of them, e.g. '
+             'python tools/train.py --help')
+
 import argparse
 import os
 
