@@ -74,6 +74,11 @@ def training_dataset(dataset_cfg: dict) -> dict:
     return dataset_cfg
 
 
+# keys of the training dataset that --data-root keeps: BaseDataset's own
+# (which images, how they are stored), not those naming the data
+KEPT_DATASET_KEYS = ('indices', 'serialize_data', 'lazy_init', 'max_refetch')
+
+
 def train_on_image_folder(cfg: Config,
                           data_root: str,
                           high_bit_range: Union[str, int] = 'full') -> None:
@@ -83,8 +88,9 @@ def train_on_image_folder(cfg: Config,
     config's own pipeline, whose ``LoadImageFromFile`` becomes
     :class:`~mmropim.datasets.LoadImageWithPillow` with as many channels as
     the backbone's ``in_channels`` (1: grayscale, 3: color, 4: color +
-    alpha; 16-bit images scaled by ``high_bit_range``). Validation is
-    switched off (there are no labels).
+    alpha; 16-bit images scaled by ``high_bit_range``). The dataset's
+    ``indices``, ``serialize_data``, ``lazy_init`` and ``max_refetch`` are
+    kept. Validation is switched off (there are no labels).
 
     Args:
         cfg (Config): A pre-training config; changed in place.
@@ -123,8 +129,11 @@ def train_on_image_folder(cfg: Config,
             'LoadImageWithPillow (any format and mode), but the training '
             'pipeline has no LoadImageFromFile: '
             f'{[t.get("type") for t in dataset.pipeline]}')
+    # what every MMEngine dataset takes (a subset, how it is stored) stays
+    kept = {key: dataset[key] for key in KEPT_DATASET_KEYS if key in dataset}
     dataset.clear()  # in place: the wrappers keep their settings
     dataset.update(
+        **kept,
         type='CustomDataset',
         data_root=data_root,
         ann_file='',

@@ -243,3 +243,20 @@ def test_data_root_keeps_dataset_wrappers_and_names_a_missing_loader(
         no_loader.train_dataloader.dataset.pipeline[1:]
     with raises_naming(ValueError, 'LoadImageFromFile'):
         train_on_image_folder(no_loader, str(mixed_folder))
+
+
+def test_data_root_keeps_the_dataset_settings_it_does_not_replace(
+        mixed_folder):
+    """--data-root with --cfg-options train_dataloader.dataset.indices=8
+    dropped the indices (the run read every image), silently."""
+    from mmengine.config import Config
+
+    from mmropim.utils.run_config import train_on_image_folder
+    cfg = Config.fromfile(PRMIM_TINY_CFG)
+    cfg.train_dataloader.dataset.update(indices=8, serialize_data=False,
+                                        lazy_init=True, split='train')
+    train_on_image_folder(cfg, str(mixed_folder))
+    dataset = cfg.train_dataloader.dataset
+    assert (dataset.indices, dataset.serialize_data,
+            dataset.lazy_init) == (8, False, True)
+    assert dataset.type == 'CustomDataset' and 'split' not in dataset
