@@ -321,6 +321,19 @@ def test_mff_encoder_mixes_with_pr_mim():
     assert model.head.aggregator.conv.weight.grad.abs().sum() > 0
 
 
+def test_mff_out_indices_on_the_plain_encoder_are_refused():
+    """MMPretrain's MFF config with backbone type PRMIMViT (the natural
+    slip for PRMIMMFFViT) trained MAE + PR-MIM without fusion layers and
+    ignored out_indices, silently."""
+    cfg = prmim_cfg()
+    cfg['backbone'].update(out_indices=[0, 1])
+    with raises_naming(ValueError, 'out_indices=[0, 1]', 'PRMIMViT',
+                       'PRMIMMFFViT'):
+        build(cfg)
+    cfg['backbone'].update(out_indices=[1])  # the last layer: MAE's output
+    build(cfg)
+
+
 def test_encoder_outputs_match_the_data_pipeline_mask():
     model = build(prmim_cfg())
     images, samples = batch(0.5)

@@ -97,6 +97,16 @@ class PRMIM(PipelineMaskSelfSupervisor):
                     'neck\'s)')
         self.check_image_channels(self.head.in_chans, 'PRMIMHead',
                                   'set head.in_chans={}')
+        out_indices = list(getattr(self.backbone, 'out_indices', []))
+        last = getattr(self.backbone, 'num_layers', 0) - 1
+        if not isinstance(self.backbone, PRMIMMFFViT) and \
+                out_indices not in ([], [last]):
+            raise ValueError(
+                f'backbone.out_indices={out_indices} selects layers that '
+                f'only MFF fuses, but the backbone is '
+                f'{type(self.backbone).__name__}, which pre-trains on its '
+                "last layer and would ignore them: use type='PRMIMMFFViT' "
+                'for MFF + PR-MIM, or drop out_indices')
 
     required_parts = dict(
         backbone=(PipelineMaskMixin,
