@@ -40,12 +40,12 @@ def build(cfg):
     return model
 
 
-def batch(throw_ratio, num=2, mode='furthest', seed=0):
+def batch(throw_ratio, num=2, mode='furthest', seed=0, patch_size=PATCH):
     transform = TRANSFORMS.build(
         dict(
             type='FurthestSampling',
             input_size=IMG,
-            patch_size=PATCH,
+            patch_size=patch_size,
             mask_ratio=0.75,
             throw_ratio=throw_ratio,
             mode=mode))
@@ -332,6 +332,18 @@ def test_mff_out_indices_on_the_plain_encoder_are_refused():
         build(cfg)
     cfg['backbone'].update(out_indices=[1])  # the last layer: MAE's output
     build(cfg)
+
+
+def test_a_mask_of_another_grid_names_the_transform_first():
+    """FurthestSampling(patch_size=16) before a p8 encoder (the README's
+    line pasted into another config): the errors named neck.num_patches,
+    then mask_ratio, then the head's patch_size, never the transform."""
+    model = build(prmim_cfg())
+    images, samples = batch(0.5, patch_size=2 * PATCH)
+    with raises_naming(ValueError, 'FurthestSampling', '(2, 2)', '(4, 4)',
+                       f'patch_size={PATCH}', f'input_size={IMG}') as error:
+        model.loss(images, samples)
+    assert 'num_patches' not in str(error.value)
 
 
 def test_encoder_outputs_match_the_data_pipeline_mask():

@@ -57,8 +57,25 @@ class PipelineMaskSelfSupervisor(PartCheckedSelfSupervisor):
             dict[str, torch.Tensor]: ``loss`` and any logged scalars.
         """
         mask, throw_mask = collect_masks(data_samples, inputs.device)
+        self.check_mask_grid(inputs, mask)
         return self.loss_on_split(inputs, mask, throw_mask,
                                   split_tokens(mask, throw_mask))
+
+    def check_mask_grid(self, inputs: torch.Tensor,
+                        mask: torch.Tensor) -> None:
+        """Refuse masks whose grid is not the encoder's patch grid of the
+        images (``FurthestSampling``'s ``patch_size`` / ``input_size``
+        unlike the backbone's), before any part reports a symptom."""
+        stride = self.backbone.patch_embed.projection.stride
+        grid = (inputs.shape[-2] // stride[0], inputs.shape[-1] // stride[1])
+        if tuple(mask.shape[-2:]) != grid:
+            raise ValueError(
+                f'the masks from FurthestSampling are a '
+                f'{tuple(mask.shape[-2:])} token grid, but the '
+                f'{tuple(inputs.shape[-2:])} images in patches of '
+                f'{stride[0]} make a {grid} grid: set FurthestSampling\'s '
+                f'patch_size={stride[0]} and input_size={inputs.shape[-2]} '
+                '(the backbone\'s patch size and the crop size)')
 
     def loss_on_split(self, inputs: torch.Tensor, mask: torch.Tensor,
                       throw_mask: torch.Tensor,
