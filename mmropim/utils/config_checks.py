@@ -822,12 +822,54 @@ def check_custom_keys(model, optim_wrapper: Mapping,
             f'{", ".join(names[:3])}')
 
 
+# the parts of ``model`` that its class builds from their own configs
+MODEL_PARTS = ('backbone', 'neck', 'head', 'data_preprocessor')
+
+
+def check_model_keys(cfg: Mapping) -> None:
+    """Refuse keys of ``model`` and of its ``backbone``, ``neck``, ``head``
+    and ``data_preprocessor`` that the class their ``type`` names does not
+    take, e.g. MAEViT's ``mask_ratio`` left in a stock config whose
+    backbone type became another (a child config's dict merges into its
+    base's, so a new ``type`` keeps the old keys).
+
+    Args:
+        cfg (Mapping): The run config.
+
+    Raises:
+        ConfigKeyError: Naming the key, the class, the close accepted
+            ones and the ``_delete_=True`` fix.
+    """
+    from mmengine.registry import MODELS
+    model = cfg.get('model')
+    if not isinstance(model, Mapping):
+        return
+    scope = cfg.get('default_scope', 'mmpretrain')
+    parts = [('model', model)] + [
+        (f'model.{name}', model[name]) for name in MODEL_PARTS
+        if isinstance(model.get(name), Mapping)]
+    for where, part in parts:
+        cls = _registered_class(MODELS, part.get('type'),
+                                part.get('_scope_', scope))
+        if cls is None:
+            continue
+        try:
+            check_arguments(cls, [key for key in part
+                                  if key not in MODEL_PARTS], where)
+        except ConfigKeyError as error:
+            raise ConfigKeyError(
+                f'{error} (a key of a _base_ config stays when only the '
+                f'type changes: set {where}._delete_=True and give all its '
+                'keys)') from None
+
+
 def check_config_keys(cfg: Mapping) -> None:
     """What ``tools/train.py`` and ``tools/test.py`` check before
     ``Runner.from_cfg``: :func:`check_top_level_keys`,
-    :func:`check_nested_keys`, :func:`check_loop_keys` and
-    :func:`check_hook_config`."""
+    :func:`check_nested_keys`, :func:`check_loop_keys`,
+    :func:`check_hook_config` and :func:`check_model_keys`."""
     check_top_level_keys(cfg)
     check_nested_keys(cfg)
     check_loop_keys(cfg)
     check_hook_config(cfg)
+    check_model_keys(cfg)

@@ -339,3 +339,25 @@ def test_loops_built_without_a_type_are_checked():
                        'IterBasedTrainLoop'):
         check_config_keys(Config(dict(train_cfg=dict(by_epoch=False,
                                                      max_epochs=1))))
+
+
+def test_stock_model_keys_our_parts_do_not_take_are_refused(tmp_path):
+    """MMPretrain's MAE config with backbone type ROPIMViT keeps MAEViT's
+    mask_ratio (the child's dict merges into the base's): a TypeError when
+    the runner built the model, after writing to the work dir. Named up
+    front with the _delete_ fix; the shipped configs pass."""
+    child = tmp_path / 'mix.py'
+    child.write_text(
+        "_base_ = 'mmpretrain::mae/mae_vit-base-p16_8xb512-amp-coslr-300e_"
+        "in1k.py'\n"
+        "model = dict(backbone=dict(type='ROPIMViT'))\n")
+    cfg = Config.fromfile(str(child))
+    with raises_naming(ConfigKeyError, 'model.backbone', "'mask_ratio'",
+                       'ROPIMViT', '_delete_=True'):
+        check_config_keys(cfg)
+    cfg.model.backbone.pop('mask_ratio')
+    check_config_keys(cfg)
+    cfg.model.head.update(norm_pixel=True)  # MAEPretrainHead's is norm_pix
+    with raises_naming(ConfigKeyError, 'model.head', "'norm_pixel'",
+                       "'norm_pix'"):
+        check_config_keys(cfg)
