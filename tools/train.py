@@ -19,8 +19,8 @@ from mmropim.datasets import check_class_folders, check_run_images
 from mmropim.engine.run_state import claim_work_dir, find_resume_checkpoint
 from mmropim.models import check_pipeline_mask_config
 from mmropim.utils.config_checks import check_config_keys, check_custom_keys
-from mmropim.utils.run_config import train_on_image_folder
-from tools.argument_types import existing_dir, high_bit_range
+from mmropim.utils.run_config import switch_on_pictures, train_on_image_folder
+from tools.argument_types import existing_dir, high_bit_range, positive_int
 from tools.run_config import (parse_run_arguments, run_config_from_args,
                               run_parser)
 
@@ -58,6 +58,13 @@ def parse_args(argv=None):
         '(0..65535, the default), "image" (each image\'s own min..max) or '
         'the bits the values use, e.g. 12')
     parser.add_argument(
+        '--vis-interval',
+        type=positive_int,
+        metavar='N',
+        help='draw reconstruction pictures every N iterations into the '
+        'visualizer\'s backends (MIMVisualizationHook, found by type or '
+        'added; off in every config)')
+    parser.add_argument(
         '--check-data',
         action='store_true',
         help='decode every image training reads (train and val sets) '
@@ -75,6 +82,8 @@ def main():
         raise ValueError('--high-bit-range applies to --data-root, which '
                          'was not given')
     check_pipeline_mask_config(cfg)
+    if args.vis_interval:
+        switch_on_pictures(cfg, args.vis_interval)
     if args.no_validate:
         cfg.val_cfg = None
         cfg.val_dataloader = None

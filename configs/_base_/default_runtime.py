@@ -23,7 +23,7 @@ custom_hooks = [
     dict(type='FiniteLossHook', interval=10, max_zero_loss_iters=20),
     # pictures of the current batch's reconstructions every `interval`
     # iterations into the visualizer's backends (work dir, TensorBoard,
-    # W&B); switch on with --cfg-options custom_hooks.1.enable=True
+    # W&B); switch on with tools/train.py --vis-interval N
     dict(type='MIMVisualizationHook', enable=False, interval=1000),
 ]
 

@@ -221,3 +221,33 @@ def setup_cpu_distributed(cfg: Config, launcher: str) -> None:
         find_unused_parameters=cfg.get('find_unused_parameters', False))
     wrapper.device_ids = None
     cfg.model_wrapper_cfg = wrapper
+
+
+def switch_on_pictures(cfg: Config, interval: int) -> None:
+    """``tools/train.py --vis-interval N``: switch on the config's
+    :class:`~mmropim.visualization.MIMVisualizationHook`, found in
+    ``custom_hooks`` by its type (its index differs between configs; a
+    stock mix has none), drawing every ``interval`` iterations; one is
+    added when the config has none.
+
+    Args:
+        cfg (Config): The run config; changed in place.
+        interval (int): Iterations between two pictures.
+
+    Raises:
+        ValueError: The config has several such hooks.
+    """
+    from mmropim.utils import config_type_name
+    hooks = list(cfg.get('custom_hooks') or [])
+    found = [hook for hook in hooks
+             if config_type_name(hook) == 'MIMVisualizationHook']
+    if len(found) > 1:
+        raise ValueError(
+            f'--vis-interval: custom_hooks holds {len(found)} '
+            'MIMVisualizationHook entries; keep one')
+    if found:
+        found[0].update(enable=True, interval=interval)
+    else:
+        hooks.append(dict(type='MIMVisualizationHook', enable=True,
+                          interval=interval))
+    cfg.custom_hooks = hooks

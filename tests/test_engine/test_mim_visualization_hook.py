@@ -8,8 +8,8 @@ from mmengine.config import Config
 from PIL import Image
 
 from mmropim.visualization import MIMVisualizationHook
-from helpers import (PRMIM_TINY_CFG, ROPIM_TINY_CFG, logged_scalars,
-                     raises_naming, run_tool)
+from helpers import (PRMIM_TINY_CFG, REPO_ROOT, ROPIM_TINY_CFG, assert_names,
+                     logged_scalars, raises_naming, run_tool)
 
 SHORT_RUN = [
     'train_dataloader.dataset.indices=8', 'train_dataloader.batch_size=4',
@@ -19,8 +19,8 @@ SHORT_RUN = [
 ]
 
 
-def train(config, work_dir, demo_root, *options):
-    run_tool('tools/train.py', config, '--work-dir', str(work_dir),
+def train(config, work_dir, demo_root, *options, flags=()):
+    run_tool('tools/train.py', config, '--work-dir', str(work_dir), *flags,
              '--cfg-options',
              f'train_dataloader.dataset.data_root={demo_root}', *SHORT_RUN,
              *options)
@@ -46,9 +46,7 @@ def test_off_in_every_shipped_config():
 def test_pictures_land_in_the_work_dir_and_training_is_unchanged(
         config, panels, compare, demo_root, tmp_path):
     on_losses, on_images = train(config, tmp_path / 'on', demo_root,
-                                 'custom_hooks.1.enable=True',
-                                 'custom_hooks.1.interval=2',
-                                 'custom_hooks.1.max_images=2')
+                                 flags=['--vis-interval', '2'])
     names = sorted(osp.basename(p) for p in on_images)
     assert names == [f'reconstruction_{i}_{step}.png'
                      for i in (0, 1) for step in (2, 4)]
@@ -60,6 +58,33 @@ def test_pictures_land_in_the_work_dir_and_training_is_unchanged(
         off_losses, off_images = train(config, tmp_path / 'off', demo_root)
         assert off_images == []
         assert on_losses == off_losses
+
+
+@pytest.mark.parametrize('config', [
+    ROPIM_TINY_CFG,  # the hook at custom_hooks.1, off
+    osp.join(REPO_ROOT, 'configs', 'prmim', 'stock',
+             'prmim-stock-mae_vit-base-p16_8xb512-amp-coslr-300e_in1k.py'),
+])  # a stock mix has no custom_hooks: custom_hooks.1.enable=True failed
+def test_vis_interval_switches_the_hook_on_by_type(config):
+    from mmropim.utils.run_config import switch_on_pictures
+    from tools.train import parse_args
+    args = parse_args([config, '--vis-interval', '50'])
+    cfg = Config.fromfile(config)
+    others = [h for h in cfg.get('custom_hooks', [])
+              if h['type'] != 'MIMVisualizationHook']
+    switch_on_pictures(cfg, args.vis_interval)
+    hooks = [h for h in cfg.custom_hooks
+             if h['type'] == 'MIMVisualizationHook']
+    assert len(hooks) == 1
+    assert (hooks[0]['enable'], hooks[0]['interval']) == (True, 50)
+    assert [h for h in cfg.custom_hooks if h not in hooks] == others
+
+
+def test_bad_vis_interval_is_named(capsys):
+    from tools.train import parse_args
+    with pytest.raises(SystemExit):
+        parse_args([ROPIM_TINY_CFG, '--vis-interval', '0'])
+    assert_names(capsys.readouterr().err, '--vis-interval', "'0'")
 
 
 def test_bad_arguments_and_models_are_named():
