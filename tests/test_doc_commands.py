@@ -188,8 +188,13 @@ NOT_RUN = {
     ROPIM_EVIDENCE,
     'python tools/benchmarks/ropim_evidence.py --pretrain-epochs 20 '
     '--finetune-epochs 4 --rows ropim-beit-lr-x4 simmim-beit-lr-x4 --seeds 2 '
-    '--jobs 2 --threads 1 --out-dir work_dirs/evidence_digits_long':
+    '--jobs 1 --threads 1 --out-dir work_dirs/evidence_digits_long':
     ROPIM_EVIDENCE,
+    'python tools/benchmarks/ropim_evidence.py --pretrain-epochs 20 '
+    '--finetune-epochs 4 --dataset photos --rows ropim-beit-lr-x4 '
+    'simmim-beit-lr-x4 --seeds 3 --jobs 1 --threads 1 --out-dir '
+    'work_dirs/evidence_photos_long':
+    ROPIM_EVIDENCE_OTHER_ROWS,
     'python tools/benchmarks/ropim_evidence.py --quick --seeds 1 --jobs 1 '
     '--threads 1 --rows ropim-beit-lr-x4-rho-1-4 ropim-beit-lr-x4-rho-1-2 '
     'ropim-beit-lr-x4-swapped --out-dir work_dirs/evidence_digits_ablations':
