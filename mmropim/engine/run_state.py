@@ -479,8 +479,10 @@ def check_fresh_run(cfg, work_dir: str,
     run with another ``model`` or ``optim_wrapper`` (the fresh run would
     replace that run's checkpoints of the same names and move
     ``last_checkpoint``, so that its ``--resume`` continued this run);
-    otherwise warn, naming the checkpoints the run replaces. Nothing is
-    checked in a work dir without ``last_checkpoint``.
+    otherwise warn, naming the checkpoints the run replaces. Without
+    ``last_checkpoint``, the latest ``epoch_N`` / ``iter_N`` checkpoint of
+    the work dir stands for its run; nothing is checked in a work dir
+    without either.
 
     Args:
         cfg: The run's config.
@@ -493,10 +495,19 @@ def check_fresh_run(cfg, work_dir: str,
         RunConfigMismatchError: Naming the checkpoint, each differing
             entry and its two values, and what to do.
     """
-    named = read_last_checkpoint(work_dir)
-    if named is None or not _has_identity(cfg):
+    if not _has_identity(cfg):
         return
-    last = named if _is_remote(named) else _own_copy(work_dir, named)
+    named = read_last_checkpoint(work_dir)
+    if named is not None:
+        last = named if _is_remote(named) else _own_copy(work_dir, named)
+        where = f'{osp.join(work_dir, LAST_CHECKPOINT)} names {last}'
+    else:  # the run's checkpoints without last_checkpoint: its latest
+        steps = [path for path in existing_checkpoints(work_dir)
+                 if not osp.basename(path).startswith('best_')]
+        if not steps:
+            return
+        last = steps[-1]
+        where = f'its latest checkpoint is {last} (no last_checkpoint)'
     existing = existing_checkpoints(work_dir, last)
     replaced = (f'The checkpoints there ({_names(existing, work_dir)}) '
                 'are replaced where this run writes the same names, and '
@@ -526,7 +537,6 @@ def check_fresh_run(cfg, work_dir: str,
             meta = checkpoint.get('meta') if isinstance(checkpoint,
                                                         dict) else None
             differences = run_config_differences(meta, cfg, resume=False)
-    where = f'{osp.join(work_dir, LAST_CHECKPOINT)} names {last}'
     if differences:
         raise RunConfigMismatchError(
             f'{start}, which holds the '
@@ -547,11 +557,11 @@ def check_fresh_run(cfg, work_dir: str,
 
 
 def check_resume_target(cfg, work_dir: str, resumed: str) -> None:
-    """Before a run resumes ``resumed`` into ``work_dir``: when the file is
-    in another folder and the work dir holds a run of its own (its
-    ``last_checkpoint`` names another folder's file or one of its own),
-    :func:`check_fresh_run` of that run, since this one will write its
-    checkpoints and ``last_checkpoint`` there.
+    """Before a run resumes ``resumed`` into ``work_dir``: unless it is
+    the file the work dir's ``last_checkpoint`` names, :func:`check_fresh_run`
+    of the run the work dir holds (wherever ``resumed`` lies: a file copied
+    or linked into the work dir is no proof that it is that run's), since
+    this one will write its checkpoints and ``last_checkpoint`` there.
 
     Args:
         cfg: The run's config.
@@ -559,11 +569,12 @@ def check_resume_target(cfg, work_dir: str, resumed: str) -> None:
         resumed (str): The checkpoint the run resumes.
     """
     named = read_last_checkpoint(work_dir)
-    if named is None or _is_remote(resumed) or same_folder(
-            osp.dirname(osp.abspath(resumed)), work_dir) or \
-            (not _is_remote(named) and osp.isfile(named)
-             and osp.samefile(named, resumed)):
+    if _is_remote(resumed):
         return
+    if named is not None and not _is_remote(named) and osp.isfile(resumed):
+        for own in {named, _own_copy(work_dir, named)}:
+            if osp.isfile(own) and osp.samefile(own, resumed):
+                return  # the work dir's own last checkpoint (or its copy)
     check_fresh_run(cfg, work_dir, resumed=resumed)
 
 

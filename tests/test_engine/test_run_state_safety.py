@@ -883,6 +883,35 @@ def test_resume_into_the_work_dir_of_another_run_is_refused(tmp_path):
                                   'load_from': source}))
 
 
+@pytest.mark.parametrize('how', ['copied_in', 'linked_in',
+                                 'no_last_checkpoint'])
+def test_resume_cannot_be_smuggled_past_the_work_dir_check(tmp_path, how):
+    """The other run's checkpoint copied or linked into the work dir first
+    (it was then 'this work dir's own'), or a work dir that lost its
+    last_checkpoint: the run there is still found and compared."""
+    from mmropim.engine import run_state
+    here = tmp_path / 'here'
+    write_run_checkpoints(here, tiny_run_config(here))
+    there = tmp_path / 'there'
+    source = write_run_checkpoints(
+        there, tiny_run_config(there, **{'model.depth': 3}), epochs=(1, ))
+    resumed = source
+    if how == 'copied_in':
+        resumed = str(here / 'a.pth')
+        shutil.copy(source, resumed)
+    elif how == 'linked_in':
+        resumed = str(here / 'link.pth')
+        os.symlink(source, resumed)
+    else:
+        (here / 'last_checkpoint').unlink()
+    deeper = tiny_run_config(here, **{'model.depth': 3, 'resume': True,
+                                      'load_from': resumed})
+    with raises_naming(RuntimeError, f'--resume of {resumed}',
+                       str(here / 'epoch_2.pth'),
+                       'model.depth: 2 in the checkpoint, 3 now'):
+        run_state.check_work_dir_run(deeper)
+
+
 def test_the_checkpoint_hook_checks_the_run_for_other_entry_points(
         tmp_path):
     """MMPretrain's own tools/train.py builds the runner at once: the hook
