@@ -170,11 +170,17 @@ def check_run_state(message_hub, out_dir: str, filename_tmpl: str,
 
 def read_last_checkpoint(work_dir: str) -> Optional[str]:
     """What the work dir's ``last_checkpoint`` names, None without one."""
+    path = osp.join(work_dir, LAST_CHECKPOINT)
     try:
-        with open(osp.join(work_dir, LAST_CHECKPOINT)) as f:
+        with open(path, encoding='utf-8') as f:
             named = f.read().strip()
     except FileNotFoundError:
         return None
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f'{path} is not UTF-8 text ({error.reason} at byte '
+            f'{error.start}), so it names no checkpoint: write the path of '
+            'the checkpoint to resume into it, or remove it') from None
     return named or None
 
 

@@ -34,6 +34,7 @@ import logging
 import os
 import os.path as osp
 import pickle
+import stat
 import zipfile
 from typing import IO, Dict, Iterable, List, Optional, Tuple
 
@@ -171,6 +172,18 @@ def drop_meta_config(checkpoint, filename: str):
     return checkpoint
 
 
+def _file_kind(path: str) -> str:
+    """What a path that is not a regular file is, for messages."""
+    mode = os.stat(path).st_mode
+    kind = ('a folder' if stat.S_ISDIR(mode) else
+            'a FIFO' if stat.S_ISFIFO(mode) else
+            'a device' if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else
+            'a socket' if stat.S_ISSOCK(mode) else 'not a file')
+    if osp.islink(path):
+        kind += f' (the link leads to {osp.realpath(path)})'
+    return kind
+
+
 def load_local_checkpoint(filename: str,
                           map_location=None,
                           trust: Optional[bool] = None,
@@ -205,6 +218,10 @@ def load_local_checkpoint(filename: str,
             'to load, e.g. the backbone\'s init_cfg.checkpoint or load_from')
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
+        if osp.exists(filename):  # links followed
+            raise ValueError(
+                f'checkpoint {filename} is not a regular file but '
+                f'{_file_kind(filename)}: give the path of a checkpoint file')
         raise FileNotFoundError(f'checkpoint file {filename} does not exist')
     named = filename if source is None else \
         f'{filename} (downloaded from {source})'

@@ -10,6 +10,7 @@ import os.path as osp
 import subprocess
 import sys
 from collections import OrderedDict
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -95,6 +96,18 @@ def test_hook_leaves_the_weights_shared_and_restores_on_load():
     assert isinstance(
         checkpoint['message_hub']['log_scalars']['train/loss'],
         HistoryBuffer)
+
+
+def test_an_unknown_plain_entry_names_the_checkpoint(tmp_path):
+    """A run state written by a newer mmropim: the error named the tag
+    but not the file."""
+    runner = SimpleNamespace(work_dir=str(tmp_path), cfg=dict(
+        load_from=str(tmp_path / 'epoch_3.pth')))
+    checkpoint = dict(state_dict=OrderedDict(w=torch.ones(1)),
+                      message_hub={'__mmropim_plain__': 'FutureThing'})
+    with raises_naming(ValueError, 'FutureThing',
+                       str(tmp_path / 'epoch_3.pth'), 'newer mmropim'):
+        SafeCheckpointHook().after_load_checkpoint(runner, checkpoint)
 
 
 def test_loader_refuses_a_payload_and_says_how_to_trust_it(

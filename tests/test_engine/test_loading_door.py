@@ -629,6 +629,23 @@ def test_resume_does_not_run_meta_config(stock_run, demo_root, tmp_path,
         assert_names(result.stderr, path, 'meta', 'Counter', 'dict')
 
 
+@pytest.mark.parametrize('kind', ['folder', 'fifo', 'device'])
+def test_a_checkpoint_that_is_not_a_file_says_what_it_is(tmp_path, kind):
+    """A folder, a FIFO or /dev/zero behind a link was reported as a file
+    that does not exist."""
+    path = tmp_path / 'epoch_1.pth'
+    if kind == 'folder':
+        path.mkdir()
+    elif kind == 'fifo':
+        os.mkfifo(path)
+    else:
+        path.symlink_to('/dev/zero')
+    with raises_naming(ValueError, str(path), 'not a regular file',
+                       {'folder': 'folder', 'fifo': 'FIFO',
+                        'device': 'device'}[kind]):
+        load_local_checkpoint(str(path))
+
+
 @pytest.mark.parametrize('name', ['', '   '])
 def test_an_empty_checkpoint_name_says_what_to_set(name):
     """An empty init_cfg.checkpoint / load_from reached MMEngine's loader

@@ -691,6 +691,16 @@ def test_a_lock_that_cannot_be_read_is_left_alone(tmp_path):
     assert os.listdir(tmp_path) == ['run.lock']
 
 
+def test_an_unreadable_last_checkpoint_is_named(tmp_path):
+    """Not UTF-8 (a truncated write, another tool's file): a bare
+    UnicodeDecodeError naming no file."""
+    from mmropim.engine.run_state import read_last_checkpoint
+    (tmp_path / 'last_checkpoint').write_bytes(b'/x/\xff')
+    with raises_naming(ValueError, str(tmp_path / 'last_checkpoint'),
+                       'UTF-8'):
+        read_last_checkpoint(str(tmp_path))
+
+
 def test_claiming_a_file_or_a_planted_link_is_refused(tmp_path):
     """A work dir that is a file is named as such (not a bare
     FileExistsError); a symbolic link where the runner dumps its copy of

@@ -453,7 +453,10 @@ class SafeCheckpointHook(StepCheckpointHook):
             'the loaded checkpoint'
         for key in list(checkpoint):  # plain or not, as it was written
             if key != 'state_dict':
-                checkpoint[key] = from_plain(checkpoint[key])
+                try:
+                    checkpoint[key] = from_plain(checkpoint[key])
+                except ValueError as error:  # a newer format's entry
+                    raise ValueError(f'{name}: {error}') from None
         meta = checkpoint.get('meta')
         # the loader removed meta['config'] from what it read; a mapping
         # rebuilt here could bring it back for MMEngine's resume to run
