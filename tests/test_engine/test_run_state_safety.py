@@ -254,6 +254,11 @@ def test_nan_optimizer_state_is_not_saved_over_the_last_good_checkpoint(
     with raises_naming(FloatingPointError, 'optimizer state', 'epoch 3',
                        'iteration 6', 'epoch_3.pth', good):
         hook.after_train_epoch(runner)
+    optimizer.state[runner.model.weight]['exp_avg'][0, 0] = 0.0
+    optimizer.param_groups[0]['lr'] = math.nan  # e.g. a scheduler's
+    with raises_naming(FloatingPointError, 'optimizer state', "'lr'",
+                       'epoch_3.pth', good):
+        hook.after_train_epoch(runner)
     assert osp.exists(good) and not osp.exists(tmp_path / 'epoch_3.pth')
     assert (tmp_path / 'last_checkpoint').read_text() == good
     hook.after_train(runner)

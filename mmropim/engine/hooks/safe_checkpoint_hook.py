@@ -10,12 +10,13 @@ at all.
 """
 import errno
 import glob
+import math
 import os
 import os.path as osp
 import shutil
 import tempfile
 from collections import OrderedDict, deque
-from typing import Iterator
+from typing import Iterator, List
 
 import torch
 from mmengine.dist import all_reduce, get_dist_info, is_main_process
@@ -137,10 +138,33 @@ def _optimizer_tensors(optim_wrapper) -> Iterator[torch.Tensor]:
                         if isinstance(value, torch.Tensor))
 
 
+def _non_finite_settings(optim_wrapper) -> List[str]:
+    """The param-group settings (``lr``, ``weight_decay``, ``betas``, ...)
+    of the optimizers of an optim wrapper that are NaN or inf, as
+    ``"'lr' of param group 0"``."""
+    wrappers = getattr(optim_wrapper, 'optim_wrappers', None)
+    bad = []
+    for wrapper in (wrappers.values() if isinstance(wrappers, dict) else
+                    [optim_wrapper] if optim_wrapper is not None else []):
+        groups = getattr(getattr(wrapper, 'optimizer', None),
+                         'param_groups', [])
+        for index, group in enumerate(groups):
+            for key, value in group.items():
+                values = value if isinstance(value, (tuple, list)) \
+                    else (value, )
+                if key != 'params' and any(
+                        isinstance(v, float) and not math.isfinite(v)
+                        for v in values):
+                    bad.append(f'{key!r} of param group {index}')
+    return bad
+
+
 def _non_finite_parts(model: torch.nn.Module, optim_wrapper=None) -> list:
     """Which of the weights (floating parameters and buffers of ``model``)
-    and the optimizer state hold a NaN or inf, on any rank (flags reduced:
-    ranks agree and stop together)."""
+    and the optimizer state (its tensors, and its param groups' settings,
+    named) hold a NaN or inf, on any rank (flags reduced: ranks agree and
+    stop together)."""
+    settings = _non_finite_settings(optim_wrapper)
     parts = (('weights', (*model.parameters(), *model.buffers())),
              ('optimizer state', _optimizer_tensors(optim_wrapper)))
     flags = []
@@ -149,9 +173,13 @@ def _non_finite_parts(model: torch.nn.Module, optim_wrapper=None) -> list:
                   if tensor.is_floating_point()]
         flags.append(torch.stack(checks).all().cpu() if checks else
                      torch.tensor(True))
+    flags[1] = flags[1] & torch.tensor(not settings)
     flag = torch.stack(flags).to(torch.int32)
     all_reduce(flag, op='min')  # a no-op without distributed training
-    return [name for (name, _), ok in zip(parts, flag.tolist()) if not ok]
+    names = [name for (name, _), ok in zip(parts, flag.tolist()) if not ok]
+    if settings and 'optimizer state' in names:
+        names[-1] += f' ({", ".join(settings)})'
+    return names
 
 
 @HOOKS.register_module()
