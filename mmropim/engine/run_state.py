@@ -613,9 +613,10 @@ def check_work_dir_run(cfg) -> None:
 
 
 def check_work_dir_path(cfg) -> None:
-    """Refuse a ``work_dir`` that is a file, and a symbolic link where the
-    runner writes its copy of the config (``work_dir/<config name>``),
-    which it would write through, before anything is written.
+    """Refuse a ``work_dir`` that is a file, and a symbolic or hard link
+    where the runner writes its copy of the config
+    (``work_dir/<config name>``), which it would write through, before
+    anything is written.
 
     Args:
         cfg: The run's config, with ``work_dir`` (local).
@@ -641,6 +642,12 @@ def check_work_dir_path(cfg) -> None:
                 'runner writes its copy of the config there and would '
                 'write through the link; remove the link or give this run '
                 'another --work-dir')
+        if osp.isfile(copy) and os.stat(copy).st_nlink > 1:
+            raise FileExistsError(
+                f'{copy} is a hard link ({os.stat(copy).st_nlink} names for '
+                'one file): the runner writes its copy of the config there '
+                'and would change the file under its other names too; '
+                'remove it or give this run another --work-dir')
 
 
 def claim_work_dir(cfg):

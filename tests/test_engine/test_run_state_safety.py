@@ -732,6 +732,12 @@ def test_claiming_a_file_or_a_planted_link_is_refused(tmp_path):
         claim_work_dir(cfg)
     assert target.read_text() == 'keep me'
     assert sorted(os.listdir(work_dir)) == ['ropim.py']
+    (work_dir / 'ropim.py').unlink()
+    os.link(target, work_dir / 'ropim.py')  # a hard link: the same file
+    with raises_naming(FileExistsError, str(work_dir / 'ropim.py'),
+                       'hard link'):
+        claim_work_dir(cfg)
+    assert target.read_text() == 'keep me'
 
 
 def test_a_lock_taken_before_the_runner_is_shared_by_the_hook(
