@@ -20,7 +20,7 @@ import os.path as osp
 import re
 import sys
 from collections import OrderedDict
-from typing import Dict
+from typing import Dict, Optional
 from urllib.parse import urlparse
 
 import torch
@@ -76,11 +76,7 @@ def cache_file(folder: str, name: str, url: str) -> str:
     same name never share weights. A cached file with no record (put there
     by MMEngine or by hand) is taken for ``url``, with a log line."""
     cached = osp.join(folder, name)
-    try:
-        with open(cached + URL_RECORD) as f:
-            recorded = f.read().strip()
-    except FileNotFoundError:
-        recorded = None
+    recorded = _recorded_url(cached)
     if recorded is None and osp.exists(cached):
         print_log(f'using {cached}, already in the cache, for {url} (it '
                   'records no URL of its own)', logger='current')
@@ -88,7 +84,24 @@ def cache_file(folder: str, name: str, url: str) -> str:
         return cached
     stem, ext = osp.splitext(name)
     digest = hashlib.sha256(url.encode()).hexdigest()[:12]
-    return osp.join(folder, f'{stem}-url{digest}{ext}')
+    own = osp.join(folder, f'{stem}-url{digest}{ext}')
+    recorded = _recorded_url(own)
+    if recorded is not None and recorded != url or \
+            recorded is None and osp.exists(own):
+        raise ValueError(
+            f'the cache file for {url}, {own}, holds the download of '
+            f'{recorded or "another URL"} (a URL of that file name): '
+            'remove it and its .url record, then load again')
+    return own
+
+
+def _recorded_url(cached: str) -> Optional[str]:
+    """The URL a cached download records, None without a record."""
+    try:
+        with open(cached + URL_RECORD) as f:
+            return f.read().strip()
+    except FileNotFoundError:
+        return None
 
 
 def download_checkpoint(url: str) -> str:

@@ -489,6 +489,23 @@ def test_urls_of_the_same_file_name_get_their_own_downloads(
     assert download_checkpoint(f'{base}/v2/model.pth') == second
 
 
+def test_a_cache_file_of_another_url_is_never_taken(tmp_path):
+    """A URL whose file name is exactly another URL's second cache name
+    (``w-url<hash>.pth``) cached its weights there first: the second URL
+    got them."""
+    from mmropim.utils.checkpoint_sources import URL_RECORD, cache_file
+    first, second = 'http://a/w.pth', 'http://b/w.pth'
+    (tmp_path / 'w.pth').write_bytes(b'a')
+    (tmp_path / ('w.pth' + URL_RECORD)).write_text(first)
+    taken = cache_file(str(tmp_path), 'w.pth', second)
+    name = osp.basename(taken)
+    assert name != 'w.pth'
+    (tmp_path / name).write_bytes(b'c')
+    (tmp_path / (name + URL_RECORD)).write_text(f'http://c/{name}')
+    with raises_naming(ValueError, taken, f'http://c/{name}', second):
+        cache_file(str(tmp_path), 'w.pth', second)
+
+
 def test_train_refuses_a_payload_url(http_folder, demo_root, tmp_path):
     folder, base = http_folder
     marker = str(tmp_path / 'payload_ran')
