@@ -37,13 +37,21 @@ run late, once the runner has written to the work dir, are refused too: an
 argument the train, val or test loop or a hook does not take
 (``train_cfg.val_intervel``, ``default_hooks.logger.intervel``) and a
 ``default_hooks`` entry that replaces none of MMEngine's default hooks and
-cannot be built (``default_hooks.chekpoint.interval=1``). A key of
+cannot be built (``default_hooks.chekpoint.interval=1``), and so is an
+argument that the optimizer, optim wrapper, ``clip_grad``, a parameter
+scheduler, the log processor, the visualizer, a metric or a data loader
+does not take (:func:`check_built_arguments`). A misspelt setting of a
+``paramwise_cfg.custom_keys`` entry (``decay_mul``) is refused
+(:func:`check_custom_key_settings`), as are a run length, validation
+interval or checkpoint interval that would stop the run late or make it
+do nothing (:func:`check_run_values`). A key of
 ``paramwise_cfg.custom_keys`` that is in no parameter's name is refused
 once the model is built (:func:`check_custom_keys`).
 """
 import ast
 import difflib
 import inspect
+import numbers
 import os.path as osp
 import warnings
 from typing import Iterable, List, Mapping, Optional
@@ -147,6 +155,15 @@ DEFAULT_PARAMWISE_KEYS = ('custom_keys', 'bias_lr_mult', 'bias_decay_mult',
 LAYER_DECAY_PARAMWISE_KEYS = ('custom_keys', 'bias_decay_mult',
                               'norm_decay_mult', 'flat_decay_mult',
                               'layer_decay_rate')
+# what those constructors read of a ``custom_keys`` entry themselves; they
+# copy the rest into its parameter groups, where the optimizer reads its
+# own arguments (``betas``) and other code its own keys (MMPretrain's LARS:
+# ``lars_exclude``, its SimSiamHook: ``fix_lr``)
+DEFAULT_CUSTOM_KEY_SETTINGS = ('lr_mult', 'decay_mult')
+LAYER_DECAY_CUSTOM_KEY_SETTINGS = ('decay_mult', )
+# what layer-wise lr decay sets in every group after a custom key's
+# settings are copied there (MMPretrain's constructor ignores lr_mult)
+LAYER_DECAY_IGNORED_SETTINGS = ('lr_mult', 'lr')
 
 
 class ConfigKeyError(KeyError):
@@ -154,6 +171,10 @@ class ConfigKeyError(KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0])
+
+
+class ConfigValueError(ValueError):
+    """A config value that would stop the run late or change nothing."""
 
 
 def runner_keys() -> List[str]:
@@ -495,6 +516,85 @@ def check_nested_keys(cfg: Mapping) -> None:
                 constructor.__name__
             check_unread_keys('optim_wrapper.paramwise_cfg', paramwise_cfg,
                               read, name)
+            check_custom_key_settings(
+                optim_wrapper, name, read is LAYER_DECAY_PARAMWISE_KEYS,
+                cfg.get('default_scope', 'mmpretrain'))
+
+
+def _optimizer_class(optimizer: Mapping, scope: Optional[str]):
+    """The optimizer class an ``optimizer`` config names; None if it names
+    none (or is not a dict)."""
+    from mmengine.registry import OPTIMIZERS
+    if not isinstance(optimizer, Mapping):
+        return None
+    return _registered_class(OPTIMIZERS, optimizer.get('type'),
+                             optimizer.get('_scope_', scope))
+
+
+def check_custom_key_settings(optim_wrapper: Mapping, constructor: str,
+                              layer_decay: bool,
+                              scope: Optional[str] = 'mmpretrain') -> None:
+    """Refuse a setting of a ``paramwise_cfg.custom_keys`` entry that looks
+    like a misspelt one that is read (``decay_mul``): MMEngine's
+    constructor reads ``lr_mult`` and ``decay_mult`` (MMPretrain's
+    layer-decay ones ``decay_mult``) and copies the rest into the parameter
+    groups, where nothing reads a typo, so it would be ignored, silently.
+    Other settings pass: the optimizer's own arguments and keys that other
+    code reads in the groups (see :data:`DEFAULT_CUSTOM_KEY_SETTINGS`).
+    With layer decay, ``lr_mult`` and ``lr`` are refused: it sets every
+    group's learning rate itself.
+
+    Args:
+        optim_wrapper (Mapping): The ``optim_wrapper`` config.
+        constructor (str): Its constructor's name, for the message.
+        layer_decay (bool): Whether the constructor is a layer-decay one.
+        scope (str, optional): The config's default scope. Defaults to
+            'mmpretrain'.
+
+    Raises:
+        ConfigKeyError: Naming the custom key, the setting and the close
+            settings that are read.
+    """
+    custom_keys = (optim_wrapper.get('paramwise_cfg') or {}).get(
+        'custom_keys')
+    if not isinstance(custom_keys, Mapping):
+        return
+    own = LAYER_DECAY_CUSTOM_KEY_SETTINGS if layer_decay else \
+        DEFAULT_CUSTOM_KEY_SETTINGS
+    optimizer_class = _optimizer_class(optim_wrapper.get('optimizer'), scope)
+    arguments = init_arguments(optimizer_class) if inspect.isclass(
+        optimizer_class) else None
+    if arguments:  # the first is the parameters
+        first = next(iter(inspect.signature(optimizer_class).parameters))
+        arguments = [name for name in arguments if name != first]
+    known = list(own) + [name for name in arguments or [] if not (
+        layer_decay and name in LAYER_DECAY_IGNORED_SETTINGS)]
+    section = 'optim_wrapper.paramwise_cfg.custom_keys'
+    for key, settings in custom_keys.items():
+        if not isinstance(settings, Mapping):
+            continue
+        for name in settings:
+            if layer_decay and name in LAYER_DECAY_IGNORED_SETTINGS:
+                raise ConfigKeyError(
+                    f'{section}[{key!r}] sets {name!r}, which {constructor} '
+                    'ignores: layer-wise lr decay (paramwise_cfg.'
+                    'layer_decay_rate) sets the learning rate of every '
+                    'parameter group itself, so it would be ignored, '
+                    'silently; drop it (a custom key may set decay_mult)')
+            if name in known or str(name).startswith('_'):
+                continue
+            close = [k for k in known if typo_of(name, k)] or \
+                close_matches(name, known)
+            if not close:
+                continue  # copied into the group, for code that reads it
+            optimizer = f'{optimizer_class.__name__}\'s arguments' if \
+                arguments else 'the optimizer\'s arguments'
+            raise ConfigKeyError(
+                f'{section}[{key!r}] sets {name!r}, which nothing reads '
+                f'({constructor} reads {" and ".join(map(repr, own))} of a '
+                f'custom key and copies the rest into its parameter groups, '
+                f'where {optimizer} are read): it would be ignored, '
+                f'silently; did you mean {" or ".join(map(repr, close))}?')
 
 
 def checkpoint_hook_arguments(hook_class) -> List[str]:
@@ -648,15 +748,37 @@ def check_arguments(cls, given: Iterable[str], where: str,
     accepted = init_arguments(cls)
     if accepted is None:
         return
-    accepted = [name for name in accepted if name not in set_by_builder]
+    refuse_unknown_arguments(
+        cls.__name__, [name for name in accepted
+                       if name not in set_by_builder],
+        [name for name in given if name != 'type'], where)
+
+
+def refuse_unknown_arguments(
+        taker: str, accepted: List[str], given: Iterable[str], where: str,
+        when: str = 'when the runner builds it') -> None:
+    """Refuse a config key that is not among the arguments ``taker``
+    accepts (keys starting with '_', such as ``_scope_``, are skipped).
+
+    Args:
+        taker (str): What takes the arguments, for the message.
+        accepted (List[str]): The arguments it takes.
+        given (Iterable[str]): The config's keys.
+        where (str): Where the config is, for the message.
+        when (str): When the ``TypeError`` would come. Defaults to
+            'when the runner builds it'.
+
+    Raises:
+        ConfigKeyError: Naming the key, the close accepted ones and all of
+            them.
+    """
     for name in given:
-        if name in accepted or name == 'type' or str(name).startswith('_'):
+        if name in accepted or str(name).startswith('_'):
             continue
         raise ConfigKeyError(
-            f'{where} sets {name!r}, which {cls.__name__} does not take (the '
-            'run would stop with a TypeError when the runner builds it, '
-            'after writing to the work dir); '
-            f'{did_you_mean(name, accepted)}it takes '
+            f'{where} sets {name!r}, which {taker} does not take (the '
+            f'run would stop with a TypeError {when}, after writing to the '
+            f'work dir); {did_you_mean(name, accepted)}it takes '
             f'{", ".join(map(repr, accepted)) or "no arguments"}')
 
 
@@ -863,13 +985,324 @@ def check_model_keys(cfg: Mapping) -> None:
                 'keys)') from None
 
 
+def check_optim_wrapper_arguments(cfg: Mapping) -> None:
+    """Refuse arguments that ``optim_wrapper`` (``OptimWrapper``,
+    ``AmpOptimWrapper``), its ``optimizer`` (torch's and MMPretrain's
+    optimizers) or its ``clip_grad`` (torch's ``clip_grad_norm_`` or
+    ``clip_grad_value_``, by ``type``) would not take, when the
+    constructor is MMEngine's default one or a subclass building as it
+    does (MMPretrain's, MMSeg's and MMDet's layer-decay ones).
+
+    Args:
+        cfg (Mapping): The run config.
+
+    Raises:
+        ConfigKeyError: See :func:`refuse_unknown_arguments`; also a
+            ``clip_grad`` lacking an argument its function needs.
+        ConfigValueError: A ``clip_grad`` type other than 'norm' or
+            'value'.
+    """
+    import torch
+    from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapper
+    from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS
+    optim_wrapper = cfg.get('optim_wrapper')
+    if not isinstance(optim_wrapper, Mapping) or \
+            'optimizer' not in optim_wrapper:
+        return
+    scope = cfg.get('default_scope', 'mmpretrain')
+    constructor = _registered_class(
+        OPTIM_WRAPPER_CONSTRUCTORS,
+        optim_wrapper.get('constructor', 'DefaultOptimWrapperConstructor'),
+        scope)
+    if not (inspect.isclass(constructor)
+            and issubclass(constructor, DefaultOptimWrapperConstructor)
+            and constructor.__call__ is
+            DefaultOptimWrapperConstructor.__call__):
+        return  # another constructor reads the config its own way
+    optimizer = optim_wrapper['optimizer']
+    optimizer_class = _optimizer_class(optimizer, scope)
+    if inspect.isclass(optimizer_class):
+        # the constructor passes the parameters as the first argument
+        first = next(iter(inspect.signature(optimizer_class).parameters))
+        check_arguments(optimizer_class, optimizer,
+                        'optim_wrapper.optimizer', (first, ))
+    wrapper_class = _registered_class(
+        OPTIM_WRAPPERS, optim_wrapper.get('type', 'OptimWrapper'),
+        optim_wrapper.get('_scope_', scope))
+    if not inspect.isclass(wrapper_class):
+        return
+    check_arguments(wrapper_class, [
+        key for key in optim_wrapper
+        if key not in ('constructor', 'paramwise_cfg', 'optimizer')
+    ], 'optim_wrapper', ('optimizer', ))
+    clip_grad = optim_wrapper.get('clip_grad')
+    if not issubclass(wrapper_class, OptimWrapper) or not isinstance(
+            clip_grad, Mapping):
+        return
+    functions = dict(norm=torch.nn.utils.clip_grad_norm_,
+                     value=torch.nn.utils.clip_grad_value_)
+    kind = clip_grad.get('type', 'norm')
+    if kind not in functions:
+        raise ConfigValueError(
+            f'optim_wrapper.clip_grad.type must be \'norm\' (torch\'s '
+            'clip_grad_norm_, the default) or \'value\' (clip_grad_value_), '
+            f'got {kind!r} (OptimWrapper would refuse it when the runner '
+            'builds it, after writing to the work dir)')
+    function = functions[kind]
+    parameters = list(inspect.signature(function).parameters.values())[1:]
+    given = [key for key in clip_grad if key != 'type']
+    refuse_unknown_arguments(
+        function.__name__, [p.name for p in parameters], given,
+        'optim_wrapper.clip_grad', 'at the first optimizer step')
+    for parameter in parameters:
+        if parameter.default is parameter.empty and \
+                parameter.name not in given:
+            raise ConfigKeyError(
+                f'optim_wrapper.clip_grad lacks {parameter.name!r}, which '
+                f'{function.__name__} needs (clip_grad type {kind!r}; the '
+                'run would stop with a TypeError at the first optimizer '
+                'step, after writing to the work dir): set it, or drop '
+                'clip_grad')
+
+
+def _scheduler_configs(node, where: str) -> list:
+    """``(where, config)`` of each scheduler of ``param_scheduler``: one
+    dict, a list of them, or a dict of those per optimizer."""
+    if isinstance(node, Mapping):
+        if 'type' in node:
+            return [(where, node)]
+        found = []
+        for name, value in node.items():
+            if isinstance(value, (Mapping, list, tuple)):
+                found += _scheduler_configs(value, f'{where}.{name}')
+        return found
+    if isinstance(node, (list, tuple)):
+        return [(f'{where}.{i}', item) for i, item in enumerate(node)
+                if isinstance(item, Mapping)]
+    return []
+
+
+def _metric_configs(evaluator, where: str) -> list:
+    """``(where, config)`` of each metric of an evaluator config, as the
+    runner builds it: a metric dict, a list of them, or a dict with
+    ``metrics`` (one or a list)."""
+    if isinstance(evaluator, Mapping):
+        if 'metrics' not in evaluator:
+            return [(where, evaluator)]
+        return _metric_configs(evaluator['metrics'], f'{where}.metrics')
+    if isinstance(evaluator, (list, tuple)):
+        return [(f'{where}.{i}', metric)
+                for i, metric in enumerate(evaluator)
+                if isinstance(metric, Mapping)]
+    return []
+
+
+# what Runner.build_dataloader takes out of a data loader config before
+# passing the rest to torch's DataLoader (MMEngine 0.10)
+DATALOADER_KEYS_READ_BY_RUNNER = ('dataset', 'sampler', 'batch_sampler',
+                                  'collate_fn', 'worker_init_fn',
+                                  'num_batch_per_epoch',
+                                  'disable_subprocess_warning')
+
+
+def dataloader_keys() -> List[str]:
+    """The keys of a data loader config that MMEngine's
+    ``Runner.build_dataloader`` takes: its own and the arguments of torch's
+    ``DataLoader`` it does not set itself."""
+    from torch.utils.data import DataLoader
+    arguments = set(inspect.signature(DataLoader.__init__).parameters)
+    arguments -= {'self', 'dataset', 'sampler', 'batch_sampler',
+                  'collate_fn', 'worker_init_fn'}
+    return sorted(arguments | set(DATALOADER_KEYS_READ_BY_RUNNER))
+
+
+def check_built_arguments(cfg: Mapping) -> None:
+    """Refuse arguments of the other objects the runner builds that their
+    classes would not take: ``optim_wrapper`` (see
+    :func:`check_optim_wrapper_arguments`), each ``param_scheduler``,
+    ``log_processor``, ``visualizer`` and its ``vis_backends``, the metrics
+    (and ``Evaluator``) of ``val_evaluator`` and ``test_evaluator``, and the
+    data loaders (torch's ``DataLoader``, less what the runner sets).
+    Classes are looked up under the config's default scope; those whose
+    ``**kwargs`` go elsewhere are skipped.
+
+    Args:
+        cfg (Mapping): The run config.
+
+    Raises:
+        ConfigKeyError: See :func:`refuse_unknown_arguments`.
+    """
+    from mmengine.evaluator import Evaluator
+    from mmengine.registry import (EVALUATOR, LOG_PROCESSORS, METRICS,
+                                   PARAM_SCHEDULERS, VISBACKENDS, VISUALIZERS)
+    from mmengine.runner import LogProcessor
+    from mmengine.visualization import Visualizer
+    scope = cfg.get('default_scope', 'mmpretrain')
+
+    def check(registry, config, where, set_by_builder=(), default=None):
+        cls = _registered_class(registry, config.get('type', default),
+                                config.get('_scope_', scope))
+        if inspect.isclass(cls):
+            check_arguments(cls, config, where, set_by_builder)
+        return cls
+
+    check_optim_wrapper_arguments(cfg)
+    for where, scheduler in _scheduler_configs(
+            cfg.get('param_scheduler'), 'param_scheduler'):
+        cls = _registered_class(PARAM_SCHEDULERS, scheduler.get('type'),
+                                scheduler.get('_scope_', scope))
+        if not inspect.isclass(cls):
+            continue
+        # an LR / momentum scheduler's mixin passes param_name itself
+        set_by_builder = ['optimizer', 'epoch_length']
+        if any(base.__name__.endswith('SchedulerMixin')
+               for base in inspect.getmro(cls)):
+            set_by_builder.append('param_name')
+        check_arguments(cls, [k for k in scheduler
+                              if k != 'convert_to_iter_based'], where,
+                        set_by_builder)
+    log_processor = cfg.get('log_processor')
+    if isinstance(log_processor, Mapping):
+        if 'type' in log_processor:
+            check(LOG_PROCESSORS, log_processor, 'log_processor')
+        else:
+            check_arguments(LogProcessor, log_processor, 'log_processor')
+    visualizer = cfg.get('visualizer')
+    if isinstance(visualizer, Mapping) and 'type' in visualizer:
+        cls = check(VISUALIZERS, visualizer, 'visualizer')
+        backends = visualizer.get('vis_backends')
+        if isinstance(backends, Mapping):  # Visualizer takes one too
+            backends = [backends]
+        if not (inspect.isclass(cls) and issubclass(cls, Visualizer)
+                and isinstance(backends, (list, tuple))):
+            backends = []
+        for i, backend in enumerate(backends):
+            if isinstance(backend, Mapping) and 'type' in backend:
+                # Visualizer takes the name of a backend itself
+                where = 'visualizer.vis_backends' + (
+                    f'.{i}' if isinstance(visualizer['vis_backends'],
+                                          (list, tuple)) else '')
+                check(VISBACKENDS, {k: v for k, v in backend.items()
+                                    if k != 'name'}, where)
+    for section in ('val_evaluator', 'test_evaluator'):
+        evaluator = cfg.get(section)
+        if isinstance(evaluator, Mapping) and 'metrics' in evaluator:
+            cls = check(EVALUATOR, evaluator, section, default='Evaluator')
+            if not (inspect.isclass(cls) and issubclass(cls, Evaluator)):
+                continue
+        for where, metric in _metric_configs(evaluator, section):
+            if 'type' in metric:
+                check(METRICS, metric, where)
+    accepted = dataloader_keys()
+    for section in ('train_dataloader', 'val_dataloader',
+                    'test_dataloader'):
+        loader = cfg.get(section)
+        if isinstance(loader, Mapping):
+            refuse_unknown_arguments('DataLoader (through '
+                                     'Runner.build_dataloader)', accepted,
+                                     loader, section)
+
+
+def _is_count(value) -> bool:
+    """Whether ``value`` is a whole number >= 1 (not a bool)."""
+    return not isinstance(value, bool) and (
+        isinstance(value, numbers.Integral) or isinstance(value, float)
+        and value.is_integer()) and value >= 1
+
+
+def check_run_values(cfg: Mapping) -> None:
+    """Refuse values that would stop a run late or make it do nothing:
+    ``max_epochs`` / ``max_iters`` of MMEngine's train loops that are not
+    whole numbers >= 1 (0 trained nothing, with exit status 0; 1.5 failed
+    MMEngine's assertion when the loop was built), a ``val_interval`` or an
+    interval of ``dynamic_intervals`` that is not one (0: a
+    ``ZeroDivisionError`` after the first epoch), and a checkpoint hook's
+    ``interval`` other than -1 (no checkpoints at intervals, MMEngine's
+    default) or a whole number >= 1 (0 saved none, silently).
+
+    Args:
+        cfg (Mapping): The run config.
+
+    Raises:
+        ConfigValueError: Naming the key, the value and what is allowed.
+    """
+    from mmengine.hooks import CheckpointHook
+    from mmengine.registry import LOOPS
+    from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
+    scope = cfg.get('default_scope', 'mmpretrain')
+    train_cfg = cfg.get('train_cfg')
+    if isinstance(train_cfg, Mapping):
+        if 'type' in train_cfg:
+            loop = _registered_class(LOOPS, train_cfg['type'],
+                                     train_cfg.get('_scope_', scope))
+        elif 'by_epoch' in train_cfg:
+            loop = EpochBasedTrainLoop if train_cfg['by_epoch'] else \
+                IterBasedTrainLoop
+        else:
+            loop = None
+        length, unit = ('max_epochs', 'epochs') if inspect.isclass(
+            loop) and issubclass(loop, EpochBasedTrainLoop) else (
+                'max_iters', 'iterations') if inspect.isclass(
+                    loop) and issubclass(loop, IterBasedTrainLoop) else (
+                        None, None)
+        if length is not None:
+            value = train_cfg.get(length)
+            if length in train_cfg and not _is_count(value):
+                raise ConfigValueError(
+                    f'train_cfg.{length} must be an integer >= 1 (the '
+                    f'{unit} to train), got {value!r}: 0 trains nothing and '
+                    'ends with exit status 0, a fraction stops the run when '
+                    'the runner builds the loop')
+            intervals = [('val_interval', train_cfg['val_interval'])] if \
+                'val_interval' in train_cfg else []
+            dynamic = train_cfg.get('dynamic_intervals') or []
+            if isinstance(dynamic, (list, tuple)):
+                intervals += [
+                    (f'dynamic_intervals[{i}]', pair[1])
+                    for i, pair in enumerate(dynamic)
+                    if isinstance(pair, (list, tuple)) and len(pair) == 2]
+            for name, value in intervals:
+                if not _is_count(value):
+                    raise ConfigValueError(
+                        f'train_cfg.{name} must be an integer >= 1 (validate '
+                        f'every N {unit}), got {value!r}: 0 stops the run '
+                        'with a ZeroDivisionError once the first '
+                        f'{unit[:-1]} is trained, a fraction validates at '
+                        f'other {unit} than meant; to validate only at the '
+                        f'end, set it to train_cfg.{length}')
+    hooks = [(f'default_hooks.{name}', hook) for name, hook in (
+        cfg.get('default_hooks') or {}).items()]
+    hooks += [(f'custom_hooks.{i}', hook)
+              for i, hook in enumerate(cfg.get('custom_hooks') or [])]
+    for where, hook in hooks:
+        if not isinstance(hook, Mapping) or 'interval' not in hook:
+            continue
+        hook_class = _hook_class(hook.get('type'),
+                                 hook.get('_scope_', scope))
+        if not (inspect.isclass(hook_class)
+                and issubclass(hook_class, CheckpointHook)):
+            continue
+        interval = hook['interval']
+        if interval != -1 and not _is_count(interval):
+            raise ConfigValueError(
+                f'{where}.interval must be -1 (no checkpoints at intervals, '
+                'MMEngine\'s default; save_last still saves the last one) or '
+                f'an integer >= 1 (every N epochs, or iterations with '
+                f'by_epoch=False), got {interval!r}: MMEngine\'s '
+                'CheckpointHook saves at no interval for 0 or a negative '
+                'one, silently')
+
+
 def check_config_keys(cfg: Mapping) -> None:
     """What ``tools/train.py`` and ``tools/test.py`` check before
     ``Runner.from_cfg``: :func:`check_top_level_keys`,
     :func:`check_nested_keys`, :func:`check_loop_keys`,
-    :func:`check_hook_config` and :func:`check_model_keys`."""
+    :func:`check_hook_config`, :func:`check_model_keys`,
+    :func:`check_built_arguments` and :func:`check_run_values`."""
     check_top_level_keys(cfg)
     check_nested_keys(cfg)
     check_loop_keys(cfg)
     check_hook_config(cfg)
     check_model_keys(cfg)
+    check_built_arguments(cfg)
+    check_run_values(cfg)

@@ -13,8 +13,9 @@ from mmengine.config import Config
 
 import mmropim  # noqa: F401
 from mmropim.engine import SafeCheckpointHook
-from mmropim.utils.config_checks import (ConfigKeyError, check_config_keys,
-                                         check_custom_keys, check_option_keys,
+from mmropim.utils.config_checks import (ConfigKeyError, ConfigValueError,
+                                         check_config_keys, check_custom_keys,
+                                         check_option_keys,
                                          check_top_level_keys)
 from mmropim.utils.run_config import load_run_config
 from helpers import REPO_ROOT, ROPIM_TINY_CFG, assert_names, raises_naming
@@ -361,3 +362,177 @@ def test_stock_model_keys_our_parts_do_not_take_are_refused(tmp_path):
     with raises_naming(ConfigKeyError, 'model.head', "'norm_pixel'",
                        "'norm_pix'"):
         check_config_keys(cfg)
+
+
+@pytest.mark.parametrize('config,setting,close', [
+    ('ropim', 'decay_mul', "'decay_mult'"),
+    ('ropim', 'lr_mul', "'lr_mult'"),
+    # the optimizer's own settings apply to the parameter group too
+    ('ropim', 'weight_decy', "'weight_decay'"),
+    ('finetune', 'decay_mul', "'decay_mult'"),
+])
+def test_misspelt_custom_key_settings_are_refused(config, setting, close):
+    """MMEngine's constructor reads lr_mult and decay_mult of a custom key
+    (MMPretrain's layer-decay one: decay_mult) and copies the rest into the
+    parameter group, where nothing reads a typo (before: '.cls_token':
+    dict(decay_mul=0.0) trained with decay_mult=1.0, silently)."""
+    cfg = Config.fromfile(dict(ropim=ROPIM_TINY_CFG,
+                               finetune=FINETUNE_CFG)[config])
+    cfg.optim_wrapper.paramwise_cfg.custom_keys['.cls_token'] = {
+        setting: 0.}
+    with raises_naming(ConfigKeyError, 'custom_keys', "'.cls_token'",
+                       repr(setting), close):
+        check_config_keys(cfg)
+
+
+@pytest.mark.parametrize('setting', ['lr_mult', 'lr'])
+def test_custom_key_learning_rates_with_layer_decay_are_refused(setting):
+    """MMPretrain's layer-decay constructor sets every group's lr from
+    layer_decay_rate: a custom key's lr_mult or lr was ignored, silently."""
+    cfg = Config.fromfile(FINETUNE_CFG)
+    cfg.optim_wrapper.paramwise_cfg.custom_keys['.cls_token'] = {
+        setting: 0.1}
+    with raises_naming(ConfigKeyError, "'.cls_token'", repr(setting),
+                       'LearningRateDecayOptimWrapperConstructor',
+                       'layer_decay_rate'):
+        check_config_keys(cfg)
+
+
+def test_custom_key_settings_read_elsewhere_pass():
+    """The constructors copy a custom key's other settings into its
+    parameter group: the optimizer's own (betas), or ones an optimizer
+    or a hook reads there (MMPretrain's LARS: lars_exclude, SimSiamHook:
+    fix_lr, in its shipped configs)."""
+    cfg = Config.fromfile(ROPIM_TINY_CFG)
+    cfg.optim_wrapper.paramwise_cfg.custom_keys.update({
+        'bn': dict(decay_mult=0, lr_mult=0.024, lars_exclude=True),
+        'predictor': dict(fix_lr=True),
+        'head': dict(betas=(0.9, 0.99), lr=1e-3)})
+    check_config_keys(cfg)
+
+
+@pytest.mark.parametrize('key,value,where,bad,close,cls', [
+    ('optim_wrapper.optimizer.weight_decy', 0.05, 'optim_wrapper.optimizer',
+     'weight_decy', 'weight_decay', 'AdamW'),
+    ('optim_wrapper.clip_grad', dict(max_nrm=1.), 'optim_wrapper.clip_grad',
+     'max_nrm', 'max_norm', 'clip_grad_norm_'),
+    ('optim_wrapper.clip_grad', dict(type='value', clip_valu=1.),
+     'optim_wrapper.clip_grad', 'clip_valu', 'clip_value',
+     'clip_grad_value_'),
+    ('optim_wrapper.accumulative_count', 2, 'optim_wrapper',
+     'accumulative_count', 'accumulative_counts', 'OptimWrapper'),
+    ('optim_wrapper', dict(type='AmpOptimWrapper', loss_scal='dynamic'),
+     'optim_wrapper', 'loss_scal', 'loss_scale', 'AmpOptimWrapper'),
+    ('param_scheduler.0.begn', 1, 'param_scheduler.0', 'begn', 'begin',
+     'LinearLR'),
+    ('log_processor', dict(windw_size=10), 'log_processor', 'windw_size',
+     'window_size', 'LogProcessor'),
+    ('visualizer.vis_backends.0.save_dri', 'x', 'visualizer.vis_backends.0',
+     'save_dri', 'save_dir', 'LocalVisBackend'),
+    ('visualizer.nmae', 'x', 'visualizer', 'nmae', 'name',
+     'UniversalVisualizer'),
+    ('val_evaluator.top_k', 1, 'val_evaluator', 'top_k', 'topk',
+     'Accuracy'),
+    ('val_evaluator', [dict(type='Accuracy', topk=1),
+                       dict(type='Accuracy', top_k=1)], 'val_evaluator.1',
+     'top_k', 'topk', 'Accuracy'),
+    ('test_evaluator', dict(_delete_=True,
+                            metrics=dict(type='Accuracy', top_k=1)),
+     'test_evaluator.metrics', 'top_k', 'topk', 'Accuracy'),
+    ('test_evaluator', dict(_delete_=True,
+                            metrics=[dict(type='Accuracy', top_k=1)]),
+     'test_evaluator.metrics.0', 'top_k', 'topk', 'Accuracy'),
+    ('train_dataloader.batchsize', 2, 'train_dataloader', 'batchsize',
+     'batch_size', 'DataLoader'),
+    ('val_dataloader.num_worker', 2, 'val_dataloader', 'num_worker',
+     'num_workers', 'DataLoader'),
+])
+def test_arguments_of_built_objects_are_refused_up_front(
+        key, value, where, bad, close, cls):
+    """Before: a TypeError when the runner built the optimizer, scheduler,
+    log processor, visualizer, evaluator or data loader (after writing to
+    the work dir), or at the first clipped step."""
+    cfg = Config.fromfile(FINETUNE_CFG)
+    cfg.merge_from_dict({key: value})
+    with raises_naming(ConfigKeyError, f'{where} sets {bad!r}', repr(close),
+                       cls):
+        check_config_keys(cfg)
+
+
+def test_arguments_are_checked_in_the_downstream_scopes():
+    """MMSeg's and MMDet's configs build their optimizer, schedulers,
+    evaluator and visualizer under default_scope mmseg / mmdet."""
+    seg, det = (sorted(glob.glob(osp.join(
+        REPO_ROOT, 'configs', 'downstream', name, '*.py')))[0]
+        for name in ('ade20k', 'coco'))
+    for config, key, value, bad, close, cls in [
+            (seg, 'optim_wrapper.optimizer.weight_decy', 0.05, 'weight_decy',
+             'weight_decay', 'AdamW'),
+            (seg, 'param_scheduler.1.powr', 1., 'powr', 'power', 'PolyLR'),
+            (seg, 'val_evaluator.iou_metric', ['mIoU'], 'iou_metric',
+             'iou_metrics', 'IoUMetric'),
+            (seg, 'visualizer.alpah', 0.5, 'alpah', 'alpha',
+             'SegLocalVisualizer'),
+            (det, 'val_evaluator.format_onyl', True, 'format_onyl',
+             'format_only', 'CocoMetric'),
+            (det, 'optim_wrapper.clip_grad', dict(max_nrom=1.), 'max_nrom',
+             'max_norm', 'clip_grad_norm_')]:
+        cfg = Config.fromfile(config)
+        check_config_keys(cfg)
+        cfg.merge_from_dict({key: value})
+        with raises_naming(ConfigKeyError, repr(bad), repr(close), cls):
+            check_config_keys(cfg)
+
+
+def test_clip_grad_type_and_arguments_are_checked():
+    """MMEngine's OptimWrapper takes clip_grad type 'norm' or 'value' and
+    calls torch's clip_grad_norm_ / clip_grad_value_ with the rest."""
+    cfg = Config.fromfile(FINETUNE_CFG)
+    cfg.optim_wrapper.clip_grad = dict(type='l2', max_norm=1.)
+    with raises_naming(ConfigValueError, 'optim_wrapper.clip_grad.type',
+                       "'l2'", "'norm'", "'value'"):
+        check_config_keys(cfg)
+    cfg.optim_wrapper.clip_grad = dict(norm_type=2)
+    with raises_naming(ConfigKeyError, 'optim_wrapper.clip_grad',
+                       "'max_norm'"):
+        check_config_keys(cfg)
+    cfg.optim_wrapper.clip_grad = dict(type='value', clip_value=1.)
+    check_config_keys(cfg)
+
+
+@pytest.mark.parametrize('key,value,named', [
+    # before: a whole epoch, then a ZeroDivisionError
+    ('train_cfg.val_interval', 0, 'an integer >= 1'),
+    ('train_cfg.val_interval', 2.5, 'an integer >= 1'),
+    ('train_cfg.dynamic_intervals', [(4, 0)], 'an integer >= 1'),
+    # before: exit status 0, nothing trained
+    ('train_cfg.max_epochs', 0, 'an integer >= 1'),
+    ('train_cfg', dict(_delete_=True, type='IterBasedTrainLoop',
+                       max_iters=0), 'an integer >= 1'),
+    # before: an AssertionError when the runner built the loop
+    ('train_cfg.max_epochs', 1.5, 'an integer >= 1'),
+    # before: no interval checkpoints, silently (MMEngine: -1 is 'never')
+    ('default_hooks.checkpoint.interval', 0, '-1'),
+    ('default_hooks.checkpoint.interval', -2, '-1'),
+    ('default_hooks.checkpoint.interval', 1.5, '-1'),
+])
+def test_bad_run_lengths_and_intervals_are_refused(key, value, named):
+    cfg = Config.fromfile(FINETUNE_CFG)
+    cfg.merge_from_dict({key: value})
+    shown = 'max_iters' if key == 'train_cfg' else key.split('.')[-1]
+    bad = 0 if key == 'train_cfg' or key.endswith('dynamic_intervals') \
+        else value
+    with raises_naming(ConfigValueError, shown, f'got {bad!r}', named):
+        check_config_keys(cfg)
+
+
+def test_good_run_lengths_and_intervals_pass():
+    cfg = Config.fromfile(FINETUNE_CFG)
+    cfg.merge_from_dict({'train_cfg.max_epochs': 1,
+                         'train_cfg.val_interval': 1,
+                         'train_cfg.dynamic_intervals': [(4, 2)],
+                         'default_hooks.checkpoint.interval': -1})
+    check_config_keys(cfg)
+    cfg.merge_from_dict({'default_hooks.checkpoint.interval': 3,
+                         'train_cfg.max_epochs': 2.0})
+    check_config_keys(cfg)
