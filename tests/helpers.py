@@ -9,6 +9,7 @@ import os.path as osp
 import re
 import subprocess
 import sys
+import types
 
 import pytest
 
@@ -183,3 +184,26 @@ __all__ = [
     'weight_decay_violations', 'fp32_optim_wrapper_cfg',
     'ffn_branches_dropping_twice'
 ]
+
+
+def fake_runner(work_dir, name, epoch=0, iteration=0, **extra):
+    """What the checkpoint hook reads of a runner; ``save_checkpoint``
+    writes 1000 bytes through the atomic writer, as the real one would."""
+    import torch
+    from mmengine.logging import MessageHub, MMLogger
+
+    from mmropim.engine.hooks.safe_checkpoint_hook import write_atomically
+
+    def save_checkpoint(out_dir, filename, *args, **kwargs):
+        write_atomically(b'w' * 1000, osp.join(out_dir, filename))
+
+    runner = types.SimpleNamespace(
+        work_dir=str(work_dir), epoch=epoch, iter=iteration, max_epochs=10,
+        logger=MMLogger.get_instance(name),
+        message_hub=MessageHub.get_instance(name),
+        model=torch.nn.Linear(2, 2), hooks=[], cfg={}, val_loop=None,
+        train_loop=types.SimpleNamespace(max_epochs=10, val_begin=1,
+                                         val_interval=1),
+        save_checkpoint=save_checkpoint)
+    runner.__dict__.update(extra)
+    return runner

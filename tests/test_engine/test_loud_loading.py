@@ -20,7 +20,7 @@ from mmropim.engine.hooks import pretrained_weights_check_hook
 from mmropim.utils.model_checkpoint import (CheckpointMismatchError,
                                             check_checkpoint_fits_model)
 from helpers import (PRMIM_TINY_CFG, REPO_ROOT, ROPIM_TINY_CFG, assert_names,
-                     raises_naming)
+                     fake_runner, raises_naming)
 
 PRMIM_FINETUNE_CFG = osp.join(REPO_ROOT, 'configs', 'prmim', 'benchmarks',
                               'vit-mini-p8_1xb32-coslr-10e_demo-64px.py')
@@ -209,6 +209,40 @@ def test_load_from_checkpoint_lacking_weights_is_refused(tmp_path):
                        '(20, 96)', '(14, 96)'):
         start_from(PretrainedWeightsCheckHook(), classifier, path,
                    other_head)
+
+
+@pytest.mark.parametrize('how', ['resume', 'load_from_without_the_hook'])
+def test_every_config_refuses_a_checkpoint_lacking_weights(tmp_path, how):
+    """The checkpoint hook (in every config) checks what the runner loaded:
+    a resumed checkpoint lacking weights (cut, or of another model) and a
+    load_from in a config without PretrainedWeightsCheckHook (a
+    pre-training one) trained on from their initialization, exit status
+    0."""
+    classifier = built_model(PRMIM_FINETUNE_CFG, init_cfg=None)
+    full = classifier.state_dict()
+    path = str(tmp_path / 'epoch_1.pth')
+    cfg = Config(dict(load_from=path, resume=how == 'resume'))
+    without_pos_embed = {k: v for k, v in full.items()
+                         if k != 'backbone.pos_embed'}
+    for state_dict, named in ((without_pos_embed, 'lacks 1 of the'),
+                              ({}, f'lacks {len(full)} of the')):
+        runner = fake_runner(tmp_path / how, f'weights_{how}', cfg=cfg,
+                             model=classifier)
+        hook = SafeCheckpointHook(interval=1)
+        hook.after_load_checkpoint(
+            runner, dict(state_dict=state_dict,
+                         meta=dict(epoch=1, iter=2)))
+        with raises_naming(CheckpointMismatchError, path, named,
+                           "'backbone.pos_embed'"):
+            hook.before_train(runner)
+        assert not (tmp_path / how).exists()  # nothing written
+    runner = fake_runner(tmp_path / how, f'weights_{how}_full', cfg=cfg,
+                         model=classifier)
+    hook = SafeCheckpointHook(interval=1)
+    hook.after_load_checkpoint(runner, dict(state_dict=full,
+                                            meta=dict(epoch=1, iter=2)))
+    hook.before_train(runner)
+    hook.after_train(runner)
 
 
 def test_load_from_checkpoint_that_fills_the_model_passes(tmp_path):

@@ -28,33 +28,14 @@ from mmropim.engine.run_state import (check_deletable, check_run_state,
                                       find_resume_checkpoint)
 from crash_probe import CRASH_EXIT_CODE
 from helpers import (REPO_ROOT, ROPIM_TINY_CFG, TESTS_DIR, assert_names,
-                     logged_iterations, logged_scalars, raises_naming)
+                     fake_runner, logged_iterations, logged_scalars,
+                     raises_naming)
 
 FINETUNE_CFG = osp.join(REPO_ROOT, 'configs', 'ropim', 'benchmarks',
                         'beit-mini-p8_1xb32-coslr-10e_demo-64px.py')
 
 
 # ---------------------------------------------------------------- helpers
-def fake_runner(work_dir, name, epoch=0, iteration=0, **extra):
-    """What the checkpoint hook reads of a runner; ``save_checkpoint``
-    writes 1000 bytes through the atomic writer, as the real one would."""
-    from mmengine.logging import MessageHub, MMLogger
-
-    def save_checkpoint(out_dir, filename, *args, **kwargs):
-        write_atomically(b'w' * 1000, osp.join(out_dir, filename))
-
-    runner = SimpleNamespace(
-        work_dir=str(work_dir), epoch=epoch, iter=iteration, max_epochs=10,
-        logger=MMLogger.get_instance(name),
-        message_hub=MessageHub.get_instance(name),
-        model=torch.nn.Linear(2, 2), hooks=[], cfg={}, val_loop=None,
-        train_loop=SimpleNamespace(max_epochs=10, val_begin=1,
-                                   val_interval=1),
-        save_checkpoint=save_checkpoint)
-    runner.__dict__.update(extra)
-    return runner
-
-
 def resume_into(hook, runner, epoch, iteration):
     """As Runner.resume: the checkpoint's meta reaches the hook, the loop
     continues at its epoch / iteration."""
@@ -888,8 +869,9 @@ def test_resume_into_the_work_dir_of_another_run_is_refused(tmp_path):
         run_state.check_work_dir_run(deeper)
     runner = fake_runner(here, 'resume_elsewhere', cfg=deeper)
     hook = SafeCheckpointHook(interval=1)
-    hook.after_load_checkpoint(runner,
-                               torch.load(source, weights_only=True))
+    hook.after_load_checkpoint(runner, dict(
+        torch.load(source, weights_only=True),
+        state_dict=runner.model.state_dict()))
     with raises_naming(RuntimeError, f'--resume of {source}',
                        'model.depth: 2 in the checkpoint, 3 now'):
         hook.before_train(runner)

@@ -212,47 +212,84 @@ class PretrainedWeightsCheckHook(Hook):
         their initialization."""
         filename, differences = self._load_from
         filled = self._check_pretrained(runner, copy=False)
-        allowed = filled | set(self.fresh_parameters)
-        missing = [
-            key for key in differences['missing'] if key not in allowed
-        ]
-        mismatched = [
-            line for line in differences['mismatched']
-            if line.split(':')[0] not in allowed
-        ]
-        model = type(_unwrapped(runner)).__name__
-        if missing:
-            heads = sorted({key.split('.')[0] for key in missing})
-            raise CheckpointMismatchError(
-                f'load_from={filename} lacks {len(missing)} of the '
-                f'{differences["total"]} weights of {model} (in '
-                f'{", ".join(heads)}), by name: '
-                f'{name_kinds(missing)[:2 * SHOWN]}: MMEngine loads '
-                'load_from with strict=False and training would start them '
-                'from their initialization. Give a checkpoint of this model; '
-                'a pre-training checkpoint goes into the backbone\'s '
-                'init_cfg instead (--cfg-options load_from=None '
-                'model.backbone.init_cfg.checkpoint=CKPT); weights the '
-                'recipe initializes itself go into fresh_parameters of '
-                'PretrainedWeightsCheckHook')
-        if mismatched:
-            raise CheckpointMismatchError(
-                f'load_from={filename} does not fit {model}: '
-                f'{len(mismatched)} tensors have other shapes (after the '
-                f'model\'s load-time adaptation), which MMEngine does not '
-                f'load, e.g. {mismatched[:SHOWN]}; list those the recipe '
-                'initializes itself in fresh_parameters of '
-                'PretrainedWeightsCheckHook')
-        kept = sorted(
-            set(differences['missing'])
-            | {line.split(':')[0] for line in differences['mismatched']})
-        unexpected = differences['unexpected']
-        print_log(
-            f'load_from={filename}: {differences["total"] - len(kept)} of '
-            f'the {differences["total"]} weights of {model} loaded; the '
-            f'others from fresh_parameters or a checked Pretrained '
-            f'init_cfg: {name_kinds(kept)[:2 * SHOWN] or "none"}; '
-            f'{len(unexpected)} checkpoint keys the model does not use'
-            f'{": " + str(unexpected[:SHOWN]) if unexpected else ""}'
-            f'{" ..." if len(unexpected) > SHOWN else ""}',
-            logger='current', level=30 if unexpected else 20)
+        check_loaded_weights(_unwrapped(runner), f'load_from={filename}',
+                             differences,
+                             filled | set(self.fresh_parameters))
+
+
+def check_loaded_weights(model, source: str, differences: dict,
+                         allowed: Set[str] = frozenset(),
+                         resumed: bool = False) -> None:
+    """Raise when a checkpoint the runner loads (MMEngine: ``strict=False``)
+    leaves weights of the model at their initialization, or holds tensors
+    of other shapes that it skips; log what it fills and what it does not
+    use.
+
+    Args:
+        model (nn.Module): The unwrapped model.
+        source (str): The checkpoint, as the user gave it
+            (``'load_from=FILE'``, ``'--resume of FILE'``).
+        differences (dict): :func:`compare_checkpoint_with_model`'s.
+        allowed (set[str]): Full names that may be missing (fresh, or
+            filled by a checked ``Pretrained`` init).
+        resumed (bool): A resumed run checkpoint, which holds every weight
+            of its model. Defaults to False.
+
+    Raises:
+        CheckpointMismatchError: Naming the file, the count, the modules
+            and the first missing or mismatched weights.
+    """
+    missing = [key for key in differences['missing'] if key not in allowed]
+    mismatched = [line for line in differences['mismatched']
+                  if line.split(':')[0] not in allowed]
+    name = type(model).__name__
+    if missing:
+        heads = sorted({key.split('.')[0] for key in missing})
+        advice = (
+            'A run checkpoint holds every weight of its model, so this one '
+            'is of another model or was cut; resume a checkpoint this '
+            'config wrote' if resumed else
+            'Give a checkpoint of this model; a pre-training checkpoint '
+            'goes into the backbone\'s init_cfg instead (--cfg-options '
+            'load_from=None model.backbone.init_cfg.checkpoint=CKPT); '
+            'weights the recipe initializes itself go into '
+            'fresh_parameters of PretrainedWeightsCheckHook')
+        raise CheckpointMismatchError(
+            f'{source} lacks {len(missing)} of the '
+            f'{differences["total"]} weights of {name} (in '
+            f'{", ".join(heads)}), by name: '
+            f'{name_kinds(missing)[:2 * SHOWN]}: MMEngine loads it with '
+            'strict=False and training would start them from their '
+            f'initialization. {advice}')
+    if mismatched:
+        raise CheckpointMismatchError(
+            f'{source} does not fit {name}: {len(mismatched)} tensors have '
+            'other shapes (after the model\'s load-time adaptation), which '
+            f'MMEngine does not load, e.g. {mismatched[:SHOWN]}' +
+            ('' if resumed else '; list those the recipe initializes '
+             'itself in fresh_parameters of PretrainedWeightsCheckHook'))
+    kept = sorted(set(differences['missing'])
+                  | {line.split(':')[0] for line in differences['mismatched']})
+    unexpected = differences['unexpected']
+    print_log(
+        f'{source}: {differences["total"] - len(kept)} of the '
+        f'{differences["total"]} weights of {name} loaded; the others from '
+        f'fresh_parameters or a checked Pretrained init_cfg: '
+        f'{name_kinds(kept)[:2 * SHOWN] or "none"}; '
+        f'{len(unexpected)} checkpoint keys the model does not use'
+        f'{": " + str(unexpected[:SHOWN]) if unexpected else ""}'
+        f'{" ..." if len(unexpected) > SHOWN else ""}',
+        logger='current', level=30 if unexpected else 20)
+
+
+def pretrained_filled(model) -> Set[str]:
+    """Full names of the weights that ``Pretrained`` init_cfg entries of
+    the model (and our self-loading transfer backbones) fill."""
+    filled = set()
+    for name, module, _ in pretrained_modules(model):
+        scope = f'{name}.' if name else ''
+        filled.update(scope + key for key in module.state_dict())
+    for scope in _self_loading_scopes(model):
+        filled.update(key for key in model.state_dict()
+                      if key.startswith(scope))
+    return filled

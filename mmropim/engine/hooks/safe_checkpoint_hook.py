@@ -22,12 +22,14 @@ import torch
 from mmengine.dist import all_reduce, get_dist_info, is_main_process
 from mmengine.fileio import LocalBackend, register_backend
 from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 from mmengine.runner import IterBasedTrainLoop
 
 from ...compat import StepCheckpointHook
 from ...utils.checkpoint_compat import CheckpointReadError, drop_meta_config
 from ...utils.config_checks import check_hook_arguments
+from ...utils.model_checkpoint import compare_checkpoint_with_model
 from ...utils.plain_state import from_plain, to_plain
 from ...utils.random_states import (gather_random_states, get_random_states,
                                     set_random_states)
@@ -38,7 +40,10 @@ from ..run_state import (VALIDATION_RECORD, check_deletable, check_fresh_run,
                          read_validation_record, same_folder,
                          validation_record)
 from .finite_loss_hook import FiniteLossHook
-from .pretrained_weights_check_hook import warn_unchecked_pretrained
+from .pretrained_weights_check_hook import (PretrainedWeightsCheckHook,
+                                            check_loaded_weights,
+                                            pretrained_filled,
+                                            warn_unchecked_pretrained)
 
 ATOMIC_BACKEND = 'atomic_local'
 TEMPORARY_SUFFIX = '.tmp'
@@ -275,6 +280,7 @@ class SafeCheckpointHook(StepCheckpointHook):
         self._resumed_random_states = None
         self._states_before_val = None
         self._loaded_meta = None  # of the checkpoint last loaded
+        self._loaded_weights = None  # (name, resumed, differences)
         self._checkpoint_loaded = False  # resume or load_from
         self._resumed_checkpoint = False  # a checkpoint loaded to resume
         self._run_locks = []  # RunLock of the work dir (and out dir)
@@ -298,7 +304,29 @@ class SafeCheckpointHook(StepCheckpointHook):
         return meta is not None and meta.get('iter', 0) > 0 and \
             runner.iter == meta.get('iter')
 
+    def _check_loaded_weights(self, runner) -> None:
+        """What the runner loaded with ``strict=False``: a resumed
+        checkpoint must hold every weight; a ``load_from`` one every weight
+        a ``Pretrained`` init does not fill, unless the run's
+        :class:`PretrainedWeightsCheckHook` (with its ``fresh_parameters``)
+        checks it."""
+        loaded, self._loaded_weights = self._loaded_weights, None
+        if loaded is None:
+            return
+        name, resumed, differences = loaded
+        if not resumed and any(isinstance(hook, PretrainedWeightsCheckHook)
+                               for hook in getattr(runner, 'hooks', [])):
+            return
+        model = runner.model.module if is_model_wrapper(runner.model) \
+            else runner.model
+        check_loaded_weights(
+            model, f'--resume of {name}' if resumed else f'load_from={name}',
+            differences, set() if resumed else pretrained_filled(model),
+            resumed=resumed)
+
     def before_train(self, runner) -> None:
+        # before anything is written: weights the loaded checkpoint lacks
+        self._check_loaded_weights(runner)
         out_dir = self.out_dir or runner.work_dir
         self._atomic = self._atomic and '://' not in str(out_dir)
         if self._atomic:
@@ -499,6 +527,13 @@ class SafeCheckpointHook(StepCheckpointHook):
             check_resumed_config(meta, cfg, name)
             self._resumed_checkpoint = True
         self._checkpoint_loaded = True
+        model = getattr(runner, 'model', None)
+        if isinstance(model, torch.nn.Module) and \
+                isinstance(checkpoint.get('state_dict'), dict):
+            model = model.module if is_model_wrapper(model) else model
+            self._loaded_weights = (
+                name, bool(cfg.get('resume')),
+                compare_checkpoint_with_model(model, checkpoint))
         self._resumed_random_states = checkpoint.get('random_states')
         self._loaded_meta = dict(meta) if isinstance(meta, dict) else None
         super().after_load_checkpoint(runner, checkpoint)
