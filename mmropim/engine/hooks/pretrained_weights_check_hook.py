@@ -175,7 +175,6 @@ class PretrainedWeightsCheckHook(Hook):
         only comparing; return the full names of the weights the checked
         entries fill."""
         model = _unwrapped(runner)
-        filled = set()
         for name, module, entry in pretrained_modules(model):
             scope = f'{name}.' if name else ''
             load_backbone_weights(
@@ -187,11 +186,7 @@ class PretrainedWeightsCheckHook(Hook):
                     if full.startswith(scope)
                 ],
                 copy=copy)
-            filled.update(scope + key for key in module.state_dict())
-        for scope in _self_loading_scopes(model):
-            filled.update(key for key in model.state_dict()
-                          if key.startswith(scope))
-        return filled
+        return pretrained_filled(model)
 
     def before_train(self, runner) -> None:
         if self._resumed:

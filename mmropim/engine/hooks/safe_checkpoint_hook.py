@@ -131,13 +131,21 @@ class OwnCheckpointsBackend:
         self.backend.rmtree(dir_path)
 
 
-def _optimizer_tensors(optim_wrapper) -> Iterator[torch.Tensor]:
-    """The state tensors (e.g. AdamW's moments) of the optimizers of an
-    ``OptimWrapper`` or ``OptimWrapperDict`` (None: none)."""
+def _optimizers(optim_wrapper) -> Iterator[torch.optim.Optimizer]:
+    """The optimizers of an ``OptimWrapper`` or ``OptimWrapperDict`` (None:
+    none)."""
     wrappers = getattr(optim_wrapper, 'optim_wrappers', None)
     for wrapper in (wrappers.values() if isinstance(wrappers, dict) else
                     [optim_wrapper] if optim_wrapper is not None else []):
         optimizer = getattr(wrapper, 'optimizer', None)
+        if optimizer is not None:
+            yield optimizer
+
+
+def _optimizer_tensors(optim_wrapper) -> Iterator[torch.Tensor]:
+    """The state tensors (e.g. AdamW's moments) of an optim wrapper's
+    optimizers."""
+    for optimizer in _optimizers(optim_wrapper):
         for state in getattr(optimizer, 'state', {}).values():
             yield from (value for value in state.values()
                         if isinstance(value, torch.Tensor))
@@ -145,15 +153,12 @@ def _optimizer_tensors(optim_wrapper) -> Iterator[torch.Tensor]:
 
 def _non_finite_settings(optim_wrapper) -> List[str]:
     """The param-group settings (``lr``, ``weight_decay``, ``betas``, ...)
-    of the optimizers of an optim wrapper that are NaN or inf, as
+    of an optim wrapper's optimizers that are NaN or inf, as
     ``"'lr' of param group 0"``."""
-    wrappers = getattr(optim_wrapper, 'optim_wrappers', None)
     bad = []
-    for wrapper in (wrappers.values() if isinstance(wrappers, dict) else
-                    [optim_wrapper] if optim_wrapper is not None else []):
-        groups = getattr(getattr(wrapper, 'optimizer', None),
-                         'param_groups', [])
-        for index, group in enumerate(groups):
+    for optimizer in _optimizers(optim_wrapper):
+        for index, group in enumerate(getattr(optimizer, 'param_groups',
+                                              [])):
             for key, value in group.items():
                 values = value if isinstance(value, (tuple, list)) \
                     else (value, )
@@ -314,9 +319,6 @@ class SafeCheckpointHook(StepCheckpointHook):
         if loaded is None:
             return
         name, resumed, differences = loaded
-        if not resumed and any(isinstance(hook, PretrainedWeightsCheckHook)
-                               for hook in getattr(runner, 'hooks', [])):
-            return
         model = runner.model.module if is_model_wrapper(runner.model) \
             else runner.model
         check_loaded_weights(
@@ -528,8 +530,12 @@ class SafeCheckpointHook(StepCheckpointHook):
             self._resumed_checkpoint = True
         self._checkpoint_loaded = True
         model = getattr(runner, 'model', None)
-        if isinstance(model, torch.nn.Module) and \
-                isinstance(checkpoint.get('state_dict'), dict):
+        # a load_from of a run with PretrainedWeightsCheckHook: checked there
+        checked_elsewhere = not cfg.get('resume') and any(
+            isinstance(hook, PretrainedWeightsCheckHook)
+            for hook in getattr(runner, 'hooks', []))
+        if isinstance(model, torch.nn.Module) and not checked_elsewhere \
+                and isinstance(checkpoint.get('state_dict'), dict):
             model = model.module if is_model_wrapper(model) else model
             self._loaded_weights = (
                 name, bool(cfg.get('resume')),
