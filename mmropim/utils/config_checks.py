@@ -1189,7 +1189,17 @@ def check_built_arguments(cfg: Mapping) -> None:
         if isinstance(evaluator, Mapping) and 'metrics' in evaluator:
             cls = check(EVALUATOR, evaluator, section, default='Evaluator')
             if not (inspect.isclass(cls) and issubclass(cls, Evaluator)):
-                continue
+                kind = evaluator.get('type')
+                metric = _registered_class(METRICS, kind,
+                                           evaluator.get('_scope_', scope))
+                what = 'a metric' if metric is not None else \
+                    'no registered evaluator'
+                raise ConfigValueError(
+                    f'{section} sets metrics and type {kind!r}, which is '
+                    f'{what}: the runner builds a dict with metrics as an '
+                    "evaluator (type 'Evaluator' unless given), and would "
+                    f'stop with a KeyError; drop {section}.type, or give '
+                    'the metric in metrics')
         for where, metric in _metric_configs(evaluator, section):
             if 'type' in metric:
                 check(METRICS, metric, where)
@@ -1293,12 +1303,83 @@ def check_run_values(cfg: Mapping) -> None:
                 'one, silently')
 
 
+def check_late_failing_values(cfg: Mapping) -> None:
+    """Refuse values that MMEngine or torch would refuse only once the run
+    has started, or that would make a part of the run silently not happen:
+    a logger hook's ``interval`` that is not an integer >= 1, a parameter
+    scheduler whose ``end`` is not after its
+    ``begin``, and ``persistent_workers`` without workers. A ``val_begin``
+    after the last epoch (or iteration) of a run that validates is warned
+    about: the run never validates (MMDet's YouTube-VIS configs use it so).
+
+    Args:
+        cfg (Mapping): The run config.
+
+    Raises:
+        ConfigValueError: Naming the key, the value and what is allowed.
+    """
+    from mmengine.hooks import LoggerHook
+    scope = cfg.get('default_scope', 'mmpretrain')
+    hooks = [(f'default_hooks.{name}', hook) for name, hook in (
+        cfg.get('default_hooks') or {}).items()]
+    hooks += [(f'custom_hooks.{i}', hook)
+              for i, hook in enumerate(cfg.get('custom_hooks') or [])]
+    for where, hook in hooks:
+        if not isinstance(hook, Mapping) or 'interval' not in hook:
+            continue
+        hook_class = _hook_class(hook.get('type'),
+                                 hook.get('_scope_', scope))
+        interval = hook['interval']
+        if inspect.isclass(hook_class) and issubclass(
+                hook_class, LoggerHook) and not (
+                    isinstance(interval, int) and _is_count(interval)):
+            raise ConfigValueError(
+                f'{where}.interval must be an integer >= 1 (log every N '
+                f'iterations), got {interval!r}: MMEngine\'s LoggerHook '
+                'refuses it once the runner is built')
+    train_cfg = cfg.get('train_cfg')
+    if isinstance(train_cfg, Mapping) and 'val_begin' in train_cfg \
+            and cfg.get('val_cfg') is not None:
+        length = 'max_epochs' if 'max_epochs' in train_cfg else 'max_iters'
+        last, begin = train_cfg.get(length), train_cfg['val_begin']
+        if isinstance(last, numbers.Number) and isinstance(
+                begin, numbers.Number) and begin > last:
+            # a stock way to train without validating (MMDet's
+            # YouTube-VIS configs): said, not refused
+            warnings.warn(
+                f'train_cfg.val_begin is {begin!r}, after the last of '
+                f'train_cfg.{length} ({last}): the run never validates; '
+                'to say so, set val_cfg=None, val_dataloader=None and '
+                'val_evaluator=None', UserWarning)
+    for where, scheduler in _scheduler_configs(
+            cfg.get('param_scheduler'), 'param_scheduler'):
+        begin, end = scheduler.get('begin', 0), scheduler.get('end')
+        if isinstance(begin, numbers.Number) and isinstance(
+                end, numbers.Number) and end <= begin:
+            raise ConfigValueError(
+                f'{where} has begin={begin!r} and end={end!r}: end must be '
+                'larger than begin (MMEngine refuses it once training '
+                'starts); leave end out to schedule to the end of the run')
+    for section in ('train_dataloader', 'val_dataloader',
+                    'test_dataloader'):
+        loader = cfg.get(section)
+        if isinstance(loader, Mapping) and loader.get(
+                'persistent_workers') and not loader.get('num_workers'):
+            raise ConfigValueError(
+                f'{section}.persistent_workers=True needs worker processes, '
+                f'but {section}.num_workers is '
+                f'{loader.get("num_workers", 0)!r} (torch\'s DataLoader '
+                'refuses it once the loader is built): set num_workers >= 1 '
+                'or persistent_workers=False')
+
+
 def check_config_keys(cfg: Mapping) -> None:
     """What ``tools/train.py`` and ``tools/test.py`` check before
     ``Runner.from_cfg``: :func:`check_top_level_keys`,
     :func:`check_nested_keys`, :func:`check_loop_keys`,
     :func:`check_hook_config`, :func:`check_model_keys`,
-    :func:`check_built_arguments` and :func:`check_run_values`."""
+    :func:`check_built_arguments`, :func:`check_run_values` and
+    :func:`check_late_failing_values`."""
     check_top_level_keys(cfg)
     check_nested_keys(cfg)
     check_loop_keys(cfg)
@@ -1306,3 +1387,4 @@ def check_config_keys(cfg: Mapping) -> None:
     check_model_keys(cfg)
     check_built_arguments(cfg)
     check_run_values(cfg)
+    check_late_failing_values(cfg)

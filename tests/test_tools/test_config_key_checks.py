@@ -536,3 +536,63 @@ def test_good_run_lengths_and_intervals_pass():
     cfg.merge_from_dict({'default_hooks.checkpoint.interval': 3,
                          'train_cfg.max_epochs': 2.0})
     check_config_keys(cfg)
+
+
+@pytest.mark.parametrize('key,value,named', [
+    # before: MMEngine's ValueError when the hooks were built, naming no key
+    ('default_hooks.logger.interval', 0,
+     ('default_hooks.logger.interval', 'got 0', 'an integer >= 1')),
+    # before: a ValueError when the schedulers were built, naming none
+    ('param_scheduler', [dict(type='LinearLR', begin=5, end=5)],
+     ('param_scheduler.0', 'begin=5', 'end=5', 'larger than begin')),
+    # before: torch's ValueError when the loader was built
+    ('train_dataloader.persistent_workers', True,
+     ('train_dataloader.persistent_workers', 'num_workers', '0')),
+    # before: skipped by the argument check, then a registry KeyError
+    ('val_evaluator', dict(type='Accuracy', metrics=[dict(type='Accuracy')]),
+     ('val_evaluator', "'Accuracy'", 'metric', "'Evaluator'")),
+])
+def test_bad_values_that_fail_late_are_refused(key, value, named):
+    cfg = Config.fromfile(FINETUNE_CFG)
+    check_config_keys(cfg)
+    cfg.merge_from_dict({key: value})
+    if key.endswith('persistent_workers'):
+        cfg.train_dataloader.num_workers = 0
+    with raises_naming(ConfigValueError, *named):
+        check_config_keys(cfg)
+
+
+def test_validation_that_never_runs_is_warned_about():
+    """val_begin after the last epoch trained without validating, silently
+    (a stock MMDet way to turn validation off: warned about, not
+    refused)."""
+    cfg = Config.fromfile(FINETUNE_CFG)
+    cfg.merge_from_dict({'train_cfg.val_begin': 11})
+    with pytest.warns(UserWarning) as warned:
+        check_config_keys(cfg)
+    assert_names(str(warned[-1].message), 'train_cfg.val_begin', '11',
+                 'train_cfg.max_epochs', '(10)', 'never validates',
+                 'val_cfg=None')
+
+
+def test_values_close_to_the_refused_ones_pass(recwarn):
+    cfg = Config.fromfile(FINETUNE_CFG)
+    cfg.merge_from_dict({
+        'default_hooks.logger.interval': 1,
+        'train_cfg.val_begin': 10,
+        'param_scheduler': [dict(type='LinearLR', begin=0, end=1),
+                            dict(type='CosineAnnealingLR', T_max=9,
+                                 begin=1)],
+        'train_dataloader.persistent_workers': False,
+        'val_evaluator': dict(_delete_=True,
+                              metrics=[dict(type='Accuracy')]),
+    })
+    cfg.train_dataloader.num_workers = 0
+    check_config_keys(cfg)
+    cfg.merge_from_dict({'train_dataloader.persistent_workers': True,
+                         'train_dataloader.num_workers': 2,
+                         # no validation at all is said by val_cfg=None
+                         'train_cfg.val_begin': 50, 'val_cfg': None,
+                         'val_dataloader': None, 'val_evaluator': None})
+    check_config_keys(cfg)
+    assert not [w for w in recwarn if 'val_begin' in str(w.message)]
