@@ -399,7 +399,7 @@ def test_tiny_transfer_from_our_pretraining_checkpoints(
 from mmdet.registry import MODELS as DET_MODELS  # noqa: E402
 from mmdet.structures import DetDataSample  # noqa: E402
 
-from mmropim.models.backbones.transfer_vit import (  # noqa: E402
+from mmropim.models.backbones.window_attention import (  # noqa: E402
     beit_windowed_block, decomposed_relative_bias, relative_position_table,
     vitdet_block, window_partition, window_unpartition)
 

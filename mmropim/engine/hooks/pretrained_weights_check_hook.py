@@ -45,7 +45,7 @@ def pretrained_modules(model) -> Iterator[Tuple[str, object, dict]]:
     """``(name, module, entry)`` for each ``Pretrained`` entry of the
     ``init_cfg`` of the model and of every module in it, except our
     transfer backbones, which load loudly themselves."""
-    from ...models.backbones.transfer_vit import LoudPretrainedMixin
+    from ...models.backbones.loud_pretrained import LoudPretrainedMixin
     for name, module in model.named_modules():
         if isinstance(module, LoudPretrainedMixin):
             continue
@@ -95,7 +95,7 @@ def _self_loading_scopes(model) -> List[str]:
     """The name prefixes (``'backbone.'``) of our transfer backbones that
     load a ``Pretrained`` checkpoint loudly themselves (a dict
     ``init_cfg``), which :func:`pretrained_modules` skips."""
-    from ...models.backbones.transfer_vit import LoudPretrainedMixin
+    from ...models.backbones.loud_pretrained import LoudPretrainedMixin
     return [
         f'{name}.' if name else ''
         for name, module in model.named_modules()
