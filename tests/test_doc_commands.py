@@ -38,6 +38,8 @@ TRANSFER = 'tests/test_models/test_transfer.py::'
 END_TO_END = 'tests/test_tools/test_train_end_to_end.py::'
 IMAGE_FOLDER = 'tests/test_datasets/test_image_folder.py::'
 BENCHMARKS = 'tests/test_tools/test_benchmark_scripts.py::'
+LGP_CHAIN = ('tests/test_tools/test_lgp_chain.py::'
+             'test_ropim_lgp_finetune_chain_runs')
 DEMO = ('tests/test_doc_commands.py::'
         'test_demo_script_runs_with_its_set_up_stubbed')
 
@@ -59,6 +61,15 @@ RUN_BY = {
     'model.backbone.init_cfg.checkpoint=work_dirs/ropim_demo/epoch_20.pth':
     END_TO_END + 'test_finetune_and_test_tools_run_on_the_pretrained_'
     'checkpoint',
+    'python tools/train.py configs/ropim/lgp/'
+    'lgp-ropim_beit-mini-p8_1xb32-coslr-10e_demo-64px.py '
+    '--work-dir work_dirs/lgp_demo --cfg-options '
+    'model.backbone.init_cfg.checkpoint=work_dirs/ropim_demo/epoch_20.pth':
+    LGP_CHAIN,
+    'python tools/train.py configs/ropim/benchmarks/'
+    'beit-mini-p8_1xb32-coslr-10e_demo-64px.py --cfg-options '
+    'model.backbone.init_cfg.checkpoint=work_dirs/lgp_demo/epoch_10.pth':
+    LGP_CHAIN,
     'python tools/train.py configs/prmim/'
     'prmim_vit-mini-p8_1xb32-coslr-20e_demo-64px.py '
     '--work-dir work_dirs/prmim_demo':
@@ -122,8 +133,8 @@ SMALL_SCALE = ('37 minutes on 2 cores, more than the whole suite may take; '
                'its parts are tested in '
                'tests/test_tools/test_small_scale_metrics.py')
 
-ROPIM_EVIDENCE = ('over half an hour on 2 cores, more than the whole suite '
-                  'may take; a tiny run of the same rows is '
+ROPIM_EVIDENCE = ('20 minutes or more on 2 cores, most of what the whole '
+                  'suite may take; a tiny run of the same rows is '
                   'tests/test_tools/test_ropim_evidence.py::'
                   'test_tiny_evidence_run_end_to_end')
 ROPIM_EVIDENCE_OTHER_ROWS = ('over half an hour on 2 cores; the script runs '
@@ -185,6 +196,8 @@ NOT_RUN = {
     'python tools/benchmarks/ropim_evidence.py --quick --seeds 2 --jobs 1 '
     '--threads 1 --rows ropim-beit-lr-x1 simmim-beit-lr-x1 ropim-beit-lr-x4 '
     'simmim-beit-lr-x4 --out-dir work_dirs/evidence_digits_quick':
+    ROPIM_EVIDENCE,
+    'python tools/benchmarks/ropim_evidence.py --quick --seeds 2':
     ROPIM_EVIDENCE,
     'python tools/benchmarks/ropim_evidence.py --pretrain-epochs 20 '
     '--finetune-epochs 4 --rows ropim-beit-lr-x4 simmim-beit-lr-x4 --seeds 2 '

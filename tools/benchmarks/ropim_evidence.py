@@ -25,7 +25,7 @@ writes the held-out loss of every ROPIM / SimMIM row against its
 no-learning baseline across training, and a picture of it.
 
     # digits, 5 + 4 epochs, 2 seeds, the controlled pairs at 1x and 4x
-    # (about 35 min on 2 free CPU cores, from the row times measured)
+    # (20 min 34 s wall on 2 CPU cores: docs/results.md)
     python tools/benchmarks/ropim_evidence.py --quick --seeds 2
     # with the anchors, on the photo crops
     python tools/benchmarks/ropim_evidence.py --quick --dataset photos \\
@@ -162,7 +162,9 @@ def parse_args(argv=None):
                         "of the --dataset's (written there if missing)")
     parser.add_argument('--no-diagnostic', action='store_true',
                         help='skip the held-out loss curves of seed 0')
-    parser.add_argument('--out-dir', default='work_dirs/ropim_evidence')
+    parser.add_argument('--out-dir', default='work_dirs/ropim_evidence',
+                        help='folder for the runs, the table and the '
+                        'picture (default: work_dirs/ropim_evidence)')
     return check_epochs(parser, parser.parse_args(argv))
 
 
