@@ -1,6 +1,10 @@
 """Every backbone runs the one token path (ViTTokenPathMixin): for the
 tokens it keeps, it computes what the MMPretrain class it extends computes,
 and it keeps no state between calls."""
+import ast
+import inspect
+import textwrap
+
 import pytest
 import torch
 from mmengine.registry import init_default_scope
@@ -291,3 +295,93 @@ def test_transfer_windows_pad_partial_patches_as_the_plain_forward():
     x = torch.randn(1, 3, 36, 36)  # a 5 x 5 grid after padding
     torch.testing.assert_close(windowed(x)[0], plain(x)[0], rtol=0,
                                atol=1e-5)
+
+
+# the extra arguments of a tiny build of each backbone of the package
+HOST_KWARGS = dict(PRMIMMFFViT=dict(out_indices=[1, 3]),
+                   TransferViT=dict(out_indices=(1, 3)),
+                   TransferBEiTViT=dict(out_indices=(1, 3)))
+
+
+def backbone_mixins():
+    """The mixin classes of mmropim.models.backbones."""
+    import mmropim.models.backbones as package
+    return sorted({cls for cls in vars(package).values()
+                   if inspect.isclass(cls) and cls.__name__.endswith('Mixin')
+                   and cls.__module__.startswith(package.__name__)} | {
+                       base for cls in vars(package).values()
+                       if inspect.isclass(cls) for base in cls.__mro__
+                       if base.__name__.endswith('Mixin')
+                       and base.__module__.startswith(package.__name__)},
+                  key=lambda cls: cls.__name__)
+
+
+def given_names(mixin):
+    """What a mixin may read of ``self``: what it and its mixin bases
+    define (methods, class variables, attributes they assign) or declare
+    as the host's (annotations), and what every ``nn.Module`` has."""
+    names = set(dir(torch.nn.Module))
+    for base in mixin.__mro__:
+        if base.__name__.endswith('Mixin'):
+            names |= set(vars(base)) | set(vars(base).get(
+                '__annotations__', {}))
+            for node in ast.walk(ast.parse(textwrap.dedent(
+                    inspect.getsource(base)))):
+                if isinstance(node, ast.Attribute) and isinstance(
+                        node.ctx, ast.Store) and isinstance(
+                            node.value, ast.Name) and node.value.id == 'self':
+                    names.add(node.attr)
+    return names
+
+
+def read_names(mixin):
+    """The attributes of ``self`` a mixin's own code reads:
+    ``self.name``, ``getattr(self, 'name', ...)``, ``hasattr(self,
+    'name')``."""
+    names = set()
+    for node in ast.walk(ast.parse(textwrap.dedent(
+            inspect.getsource(mixin)))):
+        if isinstance(node, ast.Attribute) and isinstance(
+                node.value, ast.Name) and node.value.id == 'self':
+            names.add(node.attr)
+        elif isinstance(node, ast.Call) and isinstance(
+                node.func, ast.Name) and node.func.id in (
+                    'getattr', 'hasattr') and isinstance(
+                        node.args[0], ast.Name) and node.args[0].id == 'self':
+            names.add(node.args[1].value)
+    return names
+
+
+@pytest.mark.parametrize('mixin', backbone_mixins(),
+                         ids=lambda cls: cls.__name__)
+def test_mixins_read_only_what_they_define_or_declare(mixin):
+    """A mixin's contract with its host is written in the mixin: every
+    attribute of ``self`` it reads is its own or declared as the
+    host's."""
+    assert sorted(read_names(mixin) - given_names(mixin)) == []
+
+
+def package_backbones():
+    import mmropim.models.backbones as package
+    return sorted(name for name, cls in vars(package).items()
+                  if inspect.isclass(cls) and issubclass(
+                      cls, torch.nn.Module) and MODELS.get(name) is cls)
+
+
+@pytest.mark.parametrize('name', package_backbones())
+def test_every_backbone_has_what_its_mixins_declare(name):
+    """Each host gives every attribute its mixins declare (those read with
+    getattr / hasattr are the optional ones, listed by the mixin)."""
+    model = build(dict(type=name, arch=ARCH, img_size=IMG, patch_size=PATCH,
+                       **HOST_KWARGS.get(name, {})))
+    declared = {}
+    for base in type(model).__mro__:
+        if base.__name__.endswith('Mixin'):
+            optional = vars(base).get('optional_host_attributes', ())
+            for attribute in vars(base).get('__annotations__', {}):
+                if attribute not in optional:
+                    declared[attribute] = base.__name__
+    assert declared, f'{name} declares nothing of its host'
+    missing = {attribute: mixin for attribute, mixin in declared.items()
+               if not hasattr(model, attribute)}
+    assert missing == {}

@@ -32,6 +32,11 @@ class LoudPretrainedMixin:
     loads through :func:`load_backbone_weights`, which raises when backbone
     weights are missing, instead of MMEngine's silent ``strict=False``."""
 
+    #: endings of the parameter names the recipe adds to a checkpoint that
+    #: lacks them (the host's ``fresh_parameters`` argument); none by
+    #: default
+    fresh_parameters: Sequence[str] = ()
+
     def init_weights(self) -> None:
         init_cfg = self.init_cfg
         if not (isinstance(init_cfg, dict)
@@ -43,7 +48,7 @@ class LoudPretrainedMixin:
         self.init_cfg = init_cfg
         report = load_backbone_weights(self, init_cfg.get('checkpoint'),
                                        init_cfg.get('prefix', 'backbone.'),
-                                       getattr(self, 'fresh_parameters', ()))
+                                       self.fresh_parameters)
         self.init_fresh_parameters(report['fresh'])
         self.is_init = True
 

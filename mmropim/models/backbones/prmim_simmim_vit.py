@@ -23,6 +23,9 @@ class SimMIMMaskedForwardMixin(ViTTokenPathMixin):
     them (``PRMIMLinearDecoder``).
     """
 
+    #: the learnable (1, 1, C) embedding of masked tokens, the host's
+    mask_token: nn.Parameter
+
     def forward(self,
                 x: torch.Tensor,
                 mask: Optional[torch.Tensor] = None,

@@ -1,7 +1,8 @@
 """The one token path of every ViT backbone of this package."""
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import torch
+import torch.nn as nn
 from mmpretrain.models.utils import resize_pos_embed
 
 from ..utils import gather_tokens
@@ -32,6 +33,33 @@ class ViTTokenPathMixin:
     (position and class token added element-wise, the same blocks), so the
     weights and outputs are those of the parent class.
     """
+
+    # What the host gives: MMPretrain's VisionTransformer (BEiTViT,
+    # MAEViT) builds these; a test builds every backbone of the package and
+    # checks it has each one, except the optional ones (absent on some
+    # hosts, read with getattr / hasattr): no absolute position embedding on
+    # BEiT-style ViTs, no pre-norm on BEiTViT, a shared relative position
+    # bias on BEiTViT only, no final norm ``ln1`` without ``final_norm``.
+    patch_embed: nn.Module
+    patch_resolution: GridHW
+    img_size: GridHW
+    num_extra_tokens: int
+    cls_token: Optional[nn.Parameter]
+    interpolate_mode: str
+    drop_after_pos: nn.Module
+    layers: nn.ModuleList
+    final_norm: bool
+    ln1: nn.Module
+    out_indices: Sequence[int]
+    pos_embed: Optional[nn.Parameter]
+    pre_norm: nn.Module
+    rel_pos_bias: Optional[nn.Module]
+    optional_host_attributes = ('pos_embed', 'pre_norm', 'rel_pos_bias',
+                                'ln1')
+
+    #: The patch grid the position embedding is stored on; None: the grid
+    #: of ``img_size`` (``TransferViT(pretrain_img_size)`` keeps its own).
+    pos_embed_grid: Optional[GridHW] = None
 
     #: Let MMCV's ``PatchEmbed`` zero-pad image sides that are not a
     #: multiple of the patch size (the transfer backbones, as MMPretrain's
@@ -83,8 +111,7 @@ class ViTTokenPathMixin:
         if pos_embed is not None:
             pos_embed = resize_pos_embed(
                 pos_embed,
-                # TransferViT(pretrain_img_size) keeps its own grid
-                getattr(self, 'pos_embed_grid', self.patch_resolution),
+                self.pos_embed_grid or self.patch_resolution,
                 grid_hw,
                 mode=self.interpolate_mode,
                 num_extra_tokens=extra)
