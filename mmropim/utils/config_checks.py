@@ -53,6 +53,7 @@ import difflib
 import inspect
 import numbers
 import os.path as osp
+import string
 import warnings
 from typing import Iterable, List, Mapping, Optional
 
@@ -876,7 +877,9 @@ def check_hook_config(cfg: Mapping) -> None:
         hook_class = _hook_class(hook['type'], scope)
         if not inspect.isclass(hook_class):
             continue
-        arguments = [k for k in hook if k != 'type' and not k.startswith('_')]
+        # Runner.register_hook takes priority out before it builds the hook
+        arguments = [k for k in hook if k not in ('type', 'priority')
+                     and not k.startswith('_')]
         if issubclass(hook_class, CheckpointHook):
             check_hook_arguments(hook_class, arguments, where)
         else:
@@ -1213,6 +1216,51 @@ def check_built_arguments(cfg: Mapping) -> None:
                                      loader, section)
 
 
+def check_checkpoint_filename_tmpl(filename_tmpl, where: str,
+                                   rotated: bool = True) -> None:
+    """Refuse a checkpoint hook's ``filename_tmpl`` that would write outside
+    its folder (a path: ``'../x_{}.pth'``, ``'ckpts/x_{}.pth'``) or, for a
+    hook that writes before it deletes (``rotated``, our
+    ``SafeCheckpointHook``), one whose names it could not tell apart or
+    recognize as its own: it must hold ``{}`` once, with no other field
+    (``'latest.pth'`` named every checkpoint alike, so each save deleted
+    the file it had just written).
+
+    Args:
+        filename_tmpl: The template.
+        where (str): Its config key, for the message.
+        rotated (bool): Require one ``{}``. Defaults to True.
+
+    Raises:
+        ConfigValueError: Naming the key, the value and what is allowed.
+    """
+    allowed = ("a file name with {} once for the epoch or iteration, e.g. "
+               "'epoch_{}.pth' (the default)")
+    if not isinstance(filename_tmpl, str) or not filename_tmpl or \
+            filename_tmpl in ('.', '..') or \
+            osp.basename(filename_tmpl.replace('\\', '/')) != filename_tmpl:
+        raise ConfigValueError(
+            f'{where} must be {allowed}, got {filename_tmpl!r}: a checkpoint '
+            'is written into the out dir, never beside or below it')
+    if not rotated:
+        return
+    try:
+        fields = [field for _, field, spec, conversion in
+                  string.Formatter().parse(filename_tmpl)
+                  if field is not None]
+        plain = [field for _, field, spec, conversion in
+                 string.Formatter().parse(filename_tmpl)
+                 if field == '' and not spec and conversion is None]
+    except ValueError:  # an unmatched brace
+        fields, plain = [None], []
+    if fields != [''] or len(plain) != 1:
+        raise ConfigValueError(
+            f'{where} must be {allowed}, got {filename_tmpl!r}: the hook '
+            'writes each checkpoint before it deletes the oldest, and finds '
+            'its own by this name, so every step needs its own name and the '
+            'step must be the one plain {}')
+
+
 def _is_count(value) -> bool:
     """Whether ``value`` is a whole number >= 1 (not a bool)."""
     return not isinstance(value, bool) and (
@@ -1285,12 +1333,20 @@ def check_run_values(cfg: Mapping) -> None:
     hooks += [(f'custom_hooks.{i}', hook)
               for i, hook in enumerate(cfg.get('custom_hooks') or [])]
     for where, hook in hooks:
-        if not isinstance(hook, Mapping) or 'interval' not in hook:
+        if not isinstance(hook, Mapping):
             continue
         hook_class = _hook_class(hook.get('type'),
                                  hook.get('_scope_', scope))
         if not (inspect.isclass(hook_class)
                 and issubclass(hook_class, CheckpointHook)):
+            continue
+        if hook.get('filename_tmpl') is not None:  # None: MMEngine's
+            check_checkpoint_filename_tmpl(
+                hook['filename_tmpl'], f'{where}.filename_tmpl',
+                rotated=hook_class.__name__ == 'SafeCheckpointHook' or any(
+                    base.__name__ == 'SafeCheckpointHook'
+                    for base in inspect.getmro(hook_class)))
+        if 'interval' not in hook:
             continue
         interval = hook['interval']
         if interval != -1 and not _is_count(interval):

@@ -26,6 +26,7 @@ from mmropim.engine.hooks.safe_checkpoint_hook import write_atomically
 from mmropim.engine.run_lock import RunLock, WorkDirLockedError
 from mmropim.engine.run_state import (check_deletable, check_run_state,
                                       find_resume_checkpoint)
+from mmropim.utils.config_checks import check_config_keys
 from crash_probe import CRASH_EXIT_CODE
 from helpers import (REPO_ROOT, ROPIM_TINY_CFG, TESTS_DIR, assert_names,
                      fake_runner, logged_iterations, logged_scalars,
@@ -164,6 +165,41 @@ def test_deletion_outside_the_out_dir_is_refused(tmp_path):
     assert victim.exists()
     check_deletable(str(work_dir / 'epoch_3.pth'), str(work_dir),
                     'epoch_{}.pth')  # its own: allowed
+    hook.after_train(runner)
+
+
+@pytest.mark.parametrize('filename_tmpl', [
+    # before: each save deleted the file it had just written (rc 0, no
+    # checkpoint left)
+    'latest.pth',
+    # before: wrote over ../victim_1.pth outside the run
+    '../victim_{}.pth', 'checkpoints/epoch_{}.pth',
+    # names the rotation could not tell apart or recognize as its own
+    'epoch_{}_{}.pth', 'epoch_{:04d}.pth', 'epoch_{0}.pth', ''])
+def test_checkpoint_names_that_would_lose_or_misplace_files_are_refused(
+        tmp_path, filename_tmpl):
+    with raises_naming(ValueError, 'filename_tmpl', repr(filename_tmpl),
+                       "'epoch_{}.pth'"):
+        SafeCheckpointHook(interval=1, filename_tmpl=filename_tmpl)
+    cfg = Config.fromfile(FINETUNE_CFG)
+    cfg.default_hooks.checkpoint.filename_tmpl = filename_tmpl
+    with raises_naming(ValueError, 'default_hooks.checkpoint.filename_tmpl',
+                       repr(filename_tmpl)):
+        check_config_keys(cfg)
+
+
+def test_a_step_numbered_checkpoint_name_rotates(tmp_path):
+    SafeCheckpointHook(interval=1, filename_tmpl=None)  # MMEngine's default
+    runner = fake_runner(tmp_path, 'state_tmpl')
+    hook = SafeCheckpointHook(interval=1, max_keep_ckpts=1,
+                              filename_tmpl='ropim_e{}.pth')
+    hook.before_train(runner)
+    for epoch in (1, 2):
+        runner.epoch = epoch
+        hook.save_checkpoint_at_step(runner, epoch, dict(epoch=epoch,
+                                                         iter=epoch))
+    assert sorted(os.listdir(tmp_path)) == ['last_checkpoint',
+                                            'ropim_e2.pth', 'run.lock']
     hook.after_train(runner)
 
 

@@ -596,3 +596,17 @@ def test_values_close_to_the_refused_ones_pass(recwarn):
                          'val_dataloader': None, 'val_evaluator': None})
     check_config_keys(cfg)
     assert not [w for w in recwarn if 'val_begin' in str(w.message)]
+
+
+def test_hook_priority_is_not_taken_for_an_argument():
+    """MMEngine's Runner.register_hook takes ``priority`` out of a hook dict
+    before it builds the hook (66 stock OpenMMLab configs set it)."""
+    cfg = Config.fromfile(FINETUNE_CFG)
+    cfg.merge_from_dict({
+        'default_hooks.checkpoint.priority': 'VERY_LOW',
+        'default_hooks.timer': dict(type='IterTimerHook', priority='NORMAL'),
+        'custom_hooks.0.priority': 'VERY_HIGH'})
+    check_config_keys(cfg)
+    cfg.merge_from_dict({'custom_hooks.0.priorty': 'VERY_HIGH'})
+    with raises_naming(ConfigKeyError, 'custom_hooks.0', "'priorty'"):
+        check_config_keys(cfg)

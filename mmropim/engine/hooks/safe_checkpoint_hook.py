@@ -28,7 +28,8 @@ from mmengine.runner import IterBasedTrainLoop
 
 from ...compat import StepCheckpointHook
 from ...utils.checkpoint_compat import CheckpointReadError, drop_meta_config
-from ...utils.config_checks import check_hook_arguments
+from ...utils.config_checks import (check_checkpoint_filename_tmpl,
+                                    check_hook_arguments)
 from ...utils.model_checkpoint import compare_checkpoint_with_model
 from ...utils.plain_state import from_plain, to_plain
 from ...utils.random_states import (gather_random_states, get_random_states,
@@ -276,6 +277,11 @@ class SafeCheckpointHook(StepCheckpointHook):
         # MMEngine passes unknown arguments to runner.save_checkpoint: a
         # typo would fail only at the first save
         check_hook_arguments(type(self), kwargs)
+        # it writes before it deletes, and deletes only names of this
+        # template in its out dir
+        if kwargs.get('filename_tmpl') is not None:  # None: MMEngine's
+            check_checkpoint_filename_tmpl(kwargs['filename_tmpl'],
+                                           'filename_tmpl')
         super().__init__(**kwargs)
         self._atomic = self.backend_args is None and \
             self.file_client_args is None
