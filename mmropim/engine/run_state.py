@@ -241,10 +241,13 @@ def validation_record(epoch: int, iteration: int) -> str:
 #: a fresh run. Everything else (work_dir, resume, load_from, launcher,
 #: the schedule's length and end, hooks, env, data) may change.
 RUN_IDENTITY_KEYS = ('model', 'optim_wrapper')
-#: Entries at any depth under them that a resumed run does not use (the
-#: checkpoint's weights replace the initialization); a fresh run compares
-#: them too.
-NOT_COMPARED_ON_RESUME = ('init_cfg', 'pretrained')
+#: Entries at any depth under them that a resumed run may change: the
+#: initialization (the checkpoint's weights replace it) and what the
+#: optimizer state does not hold; a fresh run compares them too.
+NOT_COMPARED_ON_RESUME = ('init_cfg', 'pretrained',
+                          # not in the optimizer state; a resumed run uses
+                          # the config's (e.g. a lower clip after a NaN)
+                          'clip_grad', 'accumulative_counts', 'loss_scale')
 SHOWN_DIFFERENCES = 6
 
 
@@ -438,9 +441,14 @@ def check_resumed_config(meta, cfg, checkpoint: str) -> None:
             f'--resume of {checkpoint}: it was written by a run with '
             f'another model or optimizer than this config: '
             f'{_listed(differences)}. Resuming would continue that run\'s '
-            'weights and optimizer state under this config. Resume with '
-            'the config that wrote it (the same model and optim_wrapper), '
-            'or give this run its own --work-dir.')
+            'weights and optimizer state under this config (an optimizer '
+            'setting such as lr would not even take effect: the '
+            'checkpoint\'s optimizer and scheduler states restore it). '
+            'Resume with the config that wrote it (the same model and '
+            'optim_wrapper; clip_grad, accumulative_counts and loss_scale '
+            'may change), or start a new run from its weights: '
+            f'--cfg-options load_from={checkpoint} without --resume, in its '
+            'own --work-dir.')
 
 
 def _checkpoint_step(name: str):

@@ -975,3 +975,26 @@ def test_the_checkpoint_hook_checks_the_run_for_other_entry_points(
         hook.before_train(runner)
     assert sorted(os.listdir(work_dir)) == ['epoch_1.pth', 'epoch_2.pth',
                                             'last_checkpoint']
+
+
+def test_resume_may_change_how_gradients_are_clipped_and_accumulated(
+        tmp_path):
+    """Clipping, gradient accumulation and the AMP loss scale are no part of
+    the optimizer state and take effect when a run resumes: lowering
+    clip_grad after a NaN (the error's advice: resume) is not another run.
+    An optimizer setting that the resumed state restores is refused, saying
+    so and how to start from the weights instead."""
+    from mmropim.engine.run_state import (RunConfigMismatchError,
+                                          check_resumed_config)
+    written = tiny_run_config(tmp_path, **{
+        'optim_wrapper.clip_grad': dict(max_norm=5.0)})
+    meta = dict(cfg=written.pretty_text)
+    check_resumed_config(meta, tiny_run_config(tmp_path, **{
+        'optim_wrapper.clip_grad': dict(max_norm=1.0),
+        'optim_wrapper.accumulative_counts': 2,
+        'optim_wrapper.loss_scale': 'dynamic'}), 'epoch_2.pth')
+    with raises_naming(RunConfigMismatchError,
+                       'optim_wrapper.optimizer.lr: 0.0015 in the checkpoint',
+                       'restore', 'load_from='):
+        check_resumed_config(meta, tiny_run_config(tmp_path, **{
+            'optim_wrapper.optimizer.lr': 0.05}), 'epoch_2.pth')
