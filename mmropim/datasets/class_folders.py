@@ -212,6 +212,32 @@ def check_class_folders(cfg: Mapping) -> None:
                     'folder names, so every label after a difference would '
                     'name another class; give every split the same class '
                     'folders (an empty folder keeps the numbering)')
+    if reference is not None:
+        check_head_classes(cfg, *reference)
+
+
+def check_head_classes(cfg: Mapping, where: str, folder: str,
+                       names: List[str]) -> None:
+    """Refuse more class folders in the training split than the model
+    head has classes (``model.head.num_classes``): the labels from
+    ``num_classes`` on would stop the run deep in the loss, or train
+    silently when such a folder is empty."""
+    head = (cfg.get('model') or {}).get('head')
+    num_classes = head.get('num_classes') if isinstance(head,
+                                                        Mapping) else None
+    if isinstance(num_classes, bool) or not isinstance(
+            num_classes, int) or len(names) <= num_classes:
+        return
+    empty = [name for name in names
+             if not os.listdir(osp.join(folder, name))]
+    raise ClassFolderMismatchError(
+        f'{where} ({folder}) has {len(names)} class folders but '
+        f'model.head.num_classes={num_classes}: CustomDataset labels the '
+        f'folders by their sorted names, so {shown(names[num_classes:])} '
+        f'would get labels the head does not have'
+        + (f'; empty folders: {shown(empty)}' if empty else '') +
+        f'. Set model.head.num_classes={len(names)}, or remove the folders '
+        'that are not classes')
 
 
 def shown(names: list, most: int = 10) -> str:

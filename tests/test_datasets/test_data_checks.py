@@ -395,3 +395,32 @@ def test_check_data_names_every_unreadable_image_however_many(tmp_path):
     assert_names(result.stderr, 'train_dataloader: 45 of the 46 images',
                  *[f'  {path}: ' for path in bad])  # one line each
     assert 'more' not in result.stderr and 'good.png' not in result.stderr
+
+
+def test_more_class_folders_than_the_head_has_classes_are_refused(
+        demo_root, tmp_path):
+    """A head with fewer classes than the training folders (a typo in
+    num_classes, or a stray empty folder) stopped deep in MMPretrain's loss
+    (``Class Index must be less than number of classes``) or, with the
+    extra folder sorted last and empty, trained silently."""
+    folders = sorted(os.listdir(osp.join(demo_root, 'train')))
+    train = dict(type='CustomDataset', data_root=str(demo_root),
+                 data_prefix='train')
+    cfg = dict(model=dict(type='ImageClassifier',
+                          head=dict(type='LinearClsHead',
+                                    num_classes=len(folders))),
+               train_dataloader=dict(dataset=train))
+    check_class_folders(cfg)
+    cfg['model']['head']['num_classes'] = len(folders) - 4
+    with raises_naming(ClassFolderMismatchError, 'train_dataloader.dataset',
+                       f'{len(folders)} class folders',
+                       f'model.head.num_classes={len(folders) - 4}'):
+        check_class_folders(cfg)
+    root = tmp_path / 'data'
+    shutil.copytree(demo_root, root)
+    os.makedirs(root / 'train' / 'zz_empty')
+    cfg['model']['head']['num_classes'] = len(folders)
+    with raises_naming(ClassFolderMismatchError, "'zz_empty'",
+                       f'{len(folders) + 1} class folders'):
+        check_class_folders(dict(cfg, train_dataloader=dict(
+            dataset=dict(train, data_root=str(root)))))
