@@ -15,7 +15,8 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
 import mmropim  # noqa: F401  (registers components)
-from mmropim.datasets import check_class_folders, check_run_images
+from mmropim.datasets import (check_class_folders, check_data_roots,
+                              check_run_images)
 from mmropim.engine.run_state import claim_work_dir, find_resume_checkpoint
 from mmropim.models import check_pipeline_mask_config
 from mmropim.utils.config_checks import check_config_keys, check_custom_keys
@@ -107,6 +108,8 @@ def main():
     # typos, and splits numbering their classes differently, stop the run
     # here rather than silently or hours in
     check_config_keys(cfg)
+    # the data loaders training builds (validation: unless --no-validate)
+    check_data_roots(cfg, ('train_dataloader', 'val_dataloader'))
     check_class_folders(cfg)
     if args.check_data:  # any image loader, LoadImageWithPillow included
         # what Runner.train reads: val too, unless --no-validate dropped it

@@ -341,3 +341,57 @@ def check_class_folders_fit_model(
                     'in another order than its labels). Test with an '
                     'annotation file (ann_file) giving each image its '
                     'trained label')
+
+
+def _dataset_configs(dataset, where: str) -> Iterator[Tuple[str, Mapping]]:
+    """``(where, config)`` of a dataset config and of those it wraps
+    (``dataset``, ``datasets``)."""
+    if not isinstance(dataset, Mapping):
+        return
+    yield where, dataset
+    yield from _dataset_configs(dataset.get('dataset'), f'{where}.dataset')
+    datasets = dataset.get('datasets')
+    if isinstance(datasets, (list, tuple)):
+        for i, inner in enumerate(datasets):
+            yield from _dataset_configs(inner, f'{where}.datasets.{i}')
+
+
+def check_data_roots(cfg: Mapping, splits: Tuple[str, ...] = SPLITS) -> None:
+    """Refuse a local ``data_root`` that is not a folder, and a
+    ``data_prefix`` folder (a str, or the str values of a dict such as
+    ``dict(img_path=...)``) that is not one under it, in the datasets of
+    ``splits`` (inside dataset wrappers too); remote paths (``s3://``) are
+    not checked. The run would stop once the dataset is built, after
+    writing to the work dir, with an error naming the path but not the key.
+
+    Args:
+        cfg (Mapping): A run config.
+        splits (tuple[str]): The data loaders the run reads. Defaults to
+            all three.
+
+    Raises:
+        FileNotFoundError: Naming the key and the path.
+    """
+    for split in splits:
+        dataset = (cfg.get(split) or {}).get('dataset')
+        for where, config in _dataset_configs(dataset, f'{split}.dataset'):
+            root = config.get('data_root')
+            if not isinstance(root, str) or '://' in root:
+                continue
+            if not osp.isdir(root):
+                raise FileNotFoundError(
+                    f'{where}.data_root is {root!r}, which is not a folder '
+                    f'(from {os.getcwd()}): give the folder that holds the '
+                    'data')
+            prefix = config.get('data_prefix')
+            prefixes = [('data_prefix', prefix)] if isinstance(
+                prefix, str) else [(f'data_prefix.{key}', value)
+                                   for key, value in prefix.items()] \
+                if isinstance(prefix, Mapping) else []
+            for key, value in prefixes:
+                if isinstance(value, str) and value and '://' not in value \
+                        and not osp.isdir(osp.join(root, value)):
+                    raise FileNotFoundError(
+                        f'{where}.{key} is {value!r}, which is not a folder '
+                        f'in {where}.data_root {root!r}: the folders there '
+                        f'are {shown(class_folders(root))}')

@@ -424,3 +424,42 @@ def test_more_class_folders_than_the_head_has_classes_are_refused(
                        f'{len(folders) + 1} class folders'):
         check_class_folders(dict(cfg, train_dataloader=dict(
             dataset=dict(train, data_root=str(root)))))
+
+
+def test_a_data_folder_that_does_not_exist_is_named_by_its_key(
+        demo_root, tmp_path):
+    """Before: a FileNotFoundError from MMEngine's file backend (or from
+    listing the class folders), naming the path but not the config key,
+    after the work dir was written."""
+    from mmropim.datasets import check_data_roots
+    train = dict(type='CustomDataset', data_root=str(demo_root),
+                 data_prefix='train')
+    cfg = dict(train_dataloader=dict(dataset=dict(
+        type='RepeatDataset', times=2, dataset=train)),
+        val_dataloader=dict(dataset=dict(train, data_prefix='val')),
+        test_dataloader=dict(dataset=dict(train, data_root=str(
+            tmp_path / 'nope'))))
+    check_data_roots(cfg, ('train_dataloader', 'val_dataloader'))
+    with raises_naming(FileNotFoundError,
+                       'test_dataloader.dataset.data_root',
+                       repr(str(tmp_path / 'nope'))):
+        check_data_roots(cfg, ('test_dataloader', ))
+    cfg['val_dataloader']['dataset']['data_prefix'] = dict(img_path='vall')
+    with raises_naming(FileNotFoundError,
+                       'val_dataloader.dataset.data_prefix.img_path',
+                       repr('vall'), str(demo_root)):
+        check_data_roots(cfg, ('train_dataloader', 'val_dataloader'))
+    cfg['train_dataloader']['dataset']['dataset']['data_root'] = \
+        's3://bucket/data'  # remote: not checked
+    check_data_roots(cfg, ('train_dataloader', ))
+
+
+def test_train_names_a_missing_data_root_before_writing(tmp_path):
+    missing = tmp_path / 'nope'
+    result = run('tools/train.py', FINETUNE_CFG, '--work-dir',
+                 tmp_path / 'work', '--cfg-options',
+                 f'train_dataloader.dataset.data_root={missing}')
+    assert result.returncode != 0, result.stdout[-2000:]
+    assert_names(result.stderr, 'FileNotFoundError',
+                 'train_dataloader.dataset.data_root', repr(str(missing)))
+    assert not (tmp_path / 'work').exists()
