@@ -55,7 +55,7 @@ import numbers
 import os.path as osp
 import string
 import warnings
-from typing import Iterable, List, Mapping, Optional
+from typing import Iterable, Iterator, List, Mapping, Optional, Tuple
 
 from mmengine.runner import Runner
 
@@ -1359,6 +1359,116 @@ def check_run_values(cfg: Mapping) -> None:
                 'one, silently')
 
 
+def _typed_parts(cfg: Mapping) -> Iterator[Tuple[str, Mapping, str]]:
+    """``(where, config, registry name)`` of the parts of a run config
+    that name a registered ``type``: hooks, parameter schedulers, the optim
+    wrapper and its optimizer, the loops, the data loaders' samplers,
+    datasets (wrapped ones too) and transforms, the metrics, the model and
+    its parts, the visualizer and its backends."""
+    hooks = cfg.get('default_hooks')
+    if isinstance(hooks, Mapping):
+        for name, hook in hooks.items():
+            yield f'default_hooks.{name}', hook, 'HOOKS'
+    for i, hook in enumerate(cfg.get('custom_hooks') or []):
+        yield f'custom_hooks.{i}', hook, 'HOOKS'
+    for where, scheduler in _scheduler_configs(cfg.get('param_scheduler'),
+                                               'param_scheduler'):
+        yield where, scheduler, 'PARAM_SCHEDULERS'
+    optim_wrapper = cfg.get('optim_wrapper')
+    if isinstance(optim_wrapper, Mapping) and 'optimizer' in optim_wrapper:
+        yield 'optim_wrapper', optim_wrapper, 'OPTIM_WRAPPERS'
+        yield ('optim_wrapper.optimizer', optim_wrapper['optimizer'],
+               'OPTIMIZERS')
+    for loop in ('train_cfg', 'val_cfg', 'test_cfg'):
+        yield loop, cfg.get(loop), 'LOOPS'
+    for split in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(split)
+        if not isinstance(loader, Mapping):
+            continue
+        for sampler in ('sampler', 'batch_sampler'):
+            yield f'{split}.{sampler}', loader.get(sampler), 'DATA_SAMPLERS'
+        stack = [(f'{split}.dataset', loader.get('dataset'))]
+        while stack:
+            where, dataset = stack.pop()
+            if not isinstance(dataset, Mapping):
+                continue
+            yield where, dataset, 'DATASETS'
+            for i, transform in enumerate(dataset.get('pipeline') or []):
+                yield f'{where}.pipeline.{i}', transform, 'TRANSFORMS'
+            stack.append((f'{where}.dataset', dataset.get('dataset')))
+            inner = dataset.get('datasets')
+            if isinstance(inner, (list, tuple)):
+                stack += [(f'{where}.datasets.{i}', item)
+                          for i, item in enumerate(inner)]
+    for section in ('val_evaluator', 'test_evaluator'):
+        for where, metric in _metric_configs(cfg.get(section), section):
+            yield where, metric, 'METRICS'
+    model = cfg.get('model')
+    if isinstance(model, Mapping):
+        yield 'model', model, 'MODELS'
+        for name in MODEL_PARTS:
+            yield f'model.{name}', model.get(name), 'MODELS'
+    visualizer = cfg.get('visualizer')
+    if isinstance(visualizer, Mapping):
+        yield 'visualizer', visualizer, 'VISUALIZERS'
+        backends = visualizer.get('vis_backends')
+        if isinstance(backends, (list, tuple)):
+            for i, backend in enumerate(backends):
+                yield f'visualizer.vis_backends.{i}', backend, 'VISBACKENDS'
+
+
+def _registered_names(registry, scope: Optional[str]) -> List[str]:
+    """The names ``registry`` finds under ``scope`` (its own and its
+    parents'), after it imported its locations; empty for an unknown
+    scope."""
+    try:
+        with registry.switch_scope_and_registry(scope) as scoped:
+            names, node = set(), scoped
+            while node is not None:
+                names |= set(node.module_dict)
+                node = node.parent
+            return sorted(names)
+    except Exception:  # an unknown scope: the runner reports it
+        return []
+
+
+def check_type_names(cfg: Mapping) -> None:
+    """Refuse a ``type`` that no registry of the part has (a typo such as
+    ``CosineAnnealingLr``), naming the close registered ones: the runner
+    would stop with the registry's ``KeyError`` when it builds the part,
+    after writing to the work dir. Types given as classes, with a scope
+    (``mmdet.X``) or under an unknown scope are left to the runner.
+
+    Args:
+        cfg (Mapping): The run config.
+
+    Raises:
+        ConfigKeyError: Naming the key, the type and the close names.
+    """
+    import mmengine.registry as registries
+    scope = cfg.get('default_scope', 'mmpretrain')
+    for where, part, registry_name in _typed_parts(cfg):
+        if not isinstance(part, Mapping):
+            continue
+        kind = part.get('type')
+        if not isinstance(kind, str) or '.' in kind or ':' in kind:
+            continue
+        registry = getattr(registries, registry_name)
+        part_scope = part.get('_scope_', scope)
+        if _registered_class(registry, kind, part_scope) is not None:
+            continue
+        names = _registered_names(registry, part_scope)
+        if not names:
+            continue
+        raise ConfigKeyError(
+            f'{where}.type is {kind!r}, which nothing in the '
+            f'{registry.name} registry of scope {part_scope!r} is (the run '
+            'would stop with a KeyError when the runner builds it, after '
+            f'writing to the work dir); {did_you_mean(kind, names)}'
+            'register it, or import the module that does with '
+            'custom_imports')
+
+
 def check_late_failing_values(cfg: Mapping) -> None:
     """Refuse values that MMEngine or torch would refuse only once the run
     has started, or that would make a part of the run silently not happen:
@@ -1439,6 +1549,7 @@ def check_config_keys(cfg: Mapping) -> None:
     check_top_level_keys(cfg)
     check_nested_keys(cfg)
     check_loop_keys(cfg)
+    check_type_names(cfg)
     check_hook_config(cfg)
     check_model_keys(cfg)
     check_built_arguments(cfg)

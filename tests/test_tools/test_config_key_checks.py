@@ -610,3 +610,33 @@ def test_hook_priority_is_not_taken_for_an_argument():
     cfg.merge_from_dict({'custom_hooks.0.priorty': 'VERY_HIGH'})
     with raises_naming(ConfigKeyError, 'custom_hooks.0', "'priorty'"):
         check_config_keys(cfg)
+
+
+@pytest.mark.parametrize('key,value,close', [
+    ('param_scheduler.1.type', 'CosineAnnealingLr', 'CosineAnnealingLR'),
+    ('custom_hooks.0.type', 'FiniteLosHook', 'FiniteLossHook'),
+    ('optim_wrapper.optimizer.type', 'AdamWW', 'AdamW'),
+    ('train_dataloader.sampler.type', 'DefaultSamplr', 'DefaultSampler'),
+    ('model.head.type', 'LinearClsHaed', 'LinearClsHead'),
+    ('train_dataloader.dataset.type', 'CustomDatset', 'CustomDataset'),
+    ('train_dataloader.dataset.pipeline.0.type', 'LoadImageFromFil',
+     'LoadImageFromFile'),
+    ('val_evaluator.type', 'Acuracy', 'Accuracy'),
+])
+def test_type_names_nothing_registers_are_refused(key, value, close):
+    """Before: the registry's KeyError once the runner built the part,
+    after writing to the work dir."""
+    cfg = Config.fromfile(FINETUNE_CFG)
+    cfg.merge_from_dict({key: value})
+    where = key.rsplit('.', 1)[0]
+    with raises_naming(ConfigKeyError, f'{where}.type', repr(value),
+                       f'did you mean {close!r}'):
+        check_config_keys(cfg)
+
+
+def test_type_names_of_other_scopes_and_classes_pass():
+    cfg = Config.fromfile(FINETUNE_CFG)
+    cfg.merge_from_dict({
+        'param_scheduler.1.type': 'mmengine.CosineAnnealingLR',
+        'optim_wrapper.optimizer.type': torch.optim.AdamW})
+    check_config_keys(cfg)
