@@ -46,7 +46,13 @@ def run_parser(description: str, job: str,
         default='none',
         help=f'job launcher for distributed {job}')
     add_trust_checkpoint_argument(parser)
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument(
+        '--local_rank',
+        '--local-rank',
+        type=int,
+        default=0,
+        help='set by torch.distributed launchers (tools/dist_train.sh); '
+        'do not pass it yourself')
     return parser
 
 

@@ -1,9 +1,14 @@
 """Evaluate a checkpoint with an OpenMMLab config (MMPretrain, MMSeg or MMDet).
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE]
-        [--amp] [--cfg-options key=value ...] [--launcher pytorch]
+        [--show-dir DIR [--interval N]] [--tta] [--amp]
+        [--cfg-options key=value ...] [--launcher pytorch]
+
+``--show-dir`` and ``--tta`` work as in MMPretrain's own tools/test.py, on
+MMPretrain configs.
 """
 import argparse
+import copy
 import os.path as osp
 import sys
 
@@ -11,14 +16,17 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from mmengine.model import is_model_wrapper
+from mmengine.config import Config, ConfigDict
+from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmengine.runner import Runner
 
 import mmropim  # noqa: F401  (registers components)
-from mmropim.datasets import check_class_folders, check_class_folders_fit_model
+from mmropim.datasets import (check_class_folders,
+                              check_class_folders_fit_model, check_data_roots)
 from mmropim.utils.config_checks import check_config_keys
 from mmropim.utils.model_checkpoint import check_checkpoint_fits_model
-from tools.argument_types import existing_file, output_file
+from tools.argument_types import (existing_file, output_dir, output_file,
+                                  positive_int)
 from tools.run_config import (parse_run_arguments, run_config_from_args,
                               run_parser)
 
@@ -44,21 +52,100 @@ def parse_args(argv=None):
         '--out',
         type=metrics_file,
         help='dump the metrics to this file (.json, .yaml or .pkl)')
+    parser.add_argument(
+        '--show-dir',
+        type=output_dir,
+        help='draw the test images with their predicted and true classes '
+        'into this folder (MMPretrain configs)')
+    parser.add_argument(
+        '--interval',
+        type=positive_int,
+        default=1,
+        help='with --show-dir: draw every N-th test image (default: 1)')
+    parser.add_argument(
+        '--tta',
+        action='store_true',
+        help='test-time augmentation (MMPretrain configs): the config\'s '
+        'tta_model and tta_pipeline, else flip TTA averaging the scores of '
+        'the image and its mirror image')
     return parse_run_arguments(parser, argv)
 
 
-def main():
-    args = parse_args()
+def _unwrapped(model):
+    """The model inside the distributed and the TTA wrappers (the one the
+    checkpoint loads into)."""
+    while is_model_wrapper(model) or isinstance(model, BaseTTAModel):
+        model = model.module
+    return model
+
+
+def apply_show_and_tta(cfg: Config, args: argparse.Namespace) -> None:
+    """``--show-dir`` / ``--interval`` and ``--tta``, as MMPretrain's
+    tools/test.py applies them: the config's VisualizationHook switched on
+    (pictures written as ``<image name>_0.png``), and the model wrapped in
+    the config's ``tta_model`` (default ``AverageClsScoreTTA``) with its
+    ``tta_pipeline`` (default: the test pipeline ending in a flip and no
+    flip).
+
+    Raises:
+        ValueError: A flag on a config of another codebase (its own tools
+            draw and augment otherwise), or ``--show-dir`` with ``--tta``.
+        KeyError: ``--show-dir`` on a config without the
+            ``default_hooks.visualization`` hook.
+    """
+    show = args.show_dir is not None
+    if not (show or args.tta):
+        return
+    flag = '--tta' if args.tta else '--show-dir'
+    scope = cfg.get('default_scope', 'mmpretrain')
+    if scope != 'mmpretrain':
+        raise ValueError(
+            f'{flag} covers MMPretrain configs; {args.config} is an {scope} '
+            f'config: test it with {scope}\'s own tools/test.py, which '
+            'takes the flag')
+    if show and args.tta:
+        raise ValueError(
+            '--show-dir with --tta: each image comes as several views, '
+            'which MMPretrain\'s VisualizationHook cannot draw; use one of '
+            'them per run')
+    if show:
+        hooks = cfg.get('default_hooks') or {}
+        if 'visualization' not in hooks:
+            raise KeyError(
+                f'--show-dir: {args.config} has no default_hooks.'
+                'visualization; add visualization=dict(type='
+                '"VisualizationHook")')
+        hooks.visualization.update(
+            enable=True, out_dir=args.show_dir, interval=args.interval)
+        return
+    if 'tta_model' not in cfg:
+        cfg.tta_model = dict(type='mmpretrain.AverageClsScoreTTA')
+    if 'tta_pipeline' not in cfg:
+        test_pipeline = cfg.test_dataloader.dataset.pipeline
+        cfg.tta_pipeline = copy.deepcopy(test_pipeline)
+        cfg.tta_pipeline[-1] = dict(
+            type='TestTimeAug',
+            transforms=[[
+                dict(type='RandomFlip', prob=1.),
+                dict(type='RandomFlip', prob=0.)
+            ], [test_pipeline[-1]]])
+    cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
+    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+
+
+def main(argv=None):
+    args = parse_args(argv)
     cfg = run_config_from_args(args)
     if cfg.get('test_dataloader') is None:
         raise KeyError(f'{args.config} has no test_dataloader: pre-training '
                        'configs cannot be tested, use a fine-tuning config')
+    apply_show_and_tta(cfg, args)
     cfg.load_from = args.checkpoint
     check_config_keys(cfg)
+    check_data_roots(cfg, ('test_dataloader', ))
     check_class_folders(cfg)
     runner = Runner.from_cfg(cfg)
-    model = (runner.model.module
-             if is_model_wrapper(runner.model) else runner.model)
+    model = _unwrapped(runner.model)
     # MMEngine loads load_from with strict=False: a checkpoint lacking
     # weights (a pre-training one: no head) would be tested untrained
     checked = check_checkpoint_fits_model(model, args.checkpoint)

@@ -25,6 +25,9 @@ custom_hooks = [
     # iterations into the visualizer's backends (work dir, TensorBoard,
     # W&B); switch on with tools/train.py --vis-interval N
     dict(type='MIMVisualizationHook', enable=False, interval=1000),
+    # a file of a data folder that is no image (a .jpg holding text) stops
+    # the run naming it and what the folder may hold
+    dict(type='ImageReadErrorHook'),
 ]
 
 env_cfg = dict(

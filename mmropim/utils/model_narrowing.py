@@ -14,7 +14,8 @@ from mmengine.config import ConfigDict
 WIDTH_KEYS = frozenset({
     'embed_dims', 'embed_dim', 'decoder_embed_dim', 'in_channels',
     'channels', 'out_channels', 'feat_channels', 'fc_out_channels',
-    'conv_out_channels', 'feedforward_channels'
+    'conv_out_channels', 'feedforward_channels',
+    'input_features'  # ClsBatchNormNeck's (the linear probe's)
 })
 # Attention head counts, divided with the widths (the head dimension stays
 # as shipped): the (B, heads, T, T) attention maps do not shrink with width.
@@ -90,8 +91,8 @@ def narrow_model(model_cfg: dict,
         model_cfg (dict): The ``model`` field of a config.
         width_divisor (int): Divisor of every width >= 64. Defaults to 16.
         max_depth (int, optional): Cap on encoder and decoder depths
-            (``num_layers``, ``decoder_depth``); ``out_indices`` are clipped
-            to it. None keeps the depths.
+            (``num_layers``, ``decoder_depth``); ``out_indices`` and
+            ``frozen_stages`` are clipped to it. None keeps the depths.
 
     Returns:
         ConfigDict: The narrow model config.
@@ -112,6 +113,9 @@ def narrow_model(model_cfg: dict,
         indices = node.get('out_indices')
         if isinstance(indices, (list, tuple)):
             node['out_indices'] = sorted({min(i, depth - 1) for i in indices})
+        frozen = node.get('frozen_stages')
+        if isinstance(frozen, int) and frozen > depth:  # all of them
+            node['frozen_stages'] = depth
 
     def visit(node):
         if isinstance(node, dict):

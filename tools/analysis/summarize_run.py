@@ -48,7 +48,8 @@ def summarize(work_dir: str) -> dict:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('work_dir', type=existing_dir)
+    parser.add_argument('work_dir', type=existing_dir,
+                        help='work dir of a tools/train.py run')
     args = parser.parse_args(argv)
     summary = summarize(args.work_dir)
     print('=' * 60)

@@ -112,14 +112,22 @@ def prmim_figures(cfg, image, args):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('config', type=existing_file)
-    parser.add_argument('image', type=existing_file)
+    parser.add_argument(
+        'config', type=existing_file, help='ROPIM or PR-MIM config')
+    parser.add_argument('image', type=existing_file, help='image to draw')
     parser.add_argument(
         '--checkpoint', type=existing_file, help='pre-training checkpoint')
     add_trust_checkpoint_argument(parser)
     parser.add_argument(
-        '--out-dir', type=output_dir, default='work_dirs/vis')
-    parser.add_argument('--seed', type=non_negative_int, default=0)
+        '--out-dir',
+        type=output_dir,
+        default='work_dirs/vis',
+        help='folder for the PNG panels (default: work_dirs/vis)')
+    parser.add_argument(
+        '--seed',
+        type=non_negative_int,
+        default=0,
+        help='seed of the sketch / mask drawn (default: 0)')
     parser.add_argument(
         '--scale',
         type=positive_int,

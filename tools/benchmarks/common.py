@@ -49,7 +49,8 @@ def benchmark_parser(doc: str, batch_size: Optional[int],
     parser.add_argument(
         '--device',
         type=torch_device,
-        default='cuda' if torch.cuda.is_available() else 'cpu')
+        default='cuda' if torch.cuda.is_available() else 'cpu',
+        help='cpu, cuda or cuda:N (default: cuda when present)')
     parser.add_argument(
         '--width-divisor',
         type=positive_int,

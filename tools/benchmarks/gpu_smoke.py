@@ -191,7 +191,9 @@ def parse_args(argv=None):
         help='smoke only these (default: every full-size pre-training '
         'config)')
     parser.add_argument('--parts', nargs='+', default=['smoke', 'compare'],
-                        choices=['smoke', 'compare'])
+                        choices=['smoke', 'compare'],
+                        help='smoke: every config trains; compare: the step '
+                        'costs against MAE (default: both)')
     parser.add_argument('--iters', type=positive_int,
                         help='smoke steps per setting, more than 2 (default '
                         '20, --tiny 4)')

@@ -119,7 +119,9 @@ def parse_args(argv=None):
     parser.add_argument('--data', default='data/demo/digits',
                         help='ImageNet-style root; the digit set is written '
                         'there first if it is missing')
-    parser.add_argument('--out-dir', default='work_dirs/small_scale')
+    parser.add_argument('--out-dir', default='work_dirs/small_scale',
+                        help='folder for the runs and the table (default: '
+                        'work_dirs/small_scale)')
     return check_epochs(parser, parser.parse_args(argv))
 
 

@@ -46,7 +46,12 @@ def parse_args(argv=None):
         choices=sorted(WRITERS),
         default=list(WRITERS),
         help='which sets to write')
-    parser.add_argument('--seed', type=non_negative_int, default=0)
+    parser.add_argument(
+        '--seed',
+        type=non_negative_int,
+        default=0,
+        help='seed of the random crops; the same seed writes the same '
+        'files (default: 0)')
     return parser.parse_args(argv)
 
 

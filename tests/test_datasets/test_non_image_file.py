@@ -1,0 +1,103 @@
+"""A file in a data folder that is not an image (a ``.jpg`` holding text)
+stops training with an error that names the file and says what the folder
+may hold, in the main process and from a data loader worker alike; without
+the config's ImageReadErrorHook, MMCV's loader said only ``failed to load
+image: PATH`` (OpenCV) or raised Pillow's ``UnidentifiedImageError`` naming
+no file at all (``imdecode_backend='pillow'``)."""
+import os
+import os.path as osp
+import shutil
+import types
+
+import numpy as np
+import pytest
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.registry import DefaultScope, init_default_scope
+from mmpretrain.registry import DATASETS
+from torch.utils.data import DataLoader
+
+import mmropim  # noqa: F401
+from mmropim.datasets import UnreadableImagesError
+from mmropim.engine.hooks import ImageReadErrorHook
+from helpers import REPO_ROOT, ROPIM_TINY_CFG, assert_names
+
+
+@pytest.fixture
+def folder_with_text_jpg(demo_root, tmp_path):
+    """Two demo classes, 3 images each, and ``notes.jpg`` holding text."""
+    for name in ('astronaut', 'camera'):
+        src = osp.join(demo_root, 'train', name)
+        dst = tmp_path / 'train' / name
+        dst.mkdir(parents=True)
+        for i in range(3):
+            shutil.copy(osp.join(src, f'{name}_{i:04d}.png'), dst)
+    bad = tmp_path / 'train' / 'camera' / 'notes.jpg'
+    bad.write_text('shopping list: milk, eggs\n')
+    return str(tmp_path) + '/', str(bad)
+
+
+def dataset(root, loader=None):
+    cfg = Config.fromfile(ROPIM_TINY_CFG)
+    data = cfg.train_dataloader.dataset
+    data.data_root = root
+    if loader is not None:
+        data.pipeline[0] = loader
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        init_default_scope('mmpretrain')
+        return DATASETS.build(data)
+
+
+def read_all(built, workers):
+    """Iterate a data loader over the data set after the hook's
+    before_train, as the runner does."""
+    loader = DataLoader(built, batch_size=7, num_workers=workers,
+                        collate_fn=pseudo_collate)
+    runner = types.SimpleNamespace(
+        train_loop=types.SimpleNamespace(dataloader=loader),
+        val_loop=None, test_loop=None)
+    ImageReadErrorHook().before_train(runner)
+    for _ in loader:
+        pass
+
+
+LOADERS = [
+    pytest.param(None, id='opencv'),
+    pytest.param(dict(type='LoadImageFromFile', imdecode_backend='pillow'),
+                 id='pillow'),
+    pytest.param(dict(type='LoadImageWithPillow'), id='data-root-loader'),
+]
+
+
+@pytest.mark.parametrize('workers', [0, 1], ids=['main', 'worker'])
+@pytest.mark.parametrize('loader', LOADERS)
+def test_a_text_file_named_jpg_is_named_with_what_is_allowed(
+        folder_with_text_jpg, loader, workers):
+    root, bad = folder_with_text_jpg
+    with pytest.raises(Exception) as error:
+        read_all(dataset(root, loader), workers)
+    text = str(error.value)
+    assert 'UnreadableImagesError' in text or isinstance(
+        error.value, UnreadableImagesError), text
+    assert_names(text, bad, '.jpg', '.png', 'tools/analysis/check_data.py')
+
+
+def test_good_images_load_as_before(folder_with_text_jpg):
+    """The hook wraps the loader once (a second call changes nothing); an
+    image loads exactly as without it."""
+    root, bad = folder_with_text_jpg
+    os.remove(bad)
+    built = dataset(root)
+    info = built.get_data_info(0)
+    before = built.pipeline.transforms[0](dict(info))['img']
+    read_all(built, 0)  # no error: every image of the folder is read
+    read_all(built, 0)
+    loader = built.pipeline.transforms[0]
+    assert type(loader.loader).__name__ == 'LoadImageFromFile'
+    np.testing.assert_array_equal(loader(dict(info))['img'], before)
+
+
+def test_every_shipped_runtime_has_the_hook():
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', '_base_',
+                                   'default_runtime.py'))
+    assert [h for h in cfg.custom_hooks if h.type == 'ImageReadErrorHook']
