@@ -162,8 +162,8 @@ def test_show_dir_and_tta_name_what_they_cover_on_other_configs(
                   *flag])
 
 
-def test_a_missing_test_data_root_is_named_before_the_runner(checkpoint,
-                                                              tmp_path):
+def test_a_missing_test_data_root_is_named_before_the_runner(
+        checkpoint, tmp_path):
     """Only the test split is read (its training folders often absent);
     a test folder that does not exist is named by its key."""
     missing = tmp_path / 'nope'
