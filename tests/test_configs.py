@@ -65,9 +65,12 @@ def test_config_loads_and_builds(path):
     # SimMIM's ViT decays its mask token (VisionTransformerForSimMIM does
     # not list it in no_weight_decay, unlike SimMIM's Swin)
     simmim_vit = cfg.model.backbone.get('type') == 'PRMIMSimMIMBEiTViT'
-    assert weight_decay_violations(
-        model, wrapper.optimizer,
-        decayed=('mask_token', ) if simmim_vit else ()) == []
+    # LGP's contrastive stage decays its class token (its param groups are
+    # called with an empty no_weight_decay_list)
+    decayed = {'LGPMoCoV3': ('cls_token', )}.get(
+        cfg.model.type, ('mask_token', ) if simmim_vit else ())
+    assert weight_decay_violations(model, wrapper.optimizer,
+                                   decayed=decayed) == []
     assert ffn_branches_dropping_twice(model) == []
     if cfg.model.type == 'ROPIM':
         assert '/stock/' in path or \
@@ -84,6 +87,13 @@ def test_config_loads_and_builds(path):
         aggregator = getattr(model.head, 'aggregator',
                              getattr(model.neck, 'aggregator', None))
         assert (aggregator is None) == ablation_without_aggregator
+    elif cfg.model.type == 'LGPMoCoV3':  # its groups: tests/test_engine/
+        # test_layer_group_lr_constructor.py
+        assert cfg.optim_wrapper.constructor == \
+            'LayerGroupLrOptimWrapperConstructor'
+    elif '-linear-' in config_id(path):  # the frozen backbone, LARS:
+        # tests/test_configs_linear_probe.py
+        assert cfg.optim_wrapper.optimizer.type == 'LARS'
     else:
         assert cfg.optim_wrapper.constructor == \
             'LearningRateDecayOptimWrapperConstructor'

@@ -22,6 +22,11 @@ CONFIGS = {
               ['train_cfg.max_epochs=1'], 'epoch_1.pth'),
     'prmim': ('configs/prmim/prmim_vit-mini-p8_1xb32-coslr-20e_demo-64px.py',
               ['train_cfg.max_epochs=1'], 'epoch_1.pth'),
+    # MoCo v3 gathers the keys of all ranks (without a graft here)
+    'lgp': ('configs/ropim/lgp/'
+            'lgp-ropim_beit-mini-p8_1xb32-coslr-10e_demo-64px.py',
+            ['train_cfg.max_epochs=1', 'model.backbone.init_cfg=None'],
+            'epoch_1.pth'),
     'segmentation':
     ('configs/downstream/ade20k/'
      'upernet_ropim-beit-mini-p8_1xb4-40iter_demo-nuclei-128px.py',
@@ -36,6 +41,7 @@ CONFIGS = {
 DATA_KEYS = {
     'ropim': ['train_dataloader.dataset.data_root={}/imagenet/'],
     'prmim': ['train_dataloader.dataset.data_root={}/imagenet/'],
+    'lgp': ['train_dataloader.dataset.data_root={}/imagenet/'],
     'segmentation': ['train_dataloader.dataset.data_root={}/ade20k/'],
     'detection': ['train_dataloader.dataset.data_root={}/coco/'],
 }

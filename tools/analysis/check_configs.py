@@ -123,6 +123,8 @@ def check_config(path: str, work_dir: str, demo_root: str,
 
         def before_train_iter(self, runner, batch_idx, data_batch=None):
             inputs = data_batch['inputs']
+            if isinstance(inputs, (list, tuple)) and inputs[0].dim() == 4:
+                inputs = inputs[0]  # MultiView: one (B, C, H, W) per view
             shapes.append((len(inputs), ) + tuple(inputs[0].shape))
 
     start = time.perf_counter()
@@ -161,8 +163,14 @@ def parse_args(argv=None):
         nargs='*',
         type=existing_file,
         help='configs (default: all non-demo configs under configs/)')
-    parser.add_argument('--iters', type=positive_int, default=2)
-    parser.add_argument('--width-divisor', type=positive_int, default=16)
+    parser.add_argument('--iters', type=positive_int, default=2,
+                        help='training iterations per config (default: 2)')
+    parser.add_argument(
+        '--width-divisor',
+        type=positive_int,
+        default=16,
+        help='divide every channel width and attention head count of the '
+        'models (default: 16)')
     parser.add_argument('--max-depth', type=positive_int,
                         help='cap encoder / decoder depths (default: keep)')
     parser.add_argument(
@@ -170,7 +178,8 @@ def parse_args(argv=None):
         type=positive_int,
         help='per-GPU batch (default: the config\'s)')
     parser.add_argument('--device', choices=['cpu', 'cuda'],
-                        default='cuda' if torch.cuda.is_available() else 'cpu')
+                        default='cuda' if torch.cuda.is_available() else 'cpu',
+                        help='where to train (default: cuda when present)')
     parser.add_argument('--demo-root', default='data/demo',
                         help='output of make_demo_data.py')
     return parser.parse_args(argv)

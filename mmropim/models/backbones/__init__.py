@@ -1,3 +1,4 @@
+from .lgp_beit_vit import LGPBEiTViT
 from .pipeline_mask_mixin import PipelineMaskMixin
 from .prmim_mff_vit import PRMIMMFFViT
 from .prmim_simmim_vit import PRMIMSimMIMBEiTViT, PRMIMSimMIMViT
@@ -10,7 +11,8 @@ from .vit_tokens import (check_image_size, tokens_to_featmap,
                          trunc_normal_vit_init)
 
 __all__ = [
-    'ViTTokenPathMixin', 'PipelineMaskMixin', 'ProjectedForwardMixin',
+    'LGPBEiTViT', 'ViTTokenPathMixin', 'PipelineMaskMixin',
+    'ProjectedForwardMixin',
     'PRMIMMFFViT', 'PRMIMSimMIMViT', 'PRMIMSimMIMBEiTViT', 'PRMIMViT',
     'ROPIMViT', 'ROPIMBEiTViT',
     'TransferViT', 'TransferBEiTViT', 'check_image_size', 'tokens_to_featmap',

@@ -1,3 +1,4 @@
+from .lgp_mocov3 import LGPMoCoV3
 from .part_checked import PartCheckedSelfSupervisor
 from .pipeline_checks import check_pipeline_mask_config
 from .prmim import PRMIM, PipelineMaskSelfSupervisor, collect_masks
@@ -5,7 +6,7 @@ from .prmim_simmim import PRMIMSimMIM
 from .ropim import ROPIM
 
 __all__ = [
-    'PRMIM', 'PRMIMSimMIM', 'PartCheckedSelfSupervisor',
+    'LGPMoCoV3', 'PRMIM', 'PRMIMSimMIM', 'PartCheckedSelfSupervisor',
     'PipelineMaskSelfSupervisor', 'ROPIM', 'check_pipeline_mask_config',
     'collect_masks'
 ]
