@@ -730,7 +730,8 @@ def init_arguments(cls) -> Optional[List[str]]:
 
 
 def check_arguments(cls, given: Iterable[str], where: str,
-                    set_by_builder: Iterable[str] = ()) -> None:
+                    set_by_builder: Iterable[str] = (),
+                    read_by_builder: Iterable[str] = ()) -> None:
     """Refuse config keys that building ``cls`` would not take (a
     ``TypeError`` when the runner builds it, after it has written to the
     work dir); nothing when its ``**kwargs`` go elsewhere.
@@ -741,6 +742,8 @@ def check_arguments(cls, given: Iterable[str], where: str,
             keys such as ``_scope_`` are skipped).
         where (str): Where the config is, for the message.
         set_by_builder (Iterable[str]): Arguments the runner passes itself.
+        read_by_builder (Iterable[str]): Keys the builder takes out of the
+            config before it builds ``cls`` (accepted too).
 
     Raises:
         ConfigKeyError: Naming the key, the close accepted ones and all of
@@ -751,7 +754,7 @@ def check_arguments(cls, given: Iterable[str], where: str,
         return
     refuse_unknown_arguments(
         cls.__name__, [name for name in accepted
-                       if name not in set_by_builder],
+                       if name not in set_by_builder] + list(read_by_builder),
         [name for name in given if name != 'type'], where)
 
 
@@ -1034,10 +1037,20 @@ def check_optim_wrapper_arguments(cfg: Mapping) -> None:
         optim_wrapper.get('_scope_', scope))
     if not inspect.isclass(wrapper_class):
         return
-    check_arguments(wrapper_class, [
-        key for key in optim_wrapper
-        if key not in ('constructor', 'paramwise_cfg', 'optimizer')
-    ], 'optim_wrapper', ('optimizer', ))
+    given = [key for key in optim_wrapper
+             if key not in ('constructor', 'paramwise_cfg', 'optimizer')]
+    taken = init_arguments(wrapper_class) or []
+    optimizer_arguments = init_arguments(optimizer_class) if \
+        inspect.isclass(optimizer_class) else None
+    for key in given:
+        if key not in taken and key in (optimizer_arguments or ()):
+            raise ConfigKeyError(
+                f'optim_wrapper sets {key!r}, which {wrapper_class.__name__} '
+                f'does not take but the optimizer '
+                f'{optimizer_class.__name__} does: set '
+                f'optim_wrapper.optimizer.{key} (here it would stop the run '
+                'with a TypeError when the runner builds the optim wrapper)')
+    check_arguments(wrapper_class, given, 'optim_wrapper', ('optimizer', ))
     clip_grad = optim_wrapper.get('clip_grad')
     if not issubclass(wrapper_class, OptimWrapper) or not isinstance(
             clip_grad, Mapping):
@@ -1161,9 +1174,8 @@ def check_built_arguments(cfg: Mapping) -> None:
         if any(base.__name__.endswith('SchedulerMixin')
                for base in inspect.getmro(cls)):
             set_by_builder.append('param_name')
-        check_arguments(cls, [k for k in scheduler
-                              if k != 'convert_to_iter_based'], where,
-                        set_by_builder)
+        check_arguments(cls, scheduler, where, set_by_builder,
+                        read_by_builder=('convert_to_iter_based', ))
     log_processor = cfg.get('log_processor')
     if isinstance(log_processor, Mapping):
         if 'type' in log_processor:

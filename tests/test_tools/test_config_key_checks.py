@@ -640,3 +640,18 @@ def test_type_names_of_other_scopes_and_classes_pass():
         'param_scheduler.1.type': 'mmengine.CosineAnnealingLR',
         'optim_wrapper.optimizer.type': torch.optim.AdamW})
     check_config_keys(cfg)
+
+
+@pytest.mark.parametrize('key,value,named', [
+    # before: the accepted list lacked what the runner reads itself
+    ('param_scheduler.0.convert_to_iter_baesd', True,
+     ("'convert_to_iter_baesd'", "did you mean 'convert_to_iter_based'")),
+    # before: "OptimWrapper does not take 'lr'", with no pointer
+    ('optim_wrapper.lr', 1e-3,
+     ("'lr'", 'optim_wrapper.optimizer.lr', 'AdamW')),
+])
+def test_refusals_point_at_the_key_meant(key, value, named):
+    cfg = Config.fromfile(FINETUNE_CFG)
+    cfg.merge_from_dict({key: value})
+    with raises_naming(ConfigKeyError, *named):
+        check_config_keys(cfg)
