@@ -385,3 +385,16 @@ def test_every_backbone_has_what_its_mixins_declare(name):
     missing = {attribute: mixin for attribute, mixin in declared.items()
                if not hasattr(model, attribute)}
     assert missing == {}
+
+
+@pytest.mark.parametrize('name', package_backbones())
+def test_every_backbone_forward_reads_in_its_own_file(name):
+    """A backbone's forward is written in the backbone's own file (over the
+    token-path steps), or is its MMPretrain parent's unchanged: never a
+    mixin's from another file."""
+    cls = MODELS.get(name)
+    forward = inspect.unwrap(cls.forward)
+    assert forward.__module__ in (cls.__module__, ) or not \
+        forward.__module__.startswith('mmropim'), (
+            f'{name}.forward comes from {forward.__qualname__} in '
+            f'{forward.__module__}')

@@ -3,7 +3,7 @@ from typing import Optional, Tuple
 import torch
 from mmpretrain.models import VisionTransformer
 
-from ..utils import TokenSplit, mask_and_restore_ids
+from ..utils import TokenSplit
 from .vit_token_path import ViTTokenPathMixin
 from .vit_tokens import check_image_size
 
@@ -14,11 +14,12 @@ class PipelineMaskMixin(ViTTokenPathMixin):
 
     MMPretrain's MAE encoders draw a random mask inside ``forward``. PR-MIM
     draws mask and thrown tokens together in the ``FurthestSampling``
-    transform, so the masked forward here is the token path of
-    :class:`ViTTokenPathMixin` keeping the visible tokens of the batch's
-    :class:`TokenSplit`, and returns what the parent returns: ``(latent,
-    mask, ids_restore, ...)``. No weight is added: checkpoints load into the
-    parent class and into ``VisionTransformer`` as they are.
+    transform; each encoder's own ``forward(x, token_split)`` (in its file)
+    runs the token path of :class:`ViTTokenPathMixin` over the visible tokens
+    of the batch's :class:`TokenSplit` (:meth:`visible_tokens`) and returns
+    what the parent returns: ``(latent, mask, ids_restore, ...)``. No weight
+    is added: checkpoints load into the parent class and into
+    ``VisionTransformer`` as they are.
 
     The parent's ``mask_ratio`` is accepted so that configs inheriting
     MMPretrain's MAE / MFF encoders build, but the mask is the pipeline's:
@@ -47,51 +48,32 @@ class PipelineMaskMixin(ViTTokenPathMixin):
         super().__init__(*args, **kwargs)
         self.expected_mask_ratio = mask_ratio
 
-    def forward(self, x: torch.Tensor,
-                token_split: TokenSplit = None) -> Tuple:
-        """Encode the visible tokens of ``token_split``.
+    def plain_forward(self, x: torch.Tensor) -> Tuple:
+        """The ViT forward on all tokens (feature extraction, without a
+        split): ``VisionTransformer``'s, as ``MAEViT.forward(x, mask=False)``
+        runs it; ``MFFViT.forward(x, mask=None)`` would mask instead."""
+        check_image_size(x.shape[-2:], self.patch_embed.projection.stride[0])
+        return VisionTransformer.forward(self, x)
 
-        Args:
-            x (torch.Tensor): Images (B, 3, H, W).
-            token_split (TokenSplit, optional): Visible / retained / thrown
-                token indices from the data pipeline. When None, the plain
-                ViT forward on all tokens (feature extraction).
+    def visible_tokens(self, x: torch.Tensor, token_split: TokenSplit
+                       ) -> Tuple[torch.Tensor, Tuple[int, int]]:
+        """Patch embedding, position embedding, then the class token and the
+        visible tokens of ``token_split`` (as ``MAEViT``'s masked forward:
+        no dropout or pre-norm after the position embedding).
 
         Returns:
-            tuple: The parent's outputs; with a split, the (B, 1 + Nv, C)
-            class + visible tokens after the final norm, the (B, N) mask,
-            the ids that restore raster order, then :meth:`encode_visible`'s
-            extra outputs.
+            tuple: (B, 1 + Nv, C) tokens for the first block, and the patch
+            grid.
         """
-        if token_split is None:
-            check_image_size(x.shape[-2:],
-                             self.patch_embed.projection.stride[0])
-            # the plain ViT forward; MFFViT.forward(x, mask=None) would mask
-            # (it calls MAEViT.forward without the mask argument)
-            return VisionTransformer.forward(self, x)
         patches, grid_hw = self.embed_patches(x)
         self.check_patch_grid(grid_hw)
         self.check_mask_ratio(token_split, grid_hw[0] * grid_hw[1])
-        # as MAEViT's masked forward: no dropout or pre-norm after position
         tokens = self.add_class_token_and_position(
             patches,
             grid_hw,
             ids_kept=token_split.ids_visible,
             dropout_and_pre_norm=False)
-        latent, extra_outputs = self.encode_visible(tokens, grid_hw)
-        mask, ids_restore = mask_and_restore_ids(token_split)
-        return (latent, mask, ids_restore, *extra_outputs)
-
-    def encode_visible(self, tokens: torch.Tensor,
-                       grid_hw: Tuple[int, int]) -> Tuple[torch.Tensor, tuple]:
-        """The blocks over the class + visible tokens.
-
-        Returns:
-            tuple: The final-normed tokens and the extra outputs of the
-            parent's masked forward (none for ``MAEViT``).
-        """
-        latent, _ = self.run_layers(tokens, grid_hw)
-        return latent, ()
+        return tokens, grid_hw
 
     def check_patch_grid(self, grid_hw: Tuple[int, int]) -> None:
         # MAE's masked forward adds the fixed position embedding unresized

@@ -1,6 +1,10 @@
+from typing import Optional, Tuple
+
+import torch
 from mmpretrain.models import MAEViT
 from mmpretrain.registry import MODELS
 
+from ..utils import TokenSplit, mask_and_restore_ids
 from .pipeline_mask_mixin import PipelineMaskMixin
 
 
@@ -18,3 +22,26 @@ class PRMIMViT(PipelineMaskMixin, MAEViT):
             ``mask_ratio`` only checks the pipeline's mask (see
             :class:`PipelineMaskMixin`).
     """
+
+    def forward(self, x: torch.Tensor,
+                token_split: Optional[TokenSplit] = None) -> Tuple:
+        """Encode the visible tokens of ``token_split``.
+
+        Args:
+            x (torch.Tensor): Images (B, 3, H, W).
+            token_split (TokenSplit, optional): Visible / retained / thrown
+                token indices from the data pipeline. When None, the plain
+                ViT forward on all tokens (feature extraction).
+
+        Returns:
+            tuple: With a split, ``MAEViT``'s ``(latent, mask,
+            ids_restore)``: the (B, 1 + Nv, C) class + visible tokens after
+            the final norm, the (B, N) mask, the ids that restore raster
+            order.
+        """
+        if token_split is None:
+            return self.plain_forward(x)
+        tokens, grid_hw = self.visible_tokens(x, token_split)
+        latent, _ = self.run_layers(tokens, grid_hw)  # blocks, final norm
+        mask, ids_restore = mask_and_restore_ids(token_split)
+        return latent, mask, ids_restore

@@ -1,5 +1,5 @@
 import math
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -8,10 +8,12 @@ from mmengine.model.weight_init import trunc_normal_
 from mmpretrain.models import BEiTViT
 from mmpretrain.registry import MODELS
 
-from .ropim_vit import ProjectedForwardMixin
+from .ropim_vit import TokenProjection
 from .vit_token_path import ViTTokenPathMixin
-from .vit_tokens import check_out_indices_kwarg, check_relative_position_grid
+from .vit_tokens import (check_image_size, check_out_indices_kwarg,
+                         check_relative_position_grid)
 from .vit_tokens import drop_path_once as single_drop_path
+from .vit_tokens import tokens_to_featmap
 
 INIT_STD = 0.02
 
@@ -132,7 +134,7 @@ class BEiTAuthorsViT(ViTTokenPathMixin, BEiTViT):
 
 
 @MODELS.register_module()
-class ROPIMBEiTViT(ProjectedForwardMixin, BEiTAuthorsViT):
+class ROPIMBEiTViT(BEiTAuthorsViT):
     """BEiT-style ViT for ROPIM pre-training, as the ROPIM authors use it
     (their code is BEiT's; see :class:`BEiTAuthorsViT` for the arguments).
 
@@ -146,3 +148,34 @@ class ROPIMBEiTViT(ProjectedForwardMixin, BEiTAuthorsViT):
     the shared relative position table into every layer when it loads
     them).
     """
+
+    def forward(self,
+                x: torch.Tensor,
+                token_projection: Optional[TokenProjection] = None
+                ) -> Tuple[torch.Tensor, ...]:
+        """Extract features, projecting the patch embeddings if asked to.
+
+        Args:
+            x (torch.Tensor): Images of shape (B, 3, H, W).
+            token_projection (callable, optional): Maps patch embeddings of
+                shape (B, K, C) to the same shape, e.g. the sketch projector
+                Pi. When None, this is ``BEiTViT``'s forward.
+
+        Returns:
+            tuple[torch.Tensor]: For the projected forward, one feature map
+            of shape (B, C, H / p, W / p) per entry of ``out_indices``.
+        """
+        if token_projection is None:
+            check_image_size(x.shape[-2:],
+                             self.patch_embed.projection.stride[0])
+            return super().forward(x)
+        patches, grid_hw = self.embed_patches(x)
+        self.check_patch_grid(grid_hw)
+        patches = token_projection(patches)  # Pi along the token axis
+        # then the class token (no absolute position), the blocks with the
+        # shared relative position bias
+        tokens = self.add_class_token_and_position(patches, grid_hw)
+        _, outs = self.run_layers(tokens, grid_hw)
+        return tuple(
+            tokens_to_featmap(out, grid_hw, self.num_extra_tokens)
+            for out in outs)

@@ -7,7 +7,8 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 from ...utils import config_type_name
-from ..backbones.ropim_vit import ProjectedForwardMixin
+from ..backbones.ropim_beit_vit import ROPIMBEiTViT
+from ..backbones.ropim_vit import ROPIMViT
 from ..data_preprocessors import SketchDataPreprocessor
 from ..heads import ROPIMHead
 from ..utils import CountSketch
@@ -42,7 +43,7 @@ class ROPIM(PartCheckedSelfSupervisor):
     """
 
     required_parts = dict(
-        backbone=(ProjectedForwardMixin,
+        backbone=((ROPIMViT, ROPIMBEiTViT),
                   'ROPIM projects the patch embeddings inside the encoder, '
                   'so use ROPIMBEiTViT (BEiT-style) or ROPIMViT, whose '
                   'forward takes the token projection'),
