@@ -27,11 +27,13 @@ class ViTTokenPathMixin:
        or a caller's layer runner such as window attention), the final norm,
        the tokens of ``out_indices``.
 
-    :meth:`forward_featmaps` chains them into the multi-level forward. The
-    methods read the module's own parameters only and keep no state between
-    calls; for unselected tokens the arithmetic is MMPretrain's own forward
-    (position and class token added element-wise, the same blocks), so the
-    weights and outputs are those of the parent class.
+    :meth:`forward_featmaps` chains them into the multi-level forward of
+    the transfer backbones; the pre-training backbones write their forward
+    out in their own files. The methods read the module's own parameters
+    only and keep no state between calls; for unselected tokens the
+    arithmetic is MMPretrain's own forward (position and class token added
+    element-wise, the same blocks), so the weights and outputs are those of
+    the parent class.
     """
 
     # What the host gives: MMPretrain's VisionTransformer (BEiTViT,
@@ -197,8 +199,6 @@ class ViTTokenPathMixin:
     def forward_featmaps(
         self,
         images: torch.Tensor,
-        patch_transform: Optional[Callable[[torch.Tensor],
-                                           torch.Tensor]] = None,
         run_layer: Optional[LayerRunner] = None
     ) -> Tuple[torch.Tensor, ...]:
         """The multi-level forward: one (B, C, h, w) map per entry of
@@ -206,9 +206,6 @@ class ViTTokenPathMixin:
 
         Args:
             images (torch.Tensor): (B, 3, H, W).
-            patch_transform (callable, optional): Maps the (B, N, C) patch
-                tokens to the same shape before position and class token
-                (ROPIM's sketch projection).
             run_layer (callable, optional): See :meth:`run_layers`.
 
         Returns:
@@ -216,8 +213,6 @@ class ViTTokenPathMixin:
         """
         patches, grid_hw = self.embed_patches(images)
         self.check_patch_grid(grid_hw)
-        if patch_transform is not None:
-            patches = patch_transform(patches)
         tokens = self.add_class_token_and_position(patches, grid_hw)
         _, outs = self.run_layers(tokens, grid_hw, run_layer)
         return tuple(
