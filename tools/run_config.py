@@ -21,7 +21,7 @@ from tools.argument_types import add_trust_checkpoint_argument, output_dir
 def run_parser(description: str, job: str,
                work_dir_help: str) -> argparse.ArgumentParser:
     """A parser with what ``tools/train.py`` and ``tools/test.py`` share:
-    the config, ``--work-dir``, ``--amp``, ``--cfg-options``,
+    the config, ``--work-dir``, ``--amp``, ``--no-amp``, ``--cfg-options``,
     ``--launcher``, ``--trust-checkpoint`` and the launcher's
     ``--local-rank``.
 
@@ -35,6 +35,11 @@ def run_parser(description: str, job: str,
     parser.add_argument('--work-dir', type=output_dir, help=work_dir_help)
     parser.add_argument(
         '--amp', action='store_true', help=f'mixed precision {job}')
+    parser.add_argument(
+        '--no-amp',
+        action='store_true',
+        help=f'fp32 {job} of a mixed-precision config (its AmpOptimWrapper '
+        'becomes an OptimWrapper), e.g. on a CPU')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -72,11 +77,11 @@ def run_config_from_args(args: argparse.Namespace) -> Config:
 
     Args:
         args (argparse.Namespace): From :func:`parse_run_arguments`, with
-            ``config``, ``work_dir`` and ``amp``.
+            ``config``, ``work_dir``, ``amp`` and ``no_amp``.
 
     Returns:
         Config: The run config.
     """
     install_safe_checkpoint_loader(trusted_files=args.trust_checkpoint)
     return load_run_config(args.config, args.work_dir, args.cfg_options,
-                           args.launcher, args.amp)
+                           args.launcher, args.amp, args.no_amp)

@@ -16,7 +16,8 @@ def load_run_config(config: str,
                     work_dir: Optional[str] = None,
                     cfg_options: Optional[dict] = None,
                     launcher: str = 'none',
-                    amp: bool = False) -> Config:
+                    amp: bool = False,
+                    no_amp: bool = False) -> Config:
     """Load a config and apply the command-line overrides common to the
     train and test entry points.
 
@@ -27,6 +28,9 @@ def load_run_config(config: str,
         cfg_options (dict, optional): ``--cfg-options`` overrides.
         launcher (str): ``none``, ``pytorch``, ``slurm`` or ``mpi``.
         amp (bool): Switch to automatic mixed precision.
+        no_amp (bool): Switch an automatic-mixed-precision config to fp32
+            (``AmpOptimWrapper`` to ``OptimWrapper`` without its AMP
+            arguments, no fp16 test), e.g. to run it on a CPU.
 
     Returns:
         Config: The config, ready for ``Runner.from_cfg``.
@@ -51,6 +55,12 @@ def load_run_config(config: str,
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(config))[0])
+    drop_collate_scope(cfg)
+    if amp and no_amp:
+        raise ValueError('--amp and --no-amp contradict each other: give '
+                         'one of them')
+    if no_amp:
+        switch_to_fp32(cfg)
     if amp:
         if not torch.cuda.is_available():
             raise RuntimeError(
@@ -64,6 +74,50 @@ def load_run_config(config: str,
             cfg.setdefault('test_cfg', dict())
             cfg.test_cfg.fp16 = True
     return cfg
+
+
+def drop_collate_scope(cfg: Config) -> None:
+    """Drop the ``_scope_`` that MMEngine adds to a data loader's
+    ``collate_fn`` when a config inherits another codebase's
+    (``_base_ = 'mmpretrain::...'``): MMEngine's ``Runner`` passes every
+    key but ``type`` to the function, and ``default_collate`` stopped with
+    a ``TypeError`` inside a worker. The function is looked up under the
+    config's own scope, which finds MMEngine's and MMPretrain's alike."""
+    for split in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(split)
+        collate_fn = loader.get('collate_fn') if isinstance(
+            loader, dict) else None
+        if isinstance(collate_fn, dict) and '_scope_' in collate_fn:
+            collate_fn.pop('_scope_')
+
+
+def switch_to_fp32(cfg: Config) -> None:
+    """Turn an automatic-mixed-precision config into fp32: an
+    ``AmpOptimWrapper`` (or a subclass) becomes MMEngine's ``OptimWrapper``
+    without the arguments only the AMP wrapper takes (``loss_scale``,
+    ``dtype``, ...), and ``test_cfg.fp16`` is dropped."""
+    import inspect
+
+    from mmengine.optim import AmpOptimWrapper, OptimWrapper
+    from mmengine.registry import OPTIM_WRAPPERS
+    optim_wrapper = cfg.get('optim_wrapper')
+    if isinstance(optim_wrapper, dict) and 'optimizer' in optim_wrapper:
+        kind = optim_wrapper.get('type', 'OptimWrapper')
+        if isinstance(kind, str):
+            with OPTIM_WRAPPERS.switch_scope_and_registry(
+                    optim_wrapper.get('_scope_', cfg.get(
+                        'default_scope', 'mmpretrain'))) as registry:
+                kind = registry.get(kind)
+        if inspect.isclass(kind) and issubclass(kind, AmpOptimWrapper):
+            amp_only = set(inspect.signature(
+                AmpOptimWrapper.__init__).parameters) - set(
+                    inspect.signature(OptimWrapper.__init__).parameters)
+            for key in amp_only:
+                optim_wrapper.pop(key, None)
+            optim_wrapper.type = 'OptimWrapper'
+            optim_wrapper.pop('_scope_', None)
+    if isinstance(cfg.get('test_cfg'), dict):
+        cfg.test_cfg.pop('fp16', None)
 
 
 def training_dataset(dataset_cfg: dict) -> dict:
