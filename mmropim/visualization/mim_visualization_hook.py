@@ -10,7 +10,8 @@ from mmpretrain.registry import HOOKS
 from ..models.selfsup import PRMIM, ROPIM, collect_masks
 from ..utils import check_positive_int
 from .panels import hstack
-from .reconstructions import prmim_panels, ropim_panels
+from .reconstructions import (PRMIM_PANEL_TITLES, ROPIM_PANEL_TITLES,
+                              prmim_panels, ropim_panels)
 
 
 @HOOKS.register_module()
@@ -22,28 +23,33 @@ class MIMVisualizationHook(Hook):
 
     ROPIM: Pi x | Pi x + (I - Pi) x_hat | x. PR-MIM: visible tokens | token
     states (blue retained, red thrown) | reconstruction | x. One row of
-    panels per image, the first ``max_images`` images of the batch, named
-    ``reconstruction_<i>``.
+    titled panels per image, the first ``max_images`` images of the batch,
+    named ``reconstruction_<i>``.
 
     Drawing runs the model once more on the batch without gradients, in
     eval mode, with the random state saved and restored: training follows
     the same course with the hook on or off. Off by default in every
-    config (``enable=False``); switch it on with
-    ``--cfg-options custom_hooks.1.enable=True``.
+    config (``enable=False``); ``tools/train.py --vis-interval N`` finds it
+    by type and switches it on.
 
     Args:
         enable (bool): Draw at all. Defaults to False.
         interval (int): Iterations between drawings. Defaults to 1000.
         max_images (int): Images of the batch drawn. Defaults to 2.
+        scale (int): Enlarge the panels (nearest neighbour). Defaults to
+            1.
     """
     priority = 'LOW'
 
     def __init__(self,
                  enable: bool = False,
                  interval: int = 1000,
-                 max_images: int = 2) -> None:
+                 max_images: int = 2,
+                 scale: int = 1) -> None:
         check_positive_int(interval, 'interval')
         check_positive_int(max_images, 'max_images')
+        check_positive_int(scale, 'scale')
+        self.scale = scale
         self.enable = enable
         self.interval = interval
         self.max_images = max_images
@@ -63,10 +69,14 @@ class MIMVisualizationHook(Hook):
         if not self.enable or data_batch is None or not is_main_process() \
                 or not self.every_n_train_iters(runner, self.interval):
             return  # only the main process writes; RNG forked, no drift
-        for index, row in enumerate(self.draw(self._model(runner),
-                                              data_batch)):
+        model = self._model(runner)
+        titles = ROPIM_PANEL_TITLES if isinstance(model, ROPIM) else \
+            PRMIM_PANEL_TITLES
+        for index, row in enumerate(self.draw(model, data_batch)):
             runner.visualizer.add_image(
-                f'reconstruction_{index}', hstack(row), step=runner.iter + 1)
+                f'reconstruction_{index}',
+                hstack(row, titles=titles, scale=self.scale),
+                step=runner.iter + 1)
 
     def draw(self, model, data_batch: dict) -> Sequence[Sequence[np.ndarray]]:
         """The panel rows of the first ``max_images`` images of a batch."""

@@ -6,12 +6,15 @@
 - PR-MIM: which tokens are visible, retained (decoded) or thrown (rebuilt
   by the aggregator), for furthest sampling and for random throwing.
 """
-from typing import Sequence
+from typing import List, Optional, Sequence
 
 import numpy as np
 import torch
 
 from ..models.utils import CountSketch, patchify
+
+#: titles of :func:`sketch_panels`
+SKETCH_PANEL_TITLES = ('x', 'Pi x (kept)', '(I-Pi) x (removed)')
 
 # RGB tints of the token states
 RETAINED = np.array([40, 110, 255], dtype=np.float64)
@@ -98,9 +101,35 @@ def token_state_panel(image: np.ndarray, mask: np.ndarray,
     return out.astype(np.uint8)
 
 
-def hstack(panels: Sequence[np.ndarray], gap: int = 4) -> np.ndarray:
-    """Panels of equal height side by side with white gaps."""
+def hstack(panels: Sequence[np.ndarray],
+           gap: int = 4,
+           titles: Optional[Sequence[str]] = None,
+           scale: int = 1) -> np.ndarray:
+    """Panels of equal height side by side with white gaps, each enlarged
+    ``scale`` times (nearest neighbour) and, with ``titles``, under its
+    title (dark text on white; a column is as wide as the wider of panel
+    and title, the panel centred in it).
+
+    Args:
+        panels (Sequence[np.ndarray]): (H, W, 3) uint8 panels.
+        gap (int): White pixels between columns. Defaults to 4.
+        titles (Sequence[str], optional): One per panel. Defaults to None.
+        scale (int): Enlargement, an integer >= 1. Defaults to 1.
+
+    Returns:
+        np.ndarray: The (H', W', 3) uint8 row.
+    """
+    if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
+        raise ValueError(f'scale must be an integer >= 1, got {scale!r}')
+    if titles is not None and len(titles) != len(panels):
+        raise ValueError(f'{len(panels)} panels but {len(titles)} titles: '
+                         'give one title per panel')
+    panels = [np.repeat(np.repeat(p, scale, axis=0), scale, axis=1)
+              for p in panels]
     height = panels[0].shape[0]
+    if titles is not None:
+        panels = titled(panels, titles)
+        height = panels[0].shape[0]
     spacer = np.full((height, gap, 3), 255, np.uint8)
     pieces = []
     for i, panel in enumerate(panels):
@@ -108,3 +137,24 @@ def hstack(panels: Sequence[np.ndarray], gap: int = 4) -> np.ndarray:
             pieces.append(spacer)
         pieces.append(panel)
     return np.concatenate(pieces, axis=1)
+
+
+def titled(panels: Sequence[np.ndarray],
+           titles: Sequence[str]) -> List[np.ndarray]:
+    """Each panel under its title, in columns of one height."""
+    from PIL import Image, ImageDraw, ImageFont
+    font = ImageFont.load_default()
+    measure = ImageDraw.Draw(Image.new('RGB', (1, 1)))
+    boxes = [measure.textbbox((0, 0), title, font=font) for title in titles]
+    strip = max(box[3] for box in boxes) + 6
+    columns = []
+    for panel, title, box in zip(panels, titles, boxes):
+        width = max(panel.shape[1], box[2] + 4)
+        column = Image.new('RGB', (width, strip + panel.shape[0]),
+                           (255, 255, 255))
+        ImageDraw.Draw(column).text(((width - box[2]) // 2, 3), title,
+                                    fill=(20, 20, 20), font=font)
+        column.paste(Image.fromarray(panel),
+                     ((width - panel.shape[1]) // 2, strip))
+        columns.append(np.asarray(column))
+    return columns

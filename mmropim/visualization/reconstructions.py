@@ -12,6 +12,10 @@ from ..models.selfsup import PRMIM, ROPIM
 from ..models.utils import CountSketch, patchify
 from .panels import token_state_panel, unpatchify
 
+#: titles of the panels of :func:`ropim_panels` and :func:`prmim_panels`
+ROPIM_PANEL_TITLES = ('Pi x (input)', 'Pi x + (I-Pi) x_hat', 'x')
+PRMIM_PANEL_TITLES = ('visible', 'retained / thrown', 'reconstruction', 'x')
+
 
 def denormalize(inputs: torch.Tensor, preprocessor) -> List[np.ndarray]:
     """Undo the data preprocessor's normalization.

@@ -50,8 +50,9 @@ def test_pictures_land_in_the_work_dir_and_training_is_unchanged(
     names = sorted(osp.basename(p) for p in on_images)
     assert names == [f'reconstruction_{i}_{step}.png'
                      for i in (0, 1) for step in (2, 4)]
-    with Image.open(on_images[0]) as image:  # 64 px panels, 4 px gaps
-        assert image.size == (panels * 64 + (panels - 1) * 4, 64)
+    with Image.open(on_images[0]) as image:  # titled 64 px panels
+        width, height = image.size
+        assert width >= panels * 64 + (panels - 1) * 4 and height > 64
         assert len(set(image.getdata())) > 100  # a picture, not a blank
     assert len(on_losses) == 4
     if compare:  # drawing restores the random state and train mode

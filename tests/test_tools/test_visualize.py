@@ -51,8 +51,12 @@ def test_visualize_tool_writes_the_panels(method, pretrain_run, prmim_run,
     for name in names:
         path = osp.join(out_dir, f'{name}_chelsea_0000.png')
         with Image.open(path) as picture:
-            # three 64 px panels scaled x2, two 4 px gaps
-            assert picture.size == (3 * 128 + 2 * 4, 128)
+            # three 64 px panels scaled x2, two 4 px gaps, under a title
+            # strip (its text: titles fit the 128 px columns)
+            assert picture.size[0] == 3 * 128 + 2 * 4
+            assert 128 < picture.size[1] < 128 + 30
+            strip = np.asarray(picture)[:picture.size[1] - 128]
+            assert (strip < 100).any()
             assert np.asarray(picture).std() > 5  # not a blank picture
 
 
@@ -66,3 +70,25 @@ def test_visualize_rejects_other_models(tmp_path, demo_root):
     # the model type it got and those it draws
     assert_names(str(failed.value), 'ValueError', 'ImageClassifier', 'ROPIM',
                  'PRMIM')
+
+
+def test_panel_rows_carry_titles_and_scale():
+    """Each panel gets its title above it (a column as wide as the longer
+    of the two), and ``scale`` enlarges the panels by nearest-neighbour
+    repetition; without titles the row is the panels and gaps only."""
+    from mmropim.visualization import hstack
+    panels = [np.full((8, 8, 3), value, np.uint8) for value in (0, 128)]
+    plain = hstack(panels)
+    assert plain.shape == (8, 8 + 4 + 8, 3)
+    row = hstack(panels, titles=['original', 'a much longer title'],
+                 scale=3)
+    strip = row.shape[0] - 24
+    assert strip > 0 and row.shape[1] > 2 * 24 + 4  # titles wider
+    text = row[:strip]
+    assert (text < 128).any() and (text == 255).any()  # dark text on white
+    # each panel, 3x, under its title, centred in its column
+    body = row[strip:]
+    assert (body == 0).sum() >= 24 * 24 * 3 and (body == 128).sum() == \
+        24 * 24 * 3
+    with pytest.raises(ValueError, match='2 panels but 1 titles'):
+        hstack(panels, titles=['one'])

@@ -31,7 +31,8 @@ from mmpretrain.registry import MODELS, TRANSFORMS
 import mmropim  # noqa: F401
 from mmropim.models.utils import CountSketch
 from mmropim.utils.checkpoint_compat import install_safe_checkpoint_loader
-from mmropim.visualization import (hstack, prmim_panels, ropim_panels,
+from mmropim.visualization import (ROPIM_PANEL_TITLES, SKETCH_PANEL_TITLES,
+                                   hstack, prmim_panels, ropim_panels,
                                    sketch_panels, token_state_panel)
 from tools.argument_types import (add_trust_checkpoint_argument, existing_file,
                                   non_negative_int, output_dir, positive_int)
@@ -67,8 +68,8 @@ def ropim_figures(cfg, image, args):
     patch, rho = backbone.patch_size, preprocessor.rho
     layout = preprocessor.get('hash_layout', 'blocks')
     figures = {
-        'ropim_projection':
-        sketch_panels(image, patch, rho, args.seed, layout)
+        'ropim_projection': (sketch_panels(image, patch, rho, args.seed,
+                                           layout), SKETCH_PANEL_TITLES)
     }
     if args.checkpoint:
         model = build_model(cfg, args.checkpoint)
@@ -80,8 +81,8 @@ def ropim_figures(cfg, image, args):
             rho,
             generator=torch.Generator().manual_seed(args.seed),
             hash_layout=layout)
-        figures['ropim_reconstruction'] = ropim_panels(model, inputs,
-                                                       sketch)[0]
+        figures['ropim_reconstruction'] = (ropim_panels(
+            model, inputs, sketch)[0], ROPIM_PANEL_TITLES)
     return figures
 
 
@@ -96,17 +97,18 @@ def prmim_figures(cfg, image, args):
         out = transform(dict(img=image))
         masks[mode] = (out['mask'], out['throw_mask'])
     figures = {
-        'prmim_token_states': [image] + [
+        'prmim_token_states': ([image] + [
             token_state_panel(image, *masks[mode], patch)
             for mode in ('furthest', 'random')
-        ]
+        ], ('x', 'furthest sampling', 'random throw'))
     }
     if args.checkpoint:
         model = build_model(cfg, args.checkpoint)
         mask, throw = (torch.from_numpy(m)[None] for m in masks['furthest'])
         visible, _, rebuilt, _ = prmim_panels(
             model, normalized_input(model, image), mask, throw)[0]
-        figures['prmim_reconstruction'] = [visible, rebuilt, image]
+        figures['prmim_reconstruction'] = ([visible, rebuilt, image],
+                                           ('visible', 'reconstruction', 'x'))
     return figures
 
 
@@ -132,7 +134,8 @@ def parse_args(argv=None):
         '--scale',
         type=positive_int,
         default=4,
-        help='nearest-neighbour upscaling')
+        help='enlarge the panels this many times, nearest neighbour '
+        '(default: 4)')
     return parser.parse_args(argv)
 
 
@@ -153,13 +156,10 @@ def main(argv=None):
                          f'{cfg.model.type}')
     os.makedirs(args.out_dir, exist_ok=True)
     stem = osp.splitext(osp.basename(args.image))[0]
-    for name, panels in figures.items():
-        panels = [
-            np.kron(p, np.ones((args.scale, args.scale, 1), np.uint8))
-            for p in panels
-        ]
+    for name, (panels, titles) in figures.items():
         path = osp.join(args.out_dir, f'{name}_{stem}.png')
-        Image.fromarray(hstack(panels)).save(path)
+        Image.fromarray(hstack(panels, titles=titles,
+                               scale=args.scale)).save(path)
         print(f'wrote {path}')
 
 
