@@ -326,3 +326,20 @@ def test_ropim_backbone_takes_beitv2_stock_outputs():
     assert torch.isfinite(loss) and loss > 0
     loss.backward()
     assert model.backbone.layers[-1].ffn.layers[1].weight.grad.abs().sum() > 0
+
+
+def test_the_readme_mix_is_the_shipped_config():
+    """The README shows the MAE mix as "all of" the shipped stock-mix
+    config: the code of its snippet is that file's (comments and layout
+    aside)."""
+    import ast
+    import re
+    with open(osp.join(REPO_ROOT, 'README.md'), encoding='utf-8') as f:
+        blocks = re.findall(r'```python\n(.*?)```', f.read(), re.S)
+    snippet = next(b for b in blocks if b.startswith(
+        "_base_ = 'mmpretrain::mae/"))
+    shipped = osp.join(REPO_ROOT, 'configs', 'prmim', 'stock',
+                       'prmim-stock-mae_vit-base-p16_8xb512-amp-coslr-300e_'
+                       'in1k.py')
+    with open(shipped, encoding='utf-8') as f:
+        assert ast.dump(ast.parse(snippet)) == ast.dump(ast.parse(f.read()))
