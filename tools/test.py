@@ -23,12 +23,12 @@ from mmengine.runner import Runner
 import mmropim  # noqa: F401  (registers components)
 from mmropim.datasets import (check_class_folders,
                               check_class_folders_fit_model, check_data_roots)
+from mmropim.utils.argument_types import (existing_file, output_dir,
+                                          output_file, positive_int)
 from mmropim.utils.config_checks import check_config_keys
 from mmropim.utils.model_checkpoint import check_checkpoint_fits_model
-from tools.argument_types import (existing_file, output_dir, output_file,
-                                  positive_int)
-from tools.run_config import (parse_run_arguments, run_config_from_args,
-                              run_parser)
+from mmropim.utils.run_config import (parse_run_arguments,
+                                      run_config_from_args, run_parser)
 
 METRICS_FORMATS = ('.json', '.yaml', '.yml', '.pkl', '.pickle')
 

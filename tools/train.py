@@ -19,11 +19,13 @@ from mmropim.datasets import (check_class_folders, check_data_roots,
                               check_run_images)
 from mmropim.engine.run_state import claim_work_dir, find_resume_checkpoint
 from mmropim.models import check_pipeline_mask_config
+from mmropim.utils.argument_types import (existing_dir, high_bit_range,
+                                          positive_int)
 from mmropim.utils.config_checks import check_config_keys, check_custom_keys
-from mmropim.utils.run_config import switch_on_pictures, train_on_image_folder
-from tools.argument_types import existing_dir, high_bit_range, positive_int
-from tools.run_config import (parse_run_arguments, run_config_from_args,
-                              run_parser)
+from mmropim.utils.run_config import (parse_run_arguments,
+                                      run_config_from_args, run_parser,
+                                      switch_on_pictures,
+                                      train_on_image_folder)
 
 
 def parse_args(argv=None):

@@ -102,16 +102,6 @@ def test_shared_modules_say_they_are_not_scripts(module, script):
         f'tools/benchmarks/{script}.py --help')
 
 
-def test_the_shared_command_line_module_says_it_is_not_a_script():
-    """tools/run_config.py --help was a ModuleNotFoundError traceback."""
-    result = subprocess.run(
-        [sys.executable, 'tools/run_config.py', '--help'], cwd=REPO_ROOT,
-        capture_output=True, text=True, timeout=120)
-    assert result.returncode == 1
-    assert 'Traceback' not in result.stderr
-    assert 'python tools/train.py --help' in result.stderr
-
-
 BENCHMARKS_DIR = osp.join(REPO_ROOT, 'tools', 'benchmarks')
 # Benchmark scripts that no test runs as a subprocess: the test that runs
 # their main() instead, and why

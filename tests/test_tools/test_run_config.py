@@ -68,8 +68,8 @@ def test_a_stock_collate_scope_is_dropped_before_workers_start():
         default_collate
 
 
-def test_train_runs_an_amp_config_in_fp32_on_a_cpu(small_demo_root,
-                                                    tmp_path):
+def test_train_runs_an_amp_config_in_fp32_on_a_cpu(
+        small_demo_root, tmp_path):
     """tools/train.py --no-amp on a config with MMEngine's AmpOptimWrapper
     (as every full-size config has) trains on a CPU."""
     import subprocess

@@ -33,13 +33,13 @@ if REPO_ROOT not in sys.path:  # run as a script: tools.* importable
 CONFIG_ROOT = osp.join(REPO_ROOT, 'configs')
 
 from mmropim.engine.hooks import GradientAuditHook
+from mmropim.utils.argument_types import existing_file, positive_int
 from mmropim.utils.config_groups import full_size_configs
 from mmropim.utils.model_narrowing import (narrow_model,
                                            without_stochastic_depth)
 from tools.analysis.cpu_amp import (map_amp_to_device,
                                     mmcv_ops_in_float32_on_cpu)
 from tools.analysis.demo_training_sets import demo_dataset
-from tools.argument_types import existing_file, positive_int
 
 
 def prepare_config(path: str,

@@ -27,7 +27,7 @@ from mmengine.config import Config, DictAction
 
 from mmropim.datasets import check_run_images
 from mmropim.datasets.image_checks import SPLITS
-from tools.argument_types import existing_file, positive_int
+from mmropim.utils.argument_types import existing_file, positive_int
 
 
 def parse_args(argv=None):

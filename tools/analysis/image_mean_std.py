@@ -30,7 +30,8 @@ if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
 from mmropim.datasets import image_files, mean_std
-from tools.argument_types import existing_dir, high_bit_range, positive_int
+from mmropim.utils.argument_types import (existing_dir, high_bit_range,
+                                          positive_int)
 
 
 def parse_args(argv=None):

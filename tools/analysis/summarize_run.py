@@ -12,7 +12,7 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from tools.argument_types import existing_dir
+from mmropim.utils.argument_types import existing_dir
 
 
 def summarize(work_dir: str) -> dict:

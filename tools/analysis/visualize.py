@@ -30,12 +30,13 @@ from mmpretrain.registry import MODELS, TRANSFORMS
 
 import mmropim  # noqa: F401
 from mmropim.models.utils import CountSketch
+from mmropim.utils.argument_types import (add_trust_checkpoint_argument,
+                                          existing_file, non_negative_int,
+                                          output_dir, positive_int)
 from mmropim.utils.checkpoint_compat import install_safe_checkpoint_loader
 from mmropim.visualization import (ROPIM_PANEL_TITLES, SKETCH_PANEL_TITLES,
                                    hstack, prmim_panels, ropim_panels,
                                    sketch_panels, token_state_panel)
-from tools.argument_types import (add_trust_checkpoint_argument, existing_file,
-                                  non_negative_int, output_dir, positive_int)
 
 
 def load_image(path: str, size: int) -> np.ndarray:

@@ -18,8 +18,9 @@ from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
+from mmropim.utils.argument_types import (output_file, positive_int,
+                                          torch_device)
 from mmropim.utils.model_narrowing import narrow_model
-from tools.argument_types import output_file, positive_int, torch_device
 
 CONFIG_ROOT = osp.join(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs')

@@ -46,9 +46,9 @@ from mmropim.datasets.demo import smooth_images
 from mmropim.evaluation import (interleaved_median_ms,
                                 peak_memory_above_resident_mb,
                                 pipeline_batches, timed_ms)
+from mmropim.utils.argument_types import existing_file, positive_int
 from mmropim.utils.config_groups import full_size_configs, group_by_setting
 from tools.analysis.cpu_amp import map_amp_to_device
-from tools.argument_types import existing_file, positive_int
 from tools.benchmarks.common import (CONFIG_ROOT, benchmark_parser,
                                      model_config, start_benchmark,
                                      write_out_json)

@@ -38,7 +38,7 @@ from mmpretrain.registry import MODELS
 import mmropim  # noqa: F401
 from mmropim.evaluation import corrupted_loss, held_out_losses
 from mmropim.utils import load_local_checkpoint
-from tools.argument_types import positive_int
+from mmropim.utils.argument_types import positive_int
 from tools.benchmarks.readout_rows import (ROPIM_CFG, SIMMIM_BEIT_CFG,
                                            lr_option, row_config)
 from tools.benchmarks.seed_table import load_split

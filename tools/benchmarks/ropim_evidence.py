@@ -46,7 +46,7 @@ if ROOT not in sys.path:
 
 from mmropim.datasets.demo import (write_digits_imagenet_style,
                                    write_imagenet_style)
-from tools.argument_types import positive_int
+from mmropim.utils.argument_types import positive_int
 from tools.benchmarks.readout_rows import (BEIT_FINETUNE_CFG, METHODS,
                                            ROPIM_CFG, SIMMIM_BEIT_CFG,
                                            lr_option, slug)

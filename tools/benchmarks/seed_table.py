@@ -22,7 +22,7 @@ from PIL import Image
 
 from mmropim.evaluation import (compare_means, mean_std_text, run_side_by_side,
                                 seed_means)
-from tools.argument_types import positive_int
+from mmropim.utils.argument_types import positive_int
 from tools.benchmarks.readout_rows import (BASELINES, COLUMNS, FULL_EPOCHS,
                                            PROCESSES, QUICK_EPOCHS, ROOT,
                                            baseline_of,

@@ -25,7 +25,7 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from tools.argument_types import non_negative_int, output_dir
+from mmropim.utils.argument_types import non_negative_int, output_dir
 
 # set -> its writer in mmropim.datasets.demo (imported once the arguments
 # are parsed: importing mmropim takes seconds)

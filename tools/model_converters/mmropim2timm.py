@@ -34,9 +34,9 @@ if REPO_ROOT not in sys.path:
 
 from mmropim.models.utils.timm_keys import convert_checkpoint, timm_constructor
 from mmropim.utils import load_local_checkpoint, trust_checkpoint_files
+from mmropim.utils.argument_types import (checkpoint_converter_parser,
+                                          parse_converter_args)
 from mmropim.utils.tensor_files import save_tensor_file
-from tools.argument_types import (checkpoint_converter_parser,
-                                  parse_converter_args)
 
 
 def parse_args(argv=None):

@@ -1,10 +1,6 @@
 """Argument types of the command-line tools: a bad value stops the tool
 before any work, with argparse's ``error: argument --NAME: ...`` line that
-names the value and what is allowed.
-
-Scripts run as ``python tools/...`` put the repository root on
-``sys.path`` to import this module (see ``tools/__init__.py``).
-"""
+names the value and what is allowed."""
 import argparse
 import os.path as osp
 
