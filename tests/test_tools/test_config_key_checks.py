@@ -655,3 +655,31 @@ def test_refusals_point_at_the_key_meant(key, value, named):
     cfg.merge_from_dict({key: value})
     with raises_naming(ConfigKeyError, *named):
         check_config_keys(cfg)
+
+
+def test_randomness_keys_are_those_set_randomness_takes():
+    """Before: ``TypeError: Runner.set_randomness() got an unexpected
+    keyword argument 'sead'`` once the runner was built."""
+    cfg = Config.fromfile(FINETUNE_CFG)
+    cfg.merge_from_dict({'randomness': dict(seed=1, deterministic=False,
+                                            diff_rank_seed=True)})
+    check_config_keys(cfg)
+    cfg.randomness = dict(sead=1)
+    with raises_naming(ConfigKeyError, 'randomness', "'sead'",
+                       "did you mean 'seed'"):
+        check_config_keys(cfg)
+
+
+def test_dataset_arguments_are_checked_up_front():
+    """Before: ``BaseDataset.__init__() got an unexpected keyword argument
+    'data_prefx'`` when the data loader was built."""
+    cfg = Config.fromfile(FINETUNE_CFG)
+    cfg.merge_from_dict({'train_dataloader.dataset.data_prefx': 'train'})
+    with raises_naming(ConfigKeyError, 'train_dataloader.dataset',
+                       "'data_prefx'", "did you mean 'data_prefix'"):
+        check_config_keys(cfg)
+    cfg = Config.fromfile(FINETUNE_CFG)
+    cfg.train_dataloader.dataset = dict(
+        type='RepeatDataset', times=2, dataset=dict(
+            cfg.train_dataloader.dataset, lazy_init=True))
+    check_config_keys(cfg)

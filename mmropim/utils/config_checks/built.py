@@ -117,8 +117,9 @@ def check_built_arguments(cfg: Mapping) -> None:
         ConfigKeyError: See :func:`refuse_unknown_arguments`.
     """
     from mmengine.evaluator import Evaluator
-    from mmengine.registry import (EVALUATOR, LOG_PROCESSORS, METRICS,
-                                   PARAM_SCHEDULERS, VISBACKENDS, VISUALIZERS)
+    from mmengine.registry import (DATASETS, EVALUATOR, LOG_PROCESSORS,
+                                   METRICS, PARAM_SCHEDULERS, VISBACKENDS,
+                                   VISUALIZERS)
     from mmengine.runner import LogProcessor
     from mmengine.visualization import Visualizer
     scope = cfg.get('default_scope', 'mmpretrain')
@@ -186,6 +187,10 @@ def check_built_arguments(cfg: Mapping) -> None:
         for where, metric in _metric_configs(evaluator, section):
             if 'type' in metric:
                 check(METRICS, metric, where)
+    for where, dataset, registry_name in _typed_parts(cfg):
+        if registry_name == 'DATASETS' and isinstance(dataset, Mapping) \
+                and 'type' in dataset:
+            check(DATASETS, dataset, where)
     accepted = dataloader_keys()
     for section in ('train_dataloader', 'val_dataloader',
                     'test_dataloader'):

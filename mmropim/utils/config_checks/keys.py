@@ -10,7 +10,7 @@ from mmengine.runner import Runner
 from ...compat import config_base_files
 from ..arg_checks import config_type_name
 from .base import (ConfigKeyError, _registered_class, _short, check_arguments,
-                   did_you_mean, typo_of)
+                   did_you_mean, refuse_unknown_arguments, typo_of)
 from .optim import (LAYER_DECAY_PARAMWISE_KEYS, _optimizer_configs,
                     check_custom_key_settings, paramwise_keys_read)
 
@@ -278,6 +278,13 @@ def check_nested_keys(cfg: Mapping) -> None:
     if isinstance(env_cfg, Mapping):
         check_unread_keys('env_cfg', env_cfg, ENV_CFG_KEYS,
                           'Runner.setup_env')
+    randomness = cfg.get('randomness')
+    if isinstance(randomness, Mapping):  # Runner.set_randomness(**it)
+        refuse_unknown_arguments(
+            'Runner.set_randomness',
+            [name for name in inspect.signature(
+                Runner.set_randomness).parameters if name != 'self'],
+            randomness, 'randomness')
     optim_wrapper = cfg.get('optim_wrapper')
     paramwise_cfg = optim_wrapper.get('paramwise_cfg') if isinstance(
         optim_wrapper, Mapping) else None
