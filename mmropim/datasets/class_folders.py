@@ -20,6 +20,7 @@ it is named; wrappers (``ConcatDataset``, ``RepeatDataset``,
 class itself derives from its arguments (it is built without its pipeline
 and without loading its data list).
 """
+import inspect
 import os
 import os.path as osp
 from typing import Iterator, List, Mapping, Optional, Tuple
@@ -356,13 +357,27 @@ def _dataset_configs(dataset, where: str) -> Iterator[Tuple[str, Mapping]]:
             yield from _dataset_configs(inner, f'{where}.datasets.{i}')
 
 
+def downloads(dataset: Mapping, scope: Optional[str]) -> bool:
+    """Whether a dataset config downloads its data into its ``data_root``
+    (MMPretrain's ``CIFAR10`` / ``MNIST``: ``download=True`` by default)."""
+    cls = dataset_class(dataset, scope)
+    if not inspect.isclass(cls):
+        return False
+    parameter = inspect.signature(cls).parameters.get('download')
+    if parameter is None:
+        return False
+    return bool(dataset.get('download', parameter.default))
+
+
 def check_data_roots(cfg: Mapping, splits: Tuple[str, ...] = SPLITS) -> None:
     """Refuse a local ``data_root`` that is not a folder, and a
     ``data_prefix`` folder (a str, or the str values of a dict such as
     ``dict(img_path=...)``) that is not one under it, in the datasets of
-    ``splits`` (inside dataset wrappers too); remote paths (``s3://``) are
-    not checked. The run would stop once the dataset is built, after
-    writing to the work dir, with an error naming the path but not the key.
+    ``splits`` (inside dataset wrappers too); remote paths (``s3://``),
+    roots read through ``backend_args`` and datasets that download into
+    their root are not checked. The run would stop once the dataset is
+    built, after writing to the work dir, with an error naming the path but
+    not the key.
 
     Args:
         cfg (Mapping): A run config.
@@ -372,11 +387,14 @@ def check_data_roots(cfg: Mapping, splits: Tuple[str, ...] = SPLITS) -> None:
     Raises:
         FileNotFoundError: Naming the key and the path.
     """
+    scope = cfg.get('default_scope') or 'mmpretrain'
     for split in splits:
         dataset = (cfg.get(split) or {}).get('dataset')
         for where, config in _dataset_configs(dataset, f'{split}.dataset'):
             root = config.get('data_root')
-            if not isinstance(root, str) or '://' in root:
+            if not isinstance(root, str) or '://' in root or config.get(
+                    'backend_args') or config.get('file_client_args') or \
+                    downloads(config, scope):
                 continue
             if not osp.isdir(root):
                 raise FileNotFoundError(

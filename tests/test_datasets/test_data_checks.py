@@ -463,3 +463,19 @@ def test_train_names_a_missing_data_root_before_writing(tmp_path):
     assert_names(result.stderr, 'FileNotFoundError',
                  'train_dataloader.dataset.data_root', repr(str(missing)))
     assert not (tmp_path / 'work').exists()
+
+
+def test_data_roots_that_the_dataset_or_backend_provides_pass(tmp_path):
+    """A dataset that downloads into its data_root (MMPretrain's CIFAR10 /
+    MNIST, download=True by default) and a data_root read through
+    backend_args (a path mapping to remote storage) are not refused."""
+    from mmropim.datasets import check_data_roots
+    missing = str(tmp_path / 'nope')
+    check_data_roots(dict(train_dataloader=dict(dataset=dict(
+        type='CIFAR10', data_root=missing))))
+    with raises_naming(FileNotFoundError, repr(missing)):
+        check_data_roots(dict(train_dataloader=dict(dataset=dict(
+            type='CIFAR10', data_root=missing, download=False))))
+    check_data_roots(dict(train_dataloader=dict(dataset=dict(
+        type='CustomDataset', data_root=missing, backend_args=dict(
+            backend='petrel', path_mapping={missing: 's3://bucket/'})))))

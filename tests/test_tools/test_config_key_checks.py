@@ -683,3 +683,19 @@ def test_dataset_arguments_are_checked_up_front():
         type='RepeatDataset', times=2, dataset=dict(
             cfg.train_dataloader.dataset, lazy_init=True))
     check_config_keys(cfg)
+
+
+def test_a_model_part_registered_as_a_function_is_left_to_it():
+    """Before: ``AttributeError: 'function' object has no attribute
+    '__mro__'`` from the model-key check (MMPretrain's chinese_clip configs
+    register builder functions)."""
+    from mmpretrain.registry import MODELS
+
+    def tiny_backbone_builder(**kwargs):
+        return torch.nn.Identity()
+
+    MODELS.register_module(name='TinyBackboneBuilderForChecks',
+                           module=tiny_backbone_builder, force=True)
+    cfg = Config.fromfile(FINETUNE_CFG)
+    cfg.model.backbone = dict(type='TinyBackboneBuilderForChecks', depth=3)
+    check_config_keys(cfg)
