@@ -212,3 +212,18 @@ def test_hue_safe_colour_jitter_runs_with_negative_hues():
     for _ in range(20):  # about half of them draw a negative hue
         out = jitter(dict(img=colour_image()))['img']
         assert out.shape == (16, 16, 3) and out.dtype == np.uint8
+
+
+def test_the_logged_loss_is_the_sum_with_the_l1_pull(ropim_checkpoint):
+    """MMEngine logs (and FiniteLossHook reads) a summed ``loss`` that a
+    term named ``loss`` overwrote: the contrastive term is
+    ``loss_contrastive`` beside ``loss_l1_dist``."""
+    lgp = l1_model(ropim_checkpoint, layers=1)
+    with torch.no_grad():
+        lgp.backbone.layers[0].attn.qkv.weight.add_(0.01)
+    losses = lgp.loss(two_views(), [])
+    assert set(losses) == {'loss_contrastive', 'loss_l1_dist'}
+    total, log_vars = lgp.parse_losses(losses)
+    assert log_vars['loss'].item() == pytest.approx(
+        (losses['loss_contrastive'] + losses['loss_l1_dist']).item())
+    assert total.item() == pytest.approx(log_vars['loss'].item())

@@ -33,7 +33,9 @@ class LGPMoCoV3(MoCoV3):
         l1_dist_weight (float): Weight of the L1 pull of the lowest blocks
             toward their grafted values (LGP's ``--l1_dist_w``): the sum of
             the absolute differences of the weights, logged as
-            ``loss_l1_dist``. 0 switches it off. Defaults to 0.
+            ``loss_l1_dist`` beside ``loss_contrastive`` (MoCo v3's ``loss``,
+            renamed so that the logged ``loss`` is their sum). 0 switches it
+            off. Defaults to 0.
         l1_dist_layers (int, optional): The pull covers the patch
             embedding, the class token and the ``l1_dist_layers`` lowest
             blocks (LGP's ``--l1_dist_to_block``). Needed when
@@ -142,5 +144,8 @@ class LGPMoCoV3(MoCoV3):
              **kwargs) -> Dict[str, torch.Tensor]:
         losses = super().loss(inputs, data_samples, **kwargs)
         if self.l1_dist_weight:
+            # MMEngine logs the sum as 'loss', which a term of that name
+            # would overwrite in the log (and in FiniteLossHook's record)
+            losses['loss_contrastive'] = losses.pop('loss')
             losses['loss_l1_dist'] = self.l1_dist_weight * self.l1_distance()
         return losses
