@@ -101,3 +101,34 @@ def test_every_shipped_runtime_has_the_hook():
     cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', '_base_',
                                    'default_runtime.py'))
     assert [h for h in cfg.custom_hooks if h.type == 'ImageReadErrorHook']
+
+
+def test_an_iteration_based_run_with_workers_names_the_file(
+        folder_with_text_jpg, tmp_path):
+    """MMEngine's IterBasedTrainLoop starts its loader's workers when it is
+    built, before before_train: they held the unwrapped loader and stopped
+    with the bare ``failed to load image`` (the hook now restarts them)."""
+    import subprocess
+    import sys
+    root, bad = folder_with_text_jpg
+    base = osp.join(REPO_ROOT, 'configs', 'ropim', 'benchmarks',
+                    'beit-mini-p8_1xb32-coslr-10e_demo-64px.py')
+    config = tmp_path / 'iter_based.py'
+    config.write_text(
+        f'_base_ = [{base!r}]\n'
+        "train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', "
+        'max_iters=2)\n'
+        "param_scheduler = []\n"
+        'log_processor = dict(by_epoch=False)\n'
+        'default_hooks = dict(checkpoint=dict(by_epoch=False))\n'
+        "train_dataloader = dict(sampler=dict(type='InfiniteSampler'), "
+        'num_workers=2, batch_size=7)\n')
+    result = subprocess.run(
+        [sys.executable, 'tools/train.py', str(config), '--work-dir',
+         str(tmp_path / 'work'), '--no-validate', '--cfg-options',
+         'model.backbone.init_cfg=None', 'model.head.num_classes=2',
+         f'train_dataloader.dataset.data_root={root}'],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode != 0, result.stdout[-2000:]
+    assert_names(result.stderr, 'UnreadableImagesError', bad,
+                 'tools/analysis/check_data.py')

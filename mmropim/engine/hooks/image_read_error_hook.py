@@ -72,13 +72,22 @@ class ImageReadErrorHook(Hook):
     file name endings the data set lists, the decoder, and
     ``tools/analysis/check_data.py``, which reads every image of a config
     up front. Images that load are returned exactly as before; nothing is
-    read in advance.
+    read in advance. An ``IterBasedTrainLoop`` starts its data-loader
+    workers when it is built, before this hook runs: their iterator is
+    started again once the loaders are wrapped.
     """
 
     priority = 'VERY_LOW'
 
     def before_train(self, runner) -> None:
-        self._wrap(runner, ('train_loop', 'val_loop'))
+        wrapped = self._wrap(runner, ('train_loop', 'val_loop'))
+        loop = runner.train_loop
+        iterator = getattr(loop, 'dataloader_iterator', None)
+        if wrapped and iterator is not None and \
+                loop.dataloader.num_workers > 0:
+            # IterBasedTrainLoop started the workers when it was built,
+            # with the loaders as they were: start them again
+            loop.dataloader_iterator = type(iterator)(loop.dataloader)
 
     def before_val(self, runner) -> None:
         self._wrap(runner, ('val_loop', ))
@@ -95,7 +104,10 @@ class ImageReadErrorHook(Hook):
             if dataset is not None:
                 yield from built_datasets(dataset)
 
-    def _wrap(self, runner, loops: Sequence[str]) -> None:
+    def _wrap(self, runner, loops: Sequence[str]) -> bool:
+        """Wrap the image loaders of the loops' data sets; whether any was
+        wrapped now."""
+        wrapped = False
         for dataset in self._datasets(runner, loops):
             transforms = getattr(getattr(dataset, 'pipeline', None),
                                  'transforms', None)
@@ -105,3 +117,5 @@ class ImageReadErrorHook(Hook):
                 if isinstance(transform, IMAGE_LOADERS):
                     transforms[i] = NamedImageLoading(
                         transform, getattr(dataset, 'extensions', None))
+                    wrapped = True
+        return wrapped
