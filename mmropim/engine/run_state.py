@@ -26,6 +26,7 @@ import json
 import os
 import os.path as osp
 import re
+import string
 import reprlib
 from typing import Any, Dict, List, Mapping, Optional
 
@@ -65,7 +66,12 @@ def _basename(path: str) -> str:
 def checkpoint_name_pattern(filename_tmpl: str) -> str:
     """A regular expression of the names ``filename_tmpl`` gives to a step,
     e.g. ``epoch_(\\d+)\\.pth`` for ``'epoch_{}.pth'``."""
-    return re.escape(filename_tmpl).replace(re.escape('{}'), r'(\d+)')
+    parts = []
+    for literal, field, _, _ in string.Formatter().parse(filename_tmpl):
+        parts.append(re.escape(literal))
+        if field is not None:  # the step, digits (zero-padded or not)
+            parts.append(r'(\d+)')
+    return ''.join(parts)
 
 
 def is_own_checkpoint(path, out_dir: str, filename_tmpl: str,

@@ -175,7 +175,8 @@ def test_deletion_outside_the_out_dir_is_refused(tmp_path):
     # before: wrote over ../victim_1.pth outside the run
     '../victim_{}.pth', 'checkpoints/epoch_{}.pth',
     # names the rotation could not tell apart or recognize as its own
-    'epoch_{}_{}.pth', 'epoch_{:04d}.pth', 'epoch_{0}.pth', ''])
+    'epoch_{}_{}.pth', 'epoch_{:.1}.pth', 'epoch_{!r}.pth', 'epoch_{x}.pth',
+    ''])
 def test_checkpoint_names_that_would_lose_or_misplace_files_are_refused(
         tmp_path, filename_tmpl):
     with raises_naming(ValueError, 'filename_tmpl', repr(filename_tmpl),
@@ -188,18 +189,24 @@ def test_checkpoint_names_that_would_lose_or_misplace_files_are_refused(
         check_config_keys(cfg)
 
 
-def test_a_step_numbered_checkpoint_name_rotates(tmp_path):
+@pytest.mark.parametrize('filename_tmpl,kept', [
+    ('ropim_e{}.pth', 'ropim_e2.pth'),
+    # integer formats MMEngine's own hook takes
+    ('iter_{:06d}.pth', 'iter_000002.pth'), ('epoch_{0}.pth', 'epoch_2.pth'),
+])
+def test_a_step_numbered_checkpoint_name_rotates(tmp_path, filename_tmpl,
+                                                 kept):
     SafeCheckpointHook(interval=1, filename_tmpl=None)  # MMEngine's default
     runner = fake_runner(tmp_path, 'state_tmpl')
     hook = SafeCheckpointHook(interval=1, max_keep_ckpts=1,
-                              filename_tmpl='ropim_e{}.pth')
+                              filename_tmpl=filename_tmpl)
     hook.before_train(runner)
     for epoch in (1, 2):
         runner.epoch = epoch
         hook.save_checkpoint_at_step(runner, epoch, dict(epoch=epoch,
                                                          iter=epoch))
-    assert sorted(os.listdir(tmp_path)) == ['last_checkpoint',
-                                            'ropim_e2.pth', 'run.lock']
+    assert set(os.listdir(tmp_path)) == {'last_checkpoint', kept,
+                                         'run.lock'}
     hook.after_train(runner)
 
 

@@ -1,6 +1,7 @@
 """Hook arguments, ``default_hooks`` entries and checkpoint names."""
 import inspect
 import os.path as osp
+import re
 import string
 from typing import Iterable, List, Mapping, Optional
 
@@ -141,14 +142,14 @@ def check_checkpoint_filename_tmpl(filename_tmpl, where: str,
     its folder (a path: ``'../x_{}.pth'``, ``'ckpts/x_{}.pth'``) or, for a
     hook that writes before it deletes (``rotated``, our
     ``SafeCheckpointHook``), one whose names it could not tell apart or
-    recognize as its own: it must hold ``{}`` once, with no other field
-    (``'latest.pth'`` named every checkpoint alike, so each save deleted
-    the file it had just written).
+    recognize as its own: it must hold one field for the step, ``{}`` or an
+    integer format (``{:06d}``), and no other (``'latest.pth'`` named every
+    checkpoint alike, so each save deleted the file it had just written).
 
     Args:
         filename_tmpl: The template.
         where (str): Its config key, for the message.
-        rotated (bool): Require one ``{}``. Defaults to True.
+        rotated (bool): Require the one step field. Defaults to True.
 
     Raises:
         ConfigValueError: Naming the key, the value and what is allowed.
@@ -164,17 +165,18 @@ def check_checkpoint_filename_tmpl(filename_tmpl, where: str,
     if not rotated:
         return
     try:
-        fields = [field for _, field, spec, conversion in
-                  string.Formatter().parse(filename_tmpl)
+        fields = [(field, spec, conversion) for _, field, spec, conversion
+                  in string.Formatter().parse(filename_tmpl)
                   if field is not None]
-        plain = [field for _, field, spec, conversion in
-                 string.Formatter().parse(filename_tmpl)
-                 if field == '' and not spec and conversion is None]
     except ValueError:  # an unmatched brace
-        fields, plain = [None], []
-    if fields != [''] or len(plain) != 1:
+        fields = [None]
+    # one field, the step: '{}', '{0}', or an integer format ('{:06d}')
+    if len(fields) != 1 or fields[0] is None or fields[0][0] not in (
+            '', '0') or fields[0][2] is not None or not re.fullmatch(
+                r'(0?\d*d?)?', fields[0][1] or ''):
         raise ConfigValueError(
             f'{where} must be {allowed}, got {filename_tmpl!r}: the hook '
             'writes each checkpoint before it deletes the oldest, and finds '
-            'its own by this name, so every step needs its own name and the '
-            'step must be the one plain {}')
+            'its own by this name, so every step needs its own name: one '
+            "field for the step, '{}' or an integer format such as "
+            "'{:06d}'")
