@@ -26,8 +26,8 @@ import json
 import os
 import os.path as osp
 import re
-import string
 import reprlib
+import string
 from typing import Any, Dict, List, Mapping, Optional
 
 from mmengine.logging import print_log
