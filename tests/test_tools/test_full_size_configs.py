@@ -28,11 +28,15 @@ CONFIGS = full_size_configs(CONFIG_ROOT)
 # Per-GPU batches reduced because CPU memory cannot hold the shipped one:
 # none. The linear probes' 2048 images per GPU are cut to 256 for the
 # suite's time budget (2048 take 2.5 min per config on 2 cores; the model
-# is the frozen ViT and a linear head, and AMP casts the same at any batch).
+# is the frozen ViT and a linear head, and AMP casts the same at any batch),
+# and LGP-ROPIM's 256 two-view images to 64 (256 took 160 s, most of it
+# MoCo v3's colour and blur augmentations of 512 crops per iteration; the
+# contrastive loss is a per-batch matrix, the same code at any batch).
 # Input sizes and token counts are never reduced.
 REDUCED_BATCH = {
     'prmim/benchmarks/vit-base-p16_8xb2048-linear-coslr-90e_in1k.py': 256,
     'ropim/benchmarks/beit-base-p16_8xb2048-linear-coslr-90e_in1k.py': 256,
+    'ropim/lgp/lgp-ropim_beit-base-p16_16xb256-amp-coslr-300e_in1k.py': 64,
 }
 # Half-precision matrix products run ~5x slower than fp32 on a CPU without
 # native fp16 / bf16 kernels, and a 512-image batch of 224 px images is
