@@ -6,6 +6,7 @@ from typing import Iterator, List, Mapping, Tuple
 from .base import (ConfigKeyError, ConfigValueError, _registered_class,
                    _registered_names, check_arguments, did_you_mean,
                    refuse_unknown_arguments)
+from .hooks import hook_configs
 from .optim import check_optim_wrapper_arguments
 
 # the parts of ``model`` that its class builds from their own configs
@@ -207,12 +208,8 @@ def _typed_parts(cfg: Mapping) -> Iterator[Tuple[str, Mapping, str]]:
     wrapper and its optimizer, the loops, the data loaders' samplers,
     datasets (wrapped ones too) and transforms, the metrics, the model and
     its parts, the visualizer and its backends."""
-    hooks = cfg.get('default_hooks')
-    if isinstance(hooks, Mapping):
-        for name, hook in hooks.items():
-            yield f'default_hooks.{name}', hook, 'HOOKS'
-    for i, hook in enumerate(cfg.get('custom_hooks') or []):
-        yield f'custom_hooks.{i}', hook, 'HOOKS'
+    for where, hook in hook_configs(cfg):
+        yield where, hook, 'HOOKS'
     for where, scheduler in _scheduler_configs(cfg.get('param_scheduler'),
                                                'param_scheduler'):
         yield where, scheduler, 'PARAM_SCHEDULERS'

@@ -3,7 +3,7 @@ import inspect
 import os.path as osp
 import re
 import string
-from typing import Iterable, List, Mapping, Optional
+from typing import Iterable, Iterator, List, Mapping, Optional, Tuple
 
 from mmengine.runner import Runner
 
@@ -82,6 +82,19 @@ def _hook_class(hook_type, scope: Optional[str]):
     if isinstance(hook_type, str) and hook_type in known:
         return known[hook_type]
     return _registered_class(HOOKS, hook_type, scope)
+
+
+def hook_configs(cfg: Mapping) -> Iterator[Tuple[str, object]]:
+    """``(where, config)`` of every hook of a run config: the entries of
+    ``default_hooks`` (``'default_hooks.checkpoint'``), then those of
+    ``custom_hooks`` (``'custom_hooks.0'``), as given (a dict, None or a
+    built hook)."""
+    default_hooks = cfg.get('default_hooks')
+    if isinstance(default_hooks, Mapping):
+        for name, hook in default_hooks.items():
+            yield f'default_hooks.{name}', hook
+    for i, hook in enumerate(cfg.get('custom_hooks') or []):
+        yield f'custom_hooks.{i}', hook
 
 
 def check_hook_config(cfg: Mapping) -> None:

@@ -7,7 +7,7 @@ from typing import Mapping
 
 from .base import ConfigValueError, _is_count, _registered_class
 from .built import _scheduler_configs
-from .hooks import _hook_class, check_checkpoint_filename_tmpl
+from .hooks import _hook_class, check_checkpoint_filename_tmpl, hook_configs
 
 
 def check_run_values(cfg: Mapping) -> None:
@@ -70,11 +70,7 @@ def check_run_values(cfg: Mapping) -> None:
                         f'{unit[:-1]} is trained, a fraction validates at '
                         f'other {unit} than meant; to validate only at the '
                         f'end, set it to train_cfg.{length}')
-    hooks = [(f'default_hooks.{name}', hook) for name, hook in (
-        cfg.get('default_hooks') or {}).items()]
-    hooks += [(f'custom_hooks.{i}', hook)
-              for i, hook in enumerate(cfg.get('custom_hooks') or [])]
-    for where, hook in hooks:
+    for where, hook in hook_configs(cfg):
         if not isinstance(hook, Mapping):
             continue
         hook_class = _hook_class(hook.get('type'),
@@ -118,11 +114,7 @@ def check_late_failing_values(cfg: Mapping) -> None:
     """
     from mmengine.hooks import LoggerHook
     scope = cfg.get('default_scope', 'mmpretrain')
-    hooks = [(f'default_hooks.{name}', hook) for name, hook in (
-        cfg.get('default_hooks') or {}).items()]
-    hooks += [(f'custom_hooks.{i}', hook)
-              for i, hook in enumerate(cfg.get('custom_hooks') or [])]
-    for where, hook in hooks:
+    for where, hook in hook_configs(cfg):
         if not isinstance(hook, Mapping) or 'interval' not in hook:
             continue
         hook_class = _hook_class(hook.get('type'),
