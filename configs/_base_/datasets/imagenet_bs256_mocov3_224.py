@@ -36,35 +36,12 @@ view_pipeline1 = [
     dict(type='Solarize', thr=128, prob=0.),
     dict(type='RandomFlip', prob=0.5),
 ]
+# the second view: blur 0.1 instead of always, solarization 0.2
 view_pipeline2 = [
-    dict(
-        type='RandomResizedCrop',
-        scale=224,
-        crop_ratio_range=(0.08, 1.),
-        backend='pillow'),
-    dict(
-        type='RandomApply',
-        transforms=[
-            dict(
-                type='HueSafeColorJitter',
-                brightness=0.4,
-                contrast=0.4,
-                saturation=0.2,
-                hue=0.1)
-        ],
-        prob=0.8),
-    dict(
-        type='RandomGrayscale',
-        prob=0.2,
-        keep_channels=True,
-        channel_weights=(0.114, 0.587, 0.2989)),
-    dict(
-        type='GaussianBlur',
-        magnitude_range=(0.1, 2.0),
-        magnitude_std='inf',
-        prob=0.1),
-    dict(type='Solarize', thr=128, prob=0.2),
-    dict(type='RandomFlip', prob=0.5),
+    *view_pipeline1[:3],
+    dict(view_pipeline1[3], prob=0.1),
+    dict(view_pipeline1[4], prob=0.2),
+    view_pipeline1[5],
 ]
 train_pipeline = [
     dict(type='LoadImageFromFile'),
