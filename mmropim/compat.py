@@ -12,6 +12,7 @@ in mmropim or tools/ touches a private upstream name
 from typing import List, Tuple
 
 import torch
+from mmengine.config import utils as config_utils
 from mmengine.hooks import CheckpointHook
 
 #: The versions the entries below were read from.
@@ -123,3 +124,19 @@ def config_base_files(filename: str) -> List[str]:
         Config._get_cfg_path(base, filename)[0]
         for base in Config._get_base_files(filename)
     ]
+
+
+def register_config_package(module: str = 'mmropim') -> None:
+    """Let MMEngine resolve ``module::path`` config names (``_base_ =
+    'mmropim::ropim/...'``) to ``<installed module>/.mim/configs/path``.
+
+    MMEngine 0.10.7 resolves only the codebases listed in
+    ``mmengine.config.utils.MODULE2PACKAGE`` (``_get_package_and_cfg_path``
+    asserts the name is there), a dict of OpenMMLab's own codebases; this
+    adds ``module`` to it as its own pip package. Called by our tools before
+    they load a config, never on import.
+
+    Args:
+        module (str): The importable name, also the pip package's.
+    """
+    config_utils.MODULE2PACKAGE.setdefault(module, module)

@@ -126,3 +126,27 @@ def test_config_base_files_resolve_as_mmengine_loads_them():
     for base in bases:
         for key in Config.fromfile(base).keys():
             assert key in loaded, (base, key)
+
+
+def test_a_registered_package_resolves_its_config_names(tmp_path):
+    from mmengine.config import utils as config_utils
+
+    name = 'mmropim_probe'
+    with mock.patch.dict(config_utils.MODULE2PACKAGE):
+        try:
+            config_utils._get_package_and_cfg_path(f'{name}::a/b.py')
+        except AssertionError:
+            pass
+        else:
+            raise AssertionError('MMEngine resolves unregistered packages: '
+                                 'register_config_package is not needed')
+        compat.register_config_package(name)
+        assert config_utils._get_package_and_cfg_path(
+            f'{name}::a/b.py') == (name, 'a/b.py')
+        installed = tmp_path / name
+        (installed / '.mim' / 'configs' / 'a').mkdir(parents=True)
+        (installed / '.mim' / 'configs' / 'a' / 'b.py').write_text('x = 1\n')
+        found = config_utils._get_external_cfg_base_path(
+            str(installed), 'a/b.py')
+        assert found == str(installed / '.mim' / 'configs' / 'a' / 'b.py')
+    assert name not in config_utils.MODULE2PACKAGE

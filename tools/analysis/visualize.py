@@ -34,6 +34,7 @@ from mmropim.utils.argument_types import (add_trust_checkpoint_argument,
                                           existing_file, non_negative_int,
                                           output_dir, positive_int)
 from mmropim.utils.checkpoint_compat import install_safe_checkpoint_loader
+from mmropim.utils.run_config import load_config
 from mmropim.visualization import (ROPIM_PANEL_TITLES, SKETCH_PANEL_TITLES,
                                    hstack, prmim_panels, ropim_panels,
                                    sketch_panels, token_state_panel)
@@ -143,7 +144,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     install_safe_checkpoint_loader(trusted_files=args.trust_checkpoint)
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     size = cfg.model.backbone.img_size
     size = size[0] if isinstance(size, (tuple, list)) else size

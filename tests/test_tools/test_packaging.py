@@ -1,0 +1,129 @@
+"""mmropim as an OpenMMLab codebase: a wheel built from the sources and
+installed (not editable) next to the pinned stack serves ``mmropim::``
+config names, ``mim search mmropim`` and ``mim train mmropim CONFIG``; a
+clone installed in editable mode names what it lacks."""
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from mmropim.utils.run_config import load_config
+from helpers import REPO_ROOT, assert_names, raises_naming, run_tool
+
+#: What a wheel is built from (the tracked sources that setup.py reads).
+SOURCES = ('setup.py', 'README.md', 'model-index.yml', 'mmropim', 'configs',
+           'tools')
+DEMO_CONFIG = 'ropim/ropim_beit-mini-p8_1xb32-coslr-20e_demo-64px.py'
+
+
+def user_config(folder):
+    """A user's config that starts from a packaged one by its
+    ``mmropim::`` name."""
+    path = folder / 'my_ropim.py'
+    path.write_text(f"_base_ = 'mmropim::{DEMO_CONFIG}'\n"
+                    'train_cfg = dict(max_epochs=1)\n')
+    return str(path)
+
+
+@pytest.fixture(scope='module')
+def installed_python(tmp_path_factory):
+    """The python of a fresh environment that holds the OpenMMLab stack of
+    this one (a path entry to its site-packages) and mmropim from a wheel
+    built out of a copy of the sources."""
+    root = tmp_path_factory.mktemp('packaging')
+    source = root / 'source'
+    source.mkdir()
+    ignore = shutil.ignore_patterns('__pycache__', '*.pyc', '.mim',
+                                    '*.egg-info')
+    for name in SOURCES:
+        path = os.path.join(REPO_ROOT, name)
+        if os.path.isdir(path):
+            shutil.copytree(path, source / name, ignore=ignore)
+        else:
+            shutil.copy(path, source / name)
+    run_tool('-m', 'pip', 'wheel', '-q', '--no-deps', '--no-build-isolation',
+             str(source), '-w', str(root / 'dist'))
+    env = root / 'env'
+    subprocess.run([sys.executable, '-m', 'venv', '--without-pip',
+                    str(env)], check=True)
+    python = str(env / 'bin' / 'python')
+    site = subprocess.run(
+        [python, '-c', 'import sysconfig; print(sysconfig.get_paths()'
+         "['purelib'])"], check=True, capture_output=True,
+        text=True).stdout.strip()
+    stack = subprocess.run(
+        [sys.executable, '-c', 'import mmengine, os; print(os.path.dirname('
+         'os.path.dirname(mmengine.__file__)))'], check=True,
+        capture_output=True, text=True).stdout.strip()
+    with open(os.path.join(site, 'openmmlab_stack.pth'), 'w') as f:
+        f.write(stack + '\n')
+    wheel, = (root / 'dist').glob('mmropim-*.whl')
+    run_tool('-m', 'pip', 'install', '-q', '--no-deps', '--target', site,
+             str(wheel))
+    return python
+
+
+def run_installed(python, *args, cwd):
+    result = subprocess.run([python, *args], cwd=cwd, capture_output=True,
+                            text=True, timeout=900)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    return output
+
+
+@pytest.mark.slow
+def test_installed_wheel_serves_mim_and_mmropim_config_names(
+        installed_python, small_demo_root, tmp_path):
+    where = run_installed(
+        installed_python, '-c', 'import mmropim; print(mmropim.__file__)',
+        cwd=tmp_path)
+    assert REPO_ROOT not in where and 'site-packages' in where, where
+    found = run_installed(installed_python, '-m', 'mim', 'search',
+                          'mmropim', cwd=tmp_path)
+    assert_names(found, 'ropim_beit-base-p16_8xb256-amp-coslr-800e_in1k',
+                 'prmim_vit-base-p16_8xb512-amp-coslr-800e_in1k')
+    work_dir = tmp_path / 'work'
+    log = run_installed(installed_python, '-m', 'mim', 'train', 'mmropim',
+                        user_config(tmp_path), '--work-dir', str(work_dir),
+                        '--data-root', small_demo_root, cwd=tmp_path)
+    assert (work_dir / 'epoch_1.pth').is_file(), log[-3000:]
+    assert_names(log, 'mmropim/.mim/tools/train.py')
+
+
+def test_an_editable_install_names_what_mmropim_config_names_need(
+        tmp_path):
+    with raises_naming(FileNotFoundError, 'mmropim::', 'pip install',
+                       'configs/'):
+        load_config(user_config(tmp_path))
+
+
+def scopes(node):
+    """Every ``_scope_`` value in a config dict."""
+    if isinstance(node, dict):
+        found = {node['_scope_']} if '_scope_' in node else set()
+        return found.union(*map(scopes, node.values()))
+    if isinstance(node, (list, tuple)):
+        return set().union(*map(scopes, node))
+    return set()
+
+
+def test_a_packaged_base_builds_in_the_default_scope(tmp_path, monkeypatch):
+    """MMEngine gives each component of an ``mmropim::`` base
+    ``_scope_='mmropim'``, a scope without registries: the loaded config
+    has none left, and the config checks find every type."""
+    import mmengine.config.config as mmengine_config
+
+    from mmropim.utils.config_checks import check_config_keys
+    installed = tmp_path / 'site' / 'mmropim'
+    (installed / '.mim').mkdir(parents=True)
+    for name in ('configs', 'model-index.yml'):
+        (installed / '.mim' / name).symlink_to(os.path.join(REPO_ROOT, name))
+    monkeypatch.setattr(mmengine_config, 'get_installed_path',
+                        lambda package: str(installed))
+    cfg = load_config(user_config(tmp_path))
+    assert cfg.train_cfg.max_epochs == 1
+    assert cfg.model.type == 'ROPIM'
+    assert scopes(cfg.to_dict()) == set()
+    check_config_keys(cfg)
