@@ -143,7 +143,7 @@ def test_fidelity_tables_match_the_configs():
 VERDICTS = ('same', 'differs', 'equivalent', 'ours')
 # a cited file and line (``path/file.py:12`` or ``:12-34``) or a table,
 # section or appendix of a paper
-CITED_LINE = re.compile(r'`[\w./-]+\.(?:py|yaml|yml|md|txt):\d+(?:-\d+)?`')
+CITED_LINE = re.compile(r'`[\w./-]+\.(?:py|sh|yaml|yml|md|txt):\d+(?:-\d+)?`')
 CITED_PART = re.compile(r'\b(?:Tab|Sec|App)\. [0-9A-Z]')
 
 

@@ -107,14 +107,16 @@ def test_in_collection_names_a_collection_of_its_file(metafiles):
 def test_names_unique_and_derived_from_the_config(models):
     """Pre-training models are named after their config file; fine-tuning
     models as MMPretrain names them, ``<arch>_<method>-pre_<rest>``
-    (the benchmark config stems of the two methods collide)."""
+    (the benchmark config stems of the methods collide), the method named
+    by the folders above ``benchmarks`` (``ropim/lgp`` is ``lgp-ropim``)."""
     names = [model['Name'] for _, model in models]
     assert len(names) == len({n.lower() for n in names}), names
     for _, model in models:
         config = model['Config']
         stem = osp.splitext(osp.basename(config))[0]
-        method = config.split('/')[1]
-        if '/benchmarks/' in config:
+        folders = config.split('/')[1:-1]
+        if 'benchmarks' in folders:
+            method = '-'.join(reversed(folders[:folders.index('benchmarks')]))
             arch, rest = stem.split('_', 1)
             expected = f'{arch}_{method}-pre_{rest}'
         else:

@@ -38,11 +38,13 @@ def full_size_configs(config_root: str) -> List[str]:
 
 def setting_key(cfg: Config) -> str:
     """What a short run of a config depends on: model, training pipeline,
-    per-GPU batch and optimizer wrapper without the learning rate and the
-    layer-wise decay rate (a per-layer learning-rate factor). Configs with
-    equal keys differ only in their schedule (learning rates, warm-up,
-    epochs) or runtime."""
+    per-GPU batch and optimizer wrapper without the learning rate, the
+    layer-wise decay rate (a per-layer learning-rate factor) and gradient
+    clipping (a bound on the step). Configs with equal keys differ only in
+    their schedule (learning rates, warm-up, epochs, clipping) or
+    runtime."""
     optim_wrapper = copy.deepcopy(cfg.optim_wrapper.to_dict())
+    optim_wrapper.pop('clip_grad', None)
     optim_wrapper.get('optimizer', {}).pop('lr', None)
     optim_wrapper.get('paramwise_cfg', {}).pop('layer_decay_rate', None)
     return json.dumps([

@@ -4,8 +4,10 @@
 #   python tools/train.py THIS_CONFIG \
 #     --cfg-options model.backbone.init_cfg.checkpoint=ROPIM_CKPT
 # Blocks 0-7 learn at a tenth of the lr of blocks 8-11 and the heads. The
-# result fine-tunes with configs/ropim/benchmarks/
-# beit-base-p16_8xb128-coslr-100e_in1k.py (backbone.* keys, as ROPIM's).
+# result fine-tunes with configs/ropim/lgp/benchmarks/
+# beit-base-p16_8xb128-coslr-100e_in1k.py (the LGP authors' recipe) or
+# configs/ropim/benchmarks/beit-base-p16_8xb128-coslr-100e_in1k.py (ROPIM's);
+# its backbone.* keys are ROPIM's.
 _base_ = [
     '../../_base_/models/lgp-ropim_beit-base-p16.py',
     '../../_base_/datasets/imagenet_bs256_mocov3_224.py',
