@@ -13,6 +13,8 @@ import types
 
 import pytest
 
+from tool_processes import run_script
+
 TESTS_DIR = osp.dirname(osp.abspath(__file__))
 REPO_ROOT = osp.dirname(TESTS_DIR)
 if REPO_ROOT not in sys.path:
@@ -25,16 +27,30 @@ PRMIM_TINY_CFG = osp.join(REPO_ROOT, 'configs', 'prmim',
 ITERS_PER_EPOCH = 14  # 14 classes x 32 crops / batch 32
 
 
-def run_tool(*args):
-    """Run ``python ARGS...`` from the repository root; assert it succeeds
-    and return its stdout + stderr."""
-    result = subprocess.run([sys.executable, *args],
-                            cwd=REPO_ROOT,
-                            capture_output=True,
-                            text=True,
-                            timeout=900)
+def run_tool_process(*args, env=None, cwd=REPO_ROOT, timeout=900):
+    """Run ``python ARGS...`` (from the repository root by default) and
+    return its ``subprocess.CompletedProcess``. A script (``tools/x.py``)
+    runs in a process forked from one that has imported the OpenMMLab
+    stack already (:mod:`tool_processes`), its stdout and stderr in one
+    stream, given as both; ``-m`` / ``-c`` runs get a fresh interpreter."""
+    args = [str(a) for a in args]
+    if args and args[0].endswith('.py'):
+        result = run_script(args, cwd, env, timeout)
+        result.stderr = result.stdout
+        return result
+    return subprocess.run([sys.executable, *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def run_tool(*args, env=None):
+    """Run ``python ARGS...`` from the repository root
+    (:func:`run_tool_process`); assert it succeeds and return its
+    output."""
+    result = run_tool_process(*args, env=env)
     assert result.returncode == 0, \
         result.stdout[-3000:] + result.stderr[-3000:]
+    if result.stdout is result.stderr:
+        return result.stdout
     return result.stdout + result.stderr
 
 
@@ -179,7 +195,7 @@ def fp32_optim_wrapper_cfg(optim_wrapper_cfg):
 
 __all__ = [
     'TESTS_DIR', 'REPO_ROOT', 'ROPIM_TINY_CFG', 'PRMIM_TINY_CFG',
-    'ITERS_PER_EPOCH', 'run_tool', 'assert_names',
+    'ITERS_PER_EPOCH', 'run_tool', 'run_tool_process', 'assert_names',
     'raises_naming', 'logged_scalars', 'logged_iterations',
     'weight_decay_violations', 'fp32_optim_wrapper_cfg',
     'ffn_branches_dropping_twice'

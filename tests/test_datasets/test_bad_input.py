@@ -2,8 +2,6 @@
 folder with odd images and a config without ``custom_imports`` give (what
 MMCV, MMPretrain and MMEngine themselves say about an unreadable image, an
 empty data folder or an unregistered type is theirs, not tested here)."""
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -13,7 +11,7 @@ from mmpretrain.registry import DATASETS
 from PIL import Image
 
 import mmropim  # noqa: F401
-from helpers import REPO_ROOT, ROPIM_TINY_CFG, assert_names, run_tool
+from helpers import ROPIM_TINY_CFG, assert_names, run_tool, run_tool_process
 
 
 def folder_dataset(root):
@@ -66,10 +64,9 @@ def test_config_without_custom_imports(tmp_path, demo_root):
 
 def test_missing_resume_checkpoint_is_named(tmp_path):
     missing = str(tmp_path / 'epoch_9.pth')
-    result = subprocess.run(
-        [sys.executable, 'tools/train.py', ROPIM_TINY_CFG, '--work-dir',
-         str(tmp_path / 'work'), '--resume', missing], cwd=REPO_ROOT,
-        capture_output=True, text=True, timeout=300)
+    result = run_tool_process('tools/train.py', ROPIM_TINY_CFG,
+                              '--work-dir', str(tmp_path / 'work'),
+                              '--resume', missing, timeout=300)
     assert result.returncode != 0
     assert_names(result.stderr, '--resume', missing)
 
@@ -81,11 +78,10 @@ def test_check_data_names_every_unreadable_image(odd_images, tmp_path):
     (folder / 'broken.jpg').write_bytes(b'\xff\xd8\xff\xe0 not a JPEG')
     (folder / 'empty.png').write_bytes(b'')
     work_dir = tmp_path / 'work'
-    result = subprocess.run(
-        [sys.executable, 'tools/train.py', ROPIM_TINY_CFG, '--check-data',
-         '--work-dir', str(work_dir), '--cfg-options',
-         f'train_dataloader.dataset.data_root={odd_images}'],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    result = run_tool_process(
+        'tools/train.py', ROPIM_TINY_CFG, '--check-data', '--work-dir',
+        str(work_dir), '--cfg-options',
+        f'train_dataloader.dataset.data_root={odd_images}', timeout=300)
     assert result.returncode != 0
     assert_names(result.stderr, 'UnreadableImagesError',
                  str(folder / 'broken.jpg'), str(folder / 'empty.png'))

@@ -3,8 +3,6 @@ and unreadable images behind ``--data-root`` / ``image_mean_std.py``."""
 import os
 import os.path as osp
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -12,15 +10,15 @@ from PIL import Image
 
 from mmropim.datasets import ClassFolderMismatchError, check_class_folders
 from tools.analysis.image_mean_std import main as image_mean_std
-from helpers import REPO_ROOT, ROPIM_TINY_CFG, assert_names, raises_naming
+from helpers import (REPO_ROOT, ROPIM_TINY_CFG, assert_names, raises_naming,
+                     run_tool_process)
 
 FINETUNE_CFG = osp.join(REPO_ROOT, 'configs', 'prmim', 'benchmarks',
                         'vit-mini-p8_1xb32-coslr-10e_demo-64px.py')
 
 
 def run(*args):
-    return subprocess.run([sys.executable, *map(str, args)], cwd=REPO_ROOT,
-                          capture_output=True, text=True, timeout=900)
+    return run_tool_process(*args)
 
 
 def demo_with_own_val(demo_root, tmp_path):

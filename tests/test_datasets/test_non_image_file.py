@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader
 import mmropim  # noqa: F401
 from mmropim.datasets import UnreadableImagesError
 from mmropim.engine.hooks import ImageReadErrorHook
-from helpers import REPO_ROOT, ROPIM_TINY_CFG, assert_names
+from helpers import REPO_ROOT, ROPIM_TINY_CFG, assert_names, run_tool_process
 
 
 @pytest.fixture
@@ -108,8 +108,6 @@ def test_an_iteration_based_run_with_workers_names_the_file(
     """MMEngine's IterBasedTrainLoop starts its loader's workers when it is
     built, before before_train: they held the unwrapped loader and stopped
     with the bare ``failed to load image`` (the hook now restarts them)."""
-    import subprocess
-    import sys
     root, bad = folder_with_text_jpg
     base = osp.join(REPO_ROOT, 'configs', 'ropim', 'benchmarks',
                     'beit-mini-p8_1xb32-coslr-10e_demo-64px.py')
@@ -123,12 +121,11 @@ def test_an_iteration_based_run_with_workers_names_the_file(
         'default_hooks = dict(checkpoint=dict(by_epoch=False))\n'
         "train_dataloader = dict(sampler=dict(type='InfiniteSampler'), "
         'num_workers=2, batch_size=7)\n')
-    result = subprocess.run(
-        [sys.executable, 'tools/train.py', str(config), '--work-dir',
-         str(tmp_path / 'work'), '--no-validate', '--cfg-options',
-         'model.backbone.init_cfg=None', 'model.head.num_classes=2',
-         f'train_dataloader.dataset.data_root={root}'],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+    result = run_tool_process(
+        'tools/train.py', str(config), '--work-dir', str(tmp_path / 'work'),
+        '--no-validate', '--cfg-options', 'model.backbone.init_cfg=None',
+        'model.head.num_classes=2',
+        f'train_dataloader.dataset.data_root={root}', timeout=600)
     assert result.returncode != 0, result.stdout[-2000:]
     assert_names(result.stderr, 'UnreadableImagesError', bad,
                  'tools/analysis/check_data.py')

@@ -7,8 +7,6 @@ error that names the file and how to trust it; a truncated file gives a
 clear error naming it. (More in test_loading_door.py.)"""
 import os
 import os.path as osp
-import subprocess
-import sys
 from collections import OrderedDict
 from types import SimpleNamespace
 
@@ -21,7 +19,8 @@ from mmropim.engine import SafeCheckpointHook
 from mmropim.utils import (CheckpointReadError, UntrustedCheckpointError,
                            load_local_checkpoint)
 from mmropim.utils.plain_state import from_plain, to_plain
-from helpers import REPO_ROOT, ROPIM_TINY_CFG, assert_names, raises_naming
+from helpers import (REPO_ROOT, ROPIM_TINY_CFG, assert_names, raises_naming,
+                     run_tool_process)
 
 UPERNET_TINY_CFG = osp.join(
     REPO_ROOT, 'configs', 'downstream', 'ade20k',
@@ -189,9 +188,8 @@ def train(*args, env=None):
     environment.pop('MMROPIM_TRUST_CHECKPOINTS', None)
     environment.pop('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', None)
     environment.update(env or {})
-    return subprocess.run([sys.executable, 'tools/train.py', *args],
-                          cwd=REPO_ROOT, capture_output=True, text=True,
-                          timeout=600, env=environment)
+    return run_tool_process('tools/train.py', *args, env=environment,
+                            timeout=600)
 
 
 @pytest.mark.parametrize('how', ['resume', 'load_from', 'init_cfg_mmpretrain',

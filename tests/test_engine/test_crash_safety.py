@@ -5,8 +5,6 @@ one (tested by killing a real run in the middle of a save)."""
 import glob
 import os
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -14,7 +12,8 @@ import torch
 from mmropim.engine.hooks import safe_checkpoint_hook
 from mmropim.engine.hooks.safe_checkpoint_hook import write_atomically
 from crash_probe import CRASH_EXIT_CODE
-from helpers import REPO_ROOT, ROPIM_TINY_CFG, TESTS_DIR, logged_iterations
+from helpers import (ROPIM_TINY_CFG, TESTS_DIR, logged_iterations,
+                     run_tool_process)
 
 
 def test_failed_write_leaves_the_old_file_and_no_temporary(tmp_path,
@@ -37,16 +36,13 @@ def train(work_dir, demo_root, flags=(), config=ROPIM_TINY_CFG):
     environment = dict(os.environ)
     environment['PYTHONPATH'] = os.pathsep.join(
         [TESTS_DIR, environment.get('PYTHONPATH', '')])
-    return subprocess.run([
-        sys.executable, 'tools/train.py', config, '--work-dir',
-        work_dir, *flags, '--cfg-options',
-        f'train_dataloader.dataset.data_root={demo_root}',
+    return run_tool_process(
+        'tools/train.py', config, '--work-dir', work_dir, *flags,
+        '--cfg-options', f'train_dataloader.dataset.data_root={demo_root}',
         'train_dataloader.dataset.indices=64',  # 2 batches an epoch
         'train_cfg.max_epochs=2', 'default_hooks.checkpoint.interval=1',
         'default_hooks.checkpoint.max_keep_ckpts=1',
-        'default_hooks.logger.interval=1'
-    ], cwd=REPO_ROOT, capture_output=True, text=True, timeout=600,
-        env=environment)
+        'default_hooks.logger.interval=1', env=environment, timeout=600)
 
 
 def test_run_killed_during_a_save_resumes_from_the_previous_checkpoint(

@@ -13,8 +13,6 @@ import os
 import os.path as osp
 import pickle
 import shutil
-import subprocess
-import sys
 import threading
 from collections import OrderedDict
 
@@ -30,7 +28,7 @@ from mmropim.utils.plain_state import to_plain
 from mmropim.utils.run_state_globals import (mmengine_run_state_globals,
                                              run_state_getattr)
 from helpers import (REPO_ROOT, ROPIM_TINY_CFG, assert_names,
-                     logged_iterations, raises_naming)
+                     logged_iterations, raises_naming, run_tool_process)
 
 FINETUNE_TINY_CFG = osp.join(REPO_ROOT, 'configs', 'ropim', 'benchmarks',
                              'beit-mini-p8_1xb32-coslr-10e_demo-64px.py')
@@ -139,9 +137,7 @@ def run(*args, env=None, timeout=600):
     for variable in TRUST_ENVIRONMENT:
         environment.pop(variable, None)
     environment.update(env or {})
-    return subprocess.run([sys.executable, *args], cwd=REPO_ROOT,
-                          capture_output=True, text=True, timeout=timeout,
-                          env=environment)
+    return run_tool_process(*args, env=environment, timeout=timeout)
 
 
 def save_with(path, extra):

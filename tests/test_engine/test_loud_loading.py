@@ -3,8 +3,6 @@ instead of MMEngine's ``strict=False`` loading, which trains from random
 weights or tests an untrained head with exit status 0."""
 import os.path as osp
 import shutil
-import subprocess
-import sys
 from types import SimpleNamespace
 
 import pytest
@@ -20,7 +18,7 @@ from mmropim.engine.hooks import pretrained_weights_check_hook
 from mmropim.utils.model_checkpoint import (CheckpointMismatchError,
                                             check_checkpoint_fits_model)
 from helpers import (PRMIM_TINY_CFG, REPO_ROOT, ROPIM_TINY_CFG, assert_names,
-                     fake_runner, raises_naming)
+                     fake_runner, raises_naming, run_tool_process)
 
 PRMIM_FINETUNE_CFG = osp.join(REPO_ROOT, 'configs', 'prmim', 'benchmarks',
                               'vit-mini-p8_1xb32-coslr-10e_demo-64px.py')
@@ -55,8 +53,7 @@ def pretraining_checkpoints(tmp_path_factory):
 
 
 def run(*args):
-    return subprocess.run([sys.executable, *args], cwd=REPO_ROOT,
-                          capture_output=True, text=True, timeout=900)
+    return run_tool_process(*args)
 
 
 def data_options(demo_root):

@@ -30,7 +30,7 @@ from mmropim.utils.config_checks import check_config_keys
 from crash_probe import CRASH_EXIT_CODE
 from helpers import (REPO_ROOT, ROPIM_TINY_CFG, TESTS_DIR, assert_names,
                      fake_runner, logged_iterations, logged_scalars,
-                     raises_naming)
+                     raises_naming, run_tool_process)
 
 FINETUNE_CFG = osp.join(REPO_ROOT, 'configs', 'ropim', 'benchmarks',
                         'beit-mini-p8_1xb32-coslr-10e_demo-64px.py')
@@ -55,8 +55,7 @@ def train_subprocess(config, work_dir, options, flags=(), wait=True):
         return subprocess.Popen(command, cwd=REPO_ROOT, env=environment,
                                 stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
-    return subprocess.run(command, cwd=REPO_ROOT, capture_output=True,
-                          text=True, timeout=600, env=environment)
+    return run_tool_process(*command[1:], env=environment, timeout=600)
 
 
 def pretrain_options(demo_root, epochs, keep=1):

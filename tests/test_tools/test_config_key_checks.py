@@ -3,8 +3,6 @@ it is close to: a top-level key nothing reads (silently ignored before) and
 a checkpoint hook argument (before: a TypeError at the first save)."""
 import glob
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -18,7 +16,8 @@ from mmropim.utils.config_checks import (ConfigKeyError, ConfigValueError,
                                          check_option_keys,
                                          check_top_level_keys)
 from mmropim.utils.run_config import load_run_config
-from helpers import REPO_ROOT, ROPIM_TINY_CFG, assert_names, raises_naming
+from helpers import (REPO_ROOT, ROPIM_TINY_CFG, assert_names, raises_naming,
+                     run_tool_process)
 
 FINETUNE_CFG = osp.join(REPO_ROOT, 'configs', 'prmim', 'benchmarks',
                         'vit-mini-p8_1xb32-coslr-10e_demo-64px.py')
@@ -26,12 +25,10 @@ SHORT_RUN = ['train_dataloader.dataset.indices=32', 'train_cfg.max_epochs=1']
 
 
 def train(tmp_path, demo_root, config, *options):
-    return subprocess.run(
-        [sys.executable, 'tools/train.py', config, '--work-dir',
-         str(tmp_path / 'work'), '--cfg-options',
-         f'train_dataloader.dataset.data_root={demo_root}', *SHORT_RUN,
-         *options], cwd=REPO_ROOT, capture_output=True, text=True,
-        timeout=900)
+    return run_tool_process(
+        'tools/train.py', config, '--work-dir', str(tmp_path / 'work'),
+        '--cfg-options', f'train_dataloader.dataset.data_root={demo_root}',
+        *SHORT_RUN, *options)
 
 
 def test_checkpoint_hook_typo_is_refused_before_training(tmp_path,

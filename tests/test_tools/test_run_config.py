@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from mmropim.utils.run_config import load_run_config
-from helpers import REPO_ROOT, raises_naming
+from helpers import REPO_ROOT, raises_naming, run_tool_process
 
 TINY = osp.join(REPO_ROOT, 'configs', 'ropim',
                 'ropim_beit-mini-p8_1xb32-coslr-20e_demo-64px.py')
@@ -72,14 +72,11 @@ def test_train_runs_an_amp_config_in_fp32_on_a_cpu(
         small_demo_root, tmp_path):
     """tools/train.py --no-amp on a config with MMEngine's AmpOptimWrapper
     (as every full-size config has) trains on a CPU."""
-    import subprocess
-    import sys
-    result = subprocess.run(
-        [sys.executable, 'tools/train.py', TINY, '--no-amp', '--work-dir',
-         str(tmp_path / 'work'), '--cfg-options',
-         f'train_dataloader.dataset.data_root={small_demo_root}',
-         'train_cfg.max_epochs=1', 'optim_wrapper.type=AmpOptimWrapper',
-         'optim_wrapper.loss_scale=dynamic'],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+    result = run_tool_process(
+        'tools/train.py', TINY, '--no-amp', '--work-dir',
+        str(tmp_path / 'work'), '--cfg-options',
+        f'train_dataloader.dataset.data_root={small_demo_root}',
+        'train_cfg.max_epochs=1', 'optim_wrapper.type=AmpOptimWrapper',
+        'optim_wrapper.loss_scale=dynamic', timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / 'work' / 'epoch_1.pth').exists()

@@ -1,0 +1,146 @@
+"""Run a script of ``tools/`` as its own process without paying the 5-7 s
+import of the OpenMMLab stack each time: a server process imports torch,
+MMEngine, MMPretrain and mmropim once and forks a child per run, which
+sets the run's arguments, folder and environment, runs the script as
+``__main__`` (``runpy``) and exits with its status.
+
+The child is a new process with the run's output in its own file, so a
+crash, ``SystemExit`` or leaked state ends with it; what differs from
+``python tools/x.py`` is only what the fork shares: the imported modules
+(the tools import the same ones first) and the hash seed. Tests whose
+subject is a process of its own (imports, kills, multi-process launches,
+reproducibility across processes, environment variables read on import)
+start one with ``subprocess`` instead; :func:`run_script` does so too
+for such an environment variable."""
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+
+#: Environment variables read when the preloaded modules are imported:
+#: a run that sets another value than the server's gets a fresh process.
+#: (``PYTHONPATH`` is applied to the child's ``sys.path``.)
+READ_ON_IMPORT = ('OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'PYTHONHASHSEED',
+                  'CUDA_VISIBLE_DEVICES', 'PYTHONDONTWRITEBYTECODE',
+                  'PYTHONWARNINGS')
+
+SERVER = r'''
+import json, os, runpy, sys, traceback
+sys.path.insert(0, {root!r})
+import torch, mmengine.runner, mmpretrain.models, mmpretrain.datasets
+import mmropim
+requests, replies = sys.stdin.buffer, sys.stdout.buffer
+code = None
+for line in requests:
+    job = json.loads(line)
+    sys.stdout.flush(); sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        os.setpgid(0, 0)
+        out = os.open(job['output'], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0); os.dup2(out, 1); os.dup2(out, 2)
+        os.environ.clear(); os.environ.update(job['env'])
+        os.chdir(job['cwd'])
+        script = job['argv'][0]
+        sys.argv = list(job['argv'])
+        extra = [p for p in job['env'].get('PYTHONPATH', '').split(
+            os.pathsep) if p]
+        sys.path[:] = [os.path.dirname(os.path.abspath(script))] + extra + [
+            p for p in sys.path if p not in ('', {root!r})]
+        try:
+            runpy.run_path(script, run_name='__main__')
+            code = 0
+        except SystemExit as stop:
+            code = stop.code
+        except BaseException:
+            traceback.print_exc()
+            code = 1
+        break
+    replies.write(b'%d\n' % pid); replies.flush()
+    _, status = os.waitpid(pid, 0)
+    replies.write(b'%d\n' % os.waitstatus_to_exitcode(status))
+    replies.flush()
+if code is not None:
+    sys.exit(code)
+'''
+
+
+class ScriptServer:
+    """One preloaded server per test process (pytest-xdist workers each
+    start their own), started on first use."""
+
+    def __init__(self, root):
+        self.env = dict(os.environ)
+        self.process = subprocess.Popen(
+            [sys.executable, '-u', '-c', SERVER.format(root=root)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=self.env)
+        self.lock = threading.Lock()
+
+    def fits(self, env):
+        return all(env.get(k) == self.env.get(k) for k in READ_ON_IMPORT)
+
+    def read_line(self, timeout):
+        ready, _, _ = select.select([self.process.stdout], [], [], timeout)
+        if not ready:
+            return None
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError('the script server stopped')
+        return int(line)
+
+    def run(self, argv, cwd, env, timeout):
+        """``(status, output)`` of one run; on ``timeout`` the child is
+        killed and ``subprocess.TimeoutExpired`` raised."""
+        with self.lock, tempfile.NamedTemporaryFile(suffix='.log') as out:
+            job = dict(argv=list(argv), cwd=cwd, env=env, output=out.name)
+            self.process.stdin.write(json.dumps(job).encode() + b'\n')
+            self.process.stdin.flush()
+            pid = self.read_line(60)
+            status = self.read_line(timeout)
+            if status is None:
+                os.killpg(pid, signal.SIGKILL)
+                self.read_line(60)
+                raise subprocess.TimeoutExpired(argv, timeout)
+            with open(out.name, errors='replace') as f:
+                return status, f.read()
+
+    def close(self):
+        self.process.stdin.close()
+        self.process.wait(timeout=60)
+
+
+_servers = {}
+
+
+def run_script(argv, cwd, env=None, timeout=900):
+    """Run ``python ARGV...`` (ARGV[0] a script file) in ``cwd`` as
+    ``subprocess.run(..., capture_output=True, text=True)`` would, stdout
+    and stderr in one stream (``stdout``; ``stderr`` is empty).
+
+    Args:
+        argv (list[str]): The script and its arguments.
+        cwd (str): The folder it runs in.
+        env (dict, optional): Its environment; this process's if None.
+        timeout (float): Seconds before the run is killed.
+
+    Returns:
+        subprocess.CompletedProcess: ``returncode`` and ``stdout``.
+    """
+    argv = [str(a) for a in argv]
+    env = dict(os.environ if env is None else env)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    server = _servers.get(root)
+    if server is None or server.process.poll() is not None:
+        server = _servers[root] = ScriptServer(root)
+    if not server.fits(env):
+        return subprocess.run([sys.executable, *argv], cwd=cwd, env=env,
+                              capture_output=True, text=True,
+                              timeout=timeout)
+    status, output = server.run(argv, cwd, env, timeout)
+    return subprocess.CompletedProcess([sys.executable, *argv], status,
+                                       output, '')
