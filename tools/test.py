@@ -17,6 +17,7 @@ if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
 from mmengine.config import Config, ConfigDict
+from mmengine.evaluator import DumpResults
 from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmengine.runner import Runner
 
@@ -31,6 +32,8 @@ from mmropim.utils.run_config import (parse_run_arguments,
                                       run_config_from_args, run_parser)
 
 METRICS_FORMATS = ('.json', '.yaml', '.yml', '.pkl', '.pickle')
+PICKLE_FORMATS = ('.pkl', '.pickle')
+OUT_ITEMS = ('metrics', 'pred')
 
 
 def metrics_file(text: str) -> str:
@@ -51,7 +54,15 @@ def parse_args(argv=None):
     parser.add_argument(
         '--out',
         type=metrics_file,
-        help='dump the metrics to this file (.json, .yaml or .pkl)')
+        help='dump the metrics (.json, .yaml or .pkl) or, with --out-item '
+        'pred, the predictions (.pkl) to this file')
+    parser.add_argument(
+        '--out-item',
+        choices=OUT_ITEMS,
+        default='metrics',
+        help='with --out: what to dump, the metrics (default) or every '
+        'test sample\'s prediction (MMEngine\'s DumpResults), as '
+        'MMPretrain\'s tools/test.py')
     parser.add_argument(
         '--show-dir',
         type=output_dir,
@@ -68,7 +79,13 @@ def parse_args(argv=None):
         help='test-time augmentation (MMPretrain configs): the config\'s '
         'tta_model and tta_pipeline, else flip TTA averaging the scores of '
         'the image and its mirror image')
-    return parse_run_arguments(parser, argv)
+    args = parse_run_arguments(parser, argv)
+    if args.out_item == 'pred' and args.out and not args.out.endswith(
+            PICKLE_FORMATS):
+        parser.error(f'--out-item pred dumps the predictions as a pickle: '
+                     f'--out {args.out} needs a {" or ".join(PICKLE_FORMATS)}'
+                     ' name')
+    return args
 
 
 def _unwrapped(model):
@@ -157,8 +174,11 @@ def main(argv=None):
         num_classes=getattr(getattr(model, 'head', None), 'num_classes',
                             None),
         splits=('test_dataloader', ))
+    if args.out and args.out_item == 'pred':
+        runner.test_evaluator.metrics.append(
+            DumpResults(out_file_path=args.out))
     metrics = runner.test()
-    if args.out:
+    if args.out and args.out_item == 'metrics':
         import mmengine
         mmengine.dump(metrics, args.out)
 

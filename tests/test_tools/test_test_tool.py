@@ -95,6 +95,32 @@ def test_tta_averages_the_flipped_and_the_plain_scores(
     assert out.is_file()
 
 
+def test_out_item_pred_dumps_every_prediction(checkpoint, small_demo_root,
+                                              tmp_path):
+    """``--out-item pred`` (MMPretrain's flag) dumps one prediction per
+    test image through MMEngine's DumpResults; the metrics stay the
+    default."""
+    import mmengine
+    out = tmp_path / 'preds.pkl'
+    main([CONFIG, checkpoint, '--work-dir', str(tmp_path / 'work'),
+          '--out', str(out), '--out-item', 'pred',
+          *data_options(small_demo_root)])
+    predictions = mmengine.load(str(out))
+    assert len(predictions) == HELD_OUT
+    assert {'pred_score', 'gt_label'} <= set(predictions[0])
+    assert parse_args([CONFIG, CONFIG, '--out', 'm.json']).out_item == \
+        'metrics'
+
+
+def test_out_item_pred_needs_a_pickle_name(capsys):
+    with pytest.raises(SystemExit):
+        parse_args([CONFIG, CONFIG, '--out', 'preds.json', '--out-item',
+                    'pred'])
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    for name in ('--out-item pred', 'preds.json', '.pkl'):
+        assert name in line, line
+
+
 def test_tta_takes_the_config_s_own_pipeline(checkpoint, small_demo_root,
                                              tmp_path, monkeypatch):
     config = tmp_path / 'three_views.py'
