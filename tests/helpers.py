@@ -31,13 +31,11 @@ def run_tool_process(*args, env=None, cwd=REPO_ROOT, timeout=900):
     """Run ``python ARGS...`` (from the repository root by default) and
     return its ``subprocess.CompletedProcess``. A script (``tools/x.py``)
     runs in a process forked from one that has imported the OpenMMLab
-    stack already (:mod:`tool_processes`), its stdout and stderr in one
-    stream, given as both; ``-m`` / ``-c`` runs get a fresh interpreter."""
+    stack already (:mod:`tool_processes`); ``-m`` / ``-c`` runs get a fresh
+    interpreter."""
     args = [str(a) for a in args]
     if args and args[0].endswith('.py'):
-        result = run_script(args, cwd, env, timeout)
-        result.stderr = result.stdout
-        return result
+        return run_script(args, cwd, env, timeout)
     return subprocess.run([sys.executable, *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout)
 
@@ -49,8 +47,6 @@ def run_tool(*args, env=None):
     result = run_tool_process(*args, env=env)
     assert result.returncode == 0, \
         result.stdout[-3000:] + result.stderr[-3000:]
-    if result.stdout is result.stderr:
-        return result.stdout
     return result.stdout + result.stderr
 
 

@@ -1,10 +1,11 @@
 """Run a script of ``tools/`` as its own process without paying the 5-7 s
 import of the OpenMMLab stack each time: a server process imports torch,
-MMEngine, MMPretrain and mmropim once and forks a child per run, which
-sets the run's arguments, folder and environment, runs the script as
-``__main__`` (``runpy``) and exits with its status.
+MMEngine and MMPretrain once (not mmropim, which a tool must import
+itself) and forks a child per run, which sets the run's arguments, folder
+and environment, runs the script as ``__main__`` (``runpy``) and exits
+with its status.
 
-The child is a new process with the run's output in its own file, so a
+The child is a new process with the run's output in its own files, so a
 crash, ``SystemExit`` or leaked state ends with it; what differs from
 ``python tools/x.py`` is only what the fork shares: the imported modules
 (the tools import the same ones first) and the hash seed. Tests whose
@@ -26,25 +27,34 @@ import threading
 #: (``PYTHONPATH`` is applied to the child's ``sys.path``.)
 READ_ON_IMPORT = ('OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'PYTHONHASHSEED',
                   'CUDA_VISIBLE_DEVICES', 'PYTHONDONTWRITEBYTECODE',
-                  'PYTHONWARNINGS')
+                  'PYTHONWARNINGS', 'PYTHONUNBUFFERED', 'PYTHONIOENCODING',
+                  'PYTHONUTF8')
 
 SERVER = r'''
-import json, os, runpy, sys, traceback
-sys.path.insert(0, {root!r})
+import json, os, runpy, sys, tempfile, traceback
 import torch, mmengine.runner, mmpretrain.models, mmpretrain.datasets
-import mmropim
+import numpy
 requests, replies = sys.stdin.buffer, sys.stdout.buffer
 code = None
 for line in requests:
     job = json.loads(line)
     sys.stdout.flush(); sys.stderr.flush()
     pid = os.fork()
-    if pid == 0:
+    if pid:
+        try:
+            os.setpgid(pid, pid)  # before the pid is given out
+        except OSError:
+            pass
+    else:
         os.setpgid(0, 0)
-        out = os.open(job['output'], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+        out = os.open(job['stdout'], flags)
+        err = os.open(job['stderr'], flags)
         null = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(null, 0); os.dup2(out, 1); os.dup2(out, 2)
+        os.dup2(null, 0); os.dup2(out, 1); os.dup2(err, 2)
         os.environ.clear(); os.environ.update(job['env'])
+        tempfile.tempdir = None  # TMPDIR as the run sets it
+        numpy.random.seed()  # not the state of every other run
         os.chdir(job['cwd'])
         script = job['argv'][0]
         sys.argv = list(job['argv'])
@@ -76,38 +86,66 @@ class ScriptServer:
 
     def __init__(self, root):
         self.env = dict(os.environ)
+        # CUDA is asked about on import (MMEngine): through NVML, as the
+        # CUDA runtime would not work in the forked children
         self.process = subprocess.Popen(
-            [sys.executable, '-u', '-c', SERVER.format(root=root)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=self.env)
+            [sys.executable, '-c', SERVER.format(root=root)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            env=dict(self.env, PYTORCH_NVML_BASED_CUDA_CHECK='1'))
         self.lock = threading.Lock()
+        self.pending = b''
 
     def fits(self, env):
         return all(env.get(k) == self.env.get(k) for k in READ_ON_IMPORT)
 
     def read_line(self, timeout):
-        ready, _, _ = select.select([self.process.stdout], [], [], timeout)
-        if not ready:
-            return None
-        line = self.process.stdout.readline()
-        if not line:
-            raise RuntimeError('the script server stopped')
+        # os.read, not readline: a buffered reader can hold the next line
+        # where select does not see it
+        while b'\n' not in self.pending:
+            ready, _, _ = select.select([self.process.stdout], [], [],
+                                        timeout)
+            if not ready:
+                return None
+            data = os.read(self.process.stdout.fileno(), 4096)
+            if not data:
+                raise RuntimeError('the script server stopped')
+            self.pending += data
+        line, _, self.pending = self.pending.partition(b'\n')
         return int(line)
 
     def run(self, argv, cwd, env, timeout):
-        """``(status, output)`` of one run; on ``timeout`` the child is
+        """``(status, stdout, stderr)`` of one run; on ``timeout`` the child is
         killed and ``subprocess.TimeoutExpired`` raised."""
-        with self.lock, tempfile.NamedTemporaryFile(suffix='.log') as out:
-            job = dict(argv=list(argv), cwd=cwd, env=env, output=out.name)
+        with self.lock, tempfile.TemporaryDirectory() as folder:
+            out = os.path.join(folder, 'stdout')
+            err = os.path.join(folder, 'stderr')
+            job = dict(argv=list(argv), cwd=cwd, env=env, stdout=out,
+                       stderr=err)
             self.process.stdin.write(json.dumps(job).encode() + b'\n')
             self.process.stdin.flush()
-            pid = self.read_line(60)
-            status = self.read_line(timeout)
+            pid = None
+            try:
+                pid = self.read_line(600)  # the first waits for the imports
+                status = pid and self.read_line(timeout)
+            except BaseException:  # interrupted: no reply left unread
+                status = None
+                raise
+            finally:
+                if pid:  # what the run left (workers), or all on timeout
+                    try:
+                        os.killpg(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                if status is None:  # the replies are out of step: a new one
+                    self.process.kill()
+                    self.process.wait()
+            if pid is None:
+                raise RuntimeError('the script server did not start')
             if status is None:
-                os.killpg(pid, signal.SIGKILL)
-                self.read_line(60)
                 raise subprocess.TimeoutExpired(argv, timeout)
-            with open(out.name, errors='replace') as f:
-                return status, f.read()
+            with open(out, errors='replace') as f, open(
+                    err, errors='replace') as g:
+                return status, f.read(), g.read()
 
     def close(self):
         self.process.stdin.close()
@@ -119,8 +157,7 @@ _servers = {}
 
 def run_script(argv, cwd, env=None, timeout=900):
     """Run ``python ARGV...`` (ARGV[0] a script file) in ``cwd`` as
-    ``subprocess.run(..., capture_output=True, text=True)`` would, stdout
-    and stderr in one stream (``stdout``; ``stderr`` is empty).
+    ``subprocess.run(..., capture_output=True, text=True)`` would.
 
     Args:
         argv (list[str]): The script and its arguments.
@@ -129,7 +166,8 @@ def run_script(argv, cwd, env=None, timeout=900):
         timeout (float): Seconds before the run is killed.
 
     Returns:
-        subprocess.CompletedProcess: ``returncode`` and ``stdout``.
+        subprocess.CompletedProcess: ``returncode``, ``stdout`` and
+        ``stderr``.
     """
     argv = [str(a) for a in argv]
     env = dict(os.environ if env is None else env)
@@ -141,6 +179,6 @@ def run_script(argv, cwd, env=None, timeout=900):
         return subprocess.run([sys.executable, *argv], cwd=cwd, env=env,
                               capture_output=True, text=True,
                               timeout=timeout)
-    status, output = server.run(argv, cwd, env, timeout)
+    status, stdout, stderr = server.run(argv, cwd, env, timeout)
     return subprocess.CompletedProcess([sys.executable, *argv], status,
-                                       output, '')
+                                       stdout, stderr)
