@@ -23,10 +23,13 @@ DOCS = sorted([osp.join(REPO_ROOT, 'README.md')] +
               glob.glob(osp.join(REPO_ROOT, 'docs', '*.md')) +
               glob.glob(osp.join(REPO_ROOT, 'configs', '*', 'README.md')))
 SHELL_FENCES = ('```bash', '```shell', '```sh', '```console')
-# a command: optional VAR=value settings, then python / bash on a tool, or
-# pytest (``python -m pytest`` too) on the tests
+# a command: optional VAR=value settings, then python / bash on a tool,
+# pytest (``python -m pytest`` too) on the tests, or an install of the
+# package and OpenMMLab's ``mim`` on it
+PACKAGE_COMMAND = re.compile(r'^(pip install|mim (?:train|test|search|run))\s')
 TOOL_COMMAND = (r'(?:[A-Z_]+=\S+\s+)*'
-                r'(?:(?:python|bash)\s+tools/|(?:python\s+-m\s+)?pytest\s)')
+                r'(?:(?:python|bash)\s+tools/|(?:python\s+-m\s+)?pytest\s|'
+                r'pip\s+install\s|mim\s+(?:train|test|search|run)\s)')
 PYTEST_COMMAND = re.compile(
     r'^(?:[A-Z_]+=\S+\s+)*(?:python\s+-m\s+)?pytest\s')
 COMMAND_IN_COMMENT = re.compile(f'({TOOL_COMMAND}.*)$')
@@ -46,8 +49,16 @@ DEMO = ('tests/test_doc_commands.py::'
 # Documented command -> the test (``file::function``; a fixture counts) that
 # runs it at its tiny / demo size (the demo data under a temporary folder,
 # a few epochs or iterations, narrow widths).
+PACKAGING = ('tests/test_tools/test_packaging.py::'
+             'test_installed_package_serves_mim_and_mmropim_config_names')
+
 RUN_BY = {
     'bash tools/run_demo.sh': DEMO,
+    # the clone's sources into a fresh environment holding the stack
+    'pip install --no-deps /path/to/mmropim': PACKAGING,
+    'mim search mmropim': PACKAGING,
+    'mim train mmropim my_config.py --work-dir work_dirs/mine': PACKAGING,
+    'mim train mmropim CONFIG': PACKAGING,
     'python tools/dataset_converters/make_demo_data.py --out data/demo': DEMO,
     'python tools/train.py configs/ropim/'
     'ropim_beit-mini-p8_1xb32-coslr-20e_demo-64px.py '
@@ -279,8 +290,12 @@ def unaccounted(commands):
 
 
 def tool_of(command):
-    """The ``tools/...`` script a command runs, or the ``tests`` folder or
-    file a pytest command runs."""
+    """The ``tools/...`` script a command runs, the ``tests`` folder or
+    file a pytest command runs, or the ``pip install`` / ``mim ...``
+    command."""
+    package = PACKAGE_COMMAND.match(command)
+    if package:
+        return package.group(1)
     if PYTEST_COMMAND.match(command):
         return re.search(r'(?<=\s)tests(?:/\S*)?', command).group(0)
     return re.search(r'tools/\S+', command).group(0)
@@ -326,7 +341,8 @@ def test_a_new_command_in_a_doc_is_caught():
             '    --work-dir W  # a comment\n# 8 GPUs: GPUS=8 bash '
             'tools/slurm_train.sh P J C W\npytest tests/test_x.py \\\n'
             '    -m "not slow"\n```\n\nor `python tools/'
-            'new_tool.py\n--flag` inline, or `python -m pytest tests`.\n')
+            'new_tool.py\n--flag` inline, or `python -m pytest tests`,\n'
+            'or `mim train mmropim C` after `pip install --no-deps .`.\n')
     commands = doc_commands(text)
     assert commands == [
         'python tools/train.py CONFIG --work-dir W',
@@ -334,10 +350,12 @@ def test_a_new_command_in_a_doc_is_caught():
         'pytest tests/test_x.py -m "not slow"',
         'python tools/new_tool.py --flag',
         'python -m pytest tests',
+        'mim train mmropim C',
+        'pip install --no-deps .',
     ]
     assert [tool_of(command) for command in commands] == [
         'tools/train.py', 'tools/slurm_train.sh', 'tests/test_x.py',
-        'tools/new_tool.py', 'tests'
+        'tools/new_tool.py', 'tests', 'mim train', 'pip install'
     ]
     assert unaccounted(commands) == sorted(commands)
     documented = next(iter(RUN_BY))
@@ -373,6 +391,12 @@ def test_the_test_named_for_a_command_exists_and_runs_its_tool(command):
         source = f.read()
     # the test runs the tool as a script or calls into its module (its
     # main imported: ``from tools.x.y import main``)
+    if PACKAGE_COMMAND.match(command):
+        # pip / mim with the subcommand, as the test's arguments
+        words = tool.split()
+        assert ', '.join(f"'{w}'" for w in words) in source, (
+            tool, RUN_BY[command])
+        return
     stem = osp.splitext(osp.basename(tool))[0]
     module = osp.splitext(tool)[0].replace('/', '.')
     assert tool in source or f'{stem}.' in source or \

@@ -5,7 +5,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-bash tools/setup_env.sh
+bash tools/setup_env.sh --pretrain-only
 PY=${MMROPIM_VENV:-$ROOT/.venv}/bin/python
 WORK_DIR=${WORK_DIR:-work_dirs/ropim_demo}
 "$PY" tools/dataset_converters/make_demo_data.py --out data/demo

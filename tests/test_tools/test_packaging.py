@@ -30,8 +30,8 @@ def user_config(folder):
 @pytest.fixture(scope='module')
 def installed_python(tmp_path_factory):
     """The python of a fresh environment that holds the OpenMMLab stack of
-    this one (a path entry to its site-packages) and mmropim from a wheel
-    built out of a copy of the sources."""
+    this one (a path entry to its site-packages) and mmropim installed from
+    a copy of the sources (not editable)."""
     root = tmp_path_factory.mktemp('packaging')
     source = root / 'source'
     source.mkdir()
@@ -43,8 +43,6 @@ def installed_python(tmp_path_factory):
             shutil.copytree(path, source / name, ignore=ignore)
         else:
             shutil.copy(path, source / name)
-    run_tool('-m', 'pip', 'wheel', '-q', '--no-deps', '--no-build-isolation',
-             str(source), '-w', str(root / 'dist'))
     env = root / 'env'
     subprocess.run([sys.executable, '-m', 'venv', '--without-pip',
                     str(env)], check=True)
@@ -59,9 +57,10 @@ def installed_python(tmp_path_factory):
         capture_output=True, text=True).stdout.strip()
     with open(os.path.join(site, 'openmmlab_stack.pth'), 'w') as f:
         f.write(stack + '\n')
-    wheel, = (root / 'dist').glob('mmropim-*.whl')
-    run_tool('-m', 'pip', 'install', '-q', '--no-deps', '--target', site,
-             str(wheel))
+    # docs/setup.md's `pip install --no-deps /path/to/mmropim`, into the
+    # fresh environment's site-packages (pip builds the wheel on the way)
+    run_tool('-m', 'pip', 'install', '-q', '--no-deps', '--no-build-isolation',
+             '--target', site, str(source))
     return python
 
 
@@ -74,7 +73,7 @@ def run_installed(python, *args, cwd):
 
 
 @pytest.mark.slow
-def test_installed_wheel_serves_mim_and_mmropim_config_names(
+def test_installed_package_serves_mim_and_mmropim_config_names(
         installed_python, small_demo_root, tmp_path):
     where = run_installed(
         installed_python, '-c', 'import mmropim; print(mmropim.__file__)',
