@@ -64,17 +64,23 @@ PYEOF
 
 if [ "$MODE" = pretrain ] && [ -z "$mmcv_kind" ]; then
   wheel_dir="$CACHE/wheels/mmcv-$MMCV_VERSION-lite"
-  if ! ls "$wheel_dir"/mmcv-*.whl >/dev/null 2>&1; then
+  if ! ls "$wheel_dir"/mmcv*.whl >/dev/null 2>&1; then
     log "building mmcv $MMCV_VERSION without its ops (pre-training needs none; a minute)"
+    src_dir=$(mktemp -d)
+    "${PIP[@]}" download -q --no-deps --no-binary :all: "mmcv==$MMCV_VERSION" -d "$src_dir"
+    tar -xzf "$src_dir"/mmcv-"$MMCV_VERSION".tar.gz -C "$src_dir"
     mkdir -p "$wheel_dir"
-    MMCV_WITH_OPS=0 "${PIP[@]}" wheel -q --no-build-isolation --no-deps "mmcv==$MMCV_VERSION" -w "$wheel_dir"
+    # without ops, mmcv's setup.py names the distribution mmcv-lite
+    MMCV_WITH_OPS=0 "${PIP[@]}" wheel -q --no-build-isolation --no-deps "$src_dir/mmcv-$MMCV_VERSION" -w "$wheel_dir"
+    rm -rf "$src_dir"
   else
     log "reusing cached mmcv wheel from $wheel_dir"
   fi
-  "${PIP[@]}" install -q "$wheel_dir"/mmcv-*.whl
+  "${PIP[@]}" install -q "$wheel_dir"/mmcv*.whl
 elif [ "$MODE" = full ] && [ "$mmcv_kind" != ops ]; then
   if [ "$mmcv_kind" = lite ]; then
     log "upgrading $VENV from the pre-training set-up: mmcv $MMCV_VERSION with its ops, MMSeg, MMDet and the test tools"
+    "${PIP[@]}" uninstall -q -y mmcv-lite
   fi
   device=$("$VPY" -c "import os, torch; print('cuda' if torch.cuda.is_available() or os.environ.get('FORCE_CUDA') == '1' else 'cpu')")
   torch_full=$("$VPY" -c "import torch; print(torch.__version__.replace('+', '_'))")
