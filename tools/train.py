@@ -112,7 +112,7 @@ def main():
     check_config_keys(cfg)
     # the data loaders training builds (validation: unless --no-validate)
     check_data_roots(cfg, ('train_dataloader', 'val_dataloader'))
-    check_class_folders(cfg)
+    check_class_folders(cfg, ('train_dataloader', 'val_dataloader'))
     if args.check_data:  # any image loader, LoadImageWithPillow included
         # what Runner.train reads: val too, unless --no-validate dropped it
         check_run_images(cfg, splits=('train', 'val'))

@@ -177,17 +177,20 @@ def check_given_classes(found: FolderDataset, names: List[str]) -> None:
             'be those of the labels; sort classes')
 
 
-def check_class_folders(cfg: Mapping) -> None:
+def check_class_folders(cfg: Mapping,
+                        splits: Tuple[str, ...] = SPLITS) -> None:
     """Refuse splits whose class folders differ from the training split's,
     or from the dataset's ``classes``.
 
     Args:
-        cfg (Mapping): A run config; ``train_dataloader``,
-            ``val_dataloader`` and ``test_dataloader`` are checked where
-            they are folder datasets (``CustomDataset`` or a subclass,
-            without ``ann_file``, with labels) on the local disk, inside
-            dataset wrappers too; types are looked up under the config's
-            ``default_scope`` ('mmpretrain' if it has none).
+        cfg (Mapping): A run config; the data loaders of ``splits`` are
+            checked where they are folder datasets (``CustomDataset`` or a
+            subclass, without ``ann_file``, with labels) on the local disk,
+            inside dataset wrappers too; types are looked up under the
+            config's ``default_scope`` ('mmpretrain' if it has none).
+        splits (tuple[str]): The data loaders the run reads, the first
+            the reference. Defaults to ``train_dataloader``,
+            ``val_dataloader`` and ``test_dataloader``.
 
     Raises:
         ClassFolderMismatchError: Naming the split, its folder and the
@@ -195,7 +198,7 @@ def check_class_folders(cfg: Mapping) -> None:
     """
     scope = cfg.get('default_scope') or 'mmpretrain'
     reference = None
-    for split in SPLITS:
+    for split in splits:
         dataset = (cfg.get(split) or {}).get('dataset')
         for found in folder_datasets(dataset, f'{split}.dataset', scope):
             names = class_folders(found.folder)

@@ -58,6 +58,24 @@ def test_train_refuses_a_val_split_missing_a_class_folder(
     assert 'Epoch(train)' not in result.stdout + result.stderr
 
 
+def test_train_checks_only_the_splits_it_reads(val_missing_a_class,
+                                               demo_root, tmp_path):
+    """tools/train.py reads the train split, and val unless
+    --no-validate; a test split of other classes (the config's default
+    data, say, while training on one's own) is tools/test.py's to check
+    against the checkpoint, not a reason to refuse the training."""
+    other, _ = val_missing_a_class
+    result = run('tools/train.py', FINETUNE_CFG, '--work-dir',
+                 tmp_path / 'work', '--no-validate', '--cfg-options',
+                 'model.backbone.init_cfg=None',
+                 'train_dataloader.dataset.indices=32',
+                 'train_cfg.max_epochs=1',
+                 f'train_dataloader.dataset.data_root={demo_root}',
+                 f'test_dataloader.dataset.data_root={other}')
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (tmp_path / 'work' / 'epoch_1.pth').is_file()
+
+
 def test_class_list_must_name_the_folders_in_their_order(demo_root):
     train = dict(type='CustomDataset', data_root=demo_root,
                  data_prefix='train')
