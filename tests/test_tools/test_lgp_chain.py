@@ -1,7 +1,8 @@
 """The LGP-ROPIM demo chain through tools/train.py on a cut demo set: tiny
 ROPIM pre-training -> the LGP contrastive stage grafted on its checkpoint
 -> the ROPIM fine-tuning config on the grafted checkpoint, one epoch
-each."""
+each; then the grafted checkpoint in the ROPIM UPerNet and Mask R-CNN
+demo configs as they are (no key surgery)."""
 import os.path as osp
 
 import pytest
@@ -17,6 +18,11 @@ LGP_DEMO_CFG = osp.join(REPO_ROOT, 'configs', 'ropim', 'lgp',
                         'lgp-ropim_beit-mini-p8_1xb32-coslr-10e_demo-64px.py')
 FINETUNE_CFG = osp.join(REPO_ROOT, 'configs', 'ropim', 'benchmarks',
                         'beit-mini-p8_1xb32-coslr-10e_demo-64px.py')
+DOWNSTREAM = osp.join(REPO_ROOT, 'configs', 'downstream')
+UPERNET_CFG = osp.join(DOWNSTREAM, 'ade20k', 'upernet_ropim-beit-mini-p8_'
+                       '1xb4-40iter_demo-nuclei-128px.py')
+MASK_RCNN_CFG = osp.join(DOWNSTREAM, 'coco', 'mask-rcnn_ropim-beit-mini-p8_'
+                         'simple-fpn_1xb2-2e_demo-nuclei-128px.py')
 
 
 def train(config, work_dir, *options):
@@ -56,3 +62,26 @@ def test_ropim_lgp_finetune_chain_runs(small_demo_root, tmp_path):
                 f'model.backbone.init_cfg.checkpoint={checkpoint}')
     assert f'backbone weights from {checkpoint}' in log
     assert osp.isfile(osp.join(tune_dir, 'epoch_1.pth'))
+
+    # transfer: a few iterations of each downstream demo config
+    from mmropim.datasets.demo import write_ade20k_style, write_coco_style
+    ade, coco = str(tmp_path / 'ade20k'), str(tmp_path / 'coco')
+    write_ade20k_style(ade)
+    write_coco_style(coco)
+    grafted_init = f'model.backbone.init_cfg.checkpoint={checkpoint}'
+    seg_dir, det_dir = str(tmp_path / 'seg'), str(tmp_path / 'det')
+    run_tool('tools/train.py', UPERNET_CFG, '--work-dir', seg_dir,
+             '--cfg-options', grafted_init, 'train_cfg.max_iters=2',
+             'train_cfg.val_interval=2', 'default_hooks.checkpoint.interval=2',
+             *[f'{split}_dataloader.dataset.data_root={ade}'
+               for split in ('train', 'val', 'test')])
+    assert osp.isfile(osp.join(seg_dir, 'iter_2.pth'))
+    run_tool('tools/train.py', MASK_RCNN_CFG, '--work-dir', det_dir,
+             '--cfg-options', grafted_init, 'train_cfg.max_epochs=1',
+             'train_cfg.val_interval=1',
+             *[f'{split}_dataloader.dataset.data_root={coco}/'
+               for split in ('train', 'val', 'test')],
+             *[f'{split}_evaluator.ann_file='
+               f'{coco}/annotations/instances_val.json'
+               for split in ('val', 'test')])
+    assert osp.isfile(osp.join(det_dir, 'epoch_1.pth'))
