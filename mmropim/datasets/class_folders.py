@@ -25,6 +25,8 @@ import os
 import os.path as osp
 from typing import Iterator, List, Mapping, Optional, Tuple
 
+from ..utils.dataset_configs import dataset_configs
+
 SPLITS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 
@@ -130,19 +132,10 @@ def folder_datasets(dataset, where: str,
         where (str): Its config path, for messages.
         scope (str, optional): The default scope of the config.
     """
-    if not isinstance(dataset, Mapping):
-        return
-    found = folder_dataset(dataset, where, scope)
-    if found is not None:
-        yield found
-        return
-    inner = dataset.get('dataset')
-    if isinstance(inner, Mapping):
-        yield from folder_datasets(inner, f'{where}.dataset', scope)
-    datasets = dataset.get('datasets')
-    if isinstance(datasets, (list, tuple)):
-        for i, inner in enumerate(datasets):
-            yield from folder_datasets(inner, f'{where}.datasets.{i}', scope)
+    for inner_where, config in dataset_configs(dataset, where):
+        found = folder_dataset(config, inner_where, scope)
+        if found is not None:
+            yield found
 
 
 def class_folders(folder: str) -> List[str]:
@@ -347,19 +340,6 @@ def check_class_folders_fit_model(
                     'trained label')
 
 
-def _dataset_configs(dataset, where: str) -> Iterator[Tuple[str, Mapping]]:
-    """``(where, config)`` of a dataset config and of those it wraps
-    (``dataset``, ``datasets``)."""
-    if not isinstance(dataset, Mapping):
-        return
-    yield where, dataset
-    yield from _dataset_configs(dataset.get('dataset'), f'{where}.dataset')
-    datasets = dataset.get('datasets')
-    if isinstance(datasets, (list, tuple)):
-        for i, inner in enumerate(datasets):
-            yield from _dataset_configs(inner, f'{where}.datasets.{i}')
-
-
 def downloads(dataset: Mapping, scope: Optional[str]) -> bool:
     """Whether a dataset config downloads its data into its ``data_root``
     (MMPretrain's ``CIFAR10`` / ``MNIST``: ``download=True`` by default)."""
@@ -393,7 +373,7 @@ def check_data_roots(cfg: Mapping, splits: Tuple[str, ...] = SPLITS) -> None:
     scope = cfg.get('default_scope') or 'mmpretrain'
     for split in splits:
         dataset = (cfg.get(split) or {}).get('dataset')
-        for where, config in _dataset_configs(dataset, f'{split}.dataset'):
+        for where, config in dataset_configs(dataset, f'{split}.dataset'):
             root = config.get('data_root')
             if not isinstance(root, str) or '://' in root or config.get(
                     'backend_args') or config.get('file_client_args') or \

@@ -3,6 +3,7 @@ parts, schedulers, log processor, visualizer, metrics and data loaders."""
 import inspect
 from typing import Iterator, List, Mapping, Tuple
 
+from ..dataset_configs import dataset_configs
 from .base import (ConfigKeyError, ConfigValueError, _registered_class,
                    _registered_names, check_arguments, did_you_mean,
                    refuse_unknown_arguments)
@@ -226,19 +227,11 @@ def _typed_parts(cfg: Mapping) -> Iterator[Tuple[str, Mapping, str]]:
             continue
         for sampler in ('sampler', 'batch_sampler'):
             yield f'{split}.{sampler}', loader.get(sampler), 'DATA_SAMPLERS'
-        stack = [(f'{split}.dataset', loader.get('dataset'))]
-        while stack:
-            where, dataset = stack.pop()
-            if not isinstance(dataset, Mapping):
-                continue
+        for where, dataset in dataset_configs(loader.get('dataset'),
+                                              f'{split}.dataset'):
             yield where, dataset, 'DATASETS'
             for i, transform in enumerate(dataset.get('pipeline') or []):
                 yield f'{where}.pipeline.{i}', transform, 'TRANSFORMS'
-            stack.append((f'{where}.dataset', dataset.get('dataset')))
-            inner = dataset.get('datasets')
-            if isinstance(inner, (list, tuple)):
-                stack += [(f'{where}.datasets.{i}', item)
-                          for i, item in enumerate(inner)]
     for section in ('val_evaluator', 'test_evaluator'):
         for where, metric in _metric_configs(cfg.get(section), section):
             yield where, metric, 'METRICS'
