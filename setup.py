@@ -23,10 +23,17 @@ def add_mim_extension():
     ``_base_ = 'mmropim::...'``, ``mim search mmropim`` and ``mim train
     mmropim CONFIG``. An editable install (a clone) names configs by path
     and gets no copy."""
+    mim_dir = osp.join(ROOT, 'mmropim', '.mim')
+    if any(command in sys.argv for command in ('develop', 'editable_wheel')):
+        # an editable install serves the clone's own files; a copy left by
+        # an earlier build would be served instead, frozen
+        shutil.rmtree(mim_dir, ignore_errors=True)
+        return
     if not any(command in sys.argv
                for command in ('bdist_wheel', 'sdist', 'build', 'install')):
         return
-    mim_dir = osp.join(ROOT, 'mmropim', '.mim')
+    if not all(osp.exists(osp.join(ROOT, name)) for name in MIM_FILES):
+        return  # an unpacked sdist: its mmropim/.mim is all there is
     shutil.rmtree(mim_dir, ignore_errors=True)
     os.makedirs(mim_dir)
     for name in MIM_FILES:

@@ -76,12 +76,15 @@ if [ "$MODE" = pretrain ] && [ -z "$mmcv_kind" ]; then
   else
     log "reusing cached mmcv wheel from $wheel_dir"
   fi
-  "${PIP[@]}" install -q "$wheel_dir"/mmcv*.whl
+  # none importable: another version or a broken install goes first
+  "${PIP[@]}" uninstall -q -y mmcv mmcv-lite mmcv-full 2>/dev/null || true
+  "${PIP[@]}" install -q --force-reinstall --no-deps "$wheel_dir"/mmcv*.whl
 elif [ "$MODE" = full ] && [ "$mmcv_kind" != ops ]; then
   if [ "$mmcv_kind" = lite ]; then
     log "upgrading $VENV from the pre-training set-up: mmcv $MMCV_VERSION with its ops, MMSeg, MMDet and the test tools"
-    "${PIP[@]}" uninstall -q -y mmcv-lite
   fi
+  # the pre-training build, another version or a broken install goes first
+  "${PIP[@]}" uninstall -q -y mmcv mmcv-lite mmcv-full 2>/dev/null || true
   device=$("$VPY" -c "import os, torch; print('cuda' if torch.cuda.is_available() or os.environ.get('FORCE_CUDA') == '1' else 'cpu')")
   torch_full=$("$VPY" -c "import torch; print(torch.__version__.replace('+', '_'))")
   wheel_dir="$CACHE/wheels/mmcv-$MMCV_VERSION-torch$torch_full-$device"

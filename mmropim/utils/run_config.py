@@ -11,6 +11,7 @@ from typing import Optional, Union
 import torch
 import torch.distributed as dist
 from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.utils import get_installed_path
 
 from ..compat import register_config_package
 from .argument_types import add_trust_checkpoint_argument, output_dir
@@ -44,8 +45,10 @@ def load_config(config: str) -> Config:
     try:
         cfg = Config.fromfile(config)
     except FileNotFoundError as error:
-        if PACKAGED_FILES not in str(error):
-            raise
+        if PACKAGED_FILES not in str(error) or osp.isfile(
+                osp.join(get_installed_path('mmropim'), '.mim',
+                         'model-index.yml')):
+            raise  # not about packaged configs, or a packaged one missing
         raise FileNotFoundError(
             f'{error}: {config} names an mmropim:: config, which an '
             'installed mmropim serves from mmropim/.mim/configs (pip install '
@@ -59,7 +62,8 @@ def load_config(config: str) -> Config:
 
 def drop_package_scope(node, package: str = 'mmropim') -> None:
     """Remove the ``_scope_='mmropim'`` that MMEngine gives every component
-    of an ``mmropim::`` base. mmropim registers its parts into the
+    of an ``mmropim::`` base (one written by hand goes too: there is no
+    such scope to build in). mmropim registers its parts into the
     registries of the scope its configs name (MMPretrain's, MMSeg's,
     MMDet's) and has none of its own, so those parts build in the run's
     default scope, as they do from a base named by its path.

@@ -114,6 +114,7 @@ def test_a_packaged_base_builds_in_the_default_scope(tmp_path, monkeypatch):
     has none left, and the config checks find every type."""
     import mmengine.config.config as mmengine_config
 
+    from mmropim.utils import run_config
     from mmropim.utils.config_checks import check_config_keys
     installed = tmp_path / 'site' / 'mmropim'
     (installed / '.mim').mkdir(parents=True)
@@ -121,6 +122,16 @@ def test_a_packaged_base_builds_in_the_default_scope(tmp_path, monkeypatch):
         (installed / '.mim' / name).symlink_to(os.path.join(REPO_ROOT, name))
     monkeypatch.setattr(mmengine_config, 'get_installed_path',
                         lambda package: str(installed))
+    monkeypatch.setattr(run_config, 'get_installed_path',
+                        lambda package: str(installed))
+    # a typo in an installed package's config name is not an editable
+    # install: MMEngine's message, without the advice for one
+    typo = tmp_path / 'typo.py'
+    typo.write_text("_base_ = 'mmropim::ropim/ropim_typo.py'\n")
+    with pytest.raises(FileNotFoundError) as error:
+        load_config(str(typo))
+    assert 'ropim_typo.py' in str(error.value)
+    assert 'pip install' not in str(error.value)
     cfg = load_config(user_config(tmp_path))
     assert cfg.train_cfg.max_epochs == 1
     assert cfg.model.type == 'ROPIM'

@@ -37,6 +37,7 @@ from mmropim.utils.argument_types import existing_file, positive_int
 from mmropim.utils.config_groups import full_size_configs
 from mmropim.utils.model_narrowing import (narrow_model,
                                            without_stochastic_depth)
+from mmropim.utils.run_config import load_config
 from tools.analysis.cpu_amp import (map_amp_to_device,
                                     mmcv_ops_in_float32_on_cpu)
 from tools.analysis.demo_training_sets import demo_dataset
@@ -69,7 +70,7 @@ def prepare_config(path: str,
     Returns:
         Config: Ready for ``Runner.from_cfg``.
     """
-    cfg = Config.fromfile(path)
+    cfg = load_config(path)
     scope = cfg.get('default_scope', 'mmpretrain')
     cfg.model = without_stochastic_depth(
         narrow_model(cfg.model, width_divisor, max_depth))
