@@ -137,3 +137,45 @@ def test_a_packaged_base_builds_in_the_default_scope(tmp_path, monkeypatch):
     assert cfg.model.type == 'ROPIM'
     assert scopes(cfg.to_dict()) == set()
     check_config_keys(cfg)
+
+
+def load_setup(tree):
+    """setup.py's module, as if it sat in ``tree`` (its ROOT)."""
+    import importlib.util
+    shutil.copy(os.path.join(REPO_ROOT, 'setup.py'), tree / 'setup.py')
+    spec = importlib.util.spec_from_file_location('mmropim_setup',
+                                                  tree / 'setup.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_mim_copies_follow_the_kind_of_build(tmp_path, monkeypatch):
+    """A wheel built from a clone gets fresh copies; one built from an
+    unpacked sdist (no top-level configs/) keeps the sdist's; an editable
+    install removes a copy an earlier build left in the clone (it would be
+    served, frozen, for mmropim:: names)."""
+    clone = tmp_path / 'clone'
+    (clone / 'configs' / 'ropim').mkdir(parents=True)
+    (clone / 'configs' / 'ropim' / 'a.py').write_text('x = 1\n')
+    (clone / 'tools').mkdir()
+    (clone / 'model-index.yml').write_text('Import: []\n')
+    (clone / 'mmropim' / '.mim' / 'configs').mkdir(parents=True)
+    (clone / 'mmropim' / '.mim' / 'configs' / 'stale.py').write_text('')
+    setup = load_setup(clone)
+    mim = clone / 'mmropim' / '.mim'
+    monkeypatch.setattr(sys, 'argv', ['setup.py', 'bdist_wheel'])
+    setup.add_mim_extension()
+    assert (mim / 'configs' / 'ropim' / 'a.py').is_file()
+    assert not (mim / 'configs' / 'stale.py').exists()
+    monkeypatch.setattr(sys, 'argv', ['setup.py', 'editable_wheel'])
+    setup.add_mim_extension()
+    assert not mim.exists()
+
+    sdist = tmp_path / 'sdist'
+    (sdist / 'mmropim' / '.mim' / 'configs').mkdir(parents=True)
+    (sdist / 'mmropim' / '.mim' / 'configs' / 'b.py').write_text('')
+    setup = load_setup(sdist)
+    monkeypatch.setattr(sys, 'argv', ['setup.py', 'bdist_wheel'])
+    setup.add_mim_extension()
+    assert (sdist / 'mmropim' / '.mim' / 'configs' / 'b.py').is_file()
