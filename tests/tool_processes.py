@@ -61,7 +61,7 @@ for line in requests:
         extra = [p for p in job['env'].get('PYTHONPATH', '').split(
             os.pathsep) if p]
         sys.path[:] = [os.path.dirname(os.path.abspath(script))] + extra + [
-            p for p in sys.path if p not in ('', {root!r})]
+            p for p in sys.path if p != '']
         try:
             runpy.run_path(script, run_name='__main__')
             code = 0
@@ -84,12 +84,12 @@ class ScriptServer:
     """One preloaded server per test process (pytest-xdist workers each
     start their own), started on first use."""
 
-    def __init__(self, root):
+    def __init__(self):
         self.env = dict(os.environ)
         # CUDA is asked about on import (MMEngine): through NVML, as the
         # CUDA runtime would not work in the forked children
         self.process = subprocess.Popen(
-            [sys.executable, '-c', SERVER.format(root=root)],
+            [sys.executable, '-c', SERVER],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             env=dict(self.env, PYTORCH_NVML_BASED_CUDA_CHECK='1'))
         self.lock = threading.Lock()
@@ -147,12 +147,8 @@ class ScriptServer:
                     err, errors='replace') as g:
                 return status, f.read(), g.read()
 
-    def close(self):
-        self.process.stdin.close()
-        self.process.wait(timeout=60)
 
-
-_servers = {}
+_server = None
 
 
 def run_script(argv, cwd, env=None, timeout=900):
@@ -171,10 +167,10 @@ def run_script(argv, cwd, env=None, timeout=900):
     """
     argv = [str(a) for a in argv]
     env = dict(os.environ if env is None else env)
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    server = _servers.get(root)
-    if server is None or server.process.poll() is not None:
-        server = _servers[root] = ScriptServer(root)
+    global _server
+    if _server is None or _server.process.poll() is not None:
+        _server = ScriptServer()
+    server = _server
     if not server.fits(env):
         return subprocess.run([sys.executable, *argv], cwd=cwd, env=env,
                               capture_output=True, text=True,

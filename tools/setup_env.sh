@@ -49,6 +49,15 @@ fi
 # ships pkg_resources, newer ones do not.
 "${PIP[@]}" install -q "setuptools>=77.0.3,<81" wheel ninja
 
+# mmcv's sources, unpacked into a new temporary folder (printed)
+mmcv_sources() {
+  local dir
+  dir=$(mktemp -d)
+  "${PIP[@]}" download -q --no-deps --no-binary :all: "mmcv==$MMCV_VERSION" -d "$dir" >&2
+  tar -xzf "$dir"/mmcv-"$MMCV_VERSION".tar.gz -C "$dir"
+  echo "$dir"
+}
+
 # which mmcv the environment has: "ops" (compiled ops load), "lite" (no ops)
 # or "" (none, or another version)
 mmcv_kind=$("$VPY" - <<PYEOF 2>/dev/null || true
@@ -66,9 +75,7 @@ if [ "$MODE" = pretrain ] && [ -z "$mmcv_kind" ]; then
   wheel_dir="$CACHE/wheels/mmcv-$MMCV_VERSION-lite"
   if ! ls "$wheel_dir"/mmcv*.whl >/dev/null 2>&1; then
     log "building mmcv $MMCV_VERSION without its ops (pre-training needs none; a minute)"
-    src_dir=$(mktemp -d)
-    "${PIP[@]}" download -q --no-deps --no-binary :all: "mmcv==$MMCV_VERSION" -d "$src_dir"
-    tar -xzf "$src_dir"/mmcv-"$MMCV_VERSION".tar.gz -C "$src_dir"
+    src_dir=$(mmcv_sources)
     mkdir -p "$wheel_dir"
     # without ops, mmcv's setup.py names the distribution mmcv-lite
     MMCV_WITH_OPS=0 "${PIP[@]}" wheel -q --no-build-isolation --no-deps "$src_dir/mmcv-$MMCV_VERSION" -w "$wheel_dir"
@@ -90,9 +97,7 @@ elif [ "$MODE" = full ] && [ "$mmcv_kind" != ops ]; then
   wheel_dir="$CACHE/wheels/mmcv-$MMCV_VERSION-torch$torch_full-$device"
   if ! ls "$wheel_dir"/mmcv-*.whl >/dev/null 2>&1; then
     log "building mmcv $MMCV_VERSION with $device ops (about 11 minutes on 2 cores)"
-    src_dir=$(mktemp -d)
-    "${PIP[@]}" download -q --no-deps --no-binary :all: "mmcv==$MMCV_VERSION" -d "$src_dir"
-    tar -xzf "$src_dir"/mmcv-"$MMCV_VERSION".tar.gz -C "$src_dir"
+    src_dir=$(mmcv_sources)
     src="$src_dir/mmcv-$MMCV_VERSION"
     # torch >= 2.14 headers refuse anything older than C++20, and mmcv hard-codes C++17.
     aten_header="$("$VPY" -c "import torch.utils.cpp_extension as c; print(c.include_paths()[0])")/ATen/ATen.h"

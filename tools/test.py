@@ -31,8 +31,8 @@ from mmropim.utils.model_checkpoint import check_checkpoint_fits_model
 from mmropim.utils.run_config import (parse_run_arguments,
                                       run_config_from_args, run_parser)
 
-METRICS_FORMATS = ('.json', '.yaml', '.yml', '.pkl', '.pickle')
 PICKLE_FORMATS = ('.pkl', '.pickle')
+METRICS_FORMATS = ('.json', '.yaml', '.yml') + PICKLE_FORMATS
 OUT_ITEMS = ('metrics', 'pred')
 
 
