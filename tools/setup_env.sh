@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Turn a fresh Python 3.11 machine into a working mmropim environment (idempotent).
 #
-# Creates a virtual environment (default: <repo>/.venv, override with MMROPIM_VENV),
-# installs the pinned OpenMMLab stack, builds mmcv 2.1.0 from source WITH its ops
-# (CPU ops, or CUDA ops when a GPU is visible or FORCE_CUDA=1) and installs mmropim
+# Creates a virtual environment (default: <repo>/.venv, override with MMROPIM_VENV;
+# a relative path is taken from the repository root), installs the pinned OpenMMLab
+# stack, builds mmcv 2.1.0 from source WITH its ops (CUDA ops when a GPU is visible,
+# else CPU ops; FORCE_CUDA=1 or FORCE_CUDA=0 chooses) and installs mmropim
 # in editable mode. The built mmcv wheel is cached under MMROPIM_CACHE
 # (default: ~/.cache/mmropim), keyed by mmcv version, torch version and device
 # kind, so a second run on the same machine takes seconds.
@@ -21,9 +22,15 @@ for arg in "$@"; do
     *) echo "[setup_env] unknown argument '$arg' (allowed: --pretrain-only)" >&2; exit 2 ;;
   esac
 done
+case "${FORCE_CUDA-}" in
+  ''|0|1) ;;
+  *) echo "[setup_env] FORCE_CUDA='$FORCE_CUDA' is not allowed: 1 builds mmcv's CUDA ops," \
+       "0 its CPU ops, unset: CUDA ops when a GPU is visible" >&2; exit 2 ;;
+esac
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-VENV=${MMROPIM_VENV:-$ROOT/.venv}
+VENV=${MMROPIM_VENV:-.venv}
+case "$VENV" in /*) ;; *) VENV=$ROOT/$VENV ;; esac  # run_tests.sh reads it from $ROOT
 CACHE=${MMROPIM_CACHE:-$HOME/.cache/mmropim}
 PYTHON=${PYTHON:-python3.11}
 TORCH_VERSION=2.14.1
@@ -49,14 +56,20 @@ fi
 # ships pkg_resources, newer ones do not.
 "${PIP[@]}" install -q "setuptools>=77.0.3,<81" wheel ninja
 
-# mmcv's sources, unpacked into a new temporary folder (printed)
+# mmcv's sources, unpacked into a new temporary folder (printed; removed on failure,
+# and by the exit trap once assigned to src_dir)
 mmcv_sources() {
   local dir
   dir=$(mktemp -d)
-  "${PIP[@]}" download -q --no-deps --no-binary :all: "mmcv==$MMCV_VERSION" -d "$dir" >&2
-  tar -xzf "$dir"/mmcv-"$MMCV_VERSION".tar.gz -C "$dir"
+  if ! "${PIP[@]}" download -q --no-deps --no-binary :all: "mmcv==$MMCV_VERSION" -d "$dir" >&2 ||
+     ! tar -xzf "$dir"/mmcv-"$MMCV_VERSION".tar.gz -C "$dir"; then
+    rm -rf "$dir"
+    return 1
+  fi
   echo "$dir"
 }
+src_dir=
+trap 'if [ -n "$src_dir" ]; then rm -rf "$src_dir"; fi' EXIT
 
 # which mmcv the environment has: "ops" (compiled ops load), "lite" (no ops)
 # or "" (none, or another version)
@@ -92,7 +105,11 @@ elif [ "$MODE" = full ] && [ "$mmcv_kind" != ops ]; then
   fi
   # the pre-training build, another version or a broken install goes first
   "${PIP[@]}" uninstall -q -y mmcv mmcv-lite mmcv-full 2>/dev/null || true
-  device=$("$VPY" -c "import os, torch; print('cuda' if torch.cuda.is_available() or os.environ.get('FORCE_CUDA') == '1' else 'cpu')")
+  case "${FORCE_CUDA-}" in
+    1) device=cuda ;;
+    0) device=cpu ;;
+    *) device=$("$VPY" -c "import torch; print('cuda' if torch.cuda.is_available() else 'cpu')") ;;
+  esac
   torch_full=$("$VPY" -c "import torch; print(torch.__version__.replace('+', '_'))")
   wheel_dir="$CACHE/wheels/mmcv-$MMCV_VERSION-torch$torch_full-$device"
   if ! ls "$wheel_dir"/mmcv-*.whl >/dev/null 2>&1; then

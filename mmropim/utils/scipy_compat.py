@@ -6,9 +6,10 @@ of the source table and a cubic ``RectBivariateSpline`` (SciPy's documented
 replacement for ``interp2d`` on a regular grid).
 
 Importing :mod:`mmropim` changes nothing in MMPretrain: our BEiT-style
-backbones resize their tables through :class:`RelativeTableResizeMixin`,
-which calls MMPretrain's function where SciPy still has ``interp2d`` (the
-reference) and the replacement only where it does not. For MMPretrain's own
+backbones resize their tables through ``RelativeTableResizeMixin``
+(:mod:`mmropim.models.backbones.relative_position_tables`), which calls
+MMPretrain's function where SciPy still has ``interp2d`` (the reference) and
+the replacement only where it does not. For MMPretrain's own
 ``BEiTViT`` / ``SwinTransformer`` at a new resolution on such a SciPy,
 :func:`install_interp2d_replacement` is an explicit opt-in.
 """
@@ -16,8 +17,6 @@ import functools
 
 import numpy as np
 import torch
-
-from ..compat import RelativePositionTableLoadHook
 
 
 def resize_relative_position_bias_table(src_shape: int, dst_shape: int,
@@ -85,45 +84,6 @@ def relative_table_resizer():
             resize_relative_position_bias_table as reference
         return reference
     return resize_relative_position_bias_table
-
-
-class RelativeTableResizeMixin(RelativePositionTableLoadHook):
-    """For subclasses of MMPretrain's ``BEiTViT``: relative position tables
-    of another grid size are resized with :func:`relative_table_resizer`
-    when weights load, and a shared table (BEiT pre-training,
-    ``rel_pos_bias.*``) is first copied into every layer, as ``BEiTViT``
-    does. ``BEiTViT``'s own load hook then finds nothing left to resize."""
-
-    def prepare_relative_position_bias_table(self, state_dict, prefix,
-                                             *args, **kwargs):
-        shared = prefix + 'rel_pos_bias.relative_position_bias_table'
-        if self.use_rel_pos_bias and shared in state_dict:
-            table = state_dict.pop(shared)
-            state_dict.pop(prefix + 'rel_pos_bias.relative_position_index',
-                           None)
-            for i in range(self.num_layers):
-                state_dict[f'{prefix}layers.{i}.attn.'
-                           'relative_position_bias_table'] = table.clone()
-        resize = relative_table_resizer()
-        for key, current in self.state_dict().items():
-            key = prefix + key
-            if not key.endswith('relative_position_bias_table') or \
-                    key not in state_dict:
-                continue
-            source = state_dict[key]
-            if source.shape == current.shape or \
-                    source.shape[1] != current.shape[1]:
-                continue  # equal, or heads differ: load_state_dict reports
-            # (2S - 1) ** 2 offsets + 3 class-token entries
-            src_side = int((source.shape[0] - 3)**0.5)
-            dst_side = int((current.shape[0] - 3)**0.5)
-            state_dict[key] = torch.cat([
-                resize(src_side, dst_side, source[:-3], source.shape[1]),
-                source[-3:]
-            ])
-            state_dict.pop(key.replace('bias_table', 'index'), None)
-        super().prepare_relative_position_bias_table(state_dict, prefix,
-                                                     *args, **kwargs)
 
 
 def install_interp2d_replacement() -> bool:

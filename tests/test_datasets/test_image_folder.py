@@ -202,7 +202,13 @@ def test_model_refuses_a_reconstruction_of_other_channels():
     ropim.backbone.in_channels = 4
     with raises_naming(ValueError, '4-channel', 'SimMIMLinearDecoder',
                        'reconstructs 3', 'PixelShuffleDecoder'):
-        MODELS.build(ropim)
+        MODELS.build(copy.deepcopy(ropim))
+    ropim.neck.update(type='PixelShuffleDecoder', in_chans=1)
+    with raises_naming(ValueError, '4-channel', 'PixelShuffleDecoder',
+                       'reconstructs 1', 'in_chans=4'):
+        MODELS.build(copy.deepcopy(ropim))
+    ropim.neck.in_chans = 4
+    assert MODELS.build(ropim).neck.in_chans == 4
     prmim = Config.fromfile(PRMIM_TINY_CFG).model
     prmim.backbone.in_channels = 1
     with raises_naming(ValueError, '1-channel', 'PRMIMHead', 'reconstructs 3',

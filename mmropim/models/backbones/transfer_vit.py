@@ -11,9 +11,9 @@ from mmpretrain.registry import MODELS
 
 from ...compat import PosEmbedLoadHook
 from ...utils.backbone_checkpoint import check_fresh_parameters
-from ...utils.scipy_compat import RelativeTableResizeMixin
 from .loud_pretrained import (LoudPretrainedMixin, has_class_position,
                               square_side)
+from .relative_position_tables import RelativeTableResizeMixin
 from .vit_tokens import (arch_num_layers, check_out_indices,
                          check_relative_position_grid)
 from .vit_tokens import drop_path_once as single_drop_path

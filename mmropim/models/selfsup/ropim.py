@@ -11,6 +11,7 @@ from ..backbones.ropim_beit_vit import ROPIMBEiTViT
 from ..backbones.ropim_vit import ROPIMViT
 from ..data_preprocessors import SketchDataPreprocessor
 from ..heads import ROPIMHead
+from ..necks import PixelShuffleDecoder
 from ..utils import CountSketch
 from .part_checked import PartCheckedSelfSupervisor
 
@@ -83,10 +84,11 @@ class ROPIM(PartCheckedSelfSupervisor):
             **kwargs)
         self.swap_subspaces = swap_subspaces
         if isinstance(self.neck, SimMIMLinearDecoder):
-            stride = self.neck.decoder[1].upscale_factor
+            # MMPretrain's decoder always reconstructs RGB
+            decoded = self.neck.in_chans if isinstance(
+                self.neck, PixelShuffleDecoder) else 3
             self.check_image_channels(
-                self.neck.decoder[0].out_channels // stride**2,
-                type(self.neck).__name__,
+                decoded, type(self.neck).__name__,
                 "use neck=dict(type='PixelShuffleDecoder', in_channels=..., "
                 'encoder_stride=..., in_chans={})')
 
