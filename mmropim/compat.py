@@ -126,6 +126,37 @@ def config_base_files(filename: str) -> List[str]:
     ]
 
 
+def restart_infinite_sampler(sampler) -> None:
+    """Start an MMEngine ``InfiniteSampler`` (or subclass) over from its
+    first index.
+
+    Its ``__iter__`` yields from one generator that ``__init__`` makes with
+    ``_indices_of_rank()`` (mmengine/dataset/sampler.py): every iterator of
+    its data loader shares that generator, and dropping one iterator closes
+    it for all. A new one from the same seed yields the same indices from
+    the start.
+
+    Args:
+        sampler (InfiniteSampler): The sampler.
+    """
+    sampler.indices = sampler._indices_of_rank()
+
+
+def forget_persistent_workers(loader) -> None:
+    """Make the next ``iter(loader)`` start new worker processes.
+
+    A torch ``DataLoader`` with ``persistent_workers`` keeps its iterator,
+    and with it its workers, in ``_iterator`` and resets that one on the
+    next ``iter()`` (torch/utils/data/dataloader.py, ``DataLoader.__iter__``);
+    with None there it builds a new one. The old workers stop once nothing
+    refers to the old iterator.
+
+    Args:
+        loader (torch.utils.data.DataLoader): The data loader.
+    """
+    loader._iterator = None
+
+
 def register_config_package(module: str = 'mmropim') -> None:
     """Let MMEngine resolve ``module::path`` config names (``_base_ =
     'mmropim::ropim/...'``) to ``<installed module>/.mim/configs/path``.

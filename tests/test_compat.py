@@ -150,3 +150,30 @@ def test_a_registered_package_resolves_its_config_names(tmp_path):
             str(installed), 'a/b.py')
         assert found == str(installed / '.mim' / 'configs' / 'a' / 'b.py')
     assert name not in config_utils.MODULE2PACKAGE
+
+
+def test_an_infinite_sampler_restarts_from_its_first_index():
+    """Its iterators share one stream of indices: closing one iterator
+    closes the stream; the restarted sampler yields the same indices as a
+    new one from its start."""
+    from mmengine.dataset import InfiniteSampler
+    sampler = InfiniteSampler(list(range(10)), shuffle=True, seed=3)
+    first = iter(sampler)
+    drawn = [next(first) for _ in range(4)]
+    first.close()
+    assert list(iter(sampler)) == []  # the shared stream went with it
+    compat.restart_infinite_sampler(sampler)
+    again = iter(sampler)
+    assert [next(again) for _ in range(4)] == drawn
+
+
+def test_a_persistent_loader_starts_new_workers_once_forgotten():
+    from torch.utils.data import DataLoader
+    loader = DataLoader(list(range(4)), num_workers=1,
+                        persistent_workers=True)
+    first = iter(loader)
+    assert iter(loader) is first  # reset, the same workers
+    compat.forget_persistent_workers(loader)
+    second = iter(loader)
+    assert second is not first
+    assert [int(batch) for batch in second] == [0, 1, 2, 3]

@@ -89,3 +89,6 @@ test_cfg = dict(type='TestLoop')
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10, log_metric_by_epoch=False),
     checkpoint=dict(type='SafeCheckpointHook', by_epoch=False, interval=40))
+# an image that cannot be read stops the run naming the file and what to do
+# (remove it from the folder, or from the annotation file that lists it)
+custom_hooks = [dict(type='ImageReadErrorHook')]

@@ -84,3 +84,6 @@ test_cfg = dict(type='TestLoop')
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=4),
     checkpoint=dict(type='SafeCheckpointHook', interval=2))
+# an image that cannot be read stops the run naming the file and what to do
+# (remove it from the folder, or from the annotation file that lists it)
+custom_hooks = [dict(type='ImageReadErrorHook')]

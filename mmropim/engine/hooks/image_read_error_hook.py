@@ -1,9 +1,13 @@
-from typing import Iterator, Optional, Sequence
+from typing import Iterator, Optional, Sequence, Tuple
 
+import torch
 from mmcv.transforms import BaseTransform
+from mmengine.dataset import InfiniteSampler
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
+from torch.utils.data import DataLoader
 
+from mmropim.compat import forget_persistent_workers, restart_infinite_sampler
 from mmropim.datasets.image_checks import (IMAGE_LOADERS,
                                            UnreadableImagesError,
                                            built_datasets)
@@ -17,6 +21,18 @@ def _decoder(loader) -> str:
     return {'cv2': 'OpenCV', 'pillow': 'Pillow'}.get(backend, backend)
 
 
+def _listing(dataset) -> Tuple[Optional[Sequence[str]], Optional[str]]:
+    """How a data set lists its images: the file endings it reads of a
+    folder (MMPretrain's ``extensions``, MMSeg's ``img_suffix``), and the
+    annotation file that lists them instead, if any."""
+    extensions = getattr(dataset, 'extensions', None)
+    suffix = getattr(dataset, 'img_suffix', None)
+    if extensions is None and isinstance(suffix, str):
+        extensions = (suffix, )
+    # MMPretrain's folder data sets and MMSeg's without a list keep ''
+    return extensions, getattr(dataset, 'ann_file', None) or None
+
+
 class NamedImageLoading(BaseTransform):
     """An image loader whose failure names the file and what a data folder
     may hold (:class:`ImageReadErrorHook` puts it around the loaders).
@@ -26,33 +42,67 @@ class NamedImageLoading(BaseTransform):
             ``LoadImageWithPillow``.
         extensions (Sequence[str], optional): The file name endings the
             data set lists, for the message.
+        ann_file (str, optional): The annotation file that lists the data
+            set's images (COCO, a list file); None when the data set reads
+            every file of a folder.
     """
 
-    def __init__(self, loader: BaseTransform,
-                 extensions: Optional[Sequence[str]] = None) -> None:
+    def __init__(self,
+                 loader: BaseTransform,
+                 extensions: Optional[Sequence[str]] = None,
+                 ann_file: Optional[str] = None) -> None:
         self.loader = loader
         self.extensions = extensions
+        self.ann_file = ann_file
 
     def transform(self, results: dict) -> Optional[dict]:
         try:
             return self.loader(results)
         except Exception as error:
             path = results.get('img_path', '(no img_path)')
-            ending = ''
-            if self.extensions:
-                ending = ' ending in ' + ', '.join(sorted(self.extensions))
+            decoder = (f'{_decoder(self.loader)} must decode '
+                       f'({type(self.loader).__name__})')
+            if self.ann_file:
+                advice = (f'The data set reads the images {self.ann_file} '
+                          f'lists, which {decoder}; replace the file with '
+                          'a readable image or remove its entries from the '
+                          'annotations.')
+            else:
+                ending = ''
+                if self.extensions:
+                    ending = ' ending in ' + ', '.join(
+                        sorted(self.extensions))
+                advice = (f'The data set reads every file{ending} of its '
+                          f'folder as an image, which {decoder}; move '
+                          'other files (text, archives, broken downloads) '
+                          'out of the data folder.')
             raise UnreadableImagesError(
                 f'cannot read {path} as an image: '
-                f'{type(error).__name__}: {error}. The data set reads every '
-                f'file{ending} of its folder as an image, which '
-                f'{_decoder(self.loader)} must decode '
-                f'({type(self.loader).__name__}); move other files (text, '
-                'archives, broken downloads) out of the data folder. '
+                f'{type(error).__name__}: {error}. {advice} '
                 '`python tools/analysis/check_data.py CONFIG` names every '
                 'unreadable file of a config without training.') from error
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}({self.loader!r})'
+
+
+def _restarted(iterator, loader: DataLoader):
+    """A new iterator of the type of ``iterator`` over ``loader``, with new
+    workers, that yields what ``iterator`` would have yielded from its
+    start: an ``InfiniteSampler`` starts over from its first index (its
+    one stream of indices, shared by the iterators, closes when the old
+    iterator goes), persistent workers are replaced. The old workers stop
+    when the caller drops ``iterator``."""
+    for sampler in (loader.sampler,
+                    getattr(loader.batch_sampler, 'sampler', None)):
+        if isinstance(sampler, InfiniteSampler):
+            restart_infinite_sampler(sampler)
+    forget_persistent_workers(loader)
+    # a new iterator draws its workers' base seed from the global RNG: the
+    # run's own random draws stay as they were (mmengine's worker_init_fn
+    # seeds each worker from the run's seed)
+    with torch.random.fork_rng(devices=[]):
+        return type(iterator)(loader)
 
 
 @HOOKS.register_module()
@@ -73,8 +123,10 @@ class ImageReadErrorHook(Hook):
     ``tools/analysis/check_data.py``, which reads every image of a config
     up front. Images that load are returned exactly as before; nothing is
     read in advance. An ``IterBasedTrainLoop`` starts its data-loader
-    workers when it is built, before this hook runs: their iterator is
-    started again once the loaders are wrapped.
+    workers when it is built, before this hook runs: its iterator is
+    started again, with new workers, once the loaders are wrapped; it
+    reads the same batches in the same order as the first one would have
+    (an ``InfiniteSampler`` starts over from its first index).
     """
 
     priority = 'VERY_LOW'
@@ -87,7 +139,7 @@ class ImageReadErrorHook(Hook):
                 loop.dataloader.num_workers > 0:
             # IterBasedTrainLoop started the workers when it was built,
             # with the loaders as they were: start them again
-            loop.dataloader_iterator = type(iterator)(loop.dataloader)
+            loop.dataloader_iterator = _restarted(iterator, loop.dataloader)
 
     def before_val(self, runner) -> None:
         self._wrap(runner, ('val_loop', ))
@@ -116,6 +168,6 @@ class ImageReadErrorHook(Hook):
             for i, transform in enumerate(transforms):
                 if isinstance(transform, IMAGE_LOADERS):
                     transforms[i] = NamedImageLoading(
-                        transform, getattr(dataset, 'extensions', None))
+                        transform, *_listing(dataset))
                     wrapped = True
         return wrapped

@@ -15,6 +15,9 @@ custom_imports = dict(
 # run checkpoints that load with torch.load(weights_only=True), written to a
 # temporary file and renamed into place
 default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))
+# an image that cannot be read stops the run naming the file and what to do
+# (remove it from the folder, or from the annotation file that lists it)
+custom_hooks = [dict(type='ImageReadErrorHook')]
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 crop_size = (512, 512)
 model = dict(

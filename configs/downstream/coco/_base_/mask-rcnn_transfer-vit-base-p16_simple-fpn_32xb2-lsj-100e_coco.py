@@ -17,6 +17,9 @@ custom_imports = dict(
 # run checkpoints that load with torch.load(weights_only=True), written to a
 # temporary file and renamed into place
 default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))
+# an image that cannot be read stops the run naming the file and what to do
+# (remove it from the folder, or from the annotation file that lists it)
+custom_hooks = [dict(type='ImageReadErrorHook')]
 image_size = (1024, 1024)
 norm_cfg = dict(type='LayerNorm2d', eps=1e-6, requires_grad=True)
 model = dict(
