@@ -216,6 +216,35 @@ def test_model_refuses_a_reconstruction_of_other_channels():
         MODELS.build(prmim)
 
 
+def test_model_checks_another_decoder_by_what_it_reconstructs():
+    """A subclass of MMPretrain's decoder other than PixelShuffleDecoder
+    (here a user's grayscale one) is checked by the channels it
+    reconstructs, not taken for an RGB decoder."""
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmpretrain.models.necks import SimMIMLinearDecoder
+    from mmpretrain.registry import MODELS
+
+    class GrayDecoder(SimMIMLinearDecoder):
+
+        def __init__(self, in_channels, encoder_stride):
+            super().__init__(in_channels, encoder_stride)
+            self.decoder[0] = torch.nn.Conv2d(in_channels,
+                                              encoder_stride**2, 1)
+
+    init_default_scope('mmpretrain')
+    ropim = Config.fromfile(ROPIM_TINY_CFG).model
+    ropim.neck.type = GrayDecoder
+    ropim.backbone.in_channels = 1
+    model = MODELS.build(copy.deepcopy(ropim))
+    assert model.neck(torch.zeros(1, 96, 8, 8)).shape == (1, 1, 64, 64)
+    ropim.backbone.in_channels = 3
+    with raises_naming(ValueError, '3-channel', 'GrayDecoder',
+                       'reconstructs 1'):
+        MODELS.build(ropim)
+
+
 def test_train_py_pretrains_on_the_folder(mixed_folder, tmp_path):
     work_dir = tmp_path / 'work'
     run_tool('tools/train.py', PRMIM_TINY_CFG, '--data-root',

@@ -398,3 +398,10 @@ def test_every_backbone_forward_reads_in_its_own_file(name):
         forward.__module__.startswith('mmropim'), (
             f'{name}.forward comes from {forward.__qualname__} in '
             f'{forward.__module__}')
+    # nor reached through super(): no base of ours in another file has one
+    elsewhere = [
+        f'{base.__qualname__} ({base.__module__})' for base in cls.__mro__[1:]
+        if base.__module__.startswith('mmropim')
+        and base.__module__ != cls.__module__ and 'forward' in vars(base)
+    ]
+    assert elsewhere == [], f'{name}.forward may run {elsewhere}'

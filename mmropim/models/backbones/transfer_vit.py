@@ -145,12 +145,17 @@ class TransferViT(LoudPretrainedMixin, WindowedAttentionMixin,
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         if self.num_extra_tokens == 0 and (self.window_size is not None
                                            or self.use_rel_pos):
+            # ViTDet's blocks: windows without a class token, or global
+            # attention with decomposed relative positions
             return self.forward_featmaps(x, run_layer=self.run_vitdet_block)
-        if self.window_size is None and \
-                self.pos_embed_grid != tuple(self.patch_resolution):
+        if self.window_size is not None:
+            # windows, each with a copy of the class token
+            return self.forward_featmaps(x,
+                                         run_layer=self.run_layer_windowed)
+        if self.pos_embed_grid != tuple(self.patch_resolution):
             # MMPretrain's forward resizes from the grid of img_size
             return self.forward_featmaps(x)
-        return super().forward(x)
+        return VisionTransformer.forward(self, x)
 
     def run_vitdet_block(self, index: int, layer: nn.Module,
                          tokens: torch.Tensor, grid_hw: Tuple[int, int],
@@ -262,4 +267,8 @@ class TransferBEiTViT(LoudPretrainedMixin, WindowedAttentionMixin,
         check_relative_position_grid(
             self, grid, 'resize or pad the inputs to img_size (e.g. Pad / '
             'BatchFixedSizePad)')
-        return super().forward(x)
+        if self.window_size is not None:
+            # windows, each with a copy of the class token
+            return self.forward_featmaps(x,
+                                         run_layer=self.run_layer_windowed)
+        return BEiTViT.forward(self, x)

@@ -222,11 +222,6 @@ class WindowedAttentionMixin(ViTTokenPathMixin):
     #: relative tables include the class token, so BEiT-style ViTs need it
     windows_without_class_token: bool = False
 
-    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        if self.window_size is None:
-            return super().forward(x)
-        return self.forward_featmaps(x, run_layer=self.run_layer_windowed)
-
     def run_layer_windowed(self, index: int, layer: torch.nn.Module,
                            tokens: torch.Tensor, grid_hw: Tuple[int, int],
                            **layer_kwargs) -> torch.Tensor:

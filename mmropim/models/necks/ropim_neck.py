@@ -36,3 +36,18 @@ class PixelShuffleDecoder(SimMIMLinearDecoder):
             self.decoder[0] = nn.Conv2d(in_channels,
                                         encoder_stride**2 * in_chans, 1)
         self.in_chans = in_chans
+
+
+def reconstructed_channels(decoder: SimMIMLinearDecoder) -> int:
+    """The image channels MMPretrain's ``SimMIMLinearDecoder`` or a subclass
+    (:class:`PixelShuffleDecoder`, a user's) reconstructs: the outputs of
+    its 1x1 convolution over the ``p * p`` pixels of the shuffle.
+
+    Args:
+        decoder (SimMIMLinearDecoder): The decoder.
+
+    Returns:
+        int: Channels of the reconstructed image.
+    """
+    convolution, shuffle = decoder.decoder[0], decoder.decoder[1]
+    return convolution.out_channels // shuffle.upscale_factor**2

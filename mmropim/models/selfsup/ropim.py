@@ -1,4 +1,4 @@
-from typing import Dict, List, Optional, Union
+from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -11,7 +11,7 @@ from ..backbones.ropim_beit_vit import ROPIMBEiTViT
 from ..backbones.ropim_vit import ROPIMViT
 from ..data_preprocessors import SketchDataPreprocessor
 from ..heads import ROPIMHead
-from ..necks import PixelShuffleDecoder
+from ..necks.ropim_neck import reconstructed_channels
 from ..utils import CountSketch
 from .part_checked import PartCheckedSelfSupervisor
 
@@ -84,11 +84,8 @@ class ROPIM(PartCheckedSelfSupervisor):
             **kwargs)
         self.swap_subspaces = swap_subspaces
         if isinstance(self.neck, SimMIMLinearDecoder):
-            # MMPretrain's decoder always reconstructs RGB
-            decoded = self.neck.in_chans if isinstance(
-                self.neck, PixelShuffleDecoder) else 3
             self.check_image_channels(
-                decoded, type(self.neck).__name__,
+                reconstructed_channels(self.neck), type(self.neck).__name__,
                 "use neck=dict(type='PixelShuffleDecoder', in_channels=..., "
                 'encoder_stride=..., in_chans={})')
 
@@ -103,6 +100,26 @@ class ROPIM(PartCheckedSelfSupervisor):
         """
         return self.backbone(inputs)
 
+    def projections(self, sketch: CountSketch) -> Tuple[Callable, Callable]:
+        """The projections of the encoder's input and of the loss.
+
+        The one place that decides which subspace of the sketch the encoder
+        sees (``swap_subspaces``); training, evaluation and the pictures all
+        ask here.
+
+        Args:
+            sketch (CountSketch): One sketch per image.
+
+        Returns:
+            tuple[Callable, Callable]: ``(input_projection,
+            loss_projection)``, each mapping (B, K, C) patch tensors to
+            (B, K, C): ``(sketch.project, sketch.complement)``, or the two
+            swapped when ``swap_subspaces`` is True.
+        """
+        if self.swap_subspaces:
+            return sketch.complement, sketch.project
+        return sketch.project, sketch.complement
+
     def reconstruct(self, inputs: torch.Tensor,
                     sketch: CountSketch) -> torch.Tensor:
         """Encode the projected patch embeddings and decode pixels.
@@ -114,9 +131,8 @@ class ROPIM(PartCheckedSelfSupervisor):
         Returns:
             torch.Tensor: Reconstruction of shape (B, 3, H, W).
         """
-        projection = sketch.complement if self.swap_subspaces \
-            else sketch.project
-        latent = self.backbone(inputs, token_projection=projection)
+        input_projection, _ = self.projections(sketch)
+        latent = self.backbone(inputs, token_projection=input_projection)
         return self.neck(latent[-1])
 
     def loss(self, inputs: torch.Tensor, data_samples: List[DataSample],
@@ -141,7 +157,6 @@ class ROPIM(PartCheckedSelfSupervisor):
                 'remove the mask transform from the pipeline')
         sketch = self.data_preprocessor.draw_sketch(inputs)
         reconstruction = self.reconstruct(inputs, sketch)
-        loss_projection = sketch.project if self.swap_subspaces \
-            else sketch.complement
+        _, loss_projection = self.projections(sketch)
         loss = self.head.loss(reconstruction, inputs, loss_projection)
         return dict(loss=loss)
