@@ -5,7 +5,8 @@ without learning scores.
   x_hat, against predicting the projected input Pi x (or anything inside the
   sketch subspace), whose complement loss is L1((I - Pi) x); also the loss
   inside the subspace, L1(Pi (x_hat - x)), which training never sees. With
-  ``swap_subspaces`` the two projections trade places.
+  ``swap_subspaces`` the two projections trade places
+  (:meth:`ROPIM.projections`).
 - SimMIM: the L1 loss on the masked pixels, against predicting each image's
   mean visible colour there.
 
@@ -38,13 +39,6 @@ def _draw_sketch(model, images: torch.Tensor,
                             hash_layout=preprocessor.hash_layout)
 
 
-def _projections(model, sketch: CountSketch):
-    """(loss projection, input projection) of a ROPIM model."""
-    if model.swap_subspaces:
-        return sketch.project, sketch.complement
-    return sketch.complement, sketch.project
-
-
 def _draw_masks(model, images: torch.Tensor, mask_ratio: float,
                 generator: torch.Generator):
     patch = model.head.patch_size
@@ -73,7 +67,7 @@ def ropim_losses(model, images: torch.Tensor,
     """
     sketch = _draw_sketch(model, images, generator)
     reconstruction = model.reconstruct(images, sketch)
-    loss_projection, input_projection = _projections(model, sketch)
+    input_projection, loss_projection = model.projections(sketch)
     patches = patchify(images, model.head.patch_size)
     return dict(
         loss=model.head.loss(reconstruction, images, loss_projection).item(),
@@ -151,7 +145,7 @@ def corrupted_loss(model,
     :func:`simmim_losses` draw it; with gradients when they are enabled."""
     if mask_ratio is None:
         sketch = _draw_sketch(model, images, generator)
-        loss_projection, _ = _projections(model, sketch)
+        _, loss_projection = model.projections(sketch)
         return model.head.loss(
             model.reconstruct(images, sketch), images, loss_projection)
     mask, throw_mask = _draw_masks(model, images, mask_ratio, generator)

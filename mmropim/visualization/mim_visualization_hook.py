@@ -10,8 +10,8 @@ from mmpretrain.registry import HOOKS
 from ..models.selfsup import PRMIM, ROPIM, collect_masks
 from ..utils import check_positive_int
 from .panels import hstack
-from .reconstructions import (PRMIM_PANEL_TITLES, ROPIM_PANEL_TITLES,
-                              prmim_panels, ropim_panels)
+from .reconstructions import (PRMIM_PANEL_TITLES, prmim_panels,
+                              ropim_panel_titles, ropim_panels)
 
 
 @HOOKS.register_module()
@@ -70,8 +70,8 @@ class MIMVisualizationHook(Hook):
                 or not self.every_n_train_iters(runner, self.interval):
             return  # only the main process writes; RNG forked, no drift
         model = self._model(runner)
-        titles = ROPIM_PANEL_TITLES if isinstance(model, ROPIM) else \
-            PRMIM_PANEL_TITLES
+        titles = ropim_panel_titles(model) if isinstance(model, ROPIM) \
+            else PRMIM_PANEL_TITLES
         for index, row in enumerate(self.draw(model, data_batch)):
             runner.visualizer.add_image(
                 f'reconstruction_{index}',

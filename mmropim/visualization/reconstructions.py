@@ -14,6 +14,8 @@ from .panels import token_state_panel, unpatchify
 
 #: titles of the panels of :func:`ropim_panels` and :func:`prmim_panels`
 ROPIM_PANEL_TITLES = ('Pi x (input)', 'Pi x + (I-Pi) x_hat', 'x')
+#: the titles of :func:`ropim_panels` for a model with ``swap_subspaces``
+ROPIM_SWAPPED_PANEL_TITLES = ('(I-Pi) x (input)', '(I-Pi) x + Pi x_hat', 'x')
 PRMIM_PANEL_TITLES = ('visible', 'retained / thrown', 'reconstruction', 'x')
 
 
@@ -33,18 +35,27 @@ def denormalize(inputs: torch.Tensor, preprocessor) -> List[np.ndarray]:
     return list(pixels.cpu().numpy())
 
 
+def ropim_panel_titles(model: ROPIM) -> tuple:
+    """The titles of the panels :func:`ropim_panels` draws for ``model``:
+    which subspace is its input depends on its ``swap_subspaces``."""
+    return ROPIM_SWAPPED_PANEL_TITLES if model.swap_subspaces else \
+        ROPIM_PANEL_TITLES
+
+
 @torch.no_grad()
 def ropim_panels(model: ROPIM, inputs: torch.Tensor,
                  sketch: CountSketch) -> List[List[np.ndarray]]:
     """Per image: Pi x (what the encoder saw), Pi x + (I - Pi) x_hat (the
     model's fill of the removed part, the only part its loss constrains),
-    and the original."""
+    and the original; with ``swap_subspaces`` Pi and I - Pi trade places
+    (:meth:`ROPIM.projections`, titles: :func:`ropim_panel_titles`)."""
     patch = model.head.patch_size
     grid = (inputs.shape[-2] // patch, inputs.shape[-1] // patch)
     reconstruction = model.reconstruct(inputs, sketch).float()
     target = patchify(inputs.float(), patch)
-    seen = sketch.project(target)
-    filled = seen + sketch.complement(patchify(reconstruction, patch))
+    input_projection, loss_projection = model.projections(sketch)
+    seen = input_projection(target)
+    filled = seen + loss_projection(patchify(reconstruction, patch))
     pre = model.data_preprocessor
     return [list(p) for p in zip(
         denormalize(unpatchify(seen, grid, patch), pre),

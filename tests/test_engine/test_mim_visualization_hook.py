@@ -98,3 +98,35 @@ def test_bad_arguments_and_models_are_named():
     with raises_naming(TypeError, 'ROPIM', 'PRMIM', 'object',
                        'enable=False'):
         MIMVisualizationHook(enable=True).before_train(Runner())
+
+
+def test_ropim_panels_show_the_encoders_input_with_swapped_subspaces():
+    """With ``swap_subspaces`` the encoder sees (I - Pi) x: the first
+    panel ("what the encoder saw") shows that part, not Pi x."""
+    import numpy as np
+    import torch
+    from mmengine.registry import init_default_scope
+    from mmpretrain.registry import MODELS
+
+    from mmropim.models.utils import CountSketch, patchify
+    from mmropim.visualization import (ROPIM_PANEL_TITLES, denormalize,
+                                       ropim_panel_titles, ropim_panels,
+                                       unpatchify)
+    init_default_scope('mmpretrain')
+    cfg = Config.fromfile(ROPIM_TINY_CFG).model
+    cfg.swap_subspaces = True
+    torch.manual_seed(0)
+    model = MODELS.build(cfg).eval()
+    images = torch.randn(2, 3, 64, 64)
+    sketch = CountSketch.draw(2, 64, model.data_preprocessor.rho,
+                              generator=torch.Generator().manual_seed(0))
+    panels = ropim_panels(model, images, sketch)
+    seen = denormalize(
+        unpatchify(sketch.complement(patchify(images, 8)), (8, 8), 8),
+        model.data_preprocessor)
+    for row, expected in zip(panels, seen):
+        np.testing.assert_array_equal(row[0], expected)
+    assert ropim_panel_titles(model)[:2] == ('(I-Pi) x (input)',
+                                             '(I-Pi) x + Pi x_hat')
+    model.swap_subspaces = False
+    assert ropim_panel_titles(model) == ROPIM_PANEL_TITLES

@@ -35,8 +35,8 @@ from mmropim.utils.argument_types import (add_trust_checkpoint_argument,
                                           output_dir, positive_int)
 from mmropim.utils.checkpoint_compat import install_safe_checkpoint_loader
 from mmropim.utils.run_config import load_config
-from mmropim.visualization import (ROPIM_PANEL_TITLES, SKETCH_PANEL_TITLES,
-                                   hstack, prmim_panels, ropim_panels,
+from mmropim.visualization import (SKETCH_PANEL_TITLES, hstack, prmim_panels,
+                                   ropim_panel_titles, ropim_panels,
                                    sketch_panels, token_state_panel)
 
 
@@ -84,7 +84,7 @@ def ropim_figures(cfg, image, args):
             generator=torch.Generator().manual_seed(args.seed),
             hash_layout=layout)
         figures['ropim_reconstruction'] = (ropim_panels(
-            model, inputs, sketch)[0], ROPIM_PANEL_TITLES)
+            model, inputs, sketch)[0], ropim_panel_titles(model))
     return figures
 
 
