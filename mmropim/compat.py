@@ -25,6 +25,17 @@ READ_FROM = dict(mmengine='0.10.7', mmpretrain='1.2.0', torch='2.14.1')
 HISTORY_LOG_KEY = '_log_history'
 HISTORY_COUNT_KEY = '_count_history'
 
+#: The one attribute ``nn.Module.state_dict`` attaches to the dict it
+#: returns (per-module versions, which ``load_state_dict`` reads back;
+#: torch/nn/modules/module.py).
+STATE_DICT_METADATA = '_metadata'
+
+#: What MMEngine's ``AmpOptimWrapper.step`` passes to
+#: ``loss_scaler.update``: a fixed loss scale, or None for a dynamic one
+#: (set by ``AmpOptimWrapper.__init__``;
+#: mmengine/optim/optimizer/amp_optimizer_wrapper.py).
+AMP_FIXED_SCALE = '_scale_update_param'
+
 
 class StepCheckpointHook(CheckpointHook):
     """MMEngine's ``CheckpointHook`` with its one saving step public.
@@ -140,6 +151,19 @@ def restart_infinite_sampler(sampler) -> None:
         sampler (InfiniteSampler): The sampler.
     """
     sampler.indices = sampler._indices_of_rank()
+
+
+def restart_loop_iterator(iterator, loader):
+    """A new iterator like an ``IterBasedTrainLoop``'s
+    ``dataloader_iterator`` (MMEngine's ``_InfiniteDataloaderIterator``,
+    built from the data loader alone; mmengine/runner/loops.py) over
+    ``loader``.
+
+    Args:
+        iterator: The loop's ``dataloader_iterator``.
+        loader (torch.utils.data.DataLoader): The data loader.
+    """
+    return type(iterator)(loader)
 
 
 def forget_persistent_workers(loader) -> None:

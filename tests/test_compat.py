@@ -177,3 +177,27 @@ def test_a_persistent_loader_starts_new_workers_once_forgotten():
     second = iter(loader)
     assert second is not first
     assert [int(batch) for batch in second] == [0, 1, 2, 3]
+
+
+def test_a_state_dict_carries_only_the_named_attribute():
+    state_dict = torch.nn.Sequential(torch.nn.Linear(2, 2)).state_dict()
+    assert set(vars(state_dict)) == {compat.STATE_DICT_METADATA}
+
+
+def test_amp_step_updates_the_scaler_with_the_named_attribute():
+    from mmengine.optim import AmpOptimWrapper
+    wrapper = mock.Mock()
+    setattr(wrapper, compat.AMP_FIXED_SCALE, 7.0)
+    wrapper.should_update.return_value = True
+    AmpOptimWrapper.step(wrapper)
+    wrapper.loss_scaler.update.assert_called_once_with(7.0)
+
+
+def test_an_iteration_loop_iterator_is_rebuilt_from_its_loader():
+    from mmengine.runner.loops import _InfiniteDataloaderIterator
+    from torch.utils.data import DataLoader
+    loader = DataLoader(list(range(3)))
+    first = _InfiniteDataloaderIterator(loader)
+    again = compat.restart_loop_iterator(first, loader)
+    assert type(again) is type(first) and again is not first
+    assert [int(next(again)) for _ in range(4)] == [0, 1, 2, 0]

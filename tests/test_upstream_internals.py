@@ -19,6 +19,7 @@ MMPretrain, MMCV, MMSeg, MMDet, torch or timm:
 import ast
 import importlib
 import inspect
+import itertools
 import pkgutil
 import re
 from pathlib import Path
@@ -133,6 +134,20 @@ def _our_classes():
                 yield cls
 
 
+def _tool_classes():
+    """The classes the scripts of tools/ define (a script is imported only
+    when it defines one; its ``main`` does not run)."""
+    for path in sorted((ROOT / 'tools').rglob('*.py')):
+        if not any(isinstance(node, ast.ClassDef)
+                   for node in ast.walk(ast.parse(path.read_text()))):
+            continue
+        name = '.'.join(path.relative_to(ROOT).with_suffix('').parts)
+        module = importlib.import_module(name)
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if cls.__module__ == name:
+                yield cls
+
+
 def _names_in_class(cls):
     tree = ast.parse(inspect.getsource(cls).lstrip())
     names = set()
@@ -147,14 +162,21 @@ def _names_in_class(cls):
 
 
 def _upstream_names(cls):
+    """The private names in the sources of a class's upstream bases and of
+    the upstream functions it takes as its own (``step =
+    AmpOptimWrapper.step``)."""
     names = set()
-    for base in cls.__mro__[1:]:
-        if base.__module__.split('.')[0] not in UPSTREAM:
+    borrowed = [
+        value for value in vars(cls).values() if inspect.isfunction(value)
+        and value.__module__.split('.')[0] in UPSTREAM
+    ]
+    for part in [*cls.__mro__[1:], *borrowed]:
+        if part.__module__.split('.')[0] not in UPSTREAM:
             continue
         try:
-            source = inspect.getsource(base)
+            source = inspect.getsource(part)
         except (OSError, TypeError):  # built in
-            source = ' '.join(vars(base))
+            source = ' '.join(vars(part))
         names |= set(re.findall(r'\b(_[A-Za-z]\w*)\b', source))
     return names
 
@@ -169,10 +191,11 @@ def private_names_outside_compat():
         rel = path.relative_to(ROOT)
         found += [f'{rel}:{line}: {name}'
                   for line, name in _foreign_uses(path, tree, own)]
-    for cls in _our_classes():
+    for cls in itertools.chain(_our_classes(), _tool_classes()):
         upstream = _upstream_names(cls)
         for ours in cls.__mro__:  # with our mixins
-            if ours.__module__.split('.')[0] != 'mmropim' or \
+            if ours.__module__.split('.')[0] not in ('mmropim',
+                                                     'tools') or \
                     ours.__module__ == compat.__name__:
                 continue
             found += [f'{ours.__module__}.{ours.__qualname__}: {name}'

@@ -863,3 +863,27 @@ def test_converted_checkpoint_is_plain_tensors_and_loads_the_same(
         loaded.append(backbone.state_dict())
     for key, value in loaded[0].items():
         torch.testing.assert_close(value, loaded[1][key])
+
+
+@pytest.mark.parametrize('backbone_type', ['TransferViT', 'TransferBEiTViT'])
+def test_a_failed_default_init_keeps_the_pretrained_config(
+        backbone_type, monkeypatch):
+    """The host's init_weights runs without the Pretrained entry; an error
+    there leaves the entry in place (it was left as None)."""
+    from mmpretrain.models import BEiTViT, VisionTransformer
+    init_cfg = dict(type='Pretrained', checkpoint='never-read.pth')
+    arch = dict(embed_dims=32, num_layers=2, num_heads=2,
+                feedforward_channels=64)
+    backbone = PRETRAIN_MODELS.build(
+        dict(type=backbone_type, arch=arch, img_size=32, patch_size=8,
+             out_indices=(1, ), init_cfg=init_cfg))
+
+    def fails(self):
+        assert self.init_cfg is None  # the host's init sees no Pretrained
+        raise RuntimeError('default init failed')
+
+    host = VisionTransformer if backbone_type == 'TransferViT' else BEiTViT
+    monkeypatch.setattr(host, 'init_weights', fails)
+    with pytest.raises(RuntimeError, match='default init failed'):
+        backbone.init_weights()
+    assert backbone.init_cfg == init_cfg

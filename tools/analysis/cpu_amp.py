@@ -11,6 +11,8 @@ from mmengine.config import ConfigDict
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
 from mmengine.registry import OPTIM_WRAPPERS
 
+from mmropim.compat import AMP_FIXED_SCALE
+
 
 @OPTIM_WRAPPERS.register_module()
 class CPUAmpOptimWrapper(OptimWrapper):
@@ -31,11 +33,12 @@ class CPUAmpOptimWrapper(OptimWrapper):
 
     def __init__(self, loss_scale='dynamic', dtype=None, **kwargs) -> None:
         super().__init__(**kwargs)
-        self._scale_update_param = None
+        # what AmpOptimWrapper.step, which this class borrows, reads
+        setattr(self, AMP_FIXED_SCALE, None)
         if loss_scale == 'dynamic':
             self.loss_scaler = torch.amp.GradScaler('cpu')
         elif isinstance(loss_scale, float):
-            self._scale_update_param = loss_scale
+            setattr(self, AMP_FIXED_SCALE, loss_scale)
             self.loss_scaler = torch.amp.GradScaler(
                 'cpu', init_scale=loss_scale)
         elif isinstance(loss_scale, dict):

@@ -7,7 +7,8 @@ from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 from torch.utils.data import DataLoader
 
-from mmropim.compat import forget_persistent_workers, restart_infinite_sampler
+from mmropim.compat import (forget_persistent_workers,
+                            restart_infinite_sampler, restart_loop_iterator)
 from mmropim.datasets.image_checks import (IMAGE_LOADERS,
                                            UnreadableImagesError,
                                            built_datasets)
@@ -102,7 +103,7 @@ def _restarted(iterator, loader: DataLoader):
     # run's own random draws stay as they were (mmengine's worker_init_fn
     # seeds each worker from the run's seed)
     with torch.random.fork_rng(devices=[]):
-        return type(iterator)(loader)
+        return restart_loop_iterator(iterator, loader)
 
 
 @HOOKS.register_module()

@@ -37,15 +37,24 @@ class LoudPretrainedMixin:
     #: default
     fresh_parameters: Sequence[str] = ()
 
+    # What the host gives: MMEngine's BaseModule keeps the init_cfg, which
+    # the host's own init_weights reads
+    init_cfg: Optional[dict]
+
     def init_weights(self) -> None:
         init_cfg = self.init_cfg
         if not (isinstance(init_cfg, dict)
                 and init_cfg.get('type') == 'Pretrained'):
             super().init_weights()
             return
-        self.init_cfg = None  # default init for anything not loaded
-        super().init_weights()
-        self.init_cfg = init_cfg
+        # the host's default init for anything not loaded: its
+        # init_weights must not see the Pretrained entry (MMEngine would
+        # load it with strict=False, silently)
+        self.init_cfg = None
+        try:
+            super().init_weights()
+        finally:
+            self.init_cfg = init_cfg
         report = load_backbone_weights(self, init_cfg.get('checkpoint'),
                                        init_cfg.get('prefix', 'backbone.'),
                                        self.fresh_parameters)
