@@ -31,7 +31,7 @@ esac
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=${MMROPIM_VENV:-.venv}
 case "$VENV" in /*) ;; *) VENV=$ROOT/$VENV ;; esac  # run_tests.sh reads it from $ROOT
-CACHE=${MMROPIM_CACHE:-$HOME/.cache/mmropim}
+CACHE=${MMROPIM_CACHE:-${HOME:?is not set: set HOME, or MMROPIM_CACHE to the cache folder}/.cache/mmropim}
 PYTHON=${PYTHON:-python3.11}
 TORCH_VERSION=2.14.1
 TORCHVISION_VERSION=0.29.1
@@ -56,29 +56,24 @@ fi
 # ships pkg_resources, newer ones do not.
 "${PIP[@]}" install -q "setuptools>=77.0.3,<81" wheel ninja
 
-# mmcv's sources, unpacked into a new temporary folder (printed; removed on failure,
-# and by the exit trap once assigned to src_dir)
-mmcv_sources() {
-  local dir
-  dir=$(mktemp -d)
-  if ! "${PIP[@]}" download -q --no-deps --no-binary :all: "mmcv==$MMCV_VERSION" -d "$dir" >&2 ||
-     ! tar -xzf "$dir"/mmcv-"$MMCV_VERSION".tar.gz -C "$dir"; then
-    rm -rf "$dir"
-    return 1
-  fi
-  echo "$dir"
-}
+# mmcv's sources, downloaded and unpacked into a new temporary folder, src_dir,
+# which the exit trap removes however the script ends
 src_dir=
 trap 'if [ -n "$src_dir" ]; then rm -rf "$src_dir"; fi' EXIT
+mmcv_sources() {
+  src_dir=$(mktemp -d)
+  "${PIP[@]}" download -q --no-deps --no-binary :all: "mmcv==$MMCV_VERSION" -d "$src_dir" >&2
+  tar -xzf "$src_dir"/mmcv-"$MMCV_VERSION".tar.gz -C "$src_dir"
+}
 
-# which mmcv the environment has: "ops" (compiled ops load), "lite" (no ops)
-# or "" (none, or another version)
+# which mmcv the environment has: "ops-cpu" / "ops-cuda" (compiled ops load),
+# "lite" (no ops) or "" (none, or another version)
 mmcv_kind=$("$VPY" - <<PYEOF 2>/dev/null || true
 import mmcv
 assert mmcv.__version__ == '$MMCV_VERSION', mmcv.__version__
 try:
-    from mmcv.ops import nms  # noqa: F401  (fails unless the compiled ops load)
-    print('ops')
+    from mmcv.ops import get_compiling_cuda_version, nms  # noqa: F401  (fail unless the ops load)
+    print('ops-cpu' if get_compiling_cuda_version() == 'not available' else 'ops-cuda')
 except Exception:
     print('lite')
 PYEOF
@@ -88,7 +83,7 @@ if [ "$MODE" = pretrain ] && [ -z "$mmcv_kind" ]; then
   wheel_dir="$CACHE/wheels/mmcv-$MMCV_VERSION-lite"
   if ! ls "$wheel_dir"/mmcv*.whl >/dev/null 2>&1; then
     log "building mmcv $MMCV_VERSION without its ops (pre-training needs none; a minute)"
-    src_dir=$(mmcv_sources)
+    mmcv_sources
     mkdir -p "$wheel_dir"
     # without ops, mmcv's setup.py names the distribution mmcv-lite
     MMCV_WITH_OPS=0 "${PIP[@]}" wheel -q --no-build-isolation --no-deps "$src_dir/mmcv-$MMCV_VERSION" -w "$wheel_dir"
@@ -99,7 +94,12 @@ if [ "$MODE" = pretrain ] && [ -z "$mmcv_kind" ]; then
   # none importable: another version or a broken install goes first
   "${PIP[@]}" uninstall -q -y mmcv mmcv-lite mmcv-full 2>/dev/null || true
   "${PIP[@]}" install -q --force-reinstall --no-deps "$wheel_dir"/mmcv*.whl
-elif [ "$MODE" = full ] && [ "$mmcv_kind" != ops ]; then
+elif [ "$MODE" = full ] && { [ "${mmcv_kind%-*}" != ops ] ||
+     { [ "${FORCE_CUDA-}" = 1 ] && [ "$mmcv_kind" = ops-cpu ]; } ||
+     { [ "${FORCE_CUDA-}" = 0 ] && [ "$mmcv_kind" = ops-cuda ]; }; }; then
+  if [ "${mmcv_kind%-*}" = ops ]; then
+    log "FORCE_CUDA=$FORCE_CUDA: replacing mmcv's ${mmcv_kind#ops-} ops"
+  fi
   if [ "$mmcv_kind" = lite ]; then
     log "upgrading $VENV from the pre-training set-up: mmcv $MMCV_VERSION with its ops, MMSeg, MMDet and the test tools"
   fi
@@ -114,7 +114,7 @@ elif [ "$MODE" = full ] && [ "$mmcv_kind" != ops ]; then
   wheel_dir="$CACHE/wheels/mmcv-$MMCV_VERSION-torch$torch_full-$device"
   if ! ls "$wheel_dir"/mmcv-*.whl >/dev/null 2>&1; then
     log "building mmcv $MMCV_VERSION with $device ops (about 11 minutes on 2 cores)"
-    src_dir=$(mmcv_sources)
+    mmcv_sources
     src="$src_dir/mmcv-$MMCV_VERSION"
     # torch >= 2.14 headers refuse anything older than C++20, and mmcv hard-codes C++17.
     aten_header="$("$VPY" -c "import torch.utils.cpp_extension as c; print(c.include_paths()[0])")/ATen/ATen.h"
@@ -150,6 +150,6 @@ fi
 "${PIP[@]}" install -q --no-deps stardist==0.9.2 mlxtend==0.25.0
 "${PIP[@]}" install -q --no-build-isolation --no-deps -e "$ROOT"
 "$VPY" -c "import mmropim, mmcv, mmengine, mmpretrain; print('[setup_env] ready: mmropim', mmropim.__version__, '| torch', __import__('torch').__version__, '| mmcv', mmcv.__version__, '| mmpretrain', mmpretrain.__version__)"
-if [ "$MODE" = pretrain ] && [ "$mmcv_kind" != ops ]; then
+if [ "$MODE" = pretrain ] && [ "${mmcv_kind%-*}" != ops ]; then
   log "pre-training set-up: mmcv without its ops, no MMSeg / MMDet (bash tools/setup_env.sh adds them for transfer and the tests)"
 fi

@@ -17,22 +17,26 @@ from helpers import REPO_ROOT
 
 STUB = """#!/usr/bin/env bash
 case "$*" in
+  -) cat >/dev/null; echo "{mmcv}" ;;
   *"import torch, torchvision"*) echo "2.14.1 0.29.1" ;;
   *"cuda.is_available"*) echo "{probe}" ;;
   *"__version__.replace"*) echo "2.14.1" ;;
-  *" download "*) echo "no network" >&2; exit 1 ;;
+  *" download "*) echo "no network" >&2; {download} ;;
   *"-m pip"*) exit 0 ;;
   *) exit 1 ;;
 esac
 """
 
 
-def stub_venv(folder, cuda_probe='cpu'):
+def stub_venv(folder, cuda_probe='cpu', mmcv='', download='exit 1'):
     """A folder with a ``bin/python`` stub whose CUDA probe prints
-    ``cuda_probe``."""
+    ``cuda_probe``, whose mmcv probe prints ``mmcv`` (``ops-cpu``,
+    ``ops-cuda``, ``lite`` or nothing) and whose ``pip download`` runs the
+    shell command ``download``."""
     python = folder / 'bin' / 'python'
     python.parent.mkdir(parents=True)
-    python.write_text(STUB.format(probe=cuda_probe))
+    python.write_text(
+        STUB.format(probe=cuda_probe, mmcv=mmcv, download=download))
     python.chmod(python.stat().st_mode | stat.S_IEXEC)
     return folder
 
@@ -103,3 +107,59 @@ def test_a_relative_venv_is_under_the_repository(tmp_path):
     assert f'creating virtual environment {wanted}\n' in result.stdout, \
         result.stdout
     assert os.listdir(elsewhere) == [] and not osp.exists(wanted)
+
+
+@pytest.mark.parametrize('installed, force_cuda, rebuilt', [
+    ('ops-cpu', '1', True), ('ops-cuda', '0', True),
+    ('ops-cpu', '0', False), ('ops-cpu', None, False),
+])
+def test_force_cuda_replaces_ops_of_the_other_kind(tmp_path, installed,
+                                                   force_cuda, rebuilt):
+    venv = stub_venv(tmp_path / 'venv', mmcv=installed)
+    env = {} if force_cuda is None else dict(FORCE_CUDA=force_cuda)
+    result = run_setup(tmp_path, venv, **env)
+    assert ('no network' in result.stderr) == rebuilt, result.stdout
+    if rebuilt:
+        assert 'replacing mmcv' in result.stdout
+
+
+def test_an_interrupted_download_leaves_no_temporary_folder(tmp_path):
+    """SIGTERM while ``pip download`` runs (the folder did not yet belong
+    to the script when the download was inside a command substitution)."""
+    import signal
+    import time
+    venv = stub_venv(tmp_path / 'venv',
+                     download='touch "$STUB_STARTED"; sleep 60')
+    started = tmp_path / 'started'
+    (tmp_path / 'tmp').mkdir()
+    env = dict(os.environ, MMROPIM_VENV=str(venv),
+               MMROPIM_CACHE=str(tmp_path / 'cache'),
+               TMPDIR=str(tmp_path / 'tmp'), STUB_STARTED=str(started))
+    env.pop('FORCE_CUDA', None)
+    process = subprocess.Popen(
+        ['bash', osp.join(REPO_ROOT, 'tools', 'setup_env.sh')], env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(600):
+            if started.exists():
+                break
+            time.sleep(0.05)
+        assert started.exists()
+        assert os.listdir(tmp_path / 'tmp') != []  # the download's folder
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    finally:
+        process.kill()
+    assert os.listdir(tmp_path / 'tmp') == []
+
+
+def test_without_home_or_a_cache_folder_the_script_says_which(tmp_path):
+    venv = stub_venv(tmp_path / 'venv')
+    env = {key: value for key, value in os.environ.items()
+           if key not in ('HOME', 'MMROPIM_CACHE', 'FORCE_CUDA')}
+    env['MMROPIM_VENV'] = str(venv)
+    result = subprocess.run(
+        ['bash', osp.join(REPO_ROOT, 'tools', 'setup_env.sh')], env=env,
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert 'HOME' in result.stderr and 'MMROPIM_CACHE' in result.stderr
