@@ -157,6 +157,7 @@ def _hook_on_rank(rank, init_file, losses_by_rank, out_dir):
     dist.destroy_process_group()
 
 
+@pytest.mark.slow  # two processes
 @pytest.mark.parametrize('losses, expected', [
     ([[1.0, 1.0, 1.0, 1.0], [1.0, 1.0, float('nan'), 1.0]],
      'FloatingPointError: the loss became NaN or inf at iteration 3'),

@@ -120,6 +120,7 @@ def test_finetuned_classifier_gives_timm_logits(tmp_path):
                                    theirs(images), rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.slow  # full-size models
 @pytest.mark.parametrize('backbone, model_name', [
     (dict(type='PRMIMViT', arch='b'), 'vit_base_patch16_224'),
     (dict(type='PRMIMViT', arch='deit-small'), 'vit_small_patch16_224'),
