@@ -135,7 +135,12 @@ def load_backbone_weights(backbone: nn.Module,
         missing_keys, unexpected = result.missing_keys, result.unexpected_keys
     else:  # the same load hooks, nothing copied
         from .model_checkpoint import _compare_as_loaded
-        missing_keys, mismatched = _compare_as_loaded(backbone, dict(weights))
+        missing_keys, mismatched, unusable = _compare_as_loaded(
+            backbone, dict(weights))
+        if unusable:  # copy=True: load_state_dict's RuntimeError
+            raise ValueError(f'{filename} does not match the backbone '
+                             f'{type(backbone).__name__}: no data the '
+                             f'model can take for {unusable}')
         if mismatched:
             raise ValueError(f'{filename} does not match the backbone '
                              f'{type(backbone).__name__}: size mismatch '

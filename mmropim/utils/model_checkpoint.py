@@ -9,6 +9,7 @@ adaptation (MMPretrain resizes ``pos_embed`` to the model's grid).
 """
 from typing import Sequence
 
+import torch
 import torch.nn as nn
 from mmengine.logging import print_log
 
@@ -19,26 +20,47 @@ SHOWN = 8
 
 
 class CheckpointMismatchError(KeyError):
-    """A checkpoint lacks weights of the model, or has them in other
-    shapes."""
+    """A checkpoint lacks weights of the model, has them in other shapes,
+    or has values without data the model's tensors can take."""
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0])
 
 
+def _unusable(value, tensor: torch.Tensor) -> str:
+    """Why ``tensor.copy_(value)`` cannot give the model this weight
+    (``''`` when it can): MMEngine's ``strict=False`` load only warns and
+    leaves the model's tensor at its initialization."""
+    if not isinstance(value, torch.Tensor):
+        return f'a {type(value).__name__}, not a tensor'
+    if value.is_meta:
+        return 'a meta tensor (no data)'
+    if value.layout != torch.strided or value.is_quantized:
+        return f'a {value.layout} {value.dtype} tensor, which copy_ refuses'
+    if value.is_complex() and not tensor.is_complex():
+        return f'a {value.dtype} tensor, which copy_ makes real'
+    return ''
+
+
 def _compare_as_loaded(model: nn.Module, state: dict) -> tuple:
-    """The model's weights missing from ``state``, and those of another
-    shape, after the model's own load hooks have adapted ``state`` (e.g.
-    MMPretrain's ViTs resize ``pos_embed`` to their grid, BEiT copies a
-    shared relative position table into every layer).
+    """The model's weights missing from ``state``, those of another
+    shape, and those without data the model can take (``'NAME: WHAT in
+    the checkpoint, DTYPE in the model'``: not a tensor, a meta tensor,
+    one ``copy_`` refuses or would make real), after the model's own load
+    hooks have adapted ``state`` (e.g. MMPretrain's ViTs resize
+    ``pos_embed`` to their grid, BEiT copies a shared relative position
+    table into every layer).
 
     ``state`` goes through ``model.load_state_dict`` as any load does, but
     a last pre-hook on each module, after the module's own, compares the
     module's tensors with the adapted ones and removes them from the state
-    dict: nothing is copied into the model.
+    dict: nothing is copied into the model. Values that are not tensors
+    are taken out first: the model's hooks would fail on them.
     """
     expected = model.state_dict()
-    missing, mismatched = [], []
+    missing, mismatched, unusable = [], [], []
+    not_tensors = {key: state.pop(key) for key in list(state)
+                   if not isinstance(state[key], torch.Tensor)}
 
     def compare(module, state_dict, prefix, *args):
         own = [*module.named_parameters(recurse=False),
@@ -47,11 +69,15 @@ def _compare_as_loaded(model: nn.Module, state: dict) -> tuple:
             key = prefix + name
             if key not in expected:
                 continue  # a non-persistent buffer
-            if key not in state_dict:
+            if key not in state_dict and key not in not_tensors:
                 missing.append(key)
                 continue
-            value = state_dict.pop(key)
-            if hasattr(value, 'shape') and value.shape != tensor.shape:
+            value = state_dict.pop(key, not_tensors.get(key))
+            why = _unusable(value, tensor)
+            if why:
+                unusable.append(f'{key}: {why} in the checkpoint, '
+                                f'{tensor.dtype} in the model')
+            elif value.shape != tensor.shape:
                 mismatched.append(
                     f'{key}: {tuple(value.shape)} in the checkpoint, '
                     f'{tuple(tensor.shape)} in the model')
@@ -65,7 +91,7 @@ def _compare_as_loaded(model: nn.Module, state: dict) -> tuple:
     finally:
         for handle in handles:
             handle.remove()
-    return missing, mismatched
+    return missing, mismatched, unusable
 
 
 def compare_checkpoint_with_model(model: nn.Module, checkpoint: dict) -> dict:
@@ -81,8 +107,10 @@ def compare_checkpoint_with_model(model: nn.Module, checkpoint: dict) -> dict:
     Returns:
         dict: ``missing`` (the model's weights not in the checkpoint),
         ``mismatched`` (``'NAME: SHAPE in the checkpoint, SHAPE in the
-        model'``), ``unexpected`` (checkpoint keys the model does not have)
-        and ``total`` (the number of weights of the model).
+        model'``), ``unusable`` (``'NAME: WHAT in the checkpoint, DTYPE
+        in the model'``: values without data the model's tensor can take),
+        ``unexpected`` (checkpoint keys the model does not have) and
+        ``total`` (the number of weights of the model).
     """
     state = checkpoint.get('state_dict', checkpoint)
     # as MMEngine's runner loads it (revise_keys of Runner.load_checkpoint)
@@ -91,10 +119,11 @@ def compare_checkpoint_with_model(model: nn.Module, checkpoint: dict) -> dict:
         for key, value in state.items()
     }
     expected = model.state_dict()
-    missing, mismatched = _compare_as_loaded(model, dict(state))
+    missing, mismatched, unusable = _compare_as_loaded(model, dict(state))
     return dict(
         missing=missing,
         mismatched=mismatched,
+        unusable=unusable,
         unexpected=sorted(set(state) - set(expected)),
         total=len(expected))
 
@@ -122,7 +151,8 @@ def check_checkpoint_fits_model(model: nn.Module,
 
     Raises:
         CheckpointMismatchError: Naming the missing weights (the first
-            few, and the count) or the tensors of another shape.
+            few, and the count), those without data the model can take or
+            the tensors of another shape.
     """
     checkpoint = load_local_checkpoint(filename, map_location='cpu')
     differences = compare_checkpoint_with_model(model, checkpoint)
@@ -142,6 +172,19 @@ def check_checkpoint_fits_model(model: nn.Module,
             'FINETUNE_CONFIG --cfg-options '
             'model.backbone.init_cfg.checkpoint=CKPT), then the fine-tuned '
             'checkpoint is tested')
+    unusable = [line for line in differences['unusable']
+                if line.split(':')[0] not in allowed_missing]
+    if unusable:
+        names = [line.split(':')[0] for line in unusable]
+        heads = sorted({key.split('.')[0] for key in names})
+        raise CheckpointMismatchError(
+            f'{filename} has {len(unusable)} of the {differences["total"]} '
+            f'weights of {type(model).__name__} (in {", ".join(heads)}) '
+            'without data the model can take, by name: '
+            f'{name_kinds(names)[:2 * SHOWN]}, e.g. {unusable[:2]}: '
+            'MMEngine loads with strict=False and only warns, and testing '
+            'it would evaluate untrained weights. Test the checkpoint the '
+            'training run wrote')
     if mismatched:
         raise CheckpointMismatchError(
             f'{filename} does not fit {type(model).__name__}: '

@@ -419,3 +419,108 @@ def test_whole_model_check_lets_the_model_adapt_what_it_adapts(tmp_path):
                        '(14, 96)', '(20, 96)') as error:
         check_checkpoint_fits_model(larger, path)
     assert 'pos_embed' not in str(error.value)
+
+
+def hollow(state_dict, how, keys=('head.fc.weight', 'head.fc.bias')):
+    """``state_dict`` with the values of ``keys`` (every key for 'meta')
+    replaced by ones without data the model can take, same names (and
+    shapes, where they have one)."""
+    hollowed = {
+        'meta': lambda v: torch.empty(v.shape, dtype=v.dtype,
+                                      device='meta'),
+        'none': lambda v: None,
+        'number': lambda v: 0.5,
+        'complex': lambda v: v.to(torch.complex64),
+        'sparse': lambda v: v.to_sparse(),
+    }[how]
+    if how == 'meta':
+        keys = list(state_dict)
+    return {key: hollowed(value) if key in keys else value
+            for key, value in state_dict.items()}
+
+
+HOLLOW = ['meta', 'none', 'number', 'complex', 'sparse']
+
+
+def hollow_names(how):
+    """What the refusal names: the first weights (all of them are meta)
+    or the head's, and what the checkpoint holds instead."""
+    if how == 'meta':
+        return ("'backbone.cls_token'", "'backbone.pos_embed'",
+                'a meta tensor (no data)')
+    return ("'head.fc.weight'", "'head.fc.bias'", {
+        'none': 'a NoneType, not a tensor',
+        'number': 'a float, not a tensor',
+        'complex': 'torch.complex64',
+        'sparse': 'torch.sparse_coo'}[how])
+
+
+@pytest.mark.parametrize('how', HOLLOW)
+def test_whole_model_check_refuses_weights_without_data(tmp_path, how):
+    """A checkpoint of the model's names and shapes whose tensors are on
+    the meta device (no data), or whose head is None, a number, a complex
+    or a sparse tensor: MMEngine loads with strict=False and only warns
+    that it cannot copy them, so tools/test.py evaluated random weights
+    with exit status 0. Each is named, as a missing weight is."""
+    classifier = built_model(PRMIM_FINETUNE_CFG, init_cfg=None)
+    path = str(tmp_path / f'hollow_{how}.pth')
+    torch.save(dict(state_dict=hollow(classifier.state_dict(), how),
+                    meta=dict()), path)
+    with raises_naming(CheckpointMismatchError, path, 'ImageClassifier',
+                       *hollow_names(how)):
+        check_checkpoint_fits_model(classifier, path)
+
+
+def test_whole_model_check_takes_other_float_precisions(tmp_path):
+    """Half-precision weights are data the model's float32 tensors take
+    (copy_ converts them)."""
+    classifier = built_model(PRMIM_FINETUNE_CFG, init_cfg=None)
+    path = str(tmp_path / 'half.pth')
+    torch.save(dict(state_dict={
+        key: value.half() if value.is_floating_point() else value
+        for key, value in classifier.state_dict().items()}), path)
+    assert check_checkpoint_fits_model(classifier, path)['unexpected'] == []
+
+
+@pytest.mark.parametrize('how', HOLLOW)
+def test_load_from_and_resume_refuse_weights_without_data(tmp_path, how):
+    """load_from (checked by PretrainedWeightsCheckHook, or by the
+    checkpoint hook in a config without it) and --resume: weights without
+    data were only a warning of MMEngine's strict=False load, and training
+    went on from random weights."""
+    classifier = built_model(PRMIM_FINETUNE_CFG, init_cfg=None)
+    full = classifier.state_dict()
+    path = str(tmp_path / 'epoch_1.pth')
+    names = (CheckpointMismatchError, path, *hollow_names(how))
+    with raises_naming(*names):
+        runner = SimpleNamespace(cfg=Config(dict(load_from=path)),
+                                 model=classifier)
+        hook = PretrainedWeightsCheckHook()
+        hook.after_load_checkpoint(
+            runner, dict(state_dict=hollow(full, how), meta={}))
+        hook.before_train(runner)
+    for resume in (True, False):
+        cfg = Config(dict(load_from=path, resume=resume))
+        runner = fake_runner(tmp_path / 'work', f'hollow_{resume}',
+                             cfg=cfg, model=classifier)
+        hook = SafeCheckpointHook(interval=1)
+        hook.after_load_checkpoint(
+            runner, dict(state_dict=hollow(full, how),
+                         meta=dict(epoch=1, iter=2)))
+        with raises_naming(*names):
+            hook.before_train(runner)
+        assert not (tmp_path / 'work').exists()  # nothing written
+
+
+def test_whole_model_check_names_non_tensors_the_model_hooks_read(
+        tmp_path):
+    """BEiT's load hook reads the relative position tables' size: numbers
+    in their place failed there with an AttributeError naming no weight;
+    they are named as the others are."""
+    classifier = built_model(BEIT_FINETUNE_CFG, init_cfg=None)
+    path = str(tmp_path / 'numbers.pth')
+    torch.save(dict(state_dict={key: 0 for key in classifier.state_dict()}),
+               path)
+    with raises_naming(CheckpointMismatchError, path, 'ImageClassifier',
+                       'relative_position_bias_table', 'not a tensor'):
+        check_checkpoint_fits_model(classifier, path)

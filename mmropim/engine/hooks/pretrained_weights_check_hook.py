@@ -256,6 +256,18 @@ def check_loaded_weights(model, source: str, differences: dict,
             f'{name_kinds(missing)[:2 * SHOWN]}: MMEngine loads it with '
             'strict=False and training would start them from their '
             f'initialization. {advice}')
+    unusable = [line for line in differences.get('unusable', ())
+                if line.split(':')[0] not in allowed]
+    if unusable:
+        names = [line.split(':')[0] for line in unusable]
+        heads = sorted({key.split('.')[0] for key in names})
+        raise CheckpointMismatchError(
+            f'{source} has {len(unusable)} of the {differences["total"]} '
+            f'weights of {name} (in {", ".join(heads)}) without data the '
+            f'model can take, by name: {name_kinds(names)[:2 * SHOWN]}, '
+            f'e.g. {unusable[:2]}: MMEngine loads it with strict=False, '
+            'only warns, and training would start them from their '
+            'initialization. Give a checkpoint a training run wrote')
     if mismatched:
         raise CheckpointMismatchError(
             f'{source} does not fit {name}: {len(mismatched)} tensors have '
@@ -264,7 +276,9 @@ def check_loaded_weights(model, source: str, differences: dict,
             ('' if resumed else '; list those the recipe initializes '
              'itself in fresh_parameters of PretrainedWeightsCheckHook'))
     kept = sorted(set(differences['missing'])
-                  | {line.split(':')[0] for line in differences['mismatched']})
+                  | {line.split(':')[0] for line in differences['mismatched']}
+                  | {line.split(':')[0]
+                     for line in differences.get('unusable', ())})
     unexpected = differences['unexpected']
     print_log(
         f'{source}: {differences["total"] - len(kept)} of the '
