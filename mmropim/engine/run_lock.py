@@ -139,8 +139,29 @@ class RunLock:
         os.makedirs(folder, exist_ok=True)
         owner = self._describe()
         own = f'{self.path}.{os.getpid()}.new'
+        # a name left there (by a killed run of this process id, or a
+        # planted link) is removed, never followed: the lock is written into
+        # a file this call creates, so nothing outside the work dir is
+        # written through a link
         try:
-            with open(own, 'w') as f:
+            os.unlink(own)
+        except FileNotFoundError:
+            pass
+        except OSError as error:  # e.g. a folder
+            raise WorkDirLockedError(
+                f'cannot write the lock: {own} exists and cannot be removed '
+                f'({error}); remove it and start again') from error
+        try:
+            descriptor = os.open(
+                own, os.O_CREAT | os.O_EXCL | os.O_WRONLY
+                | getattr(os, 'O_NOFOLLOW', 0), 0o666)
+        except FileExistsError as error:  # made again since the unlink
+            raise WorkDirLockedError(
+                f'cannot write the lock: {own} was created by something '
+                'else while this run started; start one run per work dir'
+            ) from error
+        try:
+            with os.fdopen(descriptor, 'w') as f:
                 json.dump(owner, f)
                 f.flush()
                 os.fsync(f.fileno())

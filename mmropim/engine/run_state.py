@@ -17,7 +17,9 @@ A checkpoint also records the config of the run that wrote it (MMEngine's
 model or optimizer differ from the current run's, and
 :func:`check_fresh_run` refuses to start a fresh run over the checkpoints of
 a run with another model or optimizer (and warns, naming them, when the
-model and optimizer are the same). :func:`claim_work_dir` takes the work
+model and optimizer are the same). :func:`check_auto_resume` refuses
+``--resume`` without a checkpoint in a work dir that holds checkpoints but
+no ``last_checkpoint``. :func:`claim_work_dir` takes the work
 dir's lock and runs these checks before a runner is built.
 """
 import ast
@@ -576,6 +578,43 @@ def check_fresh_run(cfg, work_dir: str,
             f'{replaced}{advice}', logger='current', level=30)
 
 
+class UnnamedCheckpointsError(RuntimeError):
+    """``--resume`` without a checkpoint in a work dir that has no
+    ``last_checkpoint`` but holds checkpoints of a run."""
+
+
+def check_auto_resume(work_dir: str) -> None:
+    """Before a run with ``resume`` and no checkpoint (``--resume``
+    without a path) starts in ``work_dir``, which has no
+    ``last_checkpoint``: refuse it when the work dir holds checkpoints
+    (``epoch_N`` / ``iter_N`` / ``best_*``). A run killed after its first
+    checkpoint and before ``last_checkpoint`` leaves such a work dir; the
+    runner would start afresh there and replace them.
+
+    Args:
+        work_dir (str): The run's work dir.
+
+    Raises:
+        UnnamedCheckpointsError: Naming the checkpoints and how to go on.
+    """
+    if _is_remote(work_dir):
+        return
+    found = existing_checkpoints(work_dir)
+    if not found:
+        return
+    steps = [path for path in found
+             if not osp.basename(path).startswith('best_')]
+    latest = (steps or found)[-1]
+    raise UnnamedCheckpointsError(
+        f'--resume without a checkpoint continues the one '
+        f'{osp.join(work_dir, LAST_CHECKPOINT)} names, and there is no '
+        f'such file, but {work_dir} holds checkpoints of a run '
+        f'({_names(found, work_dir)}; a run stopped before it wrote '
+        'last_checkpoint leaves them so). Starting afresh would replace '
+        'them, so nothing was written. Continue that run with --resume '
+        f'{latest}, or give this run another --work-dir.')
+
+
 def check_resume_target(cfg, work_dir: str, resumed: str) -> None:
     """Before a run resumes ``resumed`` into ``work_dir``: unless it is
     the file the work dir's ``last_checkpoint`` names, :func:`check_fresh_run`
@@ -615,7 +654,9 @@ def check_work_dir_run(cfg) -> None:
         return
     resumed = cfg.get('load_from') or read_last_checkpoint(work_dir)
     if resumed is None:
-        return  # a fresh work dir: nothing to resume, nothing to replace
+        # nothing to resume: a fresh work dir, unless it holds checkpoints
+        check_auto_resume(work_dir)
+        return
     if cfg.get('load_from'):
         check_resume_target(cfg, work_dir, resumed)
     if _is_remote(resumed) or not _has_identity(cfg):
@@ -700,7 +741,8 @@ __all__ = [
     'read_validation_record', 'validation_record', 'RUN_IDENTITY_KEYS',
     'NOT_COMPARED_ON_RESUME', 'RunConfigMismatchError', 'recorded_config',
     'run_config_differences', 'check_resumed_config',
-    'existing_checkpoints', 'check_fresh_run', 'check_resume_target',
+    'existing_checkpoints', 'check_fresh_run', 'UnnamedCheckpointsError',
+    'check_auto_resume', 'check_resume_target',
     'check_work_dir_run', 'check_work_dir_path',
     'claim_work_dir'
 ]

@@ -30,6 +30,7 @@ MMEngine's ``CheckpointLoader`` (local files, ``http(s)://``,
 ``torchvision://``, ``open-mmlab://``, ...) to this door
 (:mod:`mmropim.utils.checkpoint_sources`).
 """
+import io
 import logging
 import os
 import os.path as osp
@@ -42,6 +43,7 @@ import torch
 from mmengine.logging import print_log
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from ..compat import STATE_DICT_METADATA
 from .run_state_globals import allow_mmengine_run_state
 
 TRUST_CHECKPOINT_HELP = (
@@ -172,6 +174,38 @@ def drop_meta_config(checkpoint, filename: str):
     return checkpoint
 
 
+def dressed_containers(obj, where: str = 'checkpoint') -> List[str]:
+    """The dicts in a loaded checkpoint that carry attributes of their own,
+    e.g. ``get`` or ``pop`` set to a builtin: PyTorch's safe unpickler
+    rebuilds such an ``OrderedDict``, and a method call on it (MMEngine's,
+    ours) then answers what the file chose. Only ``_metadata``, which
+    ``nn.Module.state_dict`` attaches, is allowed.
+
+    Args:
+        obj: A loaded checkpoint or part of it.
+        where (str): Its place, for the messages.
+
+    Returns:
+        list[str]: ``'<place>: <attributes>'`` for each such dict.
+    """
+    found = []
+    if isinstance(obj, dict):
+        own = sorted(
+            set(getattr(obj, '__dict__', {})) - {STATE_DICT_METADATA})
+        if own:
+            found.append(f'{where} has {", ".join(own)}')
+        metadata = getattr(obj, '__dict__', {}).get(STATE_DICT_METADATA)
+        if metadata is not None:
+            found += dressed_containers(metadata, f'{where}._metadata')
+        # dict's own items(): the instance's may be replaced
+        for key, value in dict.items(obj):
+            found += dressed_containers(value, f'{where}[{key!r}]')
+    elif isinstance(obj, (list, tuple)):
+        for index, value in enumerate(obj):
+            found += dressed_containers(value, f'{where}[{index}]')
+    return found
+
+
 def _file_kind(path: str) -> str:
     """What a path that is not a regular file is, for messages."""
     mode = os.stat(path).st_mode
@@ -233,7 +267,12 @@ def load_local_checkpoint(filename: str,
             with allow_mmengine_run_state():
                 checkpoint = torch.load(
                     f, map_location=map_location, weights_only=True)
-            return drop_meta_config(checkpoint, named)
+            dressed = dressed_containers(checkpoint)
+            if not dressed:
+                return drop_meta_config(checkpoint, named)
+            names = []
+            reason = ('dicts whose own attributes take the place of their '
+                      f'methods: {"; ".join(dressed)}')
         except Exception as error:  # noqa: B902  (each kind is re-raised)
             refused = isinstance(error, pickle.UnpicklingError) and \
                 'Weights only load failed' in str(error) and \
@@ -250,7 +289,7 @@ def load_local_checkpoint(filename: str,
                     f'{str(error).splitlines()[0] if str(error) else ""}'
                 ) from error
             reason = _refusal_reason(error)
-        names = _unsafe_globals(f)
+            names = _unsafe_globals(f)
         named_by_user = _trusted_files.get(identity)
         if trust is None:
             trust = named_by_user is not None
@@ -265,9 +304,16 @@ def load_local_checkpoint(filename: str,
                if named_by_user else 'the caller trusts it (trust=True)'),
             logger='current',
             level=logging.WARNING)
+        # the bytes the trust was decided on: read once, then checked
         f.seek(0)
-        checkpoint = torch.load(
-            f, map_location=map_location, weights_only=False)
+        data = f.read()
+        if file_identity(os.fstat(f.fileno())) != identity:
+            raise CheckpointReadError(
+                f'{named} changed while it was being read, after it was '
+                'found trusted: it was not unpickled. Load it again once '
+                'nothing writes to it.')
+    checkpoint = torch.load(
+        io.BytesIO(data), map_location=map_location, weights_only=False)
     return drop_meta_config(checkpoint, named)
 
 

@@ -17,13 +17,15 @@ by :func:`run_state_getattr`, which answers those four pairs only.
 process; :class:`RunStateHistoryBuffer` stands in for the class while
 unpickling, checks the state, and turns into a plain ``HistoryBuffer``.
 
-numpy's pickled state of a dtype can give any dtype fields, a subarray or
+numpy's pickled state of a dtype can give any dtype fields, a subarray,
 flags (a float64 with an object field over raw bytes, whose items are then
-read as pointers), and its array rebuilders take any dtype.
+read as pointers) or datetime metadata that crashes numpy's own
+``__setstate__``, and its array rebuilders take any dtype.
 :class:`RunStateDType`, :class:`RunStateArray`, :func:`run_state_reconstruct`
-and :func:`run_state_scalar` stand in for them: every dtype a file uses is
-rebuilt by numpy from a plain description (numbers, strings, dates) and
-must have exactly the pickled state; arrays come from bytes only.
+and :func:`run_state_scalar` stand in for them: no dtype state from a file
+reaches numpy; it must be exactly what numpy writes for a dtype of a run
+state (bool and numbers), and numpy builds that dtype from its code and
+byte order; arrays come from bytes only.
 
 :func:`allow_mmengine_run_state` adds these to PyTorch's safe globals as a
 context, for one load; nothing is added for good (PyTorch's
@@ -48,11 +50,14 @@ HISTORY_BUFFER_FIELDS = ('max_length', HISTORY_LOG_KEY, HISTORY_COUNT_KEY)
 # numpy's array / scalar rebuilders under the module names numpy 2 (numpy.
 # _core) and numpy 1 (numpy.core) write into pickles
 NUMPY_MODULES = ('numpy._core.multiarray', 'numpy.core.multiarray')
-# dtype kinds whose arrays hold plain values (no 'O' objects, no 'V'
-# structured records that may nest them)
-PLAIN_DTYPE_CODES = '?bhilqpBHILQPefdgFDGSUMm'
-# how numpy's pickling names a dtype: kind and size ('f8', 'U20', 'M8')
-DTYPE_CODE = re.compile(r'[a-zA-Z?][0-9]{0,4}')
+# how numpy's pickling names the dtypes of a run state (numpy's RNG state,
+# HistoryBuffer arrays, numbers in the runtime info): bool, signed and
+# unsigned integers, floats and complex numbers, by kind and size ('b1',
+# 'u4', 'f8', 'c16'); no strings, dates, objects or records
+PLAIN_DTYPE_CODE = re.compile(r'[biufc][0-9]{1,2}')
+PLAIN_DTYPE_KINDS = 'biufc'
+# NoneType, for comparing states item by item and type by type
+_NONE_TYPE = type(None)
 
 
 class RunStateHistoryBuffer(HistoryBuffer):
@@ -157,12 +162,14 @@ class RunStateDType:
     and its BUILD: only records them. :meth:`plain` checks them when an
     array or scalar uses the dtype.
 
-    A dtype's pickled state can give any dtype fields, a subarray or flags
-    (e.g. a float64 with an object field over raw bytes, whose items are
-    then read as pointers); numpy's ``__setstate__`` accepts it. So the
-    state never reaches a dtype the file uses: :meth:`plain` gives
-    ``numpy.dtype(<its str>)``, built by numpy from a plain description,
-    and only when the recorded state is exactly that dtype's.
+    A dtype's pickled state can give any dtype fields, a subarray, flags or
+    datetime metadata (a float64 with an object field over raw bytes,
+    whose items are then read as pointers; a datetime state that crashes
+    numpy's ``__setstate__`` itself). So no state from a file reaches
+    numpy: :meth:`plain` compares the recorded code and state, item by
+    item, with what numpy's own pickling writes for the dtypes of a run
+    state (bool and numbers, either byte order), and gives numpy's dtype
+    of that description.
     """
 
     def __init__(self, *args) -> None:
@@ -178,46 +185,45 @@ class RunStateDType:
         """The numpy dtype, checked.
 
         Returns:
-            numpy.dtype: A dtype of a kind in ``PLAIN_DTYPE_CODES``.
+            numpy.dtype: A dtype of a kind in ``PLAIN_DTYPE_KINDS``, built
+            by numpy from its code and byte order.
 
         Raises:
-            pickle.UnpicklingError: When the code or state is not one numpy
-                writes for such a dtype.
+            pickle.UnpicklingError: Naming the code and state when they are
+                not what numpy writes for such a dtype.
         """
         args = getattr(self, 'args', ())
         code = args[0] if args else None
         state = getattr(self, 'state', None)
-        # a state with no nested dtype or objects (None subarray, names
-        # and fields; version 4 adds datetime metadata)
-        state_ok = state is None or (
-            type(state) is tuple and len(state) in (8, 9)
-            and state[0] in (3, 4) and state[2:5] == (None, None, None)
-            and all(type(item) is int for item in state[5:8]))
-        if len(args) != 3 or type(code) is not str \
-                or not DTYPE_CODE.fullmatch(code) or args[1] is not False \
-                or type(args[2]) is not bool or not state_ok:
-            raise pickle.UnpicklingError(
-                f'a checkpoint pickles numpy.dtype({code!r}) with state '
-                f'{state!r}; only plain dtypes of numbers and strings are '
-                'rebuilt')
-        # numpy applies the state to a copy that nothing uses; the copy
-        # must then be the dtype numpy builds from its own description
-        candidate = np.dtype(code, False, True)
-        try:
-            if state is not None:
-                candidate.__setstate__(state)
-            plain = np.dtype(candidate.str)
-        except (TypeError, ValueError) as error:
-            raise pickle.UnpicklingError(
-                f'a checkpoint pickles an invalid numpy dtype state for '
-                f'{code!r}: {error}') from None
-        if plain.char not in PLAIN_DTYPE_CODES \
-                or plain.__reduce__() != candidate.__reduce__():
-            raise pickle.UnpicklingError(
-                f'a checkpoint pickles a numpy dtype {candidate!r} (code '
-                f'{code!r}, state {state!r}) that is not a plain dtype of '
-                'numbers or strings, so it is not rebuilt')
-        return plain
+        if len(args) == 3 and type(code) is str \
+                and PLAIN_DTYPE_CODE.fullmatch(code) and args[1] is False \
+                and type(args[2]) is bool:
+            for byte_order in '<>':
+                try:
+                    candidate = np.dtype(byte_order + code)
+                except (TypeError, ValueError):  # no such size
+                    break
+                written = candidate.__reduce__()
+                if candidate.kind in PLAIN_DTYPE_KINDS \
+                        and written[1][0] == code \
+                        and (state is None or _same(state, written[2])):
+                    return candidate
+        with_state = '' if state is None else f' with state {_short(state)}'
+        raise pickle.UnpicklingError(
+            f'a checkpoint pickles numpy.dtype{_short(args)}{with_state}; '
+            'only the dtypes of a run state (bool and numbers), as numpy '
+            'writes them, are rebuilt')
+
+
+def _same(value, written) -> bool:
+    """Whether ``value`` from a file is ``written`` (numpy's own pickled
+    state: a tuple of ints, strings and None), type by type."""
+    if type(value) is not type(written):
+        return False
+    if type(written) is tuple:
+        return len(value) == len(written) and all(
+            map(_same, value, written))
+    return type(written) in (int, str, _NONE_TYPE) and value == written
 
 
 class RunStateArray(np.ndarray):

@@ -234,3 +234,36 @@ def test_train_reports_a_truncated_resume_checkpoint(pretrain_run, demo_root,
                    f'train_dataloader.dataset.data_root={demo_root}')
     assert result.returncode != 0
     assert_names(result.stderr, 'CheckpointReadError', path)
+
+
+def test_a_trusted_file_rewritten_during_the_load_runs_nothing_new(
+        tmp_path, monkeypatch):
+    """Trust is decided on the opened file; the full unpickler reads the
+    bytes as they were then: a file rewritten in place after that (a race
+    with a writer) is refused, its new payload never runs."""
+    from mmropim.utils import checkpoint_compat, trust_checkpoint_files
+    trusted_marker = str(tmp_path / 'trusted_ran')
+    new_marker = str(tmp_path / 'swapped_ran')
+    path = str(tmp_path / 'trusted.pth')
+    torch.save(dict(state_dict=OrderedDict(w=torch.ones(2)),
+                    extra=Payload(trusted_marker)), path)
+    trust_checkpoint_files([path])
+    swapped = str(tmp_path / 'swapped.pth')
+    torch.save(dict(state_dict=OrderedDict(w=torch.ones(2)),
+                    extra=Payload(new_marker)), swapped)
+    unsafe_globals = checkpoint_compat._unsafe_globals
+
+    def rewrite_then_list(f):  # runs after the safe attempt was refused
+        with open(swapped, 'rb') as new, open(path, 'r+b') as old:
+            old.write(new.read())
+            old.truncate()
+        return unsafe_globals(f)
+
+    monkeypatch.setattr(checkpoint_compat, '_unsafe_globals',
+                        rewrite_then_list)
+    try:
+        with raises_naming(CheckpointReadError, path, 'changed'):
+            load_local_checkpoint(path)
+    finally:
+        trust_checkpoint_files([])
+    assert not osp.exists(new_marker)

@@ -247,7 +247,7 @@ def test_history_buffer_cannot_swap_the_class_wide_statistics(tmp_path):
 
 @pytest.mark.parametrize('field,value', [
     ('max_length', -5), ('max_length', True), ('max_length', 0),
-    ('_log_history', np.array(['a'])), ('_log_history', np.zeros(3)),
+    ('_log_history', np.array([1 + 2j])), ('_log_history', np.zeros(3)),
     ('_log_history', np.zeros((1, 1))), ('_count_history', [1])])
 def test_history_buffer_state_is_a_buffer_of_numbers(field, value,
                                                      tmp_path):
@@ -727,10 +727,11 @@ class Op:
 
     @classmethod
     def dtype_state(cls, endian='<', subarray=b'N', names=b'N',
-                    fields=b'N', elsize=-1, alignment=-1, flags=0):
-        return b'(' + cls.int(3) + cls.text(endian) + subarray + names + \
-            fields + cls.int(elsize) + cls.int(alignment) + \
-            cls.int(flags) + b't'
+                    fields=b'N', elsize=-1, alignment=-1, flags=0,
+                    version=3, metadata=b''):
+        return b'(' + cls.int(version) + cls.text(endian) + subarray + \
+            names + fields + cls.int(elsize) + cls.int(alignment) + \
+            cls.int(flags) + metadata + b't'
 
     @classmethod
     def array(cls, dtype, data, shape=1):
@@ -798,15 +799,68 @@ def test_numpy_dtype_states_are_only_plain_ones(name, tmp_path):
     assert np.dtype('f8').fields is None  # numpy's own float64 unchanged
 
 
+def crashing_dtypes():
+    """Name -> (raw pickle, dtype code) of datetime dtype states that crash
+    numpy's own ``dtype.__setstate__`` (the process dies of SIGSEGV)."""
+    version_3 = Op.dtype('M8', state=Op.dtype_state(elsize=8, alignment=8))
+    metadata = b'N' + Op.bytes(b'ns') + Op.int(1) + Op.int(1) + \
+        Op.int(1) + b'\x87\x86'
+    return {
+        'datetime_version_3_state': (Op.array(version_3, Op.bytes(
+            b'A' * 8)), 'M8'),
+        'bare_datetime_version_3_state': (version_3, 'M8'),
+        'timedelta_version_3_state': (Op.dtype('m8', state=Op.dtype_state(
+            elsize=8, alignment=8)), 'm8'),
+        'float_with_datetime_metadata': (Op.dtype('f8', state=Op.dtype_state(
+            version=4, metadata=metadata)), 'f8'),
+    }
+
+
+@pytest.mark.parametrize('name', sorted(crashing_dtypes()))
+def test_no_dtype_state_from_a_file_reaches_numpy(name, tmp_path):
+    """Such a dtype state segfaulted the converter (and train --resume):
+    it gets the loader's refusal, naming the file and the dtype. Run in a
+    process of its own, as a crash would end pytest's."""
+    data, code = crashing_dtypes()[name]
+    path = str(tmp_path / f'{name}.pth')
+    torch_file_with_pickle(path, Op.checkpoint(data))
+    result = run('tools/convert_checkpoint.py', path,
+                 str(tmp_path / 'out.pth'))
+    assert result.returncode == 1, (result.returncode, result.stderr[-3000:])
+    assert_names(result.stderr, 'UntrustedCheckpointError', path,
+                 f'numpy.dtype({code!r}')
+    assert not osp.exists(tmp_path / 'out.pth')
+
+
+@pytest.mark.parametrize('value', [
+    np.array(['ab', 'c']), np.array([b'x']), np.str_('mean'),
+    np.array(['2024-01-01'], dtype='M8[s]'), np.timedelta64(3, 's'),
+    np.zeros(2, dtype='V8')], ids=lambda value: value.dtype.str)
+def test_run_state_dtypes_are_bool_and_numbers(value, tmp_path):
+    """numpy's RNG state, HistoryBuffer arrays and runtime-info numbers
+    are bool / integer / float; strings, dates and records are refused
+    even as numpy writes them."""
+    path = str(tmp_path / 'other.pth')
+    torch.save(dict(value=value), path)
+    with raises_naming(UntrustedCheckpointError, path,
+                       f'numpy.dtype({value.dtype.__reduce__()[1][0]!r}'):
+        load_local_checkpoint(path)
+
+
 def test_numpy_values_of_a_run_state_load_as_numpy_writes_them(tmp_path):
     values = dict(
         f8=np.arange(3.0), i8=np.arange(3), big=np.arange(3, dtype='>i4'),
-        b=np.array([True, False]), u=np.array(['ab', 'c']),
-        s=np.array([b'x']), t=np.array(['2024-01-01'], dtype='M8[s]'),
-        c=np.array([1 + 2j]), h=np.float16(1.5), f=np.float64(2.5),
-        n=np.int64(7), flag=np.bool_(True), word=np.str_('mean'),
-        empty=np.zeros((0, 2), dtype=np.float32),
-        fortran=np.asfortranarray(np.arange(6.0).reshape(2, 3)))
+        b=np.array([True, False]), c=np.array([1 + 2j]),
+        h=np.float16(1.5), f=np.float64(2.5), n=np.int64(7),
+        flag=np.bool_(True), empty=np.zeros((0, 2), dtype=np.float32),
+        fortran=np.asfortranarray(np.arange(6.0).reshape(2, 3)),
+        rng_keys=np.random.RandomState(0).get_state()[1])
+    # every size of bool and number, in either byte order
+    for code in np.typecodes['AllInteger'] + np.typecodes['AllFloat'] + '?':
+        for order in '<>':
+            dtype = np.dtype(code).newbyteorder(order)
+            values[f'{order}{code}'] = np.arange(2).astype(dtype)
+            values[f'{order}{code}_scalar'] = values[f'{order}{code}'][1]
     path = str(tmp_path / 'numpy.pth')
     torch.save(values, path)
     loaded = load_local_checkpoint(path)
@@ -844,3 +898,72 @@ def test_trust_does_not_pass_to_a_new_file_on_the_same_inode(tmp_path):
     with pytest.raises(UntrustedCheckpointError):
         load_local_checkpoint(path)
     assert not osp.exists(marker)
+
+
+class Dressed:
+    """Pickles as an ``OrderedDict`` of ``content`` whose instance
+    attributes ``attributes`` (e.g. ``get=set``) shadow its methods:
+    PyTorch's safe unpickler rebuilds it (a BUILD of an OrderedDict)."""
+
+    def __init__(self, content, **attributes):
+        self.content, self.attributes = content, attributes
+
+    def __reduce__(self):
+        return (OrderedDict, (), self.attributes, None,
+                iter(dict(self.content).items()))
+
+
+@pytest.mark.parametrize('where, method', [
+    ('checkpoint', 'get'), ('meta', 'pop'), ('state_dict', 'items'),
+])
+def test_a_container_that_redefines_its_methods_is_refused(
+        tmp_path, where, method):
+    """A dict whose ``get`` / ``pop`` answered with ``set`` kept
+    meta['config'] past the loader, and MMEngine's resume ran it."""
+    meta = dict(epoch=1, config='import os')
+    state_dict = OrderedDict(w=torch.ones(2))
+    if where == 'meta':
+        meta = Dressed(meta, **{method: set})
+    if where == 'state_dict':
+        state_dict = Dressed(state_dict, **{method: set})
+    checkpoint = dict(meta=meta, state_dict=state_dict)
+    if where == 'checkpoint':
+        checkpoint = Dressed(checkpoint, **{method: set})
+    path = str(tmp_path / 'dressed.pth')
+    torch.save(checkpoint, path)
+    assert torch.load(path, weights_only=True) is not None  # torch takes it
+    with raises_naming(UntrustedCheckpointError, path, method,
+                       '--trust-checkpoint'):
+        load_local_checkpoint(path)
+
+
+def test_state_dict_metadata_still_loads(tmp_path):
+    """``_metadata``, which ``nn.Module.state_dict`` attaches, is the one
+    attribute a loaded dict may carry."""
+    state_dict = torch.nn.Linear(2, 2).state_dict()
+    path = str(tmp_path / 'linear.pth')
+    torch.save(dict(state_dict=state_dict), path)
+    loaded = load_local_checkpoint(path)['state_dict']
+    assert loaded._metadata == state_dict._metadata
+
+
+def test_resume_of_a_dressed_meta_runs_nothing(stock_run, demo_root,
+                                               tmp_path):
+    """With MMEngine's own CheckpointHook (which reads the checkpoint as
+    the loader returns it)."""
+    marker = str(tmp_path / 'config_ran')
+    checkpoint = load_local_checkpoint(stock_run['checkpoint'])
+    checkpoint['meta']['config'] = (
+        f'import os\nopen({marker!r}, "w").close()\ngpu_ids = []\n')
+    path = str(tmp_path / 'dressed.pth')
+    torch.save(Dressed(checkpoint, get=set), path)
+    result = run('tools/train.py', ROPIM_TINY_CFG, '--work-dir',
+                 str(tmp_path / 'resumed'), '--resume', path,
+                 '--cfg-options',
+                 f'train_dataloader.dataset.data_root={demo_root}',
+                 'train_dataloader.dataset.indices=32',
+                 'train_cfg.max_epochs=2',
+                 'default_hooks.checkpoint.type=CheckpointHook')
+    assert not osp.exists(marker)
+    assert result.returncode != 0
+    assert_names(result.stderr, 'UntrustedCheckpointError', path, 'get')

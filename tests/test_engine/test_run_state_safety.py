@@ -604,6 +604,34 @@ def test_the_lock_file_is_never_seen_half_written(tmp_path, monkeypatch):
     assert seen == [False] and not os.listdir(tmp_path)
 
 
+def test_the_lock_is_never_written_through_a_planted_link(tmp_path):
+    """The lock's content is written to run.lock.<pid>.new first: a link
+    planted under that name (for the process id the run will have) is
+    replaced, and the file it points to, outside the work dir, keeps its
+    content; a name that cannot be removed is refused, naming it."""
+    work_dir, outside = tmp_path / 'work', tmp_path / 'outside'
+    work_dir.mkdir()
+    outside.mkdir()
+    important = outside / 'important.txt'
+    important.write_text('keep me')
+    planted = work_dir / f'run.lock.{os.getpid()}.new'
+    planted.symlink_to(important)
+    lock = RunLock(str(work_dir))
+    lock.acquire()
+    assert important.read_text() == 'keep me'
+    assert os.listdir(outside) == ['important.txt']
+    assert json.loads((work_dir / 'run.lock').read_text())['pid'] == \
+        os.getpid()
+    assert not osp.lexists(planted)
+    lock.release()
+    assert not os.listdir(work_dir)
+    planted.mkdir()  # not removable by unlink: refused, left alone
+    with raises_naming(WorkDirLockedError, str(planted)):
+        RunLock(str(work_dir)).acquire()
+    assert os.listdir(work_dir) == [planted.name]
+    assert important.read_text() == 'keep me'
+
+
 def test_a_run_writing_to_a_busy_out_dir_stops(tmp_path):
     """Work dirs a/exp and b/exp with one out_dir both write to
     out_dir/exp: the second run would delete the first one's files."""
@@ -955,6 +983,41 @@ def test_resume_cannot_be_smuggled_past_the_work_dir_check(tmp_path, how):
                        str(here / 'epoch_2.pth'),
                        'model.depth: 2 in the checkpoint, 3 now'):
         run_state.check_work_dir_run(deeper)
+
+
+@pytest.mark.parametrize('files', [('epoch_1.pth', ),
+                                   ('iter_40.pth', 'best_acc_iter_40.pth'),
+                                   ('best_acc_epoch_1.pth', )])
+def test_resume_without_last_checkpoint_keeps_the_run_checkpoints(
+        tmp_path, files):
+    """A run killed after its first checkpoint and before its first
+    last_checkpoint: --resume without a path (tools/train.py; the hook for
+    other entry points) would start afresh and replace the checkpoint. It
+    stops before anything is written, naming the checkpoints and how to go
+    on; nothing is deleted. A work dir without checkpoints starts."""
+    from mmropim.engine import run_state
+    work_dir = tmp_path / 'work'
+    work_dir.mkdir()
+    for name in files:
+        torch.save(dict(meta=dict(epoch=1), state_dict={}),
+                   str(work_dir / name))
+    before = {name: (work_dir / name).read_bytes() for name in files}
+    latest = str(work_dir / files[0])
+    auto = tiny_run_config(work_dir, resume=True)
+    assert find_resume_checkpoint(str(work_dir)) is None
+    with raises_naming(run_state.UnnamedCheckpointsError, *files,
+                       str(work_dir / 'last_checkpoint'),
+                       f'--resume {latest}', '--work-dir'):
+        run_state.claim_work_dir(auto)
+    hook = SafeCheckpointHook(interval=1)
+    with raises_naming(run_state.UnnamedCheckpointsError, *files,
+                       f'--resume {latest}'):
+        hook.before_train(fake_runner(work_dir, 'auto_resume', cfg=auto))
+    assert {name: (work_dir / name).read_bytes()
+            for name in os.listdir(work_dir)} == before
+    empty = tmp_path / 'empty'
+    run_state.claim_work_dir(tiny_run_config(empty, resume=True)).release()
+    assert not os.listdir(empty)
 
 
 def test_the_checkpoint_hook_checks_the_run_for_other_entry_points(

@@ -35,11 +35,11 @@ from ...utils.plain_state import from_plain, to_plain
 from ...utils.random_states import (gather_random_states, get_random_states,
                                     set_random_states)
 from ..run_lock import RunLock
-from ..run_state import (VALIDATION_RECORD, check_deletable, check_fresh_run,
-                         check_resume_target, check_resumed_config,
-                         check_run_state, read_last_checkpoint,
-                         read_validation_record, same_folder,
-                         validation_record)
+from ..run_state import (VALIDATION_RECORD, check_auto_resume, check_deletable,
+                         check_fresh_run, check_resume_target,
+                         check_resumed_config, check_run_state,
+                         read_last_checkpoint, read_validation_record,
+                         same_folder, validation_record)
 from .finite_loss_hook import FiniteLossHook
 from .pretrained_weights_check_hook import (PretrainedWeightsCheckHook,
                                             check_loaded_weights,
@@ -347,6 +347,9 @@ class SafeCheckpointHook(StepCheckpointHook):
                 cfg = getattr(runner, 'cfg', None) or {}
                 shared = self._run_locks[0].shared
                 if not shared and not self._resumed_checkpoint:
+                    if cfg.get('resume') and not cfg.get('load_from'):
+                        # resume found no last_checkpoint
+                        check_auto_resume(runner.work_dir)
                     check_fresh_run(cfg, runner.work_dir)
                 elif not shared and cfg.get('load_from'):
                     check_resume_target(cfg, runner.work_dir,
