@@ -94,6 +94,31 @@ def _compare_as_loaded(model: nn.Module, state: dict) -> tuple:
     return missing, mismatched, unusable
 
 
+def unusable_weights(differences: dict, allowed: Sequence[str],
+                     model_name: str) -> str:
+    """What :func:`compare_checkpoint_with_model` found without data the
+    model can take, for an error message: ``'N of the T weights of MODEL
+    (in PARTS) without data the model can take, by name: [...], e.g.
+    [...]'``; empty when nothing outside ``allowed`` is.
+
+    Args:
+        differences (dict): What :func:`compare_checkpoint_with_model`
+            returned.
+        allowed (Sequence[str]): Names that may be left to the model.
+        model_name (str): The model, for the message.
+    """
+    unusable = [line for line in differences.get('unusable', ())
+                if line.split(':')[0] not in allowed]
+    if not unusable:
+        return ''
+    names = [line.split(':')[0] for line in unusable]
+    parts = sorted({key.split('.')[0] for key in names})
+    return (f'{len(unusable)} of the {differences["total"]} weights of '
+            f'{model_name} (in {", ".join(parts)}) without data the model '
+            f'can take, by name: {name_kinds(names)[:2 * SHOWN]}, e.g. '
+            f'{unusable[:2]}')
+
+
 def compare_checkpoint_with_model(model: nn.Module, checkpoint: dict) -> dict:
     """What a whole-model checkpoint leaves out of a model, as the runner
     loads it: its ``state_dict`` (or the checkpoint itself when it has
@@ -172,16 +197,11 @@ def check_checkpoint_fits_model(model: nn.Module,
             'FINETUNE_CONFIG --cfg-options '
             'model.backbone.init_cfg.checkpoint=CKPT), then the fine-tuned '
             'checkpoint is tested')
-    unusable = [line for line in differences['unusable']
-                if line.split(':')[0] not in allowed_missing]
+    unusable = unusable_weights(differences, allowed_missing,
+                                type(model).__name__)
     if unusable:
-        names = [line.split(':')[0] for line in unusable]
-        heads = sorted({key.split('.')[0] for key in names})
         raise CheckpointMismatchError(
-            f'{filename} has {len(unusable)} of the {differences["total"]} '
-            f'weights of {type(model).__name__} (in {", ".join(heads)}) '
-            'without data the model can take, by name: '
-            f'{name_kinds(names)[:2 * SHOWN]}, e.g. {unusable[:2]}: '
+            f'{filename} has {unusable}: '
             'MMEngine loads with strict=False and only warns, and testing '
             'it would evaluate untrained weights. Test the checkpoint the '
             'training run wrote')

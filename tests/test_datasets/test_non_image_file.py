@@ -129,39 +129,38 @@ def downstream_dataset(demo_sets, config, key):
         return DATASETS.build(data)
 
 
-def test_a_broken_image_of_a_segmentation_folder_is_named(
-        demo_sets, tmp_path):
-    """MMSeg's data sets list the files of a folder by ``img_suffix``."""
-    copy = tmp_path / 'ade20k'
-    shutil.copytree(osp.join(demo_sets, 'ade20k'), copy)
-    built = downstream_dataset(
-        str(tmp_path), osp.join(
-            'ade20k', 'upernet_ropim-beit-mini-p8_1xb4-40iter_demo-nuclei-'
-            '128px.py'), 'val_dataloader')
-    bad = built.get_data_info(1)['img_path']
+def broken_downstream_image(demo_sets, tmp_path, config, index):
+    """The validation set of a transfer demo config on a copy of its demo
+    data, whose ``index``-th image is made a text file; and its path."""
+    folder = config.split(osp.sep)[0]
+    shutil.copytree(osp.join(demo_sets, folder), tmp_path / folder)
+    built = downstream_dataset(str(tmp_path), config, 'val_dataloader')
+    bad = built.get_data_info(index)['img_path']
     with open(bad, 'w') as f:
         f.write('not an image\n')
     with pytest.raises(UnreadableImagesError) as error:
         read_all(built, 0)
-    assert_names(str(error.value), bad, 'ending in .png', 'folder',
+    return str(error.value), bad
+
+
+def test_a_broken_image_of_a_segmentation_folder_is_named(
+        demo_sets, tmp_path):
+    """MMSeg's data sets list the files of a folder by ``img_suffix``."""
+    text, bad = broken_downstream_image(
+        demo_sets, tmp_path, osp.join(
+            'ade20k', 'upernet_ropim-beit-mini-p8_1xb4-40iter_demo-nuclei-'
+            '128px.py'), 1)
+    assert_names(text, bad, 'ending in .png', 'folder',
                  'tools/analysis/check_data.py')
 
 
 def test_a_broken_image_of_an_annotation_file_is_named(demo_sets, tmp_path):
     """MMDet's COCO data set reads the images its annotation file lists:
     the message names that file, not a folder to tidy."""
-    copy = tmp_path / 'coco'
-    shutil.copytree(osp.join(demo_sets, 'coco'), copy)
-    built = downstream_dataset(
-        str(tmp_path), osp.join(
+    text, bad = broken_downstream_image(
+        demo_sets, tmp_path, osp.join(
             'coco', 'mask-rcnn_ropim-beit-mini-p8_simple-fpn_1xb2-2e_demo-'
-            'nuclei-128px.py'), 'val_dataloader')
-    bad = built.get_data_info(0)['img_path']
-    with open(bad, 'w') as f:
-        f.write('not an image\n')
-    with pytest.raises(UnreadableImagesError) as error:
-        read_all(built, 0)
-    text = str(error.value)
+            'nuclei-128px.py'), 0)
     assert_names(text, bad, 'instances_val.json', 'annotation',
                  'tools/analysis/check_data.py')
     assert 'folder' not in text, text

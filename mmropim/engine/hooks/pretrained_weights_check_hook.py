@@ -20,7 +20,8 @@ from mmengine.registry import HOOKS
 from ...utils.backbone_checkpoint import (check_fresh_parameters,
                                           load_backbone_weights, name_kinds)
 from ...utils.model_checkpoint import (SHOWN, CheckpointMismatchError,
-                                       compare_checkpoint_with_model)
+                                       compare_checkpoint_with_model,
+                                       unusable_weights)
 
 
 def pretrained_entries(init_cfg) -> List[dict]:
@@ -256,16 +257,10 @@ def check_loaded_weights(model, source: str, differences: dict,
             f'{name_kinds(missing)[:2 * SHOWN]}: MMEngine loads it with '
             'strict=False and training would start them from their '
             f'initialization. {advice}')
-    unusable = [line for line in differences.get('unusable', ())
-                if line.split(':')[0] not in allowed]
+    unusable = unusable_weights(differences, allowed, name)
     if unusable:
-        names = [line.split(':')[0] for line in unusable]
-        heads = sorted({key.split('.')[0] for key in names})
         raise CheckpointMismatchError(
-            f'{source} has {len(unusable)} of the {differences["total"]} '
-            f'weights of {name} (in {", ".join(heads)}) without data the '
-            f'model can take, by name: {name_kinds(names)[:2 * SHOWN]}, '
-            f'e.g. {unusable[:2]}: MMEngine loads it with strict=False, '
+            f'{source} has {unusable}: MMEngine loads it with strict=False, '
             'only warns, and training would start them from their '
             'initialization. Give a checkpoint a training run wrote')
     if mismatched:
