@@ -583,23 +583,49 @@ class UnnamedCheckpointsError(RuntimeError):
     ``last_checkpoint`` but holds checkpoints of a run."""
 
 
-def check_auto_resume(work_dir: str) -> None:
+def check_auto_resume(work_dir: str,
+                      checkpoint_cfg: Optional[dict] = None) -> None:
     """Before a run with ``resume`` and no checkpoint (``--resume``
     without a path) starts in ``work_dir``, which has no
-    ``last_checkpoint``: refuse it when the work dir holds checkpoints
-    (``epoch_N`` / ``iter_N`` / ``best_*``). A run killed after its first
-    checkpoint and before ``last_checkpoint`` leaves such a work dir; the
-    runner would start afresh there and replace them.
+    ``last_checkpoint``: refuse it when the run's checkpoint folder holds
+    checkpoints (``epoch_N`` / ``iter_N``, the names of the hook's
+    ``filename_tmpl``, ``best_*``; in the work dir, or in
+    ``out_dir/<work dir name>`` when the hook has an ``out_dir``). A run
+    killed after its first checkpoint and before ``last_checkpoint``
+    leaves them so; the runner would start afresh and replace them.
 
     Args:
         work_dir (str): The run's work dir.
+        checkpoint_cfg (dict, optional): The checkpoint hook's config
+            (``default_hooks.checkpoint``): its ``out_dir`` and
+            ``filename_tmpl``.
 
     Raises:
         UnnamedCheckpointsError: Naming the checkpoints and how to go on.
     """
     if _is_remote(work_dir):
         return
+    checkpoint_cfg = checkpoint_cfg or {}
+    out_dir = checkpoint_cfg.get('out_dir')
+    folder = work_dir
+    if isinstance(out_dir, str) and out_dir and not _is_remote(out_dir):
+        folder = osp.join(out_dir, osp.basename(work_dir.rstrip(os.sep)))
     found = existing_checkpoints(work_dir)
+    if not same_folder(folder, work_dir):
+        found += existing_checkpoints(folder)
+    template = checkpoint_cfg.get('filename_tmpl')
+    if isinstance(template, str) and template and osp.isdir(folder):
+        named = checkpoint_name_pattern(template)
+        steps = {
+            name: int(match.group(1)) if match.groups() else 0
+            for name in os.listdir(folder)
+            for match in [re.fullmatch(named, name)] if match
+        }  # best_* last, as existing_checkpoints orders them
+        best = [name for name in os.listdir(folder)
+                if re.fullmatch(r'best_.+_' + named, name)]
+        found += [osp.join(folder, name)
+                  for name in sorted(steps, key=steps.get) + sorted(best)]
+    found = list(dict.fromkeys(found))
     if not found:
         return
     steps = [path for path in found
@@ -655,7 +681,8 @@ def check_work_dir_run(cfg) -> None:
     resumed = cfg.get('load_from') or read_last_checkpoint(work_dir)
     if resumed is None:
         # nothing to resume: a fresh work dir, unless it holds checkpoints
-        check_auto_resume(work_dir)
+        check_auto_resume(work_dir, (cfg.get('default_hooks')
+                                     or {}).get('checkpoint'))
         return
     if cfg.get('load_from'):
         check_resume_target(cfg, work_dir, resumed)

@@ -985,36 +985,49 @@ def test_resume_cannot_be_smuggled_past_the_work_dir_check(tmp_path, how):
         run_state.check_work_dir_run(deeper)
 
 
-@pytest.mark.parametrize('files', [('epoch_1.pth', ),
-                                   ('iter_40.pth', 'best_acc_iter_40.pth'),
-                                   ('best_acc_epoch_1.pth', )])
+@pytest.mark.parametrize('files, hook_cfg', [
+    (('epoch_1.pth', ), {}),
+    (('iter_40.pth', 'best_acc_iter_40.pth'), {}),
+    (('best_acc_epoch_1.pth', ), {}),
+    (('ckpt_1.pth', ), dict(filename_tmpl='ckpt_{}.pth')),
+    (('epoch_1.pth', ), dict(out_dir='OUT')),
+], ids=['epoch', 'iter-and-best', 'best', 'filename-tmpl', 'out-dir'])
 def test_resume_without_last_checkpoint_keeps_the_run_checkpoints(
-        tmp_path, files):
+        tmp_path, files, hook_cfg):
     """A run killed after its first checkpoint and before its first
     last_checkpoint: --resume without a path (tools/train.py; the hook for
     other entry points) would start afresh and replace the checkpoint. It
     stops before anything is written, naming the checkpoints and how to go
-    on; nothing is deleted. A work dir without checkpoints starts."""
+    on; nothing is deleted. A work dir without checkpoints starts. The
+    checkpoints are found where the hook's out_dir puts them and by its
+    filename_tmpl."""
     from mmropim.engine import run_state
     work_dir = tmp_path / 'work'
     work_dir.mkdir()
+    hook_cfg = dict(hook_cfg)
+    folder = work_dir
+    if 'out_dir' in hook_cfg:
+        hook_cfg['out_dir'] = str(tmp_path / 'out')
+        folder = tmp_path / 'out' / 'work'  # MMEngine: out_dir/<work dir>
+        folder.mkdir(parents=True)
     for name in files:
         torch.save(dict(meta=dict(epoch=1), state_dict={}),
-                   str(work_dir / name))
-    before = {name: (work_dir / name).read_bytes() for name in files}
-    latest = str(work_dir / files[0])
+                   str(folder / name))
+    before = {name: (folder / name).read_bytes() for name in files}
+    latest = str(folder / files[0])
     auto = tiny_run_config(work_dir, resume=True)
+    auto.default_hooks.checkpoint.update(hook_cfg)
     assert find_resume_checkpoint(str(work_dir)) is None
     with raises_naming(run_state.UnnamedCheckpointsError, *files,
                        str(work_dir / 'last_checkpoint'),
                        f'--resume {latest}', '--work-dir'):
         run_state.claim_work_dir(auto)
-    hook = SafeCheckpointHook(interval=1)
+    hook = SafeCheckpointHook(interval=1, **hook_cfg)
     with raises_naming(run_state.UnnamedCheckpointsError, *files,
                        f'--resume {latest}'):
         hook.before_train(fake_runner(work_dir, 'auto_resume', cfg=auto))
-    assert {name: (work_dir / name).read_bytes()
-            for name in os.listdir(work_dir)} == before
+    assert {name: (folder / name).read_bytes()
+            for name in os.listdir(folder)} == before
     empty = tmp_path / 'empty'
     run_state.claim_work_dir(tiny_run_config(empty, resume=True)).release()
     assert not os.listdir(empty)

@@ -349,7 +349,10 @@ class SafeCheckpointHook(StepCheckpointHook):
                 if not shared and not self._resumed_checkpoint:
                     if cfg.get('resume') and not cfg.get('load_from'):
                         # resume found no last_checkpoint
-                        check_auto_resume(runner.work_dir)
+                        check_auto_resume(
+                            runner.work_dir,
+                            dict(out_dir=self.out_dir,
+                                 filename_tmpl=self.filename_tmpl))
                     check_fresh_run(cfg, runner.work_dir)
                 elif not shared and cfg.get('load_from'):
                     check_resume_target(cfg, runner.work_dir,
