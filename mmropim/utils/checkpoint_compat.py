@@ -30,6 +30,7 @@ MMEngine's ``CheckpointLoader`` (local files, ``http(s)://``,
 ``torchvision://``, ``open-mmlab://``, ...) to this door
 (:mod:`mmropim.utils.checkpoint_sources`).
 """
+import hashlib
 import io
 import logging
 import os
@@ -54,7 +55,8 @@ TRUST_CHECKPOINT_HELP = (
 
 # (st_dev, st_ino, st_ctime_ns, st_size) -> the real path it was named by
 FileIdentity = Tuple[int, int, int, int]
-_trusted_files: Dict[FileIdentity, str] = {}
+# identity -> (real path, SHA-256 of the content when it was trusted)
+_trusted_files: Dict[FileIdentity, Tuple[str, str]] = {}
 
 
 class UntrustedCheckpointError(pickle.UnpicklingError):
@@ -77,7 +79,9 @@ def trust_checkpoint_files(paths: Iterable[str]) -> None:
     """Trust exactly these checkpoint files (``--trust-checkpoint``): a
     later :func:`load_local_checkpoint` unpickles them fully, with a
     warning, wherever they are loaded from (any path, symlink or hard link
-    to the same file) and no other file. Replaces the files trusted
+    to the same file) and no other file, and only with the content it has
+    now (its SHA-256 is kept: a write that leaves the identity as it was,
+    through a shared memory map, is still seen). Replaces the files trusted
     before.
 
     Args:
@@ -93,14 +97,19 @@ def trust_checkpoint_files(paths: Iterable[str]) -> None:
             raise FileNotFoundError(
                 f'--trust-checkpoint {path}: no such file (trust names an '
                 'existing local checkpoint file)')
-        trusted[file_identity(os.stat(path))] = osp.realpath(path)
+        with open(path, 'rb') as f:
+            identity = file_identity(os.fstat(f.fileno()))
+            digest = hashlib.sha256()
+            for block in iter(lambda: f.read(1 << 24), b''):
+                digest.update(block)
+        trusted[identity] = (osp.realpath(path), digest.hexdigest())
     _trusted_files.clear()
     _trusted_files.update(trusted)
 
 
 def trusted_checkpoint_files() -> List[str]:
     """The real paths of the files :func:`trust_checkpoint_files` trusts."""
-    return sorted(_trusted_files.values())
+    return sorted(path for path, _ in _trusted_files.values())
 
 
 def _is_torch_file(f: IO[bytes]) -> bool:
@@ -174,35 +183,64 @@ def drop_meta_config(checkpoint, filename: str):
     return checkpoint
 
 
-def dressed_containers(obj, where: str = 'checkpoint') -> List[str]:
-    """The dicts in a loaded checkpoint that carry attributes of their own,
-    e.g. ``get`` or ``pop`` set to a builtin: PyTorch's safe unpickler
-    rebuilds such an ``OrderedDict``, and a method call on it (MMEngine's,
-    ours) then answers what the file chose. Only ``_metadata``, which
-    ``nn.Module.state_dict`` attaches, is allowed.
+def dressed_containers(obj) -> List[str]:
+    """The values in a loaded checkpoint that carry attributes of their
+    own, e.g. a dict's ``get`` or ``pop`` or a tensor's ``is_complex`` set
+    to a builtin: PyTorch's safe unpickler rebuilds such an
+    ``OrderedDict`` or tensor, and a method call on it (MMEngine's, ours)
+    then answers what the file chose. Only ``_metadata``, the dict that
+    ``nn.Module.state_dict`` attaches, is allowed (on a dict).
+
+    The walk keeps its own stack (no recursion limit) and names a place
+    only for what it reports.
 
     Args:
-        obj: A loaded checkpoint or part of it.
-        where (str): Its place, for the messages.
+        obj: A loaded checkpoint.
 
     Returns:
-        list[str]: ``'<place>: <attributes>'`` for each such dict.
+        list[str]: ``'<place> has <attributes>'`` for each such value.
     """
     found = []
-    if isinstance(obj, dict):
-        own = sorted(
-            set(getattr(obj, '__dict__', {})) - {STATE_DICT_METADATA})
-        if own:
-            found.append(f'{where} has {", ".join(own)}')
-        metadata = getattr(obj, '__dict__', {}).get(STATE_DICT_METADATA)
-        if metadata is not None:
-            found += dressed_containers(metadata, f'{where}._metadata')
-        # dict's own items(): the instance's may be replaced
-        for key, value in dict.items(obj):
-            found += dressed_containers(value, f'{where}[{key!r}]')
-    elif isinstance(obj, (list, tuple)):
-        for index, value in enumerate(obj):
-            found += dressed_containers(value, f'{where}[{index}]')
+    # (value, index of its parent entry, its key there)
+    entries = [(obj, -1, None)]
+    pending = [0]
+
+    def place(index: int) -> str:
+        keys = []
+        while entries[index][1] >= 0:
+            keys.append(entries[index][2])
+            index = entries[index][1]
+        return 'checkpoint' + ''.join(
+            key if isinstance(key, str) and key.startswith('.') else
+            f'[{key!r}]' for key in reversed(keys))
+
+    def visit(value, parent: int, key) -> None:
+        entries.append((value, parent, key))
+        pending.append(len(entries) - 1)
+
+    while pending:
+        index = pending.pop()
+        value = entries[index][0]
+        if isinstance(value, (dict, torch.Tensor)):
+            own = dict(getattr(value, '__dict__', {}))
+            metadata = own.pop(STATE_DICT_METADATA, None) if isinstance(
+                value, dict) else None
+            if own:
+                found.append(f'{place(index)} has {", ".join(sorted(own))}')
+            if metadata is not None:
+                if not isinstance(metadata, dict):
+                    found.append(
+                        f'{place(index)} has a {STATE_DICT_METADATA} of '
+                        f'type {type(metadata).__name__}, not a dict')
+                else:
+                    visit(metadata, index, '.' + STATE_DICT_METADATA)
+        if isinstance(value, dict):
+            # dict's own items(): the instance's may be replaced
+            for key, item in dict.items(value):
+                visit(item, index, key)
+        elif isinstance(value, (list, tuple)):
+            for position, item in enumerate(value):
+                visit(item, index, position)
     return found
 
 
@@ -290,7 +328,7 @@ def load_local_checkpoint(filename: str,
                 ) from error
             reason = _refusal_reason(error)
             names = _unsafe_globals(f)
-        named_by_user = _trusted_files.get(identity)
+        named_by_user, digest = _trusted_files.get(identity, (None, None))
         if trust is None:
             trust = named_by_user is not None
         if not trust:
@@ -307,11 +345,14 @@ def load_local_checkpoint(filename: str,
         # the bytes the trust was decided on: read once, then checked
         f.seek(0)
         data = f.read()
-        if file_identity(os.fstat(f.fileno())) != identity:
+        if file_identity(os.fstat(f.fileno())) != identity or (
+                digest is not None
+                and hashlib.sha256(data).hexdigest() != digest):
             raise CheckpointReadError(
-                f'{named} changed while it was being read, after it was '
-                'found trusted: it was not unpickled. Load it again once '
-                'nothing writes to it.')
+                f'{named} changed after it was trusted (since '
+                '--trust-checkpoint named it, or while it was being read): '
+                'it was not unpickled. Name it again once nothing writes '
+                'to it.')
     checkpoint = torch.load(
         io.BytesIO(data), map_location=map_location, weights_only=False)
     return drop_meta_config(checkpoint, named)

@@ -267,3 +267,32 @@ def test_a_trusted_file_rewritten_during_the_load_runs_nothing_new(
     finally:
         trust_checkpoint_files([])
     assert not osp.exists(new_marker)
+
+
+def test_a_trusted_file_changed_without_a_new_identity_runs_nothing_new(
+        tmp_path, monkeypatch):
+    """A write through a shared memory map changes neither the change time
+    nor the size, so the file's identity stays that of the trusted file;
+    its content is compared with what was trusted. (The identity is cut to
+    device and inode here, as such a write leaves it.)"""
+    from mmropim.utils import checkpoint_compat, trust_checkpoint_files
+    monkeypatch.setattr(checkpoint_compat, 'file_identity',
+                        lambda stat: (stat.st_dev, stat.st_ino))
+    trusted_marker = str(tmp_path / 'trusted_ran')
+    new_marker = str(tmp_path / 'swapped_ran')
+    path = str(tmp_path / 'trusted.pth')
+    torch.save(dict(state_dict=OrderedDict(w=torch.ones(2)),
+                    extra=Payload(trusted_marker)), path)
+    swapped = str(tmp_path / 'swapped.pth')
+    torch.save(dict(state_dict=OrderedDict(w=torch.ones(2)),
+                    extra=Payload(new_marker)), swapped)
+    trust_checkpoint_files([path])
+    try:
+        with open(swapped, 'rb') as new, open(path, 'r+b') as old:
+            old.write(new.read())
+            old.truncate()
+        with raises_naming(CheckpointReadError, path, 'changed'):
+            load_local_checkpoint(path)
+    finally:
+        trust_checkpoint_files([])
+    assert not osp.exists(new_marker)

@@ -13,6 +13,7 @@ import os
 import os.path as osp
 import pickle
 import shutil
+import sys
 import threading
 from collections import OrderedDict
 
@@ -967,3 +968,41 @@ def test_resume_of_a_dressed_meta_runs_nothing(stock_run, demo_root,
     assert not osp.exists(marker)
     assert result.returncode != 0
     assert_names(result.stderr, 'UntrustedCheckpointError', path, 'get')
+
+
+@pytest.mark.parametrize('case', ['tensor', 'metadata-list', 'deep'])
+def test_dressed_tensors_odd_metadata_and_deep_nesting_are_refused(
+        tmp_path, case):
+    """A complex weight whose ``is_complex`` answered ``set()`` passed the
+    check of weights without data; a state dict's ``_metadata`` must be a
+    dict (MMEngine calls its ``get``); a nesting deeper than Python's
+    recursion limit stopped the walk with a RecursionError."""
+    path = str(tmp_path / f'{case}.pth')
+    if case == 'tensor':
+        weight = torch.ones(2, dtype=torch.complex64)
+        weight.is_complex = set  # pickled as the tensor's state
+        content, names = dict(state_dict={'w': weight}), ('is_complex', )
+    elif case == 'metadata-list':
+        state_dict = OrderedDict(w=torch.ones(2))
+        state_dict._metadata = [1, 2]
+        content, names = dict(state_dict=state_dict), ('_metadata', 'list')
+    else:  # deeper than Python's recursion limit
+        nested = []
+        for _ in range(5000):
+            nested = [nested]
+        content, names = dict(meta=dict(deep=nested)), None
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(20000)  # for torch.save's pickler
+    try:
+        torch.save(content, path)
+    finally:
+        sys.setrecursionlimit(limit)
+    torch.load(path, weights_only=True)  # torch takes each
+    if case == 'deep':
+        deep, depth = load_local_checkpoint(path)['meta']['deep'], 0
+        while deep:
+            deep, depth = deep[0], depth + 1
+        assert depth == 5000
+        return
+    with raises_naming(UntrustedCheckpointError, path, *names):
+        load_local_checkpoint(path)
