@@ -17,12 +17,15 @@ import json
 import os
 import os.path as osp
 import socket
+import stat
 import time
 from typing import Dict, Optional
 
 from mmengine.logging import print_log
 
 LOCK_FILENAME = 'run.lock'
+#: more than a lock this package writes (a few hundred bytes of JSON)
+LOCK_SIZE_LIMIT = 1 << 16
 # the environment variable each launcher gives a process's global rank in
 LAUNCHER_RANK_VARIABLES = dict(
     pytorch=('RANK', ), slurm=('SLURM_PROCID', ),
@@ -115,8 +118,19 @@ class RunLock:
         object, None if the file is gone; a :class:`WorkDirLockedError`
         if it cannot be read (then nothing is taken over)."""
         try:
-            with open(path) as f:
-                text = f.read()
+            # not through a link, never blocking (a FIFO), a regular file
+            # of a lock's size (not /dev/zero)
+            descriptor = os.open(
+                path, os.O_RDONLY | getattr(os, 'O_NOFOLLOW', 0)
+                | getattr(os, 'O_NONBLOCK', 0))
+            with os.fdopen(descriptor, 'rb') as f:
+                if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                    raise OSError(f'{path} is not a regular file')
+                content = f.read(LOCK_SIZE_LIMIT + 1)
+                if len(content) > LOCK_SIZE_LIMIT:
+                    raise OSError(f'more than {LOCK_SIZE_LIMIT} bytes: not '
+                                  'a lock this package wrote')
+                text = content.decode()
         except FileNotFoundError:
             return None
         except (OSError, UnicodeDecodeError) as error:  # e.g. a folder

@@ -1080,3 +1080,22 @@ def test_resume_may_change_how_gradients_are_clipped_and_accumulated(
                        'restore', 'load_from='):
         check_resumed_config(meta, tiny_run_config(tmp_path, **{
             'optim_wrapper.optimizer.lr': 0.05}), 'epoch_2.pth')
+
+
+@pytest.mark.parametrize('kind', ['fifo', 'device-link', 'big'])
+def test_a_lock_that_is_no_lock_file_is_refused_at_once(tmp_path, kind):
+    """run.lock as a FIFO (reading it blocked for ever), a link to
+    /dev/zero (read without end) or a file far larger than a lock: the
+    run stops, naming it; nothing is taken over or written."""
+    work_dir = tmp_path / 'work'
+    work_dir.mkdir()
+    lock_path = work_dir / 'run.lock'
+    if kind == 'fifo':
+        os.mkfifo(lock_path)
+    elif kind == 'device-link':
+        lock_path.symlink_to('/dev/zero')
+    else:
+        lock_path.write_bytes(b'{' + b' ' * (1 << 20) + b'}')
+    with raises_naming(WorkDirLockedError, str(lock_path), 'remove it'):
+        RunLock(str(work_dir)).acquire()
+    assert os.listdir(work_dir) == ['run.lock']
