@@ -616,12 +616,13 @@ def check_auto_resume(work_dir: str,
     template = checkpoint_cfg.get('filename_tmpl')
     if isinstance(template, str) and template and osp.isdir(folder):
         named = checkpoint_name_pattern(template)
+        names = os.listdir(folder)
         steps = {
             name: int(match.group(1)) if match.groups() else 0
-            for name in os.listdir(folder)
+            for name in names
             for match in [re.fullmatch(named, name)] if match
         }  # best_* last, as existing_checkpoints orders them
-        best = [name for name in os.listdir(folder)
+        best = [name for name in names
                 if re.fullmatch(r'best_.+_' + named, name)]
         found += [osp.join(folder, name)
                   for name in sorted(steps, key=steps.get) + sorted(best)]

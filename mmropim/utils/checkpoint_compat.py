@@ -309,8 +309,8 @@ def load_local_checkpoint(filename: str,
             if not dressed:
                 return drop_meta_config(checkpoint, named)
             names = []
-            reason = ('dicts whose own attributes take the place of their '
-                      f'methods: {"; ".join(dressed)}')
+            reason = ('dicts or tensors whose own attributes take the '
+                      f'place of their methods: {"; ".join(dressed)}')
         except Exception as error:  # noqa: B902  (each kind is re-raised)
             refused = isinstance(error, pickle.UnpicklingError) and \
                 'Weights only load failed' in str(error) and \
